@@ -1,0 +1,293 @@
+#include "mock_upstream/handler.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <sstream>
+
+namespace streamcheck::mock {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool is_v1(route r) {
+  return r == route::v1_chat || r == route::v1_completions || r == route::v1_models ||
+         r == route::v1_model || r == route::v1_embeddings;
+}
+
+const char *const json_type = "application/json; charset=utf-8";
+
+whole_response json_response(int status, std::string body, const char *type = json_type) {
+  return whole_response{status, {{"Content-Type", type}}, std::move(body), 0};
+}
+
+whole_response error_response(route r, int status, const std::string &message) {
+  if (is_v1(r))
+    return json_response(status, openai_error(status, message) + "\n", "application/json");
+  return json_response(status, native_error(message));
+}
+
+// Go's json.Decoder wording for the common cases.
+std::string decode_error(const std::string &body, std::size_t byte) {
+  if (byte >= body.size())
+    return "unexpected EOF";
+  std::string c(1, body[byte > 0 ? byte - 1 : 0]);
+  return "invalid character '" + c + "' looking for beginning of value";
+}
+
+struct parsed_body {
+  json value;
+  std::optional<std::string> problem;
+};
+
+parsed_body parse_body(const std::string &body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return {json(), std::string("missing request body")};
+  // Like Go's json.Decoder: the first value counts, bytes after it are ignored.
+  std::istringstream in(body);
+  json value;
+  try {
+    in >> value;
+  } catch (const json::parse_error &e) {
+    return {json(), decode_error(body, e.byte)};
+  }
+  return {std::move(value), std::nullopt};
+}
+
+std::string string_field(const json &o, const char *key) {
+  if (o.is_object() && o.contains(key) && o[key].is_string())
+    return o[key].get<std::string>();
+  return {};
+}
+
+bool stream_flag(const json &o, bool fallback) {
+  if (o.is_object() && o.contains("stream") && o["stream"].is_boolean())
+    return o["stream"].get<bool>();
+  return fallback;
+}
+
+whole_response text_response(int status, std::string body, const char *type) {
+  return whole_response{status, {{"Content-Type", type}}, std::move(body), 0};
+}
+
+plan make_plan(std::variant<whole_response, stream_response> r) {
+  plan p;
+  p.response = std::move(r);
+  return p;
+}
+
+// Generation routes pick the model's preset; everything else starts from an instant answer.
+scenario base_for(route r, const json &body, bool &known_model) {
+  known_model = true;
+  const bool generates = r == route::generate || r == route::chat || r == route::v1_chat ||
+                         r == route::v1_completions || r == route::pull;
+  if (!generates) {
+    scenario s;
+    s.first_token_ms = 0;
+    return s;
+  }
+  if (r == route::pull) {
+    scenario s;
+    s.first_token_ms = 0;
+    s.gap_ms = 60;
+    s.tokens = 10;
+    return s;
+  }
+  const preset *p = find_preset(string_field(body, "model"));
+  known_model = p != nullptr;
+  return p ? p->base : scenario{};
+}
+
+} // namespace
+
+std::string request_view::path() const { return target.substr(0, target.find('?')); }
+
+std::string request_view::query() const {
+  const auto q = target.find('?');
+  return q == std::string::npos ? "" : target.substr(q + 1);
+}
+
+std::string request_view::header(std::string_view name) const {
+  for (const auto &[k, v] : headers)
+    if (iequals(k, name))
+      return v;
+  return {};
+}
+
+bool request_view::has_header(std::string_view name) const {
+  return std::any_of(headers.begin(), headers.end(),
+                     [&](const auto &h) { return iequals(h.first, name); });
+}
+
+plan handle(const request_view &req, const mock_options &opts, unsigned request_number) {
+  const auto decision = decide(opts.request_policy, req.method, req.header("Origin"),
+                               req.header("Host"), req.has_header("Origin"));
+  const route_match m = match_route(req.method, req.path());
+
+  // The query's correlation id is known even for requests the policy refuses.
+  json overrides = overrides_from_query(req.query());
+  const std::string query_id = string_field(overrides, "id");
+  auto finish = [&](plan p) {
+    if (p.correlation_id.empty())
+      p.correlation_id = query_id;
+    if (auto *w = std::get_if<whole_response>(&p.response))
+      w->headers.insert(w->headers.end(), decision.headers.begin(), decision.headers.end());
+    else
+      std::get<stream_response>(p.response).headers.insert(
+          std::get<stream_response>(p.response).headers.end(), decision.headers.begin(),
+          decision.headers.end());
+    return p;
+  };
+
+  if (decision.action == policy_decision::reject_403)
+    return finish(make_plan(whole_response{403, {}, "", 0}));
+  if (decision.action == policy_decision::preflight_204) {
+    plan p = make_plan(whole_response{204, {}, "", 0});
+    if (m.which != route::not_found && !m.method_allowed && decision.headers.size() > 0)
+      std::get<whole_response>(p.response).headers.emplace_back("Allow", m.allow);
+    return finish(std::move(p));
+  }
+  if (m.which == route::not_found)
+    return finish(make_plan(text_response(404, "404 page not found", "text/plain")));
+  if (!m.method_allowed) {
+    plan p = make_plan(text_response(405, "405 method not allowed", "text/plain"));
+    std::get<whole_response>(p.response).headers.emplace_back("Allow", m.allow);
+    return finish(std::move(p));
+  }
+
+  const bool has_body = req.method == "POST";
+  parsed_body body;
+  if (has_body) {
+    body = parse_body(req.body);
+    if (body.problem) {
+      plan p = make_plan(error_response(m.which, 400, *body.problem));
+      return finish(std::move(p));
+    }
+    if (body.value.is_object() && body.value.contains("streamcheck"))
+      overrides = body.value["streamcheck"];
+  }
+
+  bool known_model = true;
+  auto timeline = apply_overrides(base_for(m.which, body.value, known_model), overrides);
+  if (!timeline)
+    return finish(make_plan(error_response(m.which, 400, timeline.message())));
+  scenario s = *timeline;
+  const std::string model = string_field(body.value, "model");
+
+  plan p;
+  p.correlation_id = s.id;
+  p.model = model;
+  p.timeline = s;
+
+  auto whole = [&](whole_response w, int delay_ms) {
+    w.delay_ms = delay_ms;
+    p.response = std::move(w);
+    return finish(std::move(p));
+  };
+  const int instant = s.first_token_ms;
+  const int full_generation = static_cast<int>(std::min<long long>(planned_duration_ms(s), 3'600'000));
+
+  if (s.status != 200)
+    return whole(error_response(m.which, s.status, "streamcheck: scripted status " + std::to_string(s.status)),
+                 instant);
+
+  stream_context ctx;
+  ctx.model = model;
+  ctx.created = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  ctx.legacy_chunks = opts.legacy_chunks || s.legacy_chunks;
+  ctx.include_usage = body.value.is_object() && body.value.contains("stream_options") &&
+                      body.value["stream_options"].is_object() &&
+                      body.value["stream_options"].value("include_usage", false);
+
+  auto stream = [&](stream_kind kind) {
+    ctx.kind = kind;
+    p.response = stream_response{s.headers, ctx};
+    return finish(std::move(p));
+  };
+  auto scripted = [&](whole_response w, int delay_ms) {
+    w.headers.insert(w.headers.end(), s.headers.begin(), s.headers.end());
+    return whole(std::move(w), delay_ms);
+  };
+
+  switch (m.which) {
+  case route::root:
+    return scripted(text_response(200, "Ollama is running", "text/plain; charset=utf-8"), instant);
+  case route::version: return scripted(json_response(200, version_body()), instant);
+  case route::tags: return scripted(json_response(200, tags_body()), instant);
+  case route::ps: return scripted(json_response(200, ps_body()), instant);
+  case route::show:
+    if (model.empty())
+      return whole(error_response(m.which, 400, "model is required"), instant);
+    if (!find_preset(model))
+      return whole(error_response(m.which, 404, "model '" + normalize_model_name(model) + "' not found"),
+                   instant);
+    return scripted(json_response(200, show_body(model)), instant);
+  case route::generate:
+  case route::chat:
+    if (model.empty())
+      return whole(m.which == route::generate ? error_response(m.which, 404, "model '' not found")
+                                              : error_response(m.which, 400, "model is required"),
+                   instant);
+    if (!known_model)
+      return whole(error_response(m.which, 404, "model '" + model + "' not found"), instant);
+    if (!stream_flag(body.value, true))
+      return scripted(json_response(200, m.which == route::chat ? chat_complete(model, s)
+                                                                : generate_complete(model, s)),
+                      full_generation);
+    return stream(m.which == route::chat ? stream_kind::ndjson_chat : stream_kind::ndjson_generate);
+  case route::v1_chat:
+  case route::v1_completions: {
+    if (!known_model)
+      return whole(error_response(m.which, 404, "model '" + model + "' not found"), instant);
+    ctx.completion_id = std::string(m.which == route::v1_chat ? "chatcmpl-" : "cmpl-") +
+                        std::to_string(request_number % 999);
+    if (!stream_flag(body.value, false)) {
+      ctx.kind = m.which == route::v1_chat ? stream_kind::sse_chat : stream_kind::sse_completion;
+      const std::string text = m.which == route::v1_chat ? v1_chat_complete(ctx, s)
+                                                         : v1_completion_complete(ctx, s);
+      return scripted(json_response(200, text, "application/json"), full_generation);
+    }
+    return stream(m.which == route::v1_chat ? stream_kind::sse_chat : stream_kind::sse_completion);
+  }
+  case route::pull:
+    if (model.empty() && string_field(body.value, "name").empty())
+      return whole(error_response(m.which, 400, "invalid model name"), instant);
+    if (!stream_flag(body.value, true))
+      return scripted(json_response(200, go_json(json{{"status", "success"}})), full_generation);
+    return stream(stream_kind::ndjson_pull);
+  case route::embed:
+    if (body.value.contains("input") && !body.value["input"].is_string() &&
+        !body.value["input"].is_array())
+      return whole(error_response(m.which, 400, "invalid input type"), instant);
+    return scripted(json_response(200, embed_body(model, body.value.value("input", json::array()))),
+                    instant);
+  case route::embeddings:
+    if (model.empty())
+      return whole(error_response(m.which, 400, "model is required"), instant);
+    return scripted(json_response(200, embeddings_body(string_field(body.value, "prompt"))), instant);
+  case route::v1_embeddings: {
+    const json input = body.value.value("input", json());
+    if (input.is_null() || (input.is_array() && input.empty()))
+      return whole(error_response(m.which, 400, "invalid input"), instant);
+    return scripted(json_response(200, v1_embeddings_body(model, input), "application/json"), instant);
+  }
+  case route::v1_models: return scripted(json_response(200, v1_models_body()), instant);
+  case route::v1_model:
+    if (!find_preset(m.param))
+      return whole(error_response(m.which, 404, "model '" + normalize_model_name(m.param) + "' not found"),
+                   instant);
+    return scripted(json_response(200, v1_model_body(m.param)), instant);
+  case route::not_found: break;
+  }
+  return finish(make_plan(text_response(404, "404 page not found", "text/plain")));
+}
+
+} // namespace streamcheck::mock

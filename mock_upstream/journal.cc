@@ -1,0 +1,65 @@
+#include "mock_upstream/journal.h"
+
+namespace streamcheck::mock {
+
+json to_json(const journal_entry &e) {
+  json headers = json::array();
+  for (const auto &[k, v] : e.headers)
+    headers.push_back(json::array({k, v}));
+  json o;
+  o["seq"] = e.seq;
+  o["id"] = e.id;
+  o["connection"] = e.connection;
+  o["request_on_connection"] = e.request_on_connection;
+  o["peer"] = e.peer;
+  o["method"] = e.method;
+  o["target"] = e.target;
+  o["version"] = e.version;
+  o["headers"] = headers;
+  o["body_bytes"] = e.body_bytes;
+  o["body_fnv1a64"] = e.body_fnv1a64;
+  o["received_us"] = e.received_us;
+  o["body_us"] = e.body_us;
+  o["model"] = e.model;
+  o["status"] = e.status;
+  o["head_sent_us"] = e.head_sent_us;
+  o["events_sent"] = e.events_sent;
+  o["outcome"] = e.outcome;
+  o["ended_us"] = e.ended_us;
+  o["peer_closed_us"] = e.peer_closed_us;
+  return o;
+}
+
+std::uint64_t journal::add(journal_entry e) {
+  std::lock_guard lock(mu_);
+  e.seq = next_seq_++;
+  entries_.push_back(std::move(e));
+  if (entries_.size() > capacity_)
+    entries_.pop_front();
+  return entries_.back().seq;
+}
+
+void journal::update(std::uint64_t seq, const std::function<void(journal_entry &)> &edit) {
+  std::lock_guard lock(mu_);
+  if (entries_.empty() || seq < entries_.front().seq)
+    return; // evicted or cleared
+  const auto index = seq - entries_.front().seq;
+  if (index < entries_.size() && entries_[index].seq == seq)
+    edit(entries_[index]);
+}
+
+json journal::query(const std::string &id, std::uint64_t after) const {
+  std::lock_guard lock(mu_);
+  json out = json::array();
+  for (const auto &e : entries_)
+    if (e.seq > after && (id.empty() || e.id == id))
+      out.push_back(to_json(e));
+  return out;
+}
+
+void journal::clear() {
+  std::lock_guard lock(mu_);
+  entries_.clear();
+}
+
+} // namespace streamcheck::mock

@@ -1,0 +1,59 @@
+// What the upstream saw, request by request: the harness's ground truth for "did the proxy
+// forward it, how, and did it close the connection when the client left".
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/go_json.h"
+#include "mock_upstream/wire.h"
+
+namespace streamcheck::mock {
+
+struct journal_entry {
+  std::uint64_t seq = 0;
+  std::string id; // correlation id from the body or query
+  std::uint64_t connection = 0;
+  unsigned request_on_connection = 0; // 1 for the first request on a TCP connection
+  std::string peer;
+  std::string method;
+  std::string target;
+  std::string version; // "1.0" / "1.1"
+  header_list headers; // in order, duplicates kept
+  std::uint64_t body_bytes = 0;
+  std::string body_fnv1a64; // hex
+  std::int64_t received_us = 0; // mock clock: when the request head was complete
+  std::int64_t body_us = 0;     // head complete -> body complete
+  std::string model;
+  int status = 0;
+  std::int64_t head_sent_us = -1; // relative to received_us; -1 = nothing sent
+  int events_sent = 0;
+  std::string outcome = "in_progress"; // completed, peer_closed, write_failed, aborted_fin,
+                                       // aborted_rst, shutdown
+  std::int64_t ended_us = -1;          // relative to received_us
+  std::int64_t peer_closed_us = -1;    // relative to received_us; noticed even while silent
+};
+
+json to_json(const journal_entry &e);
+
+class journal {
+public:
+  explicit journal(std::size_t capacity = 100'000) : capacity_(capacity) {}
+
+  std::uint64_t add(journal_entry e); // assigns and returns seq
+  void update(std::uint64_t seq, const std::function<void(journal_entry &)> &edit);
+  // Entries with this correlation id (all when empty) and seq > after.
+  json query(const std::string &id, std::uint64_t after) const;
+  void clear();
+
+private:
+  mutable std::mutex mu_;
+  std::deque<journal_entry> entries_;
+  std::uint64_t next_seq_ = 1;
+  std::size_t capacity_;
+};
+
+} // namespace streamcheck::mock

@@ -1,0 +1,44 @@
+// Ollama's request policies, so a proxy that works only with a relaxed upstream shows it:
+// gin-contrib/cors with OLLAMA_ORIGINS, and the allowed-hosts (DNS-rebinding) guard that is active
+// when Ollama listens on loopback. See shared/reference/ollama-wire.md §6.
+#pragma once
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace streamcheck::mock {
+
+struct policy {
+  bool allow_all_origins = false;
+  std::vector<std::string> origins; // exact entries or one-'*' wildcards, lower-case
+  bool host_check = true;
+};
+
+// Ollama's built-in allow-list, after any OLLAMA_ORIGINS entries.
+std::vector<std::string> default_ollama_origins();
+
+// Profiles: "ollama" (real defaults), "ollama-open" (OLLAMA_HOST=0.0.0.0, OLLAMA_ORIGINS=*),
+// "openai" (a generic OpenAI-compatible server: no host check, CORS "*").
+std::optional<policy> policy_for_profile(const std::string &name);
+
+// "--origins" value: "default", "*", or a comma list (prepended to the defaults, like
+// OLLAMA_ORIGINS).
+policy with_origins(policy p, const std::string &spec);
+
+bool origin_allowed(const policy &p, const std::string &origin);
+bool host_allowed(const std::string &host_header);
+
+struct policy_decision {
+  enum kind {
+    proceed,        // route the request; add `headers` to the response
+    reject_403,     // bare 403, empty body, Content-Length: 0
+    preflight_204,  // answer 204 with `headers`, no routing
+  } action = proceed;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+policy_decision decide(const policy &p, const std::string &method, const std::string &origin,
+                       const std::string &host, bool has_origin);
+
+} // namespace streamcheck::mock

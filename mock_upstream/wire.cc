@@ -1,0 +1,83 @@
+#include "mock_upstream/wire.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace streamcheck::mock {
+
+std::string canonical_header_key(std::string_view key) {
+  std::string out(key);
+  bool upper = true;
+  for (char &c : out) {
+    c = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
+                                : std::tolower(static_cast<unsigned char>(c)));
+    upper = c == '-';
+  }
+  return out;
+}
+
+std::string_view status_text(int status) {
+  switch (status) {
+  case 100: return "Continue";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 204: return "No Content";
+  case 301: return "Moved Permanently";
+  case 307: return "Temporary Redirect";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 413: return "Request Entity Too Large";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 499: return "";
+  case 500: return "Internal Server Error";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
+  default: return "";
+  }
+}
+
+std::string serialize_head(const head_options &o) {
+  std::string out = o.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(o.status);
+  const auto text = status_text(o.status);
+  // Go writes "HTTP/1.1 499 status code 499" for codes it has no text for.
+  out += text.empty() ? " status code " + std::to_string(o.status) : " " + std::string(text);
+  out += "\r\n";
+
+  header_list sorted;
+  for (const auto &[k, v] : o.headers)
+    sorted.emplace_back(canonical_header_key(k), v);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto &a, const auto &b) { return a.first < b.first; });
+  for (const auto &[k, v] : sorted)
+    out += k + ": " + v + "\r\n";
+
+  out += "Date: " + o.date + "\r\n";
+  if (o.frame == framing::content_length)
+    out += "Content-Length: " + std::to_string(o.content_length) + "\r\n";
+  if (o.connection_close && o.version == 11)
+    out += "Connection: close\r\n";
+  if (o.connection_keep_alive && o.version == 10)
+    out += "Connection: keep-alive\r\n";
+  if (o.frame == framing::chunked)
+    out += "Transfer-Encoding: chunked\r\n";
+  out += "\r\n";
+  return out;
+}
+
+std::string chunk(std::string_view data) {
+  char size[20];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out = size;
+  out.append(data);
+  out += "\r\n";
+  return out;
+}
+
+} // namespace streamcheck::mock

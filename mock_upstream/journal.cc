@@ -32,11 +32,12 @@ json to_json(const journal_entry &e) {
 
 std::uint64_t journal::add(journal_entry e) {
   std::lock_guard lock(mu_);
-  e.seq = next_seq_++;
+  const std::uint64_t seq = next_seq_++;
+  e.seq = seq;
   entries_.push_back(std::move(e));
   if (entries_.size() > capacity_)
     entries_.pop_front();
-  return entries_.back().seq;
+  return seq; // entries_ may be empty again when capacity_ is 0
 }
 
 void journal::update(std::uint64_t seq, const std::function<void(journal_entry &)> &edit) {
@@ -48,11 +49,11 @@ void journal::update(std::uint64_t seq, const std::function<void(journal_entry &
     edit(entries_[index]);
 }
 
-json journal::query(const std::string &id, std::uint64_t after) const {
+json journal::query(const std::string &id, std::uint64_t after, const std::string &prefix) const {
   std::lock_guard lock(mu_);
   json out = json::array();
   for (const auto &e : entries_)
-    if (e.seq > after && (id.empty() || e.id == id))
+    if (e.seq > after && (id.empty() || e.id == id) && e.id.rfind(prefix, 0) == 0)
       out.push_back(to_json(e));
   return out;
 }

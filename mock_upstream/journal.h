@@ -45,8 +45,9 @@ public:
 
   std::uint64_t add(journal_entry e); // assigns and returns seq
   void update(std::uint64_t seq, const std::function<void(journal_entry &)> &edit);
-  // Entries with this correlation id (all when empty) and seq > after.
-  json query(const std::string &id, std::uint64_t after) const;
+  // Entries with this correlation id (all when empty), or whose id starts with prefix, and
+  // seq > after.
+  json query(const std::string &id, std::uint64_t after, const std::string &prefix = "") const;
   void clear();
 
 private:

@@ -40,7 +40,7 @@ Knobs: id first_token_ms gap_ms jitter_ms tokens token_bytes stall_at stall_ms d
 events_per_write split_events split_gap_ms abort_after abort(fin|rst) error_after error_message
 status headers{} legacy_chunks seed. Body-less requests: ?streamcheck.KEY=VALUE.
 
-Control API (--control): GET /journal[?id=ID&after=SEQ], DELETE /journal, GET /health,
+Control API (--control): GET /journal[?id=ID&prefix=P&after=SEQ], DELETE /journal, GET /health,
 GET /presets.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 2 cannot listen, 3 usage error.

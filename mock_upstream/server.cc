@@ -1,6 +1,7 @@
 #include "mock_upstream/server.h"
 
 #include <atomic>
+#include <charconv>
 #include <random>
 #include <thread>
 #include <vector>
@@ -427,6 +428,12 @@ std::string query_param(std::string_view target, std::string_view name) {
   return {};
 }
 
+std::uint64_t parse_seq(const std::string &text) {
+  std::uint64_t v = 0;
+  std::from_chars(text.data(), text.data() + text.size(), v);
+  return v;
+}
+
 } // namespace
 
 awaitable<void> server::impl::control_loop() {
@@ -456,8 +463,8 @@ awaitable<void> server::impl::control_session(tcp::socket sock) {
     if (path == "/journal" && req.method() == http::verb::get) {
       const std::string after = query_param(target, "after");
       res = control_reply(http::status::ok,
-                          {{"entries", log.query(query_param(target, "id"),
-                                                 after.empty() ? 0 : std::stoull("0" + after))}});
+                          {{"entries", log.query(query_param(target, "id"), parse_seq(after),
+                                                 query_param(target, "prefix"))}});
     } else if (path == "/journal" && req.method() == http::verb::delete_) {
       log.clear();
       res = control_reply(http::status::ok, {{"cleared", true}});

@@ -1,0 +1,83 @@
+#include "harness/check.h"
+
+#include "harness/checks/catalog_parts.h"
+
+namespace streamcheck::harness {
+
+const profile *find_profile(const std::string &name) {
+  static const std::vector<profile> all = {
+      {"quick", 4'000, 6'000, 32, 20u << 20},
+      {"standard", 65'000, 35'000, 256, 20u << 20},
+      {"thorough", 130'000, 300'000, 1024, 64u << 20},
+  };
+  for (const auto &p : all)
+    if (p.name == name)
+      return &p;
+  return nullptr;
+}
+
+const probe_result *observations::probe(const std::string &name) const {
+  for (const auto &p : probes)
+    if (p.name == name)
+      return &p;
+  static const probe_result missing{};
+  return &missing;
+}
+
+const std::vector<json> *observations::journal_of(const std::string &name) const {
+  for (std::size_t i = 0; i < probes.size() && i < journal.size(); ++i)
+    if (probes[i].name == name)
+      return &journal[i];
+  static const std::vector<json> none;
+  return &none;
+}
+
+std::string check::fix_for(const std::string &proxy_kind) const {
+  if (auto it = fixes.find(proxy_kind); it != fixes.end())
+    return it->second;
+  if (auto it = fixes.find("generic"); it != fixes.end())
+    return it->second;
+  return fixes.empty() ? "" : fixes.begin()->second;
+}
+
+verdict pass(std::string measured, json measurements) {
+  verdict v;
+  v.passed = true;
+  v.measured = std::move(measured);
+  v.measurements = std::move(measurements);
+  return v;
+}
+
+verdict fail(std::string expected, std::string actual, std::string cause, json measurements) {
+  verdict v;
+  v.measured = actual;
+  v.expected = std::move(expected);
+  v.actual = std::move(actual);
+  v.cause = std::move(cause);
+  v.measurements = std::move(measurements);
+  return v;
+}
+
+std::string describe_failure(const probe_result &r) {
+  if (!r.started)
+    return "not sent";
+  if (r.aborted)
+    return "closed by the harness";
+  if (r.curl_code != 0)
+    return "curl: " + r.curl_error + (r.status ? " (after HTTP " + std::to_string(r.status) + ")" : "");
+  return "HTTP " + std::to_string(r.status);
+}
+
+const std::vector<check> &catalog() {
+  static const std::vector<check> all = [] {
+    std::vector<check> c;
+    add_stream_checks(c);
+    add_timeout_checks(c);
+    add_abort_checks(c);
+    add_api_checks(c);
+    return c;
+  }();
+  return all;
+}
+
+} // namespace streamcheck::harness

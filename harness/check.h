@@ -1,0 +1,80 @@
+// A check is data plus a pure verdict: which probes to send, and a function from what was observed
+// (probe results + the mock's journal) to pass/fail with figures. No sockets in here, so every
+// verdict is unit-tested on synthetic observations.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness/probe.h"
+#include "harness/report/report.h"
+
+namespace streamcheck::harness {
+
+struct profile {
+  std::string name;
+  int silence_ms;            // timeout.slow-first-token and timeout.idle-gap
+  int long_stream_ms;        // timeout.long-stream
+  int concurrent_streams;    // conn.concurrent-streams
+  std::size_t large_body;    // body.large-request
+};
+
+const profile *find_profile(const std::string &name); // quick, standard, thorough
+
+struct tolerances {
+  double mult = 1.0; // --tolerance-mult: scales every timing bound for slow machines
+  double first_token_ms() const { return 100 * mult; }
+  double p95_ms() const { return 50 * mult; }
+  double max_ms() const { return 250 * mult; }
+  double cancel_ms() const { return 1000 * mult; }
+};
+
+struct check_context {
+  const profile &prof;
+  tolerances tol;
+};
+
+// What one target (the proxy, or the mock directly) showed for one check.
+struct observations {
+  std::vector<probe_result> probes;            // in the order the check declared them
+  std::vector<std::vector<json>> journal;      // per probe: the mock's entries for its id
+  const observations *baseline = nullptr;      // the direct run, when judging the proxy
+
+  const probe_result *probe(const std::string &name) const;
+  const std::vector<json> *journal_of(const std::string &name) const;
+};
+
+struct verdict {
+  bool passed = false;
+  bool skipped = false;
+  std::string measured; // headline figure
+  std::string expected; // on failure
+  std::string actual;   // on failure
+  std::string cause;    // on failure: what in a proxy produces this
+  json measurements = json::object();
+};
+
+struct check {
+  std::string id;
+  std::string title;
+  level severity = level::must;
+  std::string requirement;
+  std::map<std::string, std::string> fixes; // proxy kind ("nginx", "generic", ...) -> remediation
+  std::function<std::vector<probe_spec>(const check_context &)> probes;
+  std::function<verdict(const observations &, const check_context &)> judge;
+
+  std::string fix_for(const std::string &proxy_kind) const;
+};
+
+// The whole catalog, in DESIGN §4.3 order. IDs are stable: never renumber or reuse.
+const std::vector<check> &catalog();
+
+// Shared verdict helpers.
+verdict pass(std::string measured, json measurements = json::object());
+verdict fail(std::string expected, std::string actual, std::string cause,
+             json measurements = json::object());
+// Describes a transport failure or a bad status in one line ("HTTP 504", "curl: Timeout ...").
+std::string describe_failure(const probe_result &r);
+
+} // namespace streamcheck::harness

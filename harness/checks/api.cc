@@ -1,0 +1,139 @@
+// api.*: everything that is not a token stream must come through intact too.
+#include "harness/checks/catalog_parts.h"
+#include "harness/checks/requests.h"
+
+namespace streamcheck::harness {
+namespace {
+
+// Fields that legitimately differ between two identical requests.
+json without_volatile(json v) {
+  if (v.is_object()) {
+    for (const char *k : {"created_at", "created", "id", "streamcheck"})
+      v.erase(k);
+    for (auto &[k, child] : v.items())
+      child = without_volatile(child);
+  } else if (v.is_array()) {
+    for (auto &child : v)
+      child = without_volatile(child);
+  }
+  return v;
+}
+
+json parsed(const std::string &body) {
+  json v = json::parse(body, nullptr, false);
+  return v.is_discarded() ? json(body) : without_volatile(v);
+}
+
+std::vector<probe_spec> endpoint_probes() {
+  const json chat = {{"model", "llama3.2"},
+                     {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})},
+                     {"stream", false},
+                     {"streamcheck", {{"tokens", 5}, {"gap_ms", 1}}}};
+  json v1 = chat;
+  v1.erase("stream");
+  return {plain("root", "GET", "/"),
+          plain("version", "GET", "/api/version"),
+          plain("tags", "GET", "/api/tags"),
+          plain("ps", "GET", "/api/ps"),
+          plain("show", "POST", "/api/show", {{"model", "llama3.2"}}),
+          plain("embed", "POST", "/api/embed", {{"model", "llama3.2"}, {"input", "hello <world>"}}),
+          plain("chat", "POST", "/api/chat", chat),
+          plain("v1-models", "GET", "/v1/models"),
+          plain("v1-chat", "POST", "/v1/chat/completions", v1)};
+}
+
+check endpoints() {
+  // Fault: path rewriting (proxy_pass with a URI part, double slashes -> Ollama's 301 -> the POST
+  // becomes a GET -> 405), sub_filter/body rewriting, or a location that only covers /api/chat.
+  check c{"api.endpoints", "Non-streaming routes pass intact", level::must,
+          "Non-streaming routes return the upstream's status and body unchanged.",
+          {{"nginx", "proxy_pass http://upstream; without a URI part, one location / for all "
+                     "routes, no sub_filter"},
+           {"generic", "forward every path and body unchanged"}},
+          nullptr, nullptr};
+  c.probes = [](const check_context &) { return endpoint_probes(); };
+  c.judge = [](const observations &o, const check_context &) -> verdict {
+    json m = json::object();
+    std::string bad;
+    for (const auto &r : o.probes) {
+      const probe_result *base = o.baseline ? o.baseline->probe(r.name) : nullptr;
+      const bool ok = r.status == 200 && r.complete() &&
+                      (!base || parsed(r.body) == parsed(base->body));
+      m[r.name] = {{"status", r.status}, {"bytes", r.body_bytes}, {"intact", ok}};
+      if (!ok && bad.empty())
+        bad = r.name + " (" + r.url + "): " +
+              (r.status == 200 && r.complete() ? "body differs from the upstream's" : describe_failure(r));
+    }
+    if (!bad.empty())
+      return fail("HTTP 200 and the upstream's body on every route", bad,
+                  "the proxy rewrote the path or the body", m);
+    return pass(std::to_string(o.probes.size()) + " routes intact", m);
+  };
+  return c;
+}
+
+check error_passthrough() {
+  // Fault: proxy_intercept_errors on + error_page: "model not found" becomes an HTML page and
+  // clients show "Unexpected token <" instead of the real error.
+  check c{"api.error-passthrough", "Upstream errors reach the client", level::must,
+          "Upstream 404/500 statuses and their JSON bodies reach the client (no proxy error page).",
+          {{"nginx", "proxy_intercept_errors off; (the default) or limit error_page to proxy errors"},
+           {"generic", "pass upstream error responses through"}},
+          nullptr, nullptr};
+  c.probes = [](const check_context &) {
+    probe_spec missing = chat_stream("not-found", json::object());
+    missing.body["model"] = "no-such-model";
+    return std::vector{missing, chat_stream("server-error", {{"status", 500}}),
+                       sse_stream("v1-not-found", {{"status", 404}})};
+  };
+  c.judge = [](const observations &o, const check_context &) -> verdict {
+    json m = json::object();
+    for (const auto &r : o.probes) {
+      const json body = json::parse(r.body, nullptr, false);
+      const bool ok = body.is_object() && body.contains("error");
+      const probe_result *base = o.baseline ? o.baseline->probe(r.name) : nullptr;
+      const long want = base ? base->status : r.status;
+      m[r.name] = {{"status", r.status}, {"json_error", ok}};
+      if (r.status != want || !ok)
+        return fail("HTTP " + std::to_string(want) + " with the upstream's JSON {\"error\":...}",
+                    r.name + ": HTTP " + std::to_string(r.status) + ", body " +
+                        r.body.substr(0, 80),
+                    "the proxy replaced the upstream's error response", m);
+    }
+    return pass("404, 500 and OpenAI 404 passed through", m);
+  };
+  return c;
+}
+
+check in_band_error() {
+  // Fault: a proxy or filter that drops or rewrites the body after the status line was sent
+  // (sub_filter, a response-body rule): the user sees an answer stop with no reason.
+  check c{"api.in-band-error", "Mid-stream errors reach the client", level::must,
+          "A mid-stream {\"error\":...} line reaches the client.",
+          {{"generic", "do not filter streamed bodies"}}, nullptr, nullptr};
+  c.probes = [](const check_context &) {
+    return std::vector{chat_stream("stream", {{"tokens", 10}, {"error_after", 4}})};
+  };
+  c.judge = [](const observations &o, const check_context &) -> verdict {
+    const probe_result *r = o.probe("stream");
+    for (const auto &e : r->events)
+      if (e.value.is_object() && e.value.contains("error"))
+        return pass("error line arrived after " + std::to_string(e.seq) + " events",
+                    {{"error", e.value["error"]}});
+    return fail("an {\"error\":...} line after 4 tokens",
+                std::to_string(r->events.size()) + " events, none an error (" +
+                    describe_failure(*r) + ")",
+                "the proxy dropped or rewrote the end of the stream");
+  };
+  return c;
+}
+
+} // namespace
+
+void add_api_checks(std::vector<check> &out) {
+  out.push_back(endpoints());
+  out.push_back(error_passthrough());
+  out.push_back(in_band_error());
+}
+
+} // namespace streamcheck::harness

@@ -1,0 +1,53 @@
+#include "harness/checks/requests.h"
+
+namespace streamcheck::harness {
+namespace {
+
+int planned_ms(const json &sc) {
+  const int first = sc.value("first_token_ms", 40);
+  const int gap = sc.value("gap_ms", 15);
+  const int tokens = sc.value("tokens", 24);
+  const int stall = sc.value("stall_ms", 0);
+  return first + gap * tokens + stall;
+}
+
+} // namespace
+
+probe_spec chat_stream(std::string name, json scenario) {
+  probe_spec p;
+  p.name = std::move(name);
+  p.path = "/api/chat";
+  p.headers = {"User-Agent: ollama-js/0.6.0 (x64 linux Node.js/v20)", "Accept: application/x-ndjson"};
+  p.timeout_ms = planned_ms(scenario) + slack_ms;
+  p.body = {{"model", "llama3.2"},
+            {"messages", json::array({{{"role", "user"}, {"content", "Why is the sky blue?"}}})},
+            {"stream", true},
+            {"streamcheck", std::move(scenario)}};
+  return p;
+}
+
+probe_spec sse_stream(std::string name, json scenario) {
+  probe_spec p;
+  p.name = std::move(name);
+  p.path = "/v1/chat/completions";
+  p.headers = {"User-Agent: OpenAI/JS 4.104.0", "Accept: application/json",
+               "Authorization: Bearer sk-streamcheck"};
+  p.timeout_ms = planned_ms(scenario) + slack_ms;
+  p.body = {{"model", "llama3.2"},
+            {"messages", json::array({{{"role", "user"}, {"content", "Why is the sky blue?"}}})},
+            {"stream", true},
+            {"streamcheck", std::move(scenario)}};
+  return p;
+}
+
+probe_spec plain(std::string name, std::string method, std::string path, json body) {
+  probe_spec p;
+  p.name = std::move(name);
+  p.method = std::move(method);
+  p.path = std::move(path);
+  p.body = std::move(body);
+  p.timeout_ms = 15'000;
+  return p;
+}
+
+} // namespace streamcheck::harness

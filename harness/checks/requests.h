@@ -1,0 +1,16 @@
+// The requests checks send: shaped like real clients (ollama-js, the OpenAI SDK, a browser).
+#pragma once
+#include "harness/probe.h"
+
+namespace streamcheck::harness {
+
+// POST /api/chat, streaming, with the given scenario knobs.
+probe_spec chat_stream(std::string name, json scenario);
+// POST /v1/chat/completions with "stream": true (SSE).
+probe_spec sse_stream(std::string name, json scenario);
+// A probe for a body-less or fixed request.
+probe_spec plain(std::string name, std::string method, std::string path, json body = nullptr);
+
+inline constexpr int slack_ms = 20'000; // deadline beyond a scenario's planned duration
+
+} // namespace streamcheck::harness

@@ -1,0 +1,225 @@
+// stream.*: tokens must reach the client as the model produces them.
+#include <cstdio>
+
+#include "harness/checks/catalog_parts.h"
+#include "harness/checks/requests.h"
+#include "harness/timing.h"
+
+namespace streamcheck::harness {
+namespace {
+
+std::string ms(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f ms", v);
+  return buf;
+}
+
+const json steady = {{"first_token_ms", 50}, {"gap_ms", 40}, {"tokens", 40}};
+constexpr int steady_gap_ms = 40;
+
+json stats_json(const delay_stats &s) {
+  return {{"events", s.events},      {"first_added_ms", s.first_ms}, {"p50_added_ms", s.p50_ms},
+          {"p95_added_ms", s.p95_ms}, {"max_added_ms", s.max_ms},    {"bursts", s.bursts},
+          {"max_events_per_read", s.max_events_per_read}};
+}
+
+// The shared verdict of the no-coalescing family: every event on time, all of them there.
+verdict judge_spacing(const observations &o, const check_context &c, const std::string &probe,
+                      int gap_ms, int expected_events) {
+  const probe_result *r = o.probe(probe);
+  if (r->status != 200 || !r->complete())
+    return fail("a complete 200 stream", describe_failure(*r), "the proxy failed the request");
+  const probe_result *base = o.baseline ? o.baseline->probe(probe) : nullptr;
+  const delay_stats s = added_delays(*r, base, gap_ms);
+  json m = stats_json(s);
+  const std::string figures = "p95 added " + ms(s.p95_ms) + ", max " + ms(s.max_ms) + ", " +
+                              std::to_string(s.events) + " events";
+  if (s.events < expected_events)
+    return fail(std::to_string(expected_events) + " stamped events",
+                std::to_string(s.events) + " events (the proxy altered or dropped them)",
+                "the body was rewritten or truncated on the way", m);
+  if (s.p95_ms > c.tol.p95_ms() || s.max_ms > c.tol.max_ms())
+    return fail("added delay p95 <= " + ms(c.tol.p95_ms()) + ", max <= " + ms(c.tol.max_ms()),
+                figures + " (events held back and released together)",
+                "the proxy buffers the response instead of forwarding each upstream write", m);
+  if (s.bursts * 20 > s.events)
+    return fail("no bursts of events emitted >= 2 gaps apart",
+                std::to_string(s.bursts) + " bursts, up to " + std::to_string(s.max_events_per_read) +
+                    " events per read",
+                "the proxy coalesces upstream writes", m);
+  return pass(figures, m);
+}
+
+const std::map<std::string, std::string> buffering_fixes = {
+    {"nginx", "proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; "
+              "(or send X-Accel-Buffering: no from the upstream); gzip off for stream types"},
+    {"haproxy", "remove 'option http-buffer-request' / compression for text/event-stream and "
+                "application/x-ndjson; keep 'option http-server-close' off"},
+    {"caddy", "reverse_proxy { flush_interval -1 }"},
+    {"apache", "ProxyPass ... flushpackets=on; SetEnv no-gzip 1"},
+    {"generic", "disable response buffering and compression for streamed responses"},
+};
+
+check first_token() {
+  // Fault: a proxy that buffers until its buffer fills or the response ends (nginx's default
+  // HTTP/1.0 upstream + proxy_buffering) delivers the first token only at the end.
+  check c{"stream.first-token", "First token arrives at once", level::must,
+          "The first event reaches the client within 100 ms of the upstream emitting it.",
+          buffering_fixes, nullptr, nullptr};
+  c.probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; };
+  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
+    const probe_result *r = o.probe("stream");
+    if (r->status != 200 || r->events.empty())
+      return fail("a 200 stream with events", describe_failure(*r), "the proxy failed the request");
+    const probe_result *base = o.baseline ? o.baseline->probe("stream") : nullptr;
+    const delay_stats s = added_delays(*r, base, steady_gap_ms);
+    json m = stats_json(s);
+    m["first_event_arrival_ms"] = static_cast<double>(r->events.front().arrival_us) / 1000.0;
+    if (s.first_ms > ctx.tol.first_token_ms())
+      return fail("first event <= " + ms(ctx.tol.first_token_ms()) + " after emission",
+                  "first event " + ms(s.first_ms) + " late",
+                  "the proxy holds the response until its buffer fills or the stream ends", m);
+    return pass("first event +" + ms(s.first_ms), m);
+  };
+  return c;
+}
+
+check no_coalescing_ndjson() {
+  // Fault: response buffering (proxy_buffering on, HTTP/1.0 upstream) merges the NDJSON lines
+  // of /api/chat into bursts: the chat UI shows nothing, then everything.
+  check c{"stream.no-coalescing.ndjson", "NDJSON events keep their spacing", level::must,
+          "/api/chat events keep their spacing: added delay p95 <= 50 ms, max <= 250 ms, no bursts.",
+          buffering_fixes, nullptr, nullptr};
+  c.probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; };
+  c.judge = [](const observations &o, const check_context &ctx) {
+    return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
+  };
+  return c;
+}
+
+check no_coalescing_sse() {
+  // Fault: as above for text/event-stream; some proxies special-case SSE, some only NDJSON.
+  check c{"stream.no-coalescing.sse", "SSE events keep their spacing", level::must,
+          "/v1/chat/completions SSE events keep their spacing: p95 <= 50 ms, max <= 250 ms.",
+          buffering_fixes, nullptr, nullptr};
+  c.probes = [](const check_context &) { return std::vector{sse_stream("stream", steady)}; };
+  c.judge = [](const observations &o, const check_context &ctx) {
+    return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
+  };
+  return c;
+}
+
+check compressed_client() {
+  // Fault: gzip/brotli on stream content types. The compressor holds output until its block
+  // fills, so a browser (which always sends Accept-Encoding) gets the stream in bursts.
+  check c{"stream.compressed-client", "Streams survive a browser's Accept-Encoding", level::must,
+          "With Accept-Encoding: gzip, deflate, br, zstd, events still keep their spacing.",
+          {{"nginx", "gzip off (or remove application/x-ndjson and text/event-stream from gzip_types)"},
+           {"caddy", "exclude streamed types from 'encode'"},
+           {"apache", "SetEnvIf Request_URI ^/(api|v1)/ no-gzip"},
+           {"generic", "do not compress text/event-stream and application/x-ndjson"}},
+          nullptr, nullptr};
+  c.probes = [](const check_context &) {
+    probe_spec p = chat_stream("stream", steady);
+    p.accept_encoding = "gzip, deflate, br, zstd";
+    return std::vector{p};
+  };
+  c.judge = [](const observations &o, const check_context &ctx) {
+    verdict v = judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
+    const std::string enc = o.probe("stream")->header("Content-Encoding");
+    v.measurements["content_encoding"] = enc;
+    if (!enc.empty())
+      v.measured += " (Content-Encoding: " + enc + ")";
+    return v;
+  };
+  return c;
+}
+
+check large_response() {
+  // Fault: fixed-size proxy buffers (proxy_buffers, bufsize) that release data only when full:
+  // short answers look fine, long ones arrive in buffer-sized bursts.
+  check c{"stream.large-response", "Long answers stream without buffer-sized bursts", level::should,
+          "A long answer (400 events, ~100 KB) arrives without buffer-sized bursts.", buffering_fixes,
+          nullptr, nullptr};
+  c.probes = [](const check_context &) {
+    return std::vector{chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 5}, {"tokens", 400},
+                                              {"token_bytes", 64}})};
+  };
+  c.judge = [](const observations &o, const check_context &ctx) {
+    verdict v = judge_spacing(o, ctx, "stream", 5, 401);
+    v.measurements["body_bytes"] = o.probe("stream")->body_bytes;
+    return v;
+  };
+  return c;
+}
+
+std::string media_type(const std::string &content_type) {
+  std::string t = content_type.substr(0, content_type.find(';'));
+  while (!t.empty() && t.back() == ' ')
+    t.pop_back();
+  return t;
+}
+
+check content_type() {
+  // Fault: a proxy or error layer that replaces Content-Type (default_type, add_header), so the
+  // client's SSE/NDJSON parser never engages.
+  check c{"stream.content-type", "Stream content types are preserved", level::must,
+          "application/x-ndjson and text/event-stream reach the client unchanged.",
+          {{"nginx", "do not override Content-Type (no add_header/more_set_headers Content-Type, "
+                     "no proxy_hide_header Content-Type)"},
+           {"generic", "pass the upstream's Content-Type through"}},
+          nullptr, nullptr};
+  c.probes = [](const check_context &) {
+    const json short_stream = {{"tokens", 3}};
+    return std::vector{chat_stream("ndjson", short_stream), sse_stream("sse", short_stream)};
+  };
+  c.judge = [](const observations &o, const check_context &) -> verdict {
+    const std::string nd = media_type(o.probe("ndjson")->header("Content-Type"));
+    const std::string sse = media_type(o.probe("sse")->header("Content-Type"));
+    json m = {{"ndjson", nd}, {"sse", sse}};
+    if (nd != "application/x-ndjson" || sse != "text/event-stream")
+      return fail("application/x-ndjson and text/event-stream",
+                  "'" + nd + "' and '" + sse + "'", "the proxy rewrote Content-Type", m);
+    return pass(nd + ", " + sse, m);
+  };
+  return c;
+}
+
+check framing() {
+  // Informational: re-framing is legal, but a client that assumes one event per read breaks.
+  check c{"stream.framing", "How events are framed into reads", level::info,
+          "Reports events split across reads or merged into one read.", {}, nullptr, nullptr};
+  c.probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; };
+  c.judge = [](const observations &o, const check_context &) -> verdict {
+    const probe_result *r = o.probe("stream");
+    std::map<std::size_t, int> per_read;
+    for (const auto &e : r->events)
+      ++per_read[e.write_index];
+    int merged = 0;
+    for (const auto &[read, n] : per_read)
+      merged += n > 1;
+    const int partial = static_cast<int>(r->writes.size()) - static_cast<int>(per_read.size());
+    json m = {{"reads", r->writes.size()}, {"events", r->events.size()},
+              {"reads_with_several_events", merged}, {"reads_with_partial_event", partial},
+              {"client_framing", to_string(r->framing)}, {"http_version", r->http_version}};
+    return pass(std::to_string(r->writes.size()) + " reads for " + std::to_string(r->events.size()) +
+                    " events, " + std::to_string(merged) + " merged, " + std::to_string(partial) +
+                    " partial, " + to_string(r->framing),
+                m);
+  };
+  return c;
+}
+
+} // namespace
+
+void add_stream_checks(std::vector<check> &out) {
+  out.push_back(first_token());
+  out.push_back(no_coalescing_ndjson());
+  out.push_back(no_coalescing_sse());
+  out.push_back(compressed_client());
+  out.push_back(large_response());
+  out.push_back(content_type());
+  out.push_back(framing());
+}
+
+} // namespace streamcheck::harness

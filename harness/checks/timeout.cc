@@ -1,0 +1,97 @@
+// timeout.*: long silences and long streams are normal for LLMs; a proxy timeout cuts them.
+#include "harness/checks/catalog_parts.h"
+#include "harness/checks/requests.h"
+
+namespace streamcheck::harness {
+namespace {
+
+std::string seconds(int ms) { return std::to_string(ms / 1000) + " s"; }
+
+// All stamped events present and the stream ended cleanly with its final object.
+verdict judge_complete(const observations &o, int expected_events, const std::string &what) {
+  const probe_result *r = o.probe("stream");
+  int stamped = 0;
+  for (const auto &e : r->events)
+    stamped += e.emitted_us >= 0;
+  json m = {{"status", r->status}, {"events", stamped}, {"expected_events", expected_events},
+            {"duration_ms", static_cast<double>(r->finished_us) / 1000.0}, {"curl", r->curl_error}};
+  if (r->status == 200 && r->complete() && stamped == expected_events)
+    return pass(what + " survived, " + std::to_string(stamped) + " events", m);
+  std::string actual = describe_failure(*r);
+  if (r->status == 200 && r->complete())
+    actual = std::to_string(stamped) + " of " + std::to_string(expected_events) + " events";
+  return fail("HTTP 200 with all " + std::to_string(expected_events) + " events", actual,
+              "a proxy read/idle or total timeout is shorter than " + what, m);
+}
+
+const std::map<std::string, std::string> read_timeout_fixes = {
+    {"nginx", "proxy_read_timeout 3600s; (and proxy_send_timeout, send_timeout) — nginx's default "
+              "is 60 s"},
+    {"haproxy", "timeout server 1h; timeout tunnel 1h"},
+    {"caddy", "reverse_proxy { transport http { read_timeout 0 response_header_timeout 0 } }"},
+    {"apache", "ProxyTimeout 3600 (or timeout= on ProxyPass)"},
+    {"generic", "raise the upstream read/idle timeout above the longest silence"},
+};
+
+check slow_first_token() {
+  // Fault: a response-header / first-byte timeout (nginx proxy_read_timeout 60 s default, AWS
+  // ALB idle 60 s). Ollama sends nothing, not even headers, while it loads the model.
+  check c{"timeout.slow-first-token", "A silent model load is not cut", level::must,
+          "The upstream is silent (no headers) for the profile's gap, then streams; the client "
+          "gets all of it.",
+          read_timeout_fixes, nullptr, nullptr};
+  c.probes = [](const check_context &ctx) {
+    return std::vector{chat_stream("stream", {{"first_token_ms", ctx.prof.silence_ms}, {"gap_ms", 20},
+                                              {"tokens", 5}})};
+  };
+  c.judge = [](const observations &o, const check_context &ctx) {
+    return judge_complete(o, 6, seconds(ctx.prof.silence_ms) + " of silence before the first token");
+  };
+  return c;
+}
+
+check idle_gap() {
+  // Fault: an idle/read timeout between upstream writes (the same directives): a model pausing
+  // mid-answer (tool call, long reasoning step, queueing) gets cut.
+  check c{"timeout.idle-gap", "A mid-stream pause is not cut", level::must,
+          "A pause of the profile's gap in the middle of a stream survives.", read_timeout_fixes,
+          nullptr, nullptr};
+  c.probes = [](const check_context &ctx) {
+    return std::vector{chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 20}, {"tokens", 8},
+                                              {"stall_at", 4}, {"stall_ms", ctx.prof.silence_ms}})};
+  };
+  c.judge = [](const observations &o, const check_context &ctx) {
+    return judge_complete(o, 9, "a " + seconds(ctx.prof.silence_ms) + " pause mid-stream");
+  };
+  return c;
+}
+
+check long_stream() {
+  // Fault: a total request timeout (Envoy route timeout 15 s, GCP LB 30 s, Cloudflare 100 s,
+  // haproxy 'timeout server' with no data) ends long generations that never go idle.
+  check c{"timeout.long-stream", "A long steady stream is not cut", level::must,
+          "A steady stream lasting the profile's duration is not cut.",
+          {{"nginx", "no total limit exists in stock nginx; check limit_rate/keepalive_time"},
+           {"haproxy", "timeout server/tunnel above the longest generation"},
+           {"generic", "remove or raise any total request/response timeout"}},
+          nullptr, nullptr};
+  c.probes = [](const check_context &ctx) {
+    return std::vector{chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 100},
+                                              {"tokens", ctx.prof.long_stream_ms / 100}})};
+  };
+  c.judge = [](const observations &o, const check_context &ctx) {
+    return judge_complete(o, ctx.prof.long_stream_ms / 100 + 1,
+                          "a " + seconds(ctx.prof.long_stream_ms) + " stream");
+  };
+  return c;
+}
+
+} // namespace
+
+void add_timeout_checks(std::vector<check> &out) {
+  out.push_back(slow_first_token());
+  out.push_back(idle_gap());
+  out.push_back(long_stream());
+}
+
+} // namespace streamcheck::harness

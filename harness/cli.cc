@@ -1,0 +1,236 @@
+#include "harness/cli.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "harness/runner.h"
+#include "mock_upstream/server.h"
+
+namespace streamcheck::harness {
+namespace {
+
+const char *const usage_text = R"(usage: streamcheck COMMAND [options]
+
+Proves whether a reverse proxy carries streaming LLM traffic correctly: tokens arrive as they
+are generated, long generations are not cut, "Stop" reaches the model, crashes look like crashes.
+
+Commands:
+  run --proxy URL --mock-control URL   test a proxy that forwards to a running streamcheck-mock
+  self-test                            run the suite against an embedded mock (no proxy): checks
+                                       that this machine and the harness measure cleanly
+  list [--json]                        the check catalog: id, level, requirement
+  help                                 this text
+
+Options for run and self-test:
+  --profile quick|standard|thorough    durations (default standard): silent first token and idle
+                                       gap 4 s / 65 s / 130 s, long stream 6 s / 35 s / 300 s
+  --check GLOB                         only checks whose id matches (repeatable), e.g. 'stream.*'
+  --skip GLOB                          leave out matching checks (repeatable)
+  --strict                             SHOULD-level failures fail the run
+  --tolerance-mult X                   scale every timing bound (slow or loaded machines)
+  --proxy-kind KIND                    nginx|haproxy|caddy|apache|generic (default: detected from
+                                       the Server header) - picks the remediation text
+  --report FORMAT[:FILE]               console, json, junit, markdown (repeatable; FILE default
+                                       stdout; console is the default)
+  --no-color                           plain console output
+
+How to set it up by hand:
+  streamcheck-mock --listen 127.0.0.1:11434 --control 127.0.0.1:11435 &
+  # point your proxy's upstream at 127.0.0.1:11434, e.g. nginx on :8080, then:
+  streamcheck run --proxy http://127.0.0.1:8080 --mock-control http://127.0.0.1:11435
+
+Exit codes: 0 every MUST check passed (and SHOULD with --strict); 1 a check failed;
+            2 setup or runtime error (mock or proxy unreachable, harness error); 3 usage error.
+)";
+
+struct report_target {
+  std::string format;
+  std::string file; // "" or "-" = stdout
+};
+
+struct cli_options {
+  std::string command;
+  run_options run;
+  std::vector<report_target> reports;
+  bool color = isatty(STDOUT_FILENO) != 0;
+  bool list_json = false;
+};
+
+int usage_error(const std::string &message) {
+  std::fprintf(stderr, "streamcheck: %s (see streamcheck help)\n", message.c_str());
+  return exit_usage;
+}
+
+bool valid_url(const std::string &url) {
+  return (url.rfind("http://", 0) == 0 && url.size() > 7) || (url.rfind("https://", 0) == 0 && url.size() > 8);
+}
+
+std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
+  if (argc < 2)
+    return "missing command";
+  o.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= argc)
+        return std::nullopt;
+      return std::string(argv[++i]);
+    };
+    if (arg == "--strict") {
+      o.run.strict = true;
+    } else if (arg == "--no-color") {
+      o.color = false;
+    } else if (arg == "--json") {
+      o.list_json = true;
+    } else if (arg == "--proxy" || arg == "--mock-control" || arg == "--profile" || arg == "--check" ||
+               arg == "--skip" || arg == "--tolerance-mult" || arg == "--proxy-kind" || arg == "--report") {
+      const auto v = value();
+      if (!v)
+        return arg + " needs a value";
+      if (arg == "--proxy")
+        o.run.proxy_url = *v;
+      else if (arg == "--mock-control")
+        o.run.mock_control = *v;
+      else if (arg == "--profile")
+        o.run.profile = *v;
+      else if (arg == "--check")
+        o.run.only.push_back(*v);
+      else if (arg == "--skip")
+        o.run.skip.push_back(*v);
+      else if (arg == "--proxy-kind")
+        o.run.proxy_kind = *v;
+      else if (arg == "--tolerance-mult") {
+        char *end = nullptr;
+        o.run.tolerance_mult = std::strtod(v->c_str(), &end);
+        if (*end != '\0' || o.run.tolerance_mult < 0.1 || o.run.tolerance_mult > 100)
+          return "--tolerance-mult: expected a number between 0.1 and 100, got '" + *v + "'";
+      } else {
+        const auto colon = v->find(':');
+        report_target t{v->substr(0, colon), colon == std::string::npos ? "" : v->substr(colon + 1)};
+        if (t.format != "console" && t.format != "json" && t.format != "junit" && t.format != "markdown")
+          return "--report: unknown format '" + t.format + "' (console, json, junit, markdown)";
+        o.reports.push_back(t);
+      }
+    } else {
+      return "unknown option '" + arg + "'";
+    }
+  }
+  if (!find_profile(o.run.profile))
+    return "--profile: unknown profile '" + o.run.profile + "' (quick, standard, thorough)";
+  if (o.reports.empty())
+    o.reports.push_back({"console", ""});
+  return std::nullopt;
+}
+
+int list_checks(bool as_json) {
+  if (as_json) {
+    json out = json::array();
+    for (const auto &c : catalog())
+      out.push_back({{"id", c.id}, {"level", to_string(c.severity)}, {"title", c.title},
+                     {"requirement", c.requirement}});
+    std::cout << out.dump(2) << "\n";
+    return exit_ok;
+  }
+  for (const auto &c : catalog())
+    std::printf("%-34s %-6s %s\n", c.id.c_str(), to_string(c.severity), c.requirement.c_str());
+  return exit_ok;
+}
+
+void write_report(const report_target &t, const run_report &r, bool color) {
+  auto emit = [&](std::ostream &out, bool use_color) {
+    if (t.format == "json")
+      write_json(out, r);
+    else if (t.format == "junit")
+      write_junit(out, r);
+    else if (t.format == "markdown")
+      write_markdown(out, r);
+    else
+      write_console(out, r, use_color);
+  };
+  if (t.file.empty() || t.file == "-") {
+    emit(std::cout, color);
+    std::cout.flush();
+    return;
+  }
+  std::ofstream f(t.file);
+  emit(f, false);
+  if (!f)
+    std::fprintf(stderr, "streamcheck: cannot write %s\n", t.file.c_str());
+}
+
+void show_progress(const engine_progress &p) {
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  static int calls = 0;
+  if (!tty && ++calls % 10 != 0)
+    return; // a line every ~10 s in CI logs
+  std::fprintf(stderr, "%s  %d/%d probes done, %d running, about %d s left%s", tty ? "\r" : "",
+               p.finished, p.total, p.running, (p.remaining_ms + 999) / 1000, tty ? "   " : "\n");
+  std::fflush(stderr);
+}
+
+int run_and_report(const cli_options &o) {
+  std::fprintf(stderr, "streamcheck: %s profile against %s\n", o.run.profile.c_str(),
+               o.run.target_label.empty() ? o.run.proxy_url.c_str() : o.run.target_label.c_str());
+  run_callbacks cb;
+  cb.on_progress = show_progress;
+  auto report = run_suite(o.run, cb);
+  if (isatty(STDERR_FILENO))
+    std::fprintf(stderr, "\r%60s\r", "");
+  if (!report) {
+    std::fprintf(stderr, "streamcheck: %s\n", report.message().c_str());
+    return exit_setup_error;
+  }
+  for (const auto &t : o.reports)
+    write_report(t, *report, o.color);
+  return report->exit_code();
+}
+
+int self_test(cli_options o) {
+  mock::server_options mo;
+  mo.control = mo.listen;
+  mo.behaviour.request_policy = *mock::policy_for_profile("ollama");
+  auto srv = mock::server::start(mo);
+  if (!srv) {
+    std::fprintf(stderr, "streamcheck: cannot start the embedded mock: %s\n", srv.message().c_str());
+    return exit_setup_error;
+  }
+  o.run.proxy_url = "http://127.0.0.1:" + std::to_string(srv.value()->port());
+  o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
+  o.run.target_label = "the embedded mock itself (self-test, no proxy)";
+  o.run.proxy_kind = "generic";
+  return run_and_report(o);
+}
+
+} // namespace
+
+int run_cli(int argc, char **argv) {
+  if (argc >= 2 && (std::string(argv[1]) == "help" || std::string(argv[1]) == "--help" ||
+                    std::string(argv[1]) == "-h")) {
+    std::fputs(usage_text, stdout);
+    return exit_ok;
+  }
+  cli_options o;
+  if (auto problem = parse(argc, argv, o))
+    return usage_error(*problem);
+  if (o.command == "list")
+    return list_checks(o.list_json);
+  if (o.command == "self-test")
+    return self_test(o);
+  if (o.command == "run") {
+    if (o.run.proxy_url.empty() || o.run.mock_control.empty())
+      return usage_error("run needs --proxy URL and --mock-control URL");
+    if (!valid_url(o.run.proxy_url))
+      return usage_error("--proxy: not an http(s) URL: '" + o.run.proxy_url + "'");
+    if (!valid_url(o.run.mock_control))
+      return usage_error("--mock-control: not an http(s) URL: '" + o.run.mock_control + "'");
+    return run_and_report(o);
+  }
+  return usage_error("unknown command '" + o.command + "'");
+}
+
+} // namespace streamcheck::harness

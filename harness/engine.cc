@@ -1,0 +1,314 @@
+#include "harness/engine.h"
+
+#include <algorithm>
+#include <cctype>
+#include <curl/curl.h>
+#include <memory>
+#include <optional>
+
+#include "common/clock.h"
+#include "harness/stream_parser.h"
+
+namespace streamcheck::harness {
+namespace {
+
+struct transfer {
+  scheduled_probe *plan = nullptr;
+  probe_result result;
+  CURL *easy = nullptr;
+  curl_slist *headers = nullptr;
+  std::optional<stream_parser> parser;
+  std::int64_t done_mono_us = -1; // finished + settle
+  bool running = false;
+
+  std::int64_t since_send() const { return monotonic_us() - result.sent_mono_us; }
+};
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size())
+    return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+      return false;
+  return true;
+}
+
+std::size_t on_header(char *data, std::size_t size, std::size_t n, void *user) {
+  auto *t = static_cast<transfer *>(user);
+  std::string line(data, size * n);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+    line.pop_back();
+  if (t->result.headers_us < 0)
+    t->result.headers_us = t->since_send();
+  if (line.rfind("HTTP/", 0) == 0) // a new response head (after 100 Continue, redirects)
+    t->result.header_lines.clear();
+  if (!line.empty())
+    t->result.header_lines.push_back(std::move(line));
+  return size * n;
+}
+
+void add_event(transfer &t, std::string text) {
+  parsed_event e;
+  e.arrival_us = t.since_send();
+  e.write_index = t.result.writes.empty() ? 0 : t.result.writes.size() - 1;
+  e.value = json::parse(text, nullptr, false);
+  if (e.value.is_discarded())
+    e.value = nullptr;
+  else if (e.value.is_object() && e.value.contains("streamcheck") && e.value["streamcheck"].is_object()) {
+    const auto &stamp = e.value["streamcheck"];
+    e.seq = stamp.value("seq", -1);
+    e.emitted_us = stamp.value("t_us", static_cast<std::int64_t>(-1));
+  }
+  e.text = std::move(text);
+  t.result.events.push_back(std::move(e));
+}
+
+std::size_t on_body(char *data, std::size_t size, std::size_t n, void *user) {
+  auto *t = static_cast<transfer *>(user);
+  const std::size_t bytes = size * n;
+  const auto now = t->since_send();
+  if (t->result.first_byte_us < 0)
+    t->result.first_byte_us = now;
+  t->result.writes.push_back({now, bytes});
+  t->result.body_bytes += bytes;
+  if (t->result.body.size() < body_cap)
+    t->result.body.append(data, std::min(bytes, body_cap - t->result.body.size()));
+  if (!t->parser)
+    t->parser.emplace(stream_parser::for_content_type(t->result.header("Content-Type")),
+                      [t](std::string ev) { add_event(*t, std::move(ev)); });
+  t->parser->feed(std::string_view(data, bytes));
+  const int limit = t->plan->spec.abort_after_events;
+  if (limit >= 0 && static_cast<int>(t->result.events.size()) >= limit) {
+    t->result.aborted = true;
+    t->result.aborted_us = now;
+    return 0; // makes curl fail the transfer and close the connection
+  }
+  return bytes;
+}
+
+void start(CURLM *multi, transfer &t) {
+  const auto &spec = t.plan->spec;
+  t.easy = curl_easy_init();
+  CURL *e = t.easy;
+  curl_easy_setopt(e, CURLOPT_URL, t.plan->url.c_str());
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(spec.timeout_ms));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, spec.http10 ? CURL_HTTP_VERSION_1_0 : CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  if (!spec.accept_encoding.empty())
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, spec.accept_encoding.c_str());
+  if (spec.method == "HEAD")
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  else if (spec.method != "GET" || !t.plan->body.empty())
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, spec.method.c_str());
+  if (!t.plan->body.empty() || spec.method == "POST") {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.plan->body.c_str());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t.plan->body.size()));
+  }
+  // Browsers and SDKs never send Expect: 100-continue; a proxy must not get a gentler request.
+  t.headers = curl_slist_append(t.headers, "Expect:");
+  bool has_type = false;
+  for (const auto &h : spec.headers) {
+    has_type = has_type || starts_with_ci(h, "content-type:");
+    t.headers = curl_slist_append(t.headers, h.c_str());
+  }
+  if (!has_type && !t.plan->body.empty())
+    t.headers = curl_slist_append(t.headers, "Content-Type: application/json");
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+
+  t.result.name = spec.name;
+  t.result.url = t.plan->url;
+  t.result.started = true;
+  t.result.sent_mono_us = monotonic_us();
+  t.running = true;
+  curl_multi_add_handle(multi, e);
+}
+
+body_framing framing_of(const probe_result &r) {
+  for (const auto &v : r.header_values("Transfer-Encoding"))
+    if (v.find("chunked") != std::string::npos)
+      return body_framing::chunked;
+  if (!r.header_values("Content-Length").empty())
+    return body_framing::content_length;
+  if (r.status == 204 || r.status == 304 || r.http_version == "2")
+    return body_framing::none;
+  return body_framing::close_delimited;
+}
+
+void finish(CURLM *multi, transfer &t, CURLcode code) {
+  auto &r = t.result;
+  r.finished_us = t.since_send();
+  if (t.parser)
+    t.parser->finish();
+  if (!r.aborted) {
+    r.curl_code = code;
+    r.curl_error = code == CURLE_OK ? "" : curl_easy_strerror(code);
+  } else {
+    r.curl_error = "closed by the harness (planned abort)";
+  }
+  long status = 0, version = 0, connects = 0, port = 0;
+  curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(t.easy, CURLINFO_HTTP_VERSION, &version);
+  curl_easy_getinfo(t.easy, CURLINFO_NUM_CONNECTS, &connects);
+  curl_easy_getinfo(t.easy, CURLINFO_LOCAL_PORT, &port);
+  r.status = status;
+  r.http_version = version == CURL_HTTP_VERSION_1_0   ? "1.0"
+                   : version == CURL_HTTP_VERSION_1_1 ? "1.1"
+                   : version == CURL_HTTP_VERSION_2_0 ? "2"
+                                                      : "";
+  r.reused_connection = r.status != 0 && connects == 0;
+  r.local_port = port;
+  r.framing = framing_of(r);
+  curl_multi_remove_handle(multi, t.easy);
+  curl_easy_cleanup(t.easy);
+  curl_slist_free_all(t.headers);
+  t.easy = nullptr;
+  t.headers = nullptr;
+  t.running = false;
+  t.done_mono_us = monotonic_us() + static_cast<std::int64_t>(t.plan->spec.settle_ms) * 1000;
+}
+
+struct curl_global {
+  curl_global() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+} // namespace
+
+const char *to_string(body_framing f) {
+  switch (f) {
+  case body_framing::none: return "none";
+  case body_framing::content_length: return "content-length";
+  case body_framing::chunked: return "chunked";
+  case body_framing::close_delimited: return "close-delimited";
+  }
+  return "?";
+}
+
+std::vector<std::string> probe_result::header_values(const std::string &field) const {
+  std::vector<std::string> out;
+  for (const auto &line : header_lines) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos || colon != field.size() || !starts_with_ci(line, field))
+      continue;
+    std::string v = line.substr(colon + 1);
+    const auto b = v.find_first_not_of(" \t");
+    out.push_back(b == std::string::npos ? "" : v.substr(b, v.find_last_not_of(" \t") - b + 1));
+  }
+  return out;
+}
+
+std::string probe_result::header(const std::string &field) const {
+  const auto v = header_values(field);
+  return v.empty() ? "" : v.front();
+}
+
+std::vector<probe_result> run_probes(std::vector<scheduled_probe> &probes,
+                                     const std::function<void(const engine_progress &)> &progress) {
+  static curl_global init;
+  CURLM *multi = curl_multi_init();
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 4096L);
+  std::vector<std::unique_ptr<transfer>> ts;
+  for (auto &p : probes) {
+    ts.push_back(std::make_unique<transfer>());
+    ts.back()->plan = &p;
+  }
+  const std::int64_t t0 = monotonic_us();
+  std::int64_t last_progress = t0;
+  for (;;) {
+    const std::int64_t now = monotonic_us();
+    std::int64_t next_wake = now + 100'000;
+    int running = 0, finished = 0;
+    std::int64_t planned_end = now;
+    for (auto &t : ts) {
+      auto &spec = t->plan->spec;
+      if (!t->result.started) {
+        const bool predecessor_done =
+            t->plan->after_index < 0 || ts[static_cast<std::size_t>(t->plan->after_index)]->result.finished_us >= 0;
+        const std::int64_t due = t0 + static_cast<std::int64_t>(spec.start_after_ms) * 1000;
+        if (predecessor_done && now >= due)
+          start(multi, *t);
+        else if (predecessor_done)
+          next_wake = std::min(next_wake, due);
+      }
+      if (t->running && spec.abort_after_ms >= 0) {
+        const std::int64_t due = t->result.sent_mono_us + static_cast<std::int64_t>(spec.abort_after_ms) * 1000;
+        if (now >= due) {
+          t->result.aborted = true;
+          t->result.aborted_us = t->since_send();
+          finish(multi, *t, CURLE_OK);
+        } else {
+          next_wake = std::min(next_wake, due);
+        }
+      }
+      running += t->running;
+      finished += t->result.finished_us >= 0 && now >= t->done_mono_us;
+      const std::int64_t begun = t->result.started ? t->result.sent_mono_us : now;
+      planned_end = std::max(planned_end, begun + static_cast<std::int64_t>(t->plan->expected_ms + spec.settle_ms) * 1000);
+    }
+    if (finished == static_cast<int>(ts.size()))
+      break;
+    if (progress && now - last_progress >= 1'000'000) {
+      last_progress = now;
+      progress({running, finished, static_cast<int>(ts.size()), static_cast<int>((planned_end - now) / 1000)});
+    }
+    int still = 0;
+    curl_multi_perform(multi, &still);
+    int queued = 0;
+    while (CURLMsg *msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE)
+        continue;
+      transfer *t = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char **>(&t));
+      finish(multi, *t, msg->data.result);
+    }
+    for (auto &t : ts)
+      if (t->result.finished_us >= 0 && t->done_mono_us > monotonic_us())
+        next_wake = std::min(next_wake, t->done_mono_us);
+    const int wait_ms = static_cast<int>(std::clamp<std::int64_t>((next_wake - monotonic_us()) / 1000, 0, 100));
+    curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+  }
+  curl_multi_cleanup(multi);
+  std::vector<probe_result> out;
+  for (auto &t : ts)
+    out.push_back(std::move(t->result));
+  return out;
+}
+
+namespace {
+std::size_t collect(char *data, std::size_t size, std::size_t n, void *user) {
+  static_cast<std::string *>(user)->append(data, size * n);
+  return size * n;
+}
+} // namespace
+
+long simple_request(const std::string &method, const std::string &url, const std::string &body,
+                    int deadline_ms, std::string &response, std::string &error) {
+  static curl_global init;
+  CURL *e = curl_easy_init();
+  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(deadline_ms));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(deadline_ms));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (!body.empty())
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.c_str());
+  const CURLcode code = curl_easy_perform(e);
+  long status = 0;
+  if (code == CURLE_OK)
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+  else
+    error = curl_easy_strerror(code);
+  curl_easy_cleanup(e);
+  return status;
+}
+
+} // namespace streamcheck::harness

@@ -1,0 +1,69 @@
+// JSON report, described by docs/report-schema.json: bump schema_version on any breaking change.
+#include <cmath>
+
+#include "harness/report/report.h"
+
+namespace streamcheck::harness {
+namespace {
+
+using ordered = nlohmann::ordered_json;
+
+constexpr int schema_version = 1;
+
+// The schema says "number, minimum 0"; NaN or infinity would print as null, and a negative wall
+// time is a clock glitch, not a measurement.
+double seconds_of(double v) {
+  return std::isfinite(v) && v >= 0 ? v : 0.0;
+}
+
+// The schema promises an object, whatever a check stored.
+ordered measurements_of(const check_result &c) {
+  ordered m = c.measurements;
+  if (m.is_object()) return m;
+  return ordered{{"value", std::move(m)}};
+}
+
+ordered check_json(const check_result &c) {
+  return ordered{{"id", c.id},
+                 {"title", c.title},
+                 {"level", to_string(c.severity)},
+                 {"requirement", c.requirement},
+                 {"result", to_string(c.result)},
+                 {"measured", c.measured},
+                 {"expected", c.expected},
+                 {"actual", c.actual},
+                 {"cause", c.cause},
+                 {"fix", c.fix},
+                 {"reproduce", c.reproduce},
+                 {"seconds", seconds_of(c.seconds)},
+                 {"measurements", measurements_of(c)}};
+}
+
+ordered summary_json(const run_summary &s) {
+  return ordered{{"checks", s.checks}, {"passed", s.passed},   {"warned", s.warned},
+                 {"failed", s.failed}, {"skipped", s.skipped}, {"errors", s.errors}};
+}
+
+} // namespace
+
+void write_json(std::ostream &out, const run_report &r) {
+  ordered doc{{"schema_version", schema_version},
+              {"tool_version", r.tool_version},
+              {"target", r.target},
+              {"proxy_kind", r.proxy_kind},
+              {"profile", r.profile},
+              {"upstream", r.upstream},
+              {"strict", r.strict},
+              {"started_at", r.started_at},
+              {"seconds", seconds_of(r.seconds)},
+              {"summary", summary_json(r.summary())},
+              {"exit_code", r.exit_code()}};
+  ordered checks = ordered::array();
+  for (const check_result &c : r.checks)
+    checks.push_back(check_json(c));
+  doc["checks"] = std::move(checks);
+  // Strings quote what a proxy sent; replace invalid UTF-8 instead of throwing type_error 316.
+  out << doc.dump(2, ' ', false, ordered::error_handler_t::replace) << '\n';
+}
+
+} // namespace streamcheck::harness

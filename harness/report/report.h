@@ -1,0 +1,65 @@
+// The result of one run, as every reporter sees it: plain data, formatted by report/*.cc.
+#pragma once
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace streamcheck::harness {
+
+enum class level { must, should, info };
+enum class outcome { pass, warn, fail, skip, error };
+
+const char *to_string(level l);   // "MUST", "SHOULD", "INFO"
+const char *to_string(outcome o); // "pass", "warn", "fail", "skip", "error"
+
+struct check_result {
+  std::string id;          // stable, e.g. "stream.first-token"
+  std::string title;       // short human title
+  level severity = level::must;
+  std::string requirement; // one sentence
+  outcome result = outcome::pass;
+  std::string measured;    // one line: the headline figure, e.g. "p95 added 3.1 ms, max 7.9 ms"
+  // Filled when result is warn, fail or error:
+  std::string expected;
+  std::string actual;
+  std::string cause;     // the likely reason in this proxy
+  std::string fix;       // the remediation for the detected proxy kind
+  std::string reproduce; // a curl -N command line plus the scenario
+  nlohmann::json measurements = nlohmann::json::object(); // every figure, for JSON reports
+  double seconds = 0;    // wall time of the check
+};
+
+struct run_summary {
+  int checks = 0, passed = 0, warned = 0, failed = 0, skipped = 0, errors = 0;
+};
+
+struct run_report {
+  std::string tool_version;
+  std::string target;     // e.g. "proxy http://127.0.0.1:8080 (nginx)"
+  std::string proxy_kind; // nginx, haproxy, caddy, apache, unknown
+  std::string profile;    // quick, standard, thorough
+  std::string upstream;   // mock control URL or description
+  bool strict = false;
+  std::string started_at; // RFC 3339 UTC
+  double seconds = 0;
+  std::vector<check_result> checks;
+
+  run_summary summary() const;
+  // DESIGN §4.2: 0 all MUST pass (and SHOULD under --strict), 1 a check failed, 2 harness error.
+  int exit_code() const;
+};
+
+// Each writer only formats; the caller owns the stream.
+void write_console(std::ostream &out, const run_report &r, bool color);
+void write_json(std::ostream &out, const run_report &r);
+void write_junit(std::ostream &out, const run_report &r);
+void write_markdown(std::ostream &out, const run_report &r);
+
+// One line per check as it finishes (console progress), and the summary line.
+std::string console_line(const check_result &c, bool color);
+std::string summary_line(const run_summary &s);
+
+} // namespace streamcheck::harness

@@ -1,0 +1,285 @@
+#include "harness/runner.h"
+
+#include <chrono>
+#include <ctime>
+#include <fnmatch.h>
+#include <map>
+#include <random>
+
+#include "common/go_json.h"
+
+namespace streamcheck::harness {
+namespace {
+
+std::string trim_slash(std::string url) {
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  return url;
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string run_id() {
+  std::random_device rd;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "sc%08x", rd());
+  return buf;
+}
+
+// scheme://host of a URL (what the mock's data port shares with its control URL).
+std::string scheme_host(const std::string &url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos)
+    return url;
+  const auto host_start = scheme_end + 3;
+  auto host_end = url.find('/', host_start);
+  std::string authority = url.substr(host_start, host_end - host_start);
+  const auto bracket = authority.find(']');
+  const auto colon = authority.rfind(':');
+  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket))
+    authority.resize(colon);
+  return url.substr(0, host_start) + authority;
+}
+
+std::string kind_from_server_header(const std::string &server) {
+  std::string s = server;
+  for (auto &c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char *k : {"nginx", "openresty", "haproxy", "caddy", "apache", "lighttpd", "envoy",
+                        "streamcheck-proxy"})
+    if (s.find(k) != std::string::npos)
+      return std::string(k) == "openresty" ? "nginx" : k;
+  return "generic";
+}
+
+struct target {
+  std::string base_url;
+  char tag; // 'd' direct, 'p' proxy
+};
+
+struct planned_check {
+  const check *c;
+  std::vector<probe_spec> specs;
+  std::size_t first_index[2] = {0, 0}; // into the scheduled vector, per target
+};
+
+std::string id_for(const std::string &run, const std::string &check_id, const std::string &probe,
+                   char tag) {
+  return run + "." + check_id + "." + probe + "." + tag;
+}
+
+scheduled_probe schedule(const probe_spec &spec, const target &t, const std::string &id) {
+  scheduled_probe s;
+  s.spec = spec;
+  s.url = t.base_url + spec.path;
+  json body = spec.body;
+  if (body.is_object()) {
+    body["streamcheck"]["id"] = id;
+    s.body = go_json(body);
+  } else {
+    s.url += (spec.path.find('?') == std::string::npos ? "?" : "&") + std::string("streamcheck.id=") + id;
+  }
+  if (!spec.raw_body.empty())
+    s.body = spec.raw_body;
+  s.expected_ms = spec.timeout_ms - 20'000 > 0 ? spec.timeout_ms - 20'000 : spec.timeout_ms;
+  return s;
+}
+
+std::map<std::string, std::vector<json>> fetch_journal(const std::string &control,
+                                                       const std::string &prefix, std::string &err) {
+  std::string body;
+  const long status = simple_request("GET", control + "/journal?prefix=" + prefix, "", 10'000, body, err);
+  std::map<std::string, std::vector<json>> by_id;
+  if (status != 200) {
+    if (err.empty())
+      err = "HTTP " + std::to_string(status);
+    return by_id;
+  }
+  const json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("entries")) {
+    err = "malformed journal";
+    return by_id;
+  }
+  for (const auto &e : doc["entries"])
+    by_id[e.value("id", "")].push_back(e);
+  return by_id;
+}
+
+double check_seconds(const observations &o) {
+  double s = 0;
+  for (const auto &p : o.probes)
+    s = std::max(s, static_cast<double>(p.finished_us) / 1e6);
+  return s;
+}
+
+} // namespace
+
+bool selected(const std::string &id, const run_options &o) {
+  auto matches = [&](const std::vector<std::string> &globs) {
+    for (const auto &g : globs)
+      if (fnmatch(g.c_str(), id.c_str(), 0) == 0)
+        return true;
+    return false;
+  };
+  return (o.only.empty() || matches(o.only)) && !matches(o.skip);
+}
+
+std::string reproduction(const std::string &proxy_url, const probe_spec &spec, const std::string &body) {
+  std::string cmd = "curl -N -sS -i";
+  if (spec.method != "GET" && !(spec.method == "POST" && !body.empty()))
+    cmd += " -X " + spec.method;
+  if (spec.http10)
+    cmd += " --http1.0";
+  if (!spec.accept_encoding.empty())
+    cmd += " --compressed -H 'Accept-Encoding: " + spec.accept_encoding + "'";
+  for (const auto &h : spec.headers)
+    cmd += " -H '" + h + "'";
+  cmd += " '" + trim_slash(proxy_url) + spec.path + "'";
+  if (!body.empty()) {
+    cmd += " -H 'Content-Type: application/json'";
+    cmd += body.size() <= 1024 ? " --data-raw '" + body + "'"
+                               : " --data-binary @body.json  # " + std::to_string(body.size()) + " bytes";
+  }
+  return cmd;
+}
+
+check_result judge_check(const check &c, const check_context &ctx, const observations &direct,
+                         observations proxied, bool strict, const std::string &proxy_kind) {
+  check_result r;
+  r.id = c.id;
+  r.title = c.title;
+  r.severity = c.severity;
+  r.requirement = c.requirement;
+  r.seconds = check_seconds(proxied);
+  const verdict self = c.judge(direct, ctx);
+  if (!self.passed && !self.skipped) {
+    r.result = outcome::error;
+    r.measured = "fails against the mock directly";
+    r.expected = self.expected;
+    r.actual = "direct to the mock: " + self.actual;
+    r.cause = "a harness or machine problem (not the proxy's fault): " + self.cause;
+    r.measurements = {{"direct", self.measurements}};
+    return r;
+  }
+  proxied.baseline = &direct;
+  const verdict v = c.judge(proxied, ctx);
+  r.measured = v.measured;
+  r.measurements = v.measurements;
+  if (v.skipped) {
+    r.result = outcome::skip;
+  } else if (v.passed || c.severity == level::info) {
+    r.result = outcome::pass;
+  } else {
+    r.result = c.severity == level::must || strict ? outcome::fail : outcome::warn;
+    r.expected = v.expected;
+    r.actual = v.actual;
+    r.cause = v.cause;
+    r.fix = c.fix_for(proxy_kind);
+  }
+  return r;
+}
+
+result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
+  const profile *prof = find_profile(o.profile);
+  if (!prof)
+    return error{"unknown profile '" + o.profile + "' (quick, standard, thorough)"};
+  const std::string control = trim_slash(o.mock_control);
+  const std::string proxy = trim_slash(o.proxy_url);
+
+  std::string body, err;
+  const long health = simple_request("GET", control + "/health", "", 3000, body, err);
+  const json h = json::parse(body, nullptr, false);
+  if (health != 200 || h.is_discarded() || !h.contains("port"))
+    return error{"cannot reach the mock's control API at " + control + "/health: " +
+                 (err.empty() ? "HTTP " + std::to_string(health) : err)};
+  const std::string direct = scheme_host(control) + ":" + std::to_string(h["port"].get<int>());
+
+  body.clear();
+  err.clear();
+  std::string server_header;
+  if (simple_request("GET", proxy + "/api/version", "", 5000, body, err) == 0)
+    return error{"cannot reach the proxy at " + proxy + ": " + err};
+
+  check_context ctx{*prof, tolerances{o.tolerance_mult}};
+  const std::string run = run_id();
+  const target targets[2] = {{direct, 'd'}, {proxy, 'p'}};
+
+  std::vector<planned_check> plans;
+  std::vector<scheduled_probe> scheduled;
+  std::vector<check_result> skipped;
+  for (const auto &c : catalog()) {
+    if (!selected(c.id, o)) {
+      check_result s;
+      s.id = c.id;
+      s.title = c.title;
+      s.severity = c.severity;
+      s.requirement = c.requirement;
+      s.result = outcome::skip;
+      s.measured = "not selected";
+      skipped.push_back(s);
+      continue;
+    }
+    planned_check pc{&c, c.probes(ctx), {}};
+    for (int t = 0; t < 2; ++t) {
+      pc.first_index[t] = scheduled.size();
+      for (const auto &spec : pc.specs) {
+        scheduled.push_back(schedule(spec, targets[t], id_for(run, c.id, spec.name, targets[t].tag)));
+        for (std::size_t k = 0; k < pc.specs.size(); ++k)
+          if (!spec.after_probe.empty() && pc.specs[k].name == spec.after_probe)
+            scheduled.back().after_index = static_cast<int>(pc.first_index[t] + k);
+      }
+    }
+    plans.push_back(std::move(pc));
+  }
+
+  run_report report;
+  report.tool_version = "0.1.0";
+  report.profile = prof->name;
+  report.strict = o.strict;
+  report.upstream = "streamcheck-mock at " + direct + " (control " + control + ")";
+  report.started_at = utc_now();
+  const auto t0 = std::chrono::steady_clock::now();
+
+  std::vector<probe_result> results = run_probes(scheduled, cb.on_progress);
+  for (const auto &r : results)
+    if (server_header.empty() && r.url.rfind(proxy, 0) == 0)
+      server_header = r.header("Server");
+  report.proxy_kind = o.proxy_kind.empty() ? kind_from_server_header(server_header) : o.proxy_kind;
+  report.target = o.target_label.empty() ? "proxy " + proxy + " (" + report.proxy_kind + ")" : o.target_label;
+
+  std::string journal_err;
+  auto journal = fetch_journal(control, run, journal_err);
+  for (const auto &pc : plans) {
+    observations obs[2];
+    for (int t = 0; t < 2; ++t)
+      for (std::size_t k = 0; k < pc.specs.size(); ++k) {
+        auto r = results[pc.first_index[t] + k];
+        r.correlation_id = id_for(run, pc.c->id, pc.specs[k].name, targets[t].tag);
+        obs[t].journal.push_back(journal[r.correlation_id]);
+        obs[t].probes.push_back(std::move(r));
+      }
+    check_result cr = judge_check(*pc.c, ctx, obs[0], obs[1], o.strict, report.proxy_kind);
+    if (cr.result == outcome::fail || cr.result == outcome::warn || cr.result == outcome::error) {
+      const auto &spec = pc.specs.front();
+      cr.reproduce = reproduction(proxy, spec, scheduled[pc.first_index[1]].body);
+      if (!journal_err.empty())
+        cr.cause += " (journal unavailable: " + journal_err + ")";
+    }
+    if (cb.on_check)
+      cb.on_check(cr);
+    report.checks.push_back(std::move(cr));
+  }
+  for (auto &s : skipped)
+    report.checks.push_back(std::move(s));
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return report;
+}
+
+} // namespace streamcheck::harness

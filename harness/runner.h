@@ -1,0 +1,45 @@
+// Runs the selected checks against a proxy and, at the same time, against the mock directly, then
+// judges: a check that fails directly is a harness error, never blamed on the proxy.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "harness/check.h"
+#include "harness/engine.h"
+#include "harness/report/report.h"
+
+namespace streamcheck::harness {
+
+struct run_options {
+  std::string proxy_url;    // e.g. http://127.0.0.1:8080 (no trailing slash needed)
+  std::string mock_control; // e.g. http://127.0.0.1:9001
+  std::string profile = "standard";
+  std::vector<std::string> only; // --check globs (empty: all)
+  std::vector<std::string> skip; // --skip globs
+  bool strict = false;
+  double tolerance_mult = 1.0;
+  std::string proxy_kind; // empty: detect from the Server header
+  std::string target_label; // shown in reports; default "proxy URL"
+};
+
+// Called as checks finish (for live console lines) and periodically with engine progress.
+struct run_callbacks {
+  std::function<void(const check_result &)> on_check;
+  std::function<void(const engine_progress &)> on_progress;
+};
+
+bool selected(const std::string &id, const run_options &o);
+
+// Setup problems (mock or proxy unreachable, bad profile) come back as an error value: exit 2.
+result<run_report> run_suite(const run_options &o, const run_callbacks &cb);
+
+// Judging, separated from the network for tests: direct and proxied observations -> result.
+check_result judge_check(const check &c, const check_context &ctx, const observations &direct,
+                         observations proxied, bool strict, const std::string &proxy_kind);
+
+// "curl -N ..." reproducing a probe against the proxy.
+std::string reproduction(const std::string &proxy_url, const probe_spec &spec, const std::string &body);
+
+} // namespace streamcheck::harness

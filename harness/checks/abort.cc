@@ -53,13 +53,16 @@ verdict judge_cancel(const observations &o, const check_context &ctx) {
 }
 
 check cancel_propagates() {
-  // Fault: proxy_ignore_client_abort on, or a proxy that only notices the client on its next
-  // write into a full buffer: "Stop" in the UI leaves the model generating.
+  // Fault: proxy_ignore_client_abort on, or any proxy that notices the client only on its next
+  // write: "Stop" in the UI leaves the model generating until the next token is relayed.
   check c{"abort.cancel-propagates", "Stop reaches the model", level::must,
           "When the client closes mid-stream, the upstream connection is closed within 1 s.",
           cancel_fixes, nullptr, nullptr};
   c.probes = [](const check_context &) {
-    probe_spec p = chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 50}, {"tokens", 300}});
+    // The model pauses right where the user presses Stop (a long reasoning step): a proxy that
+    // notices the client only on its next write keeps the upstream busy for the whole pause.
+    probe_spec p = chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 50}, {"tokens", 20},
+                                          {"stall_at", 5}, {"stall_ms", 10'000}});
     p.abort_after_events = 5;
     p.settle_ms = 1500;
     return std::vector{p};

@@ -1,0 +1,102 @@
+// The harness's own noise floor: the added delay it measures when there is no proxy at all.
+// Runs N concurrent streams straight against an embedded mock and reports, per event,
+// lag - median lag (what every stream.* verdict compares against its thresholds).
+//   bench_harness_noise [--streams 1,100,1000] [--tokens 40] [--gap-ms 50]
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <sys/resource.h>
+#include <vector>
+
+#include "harness/checks/requests.h"
+#include "harness/engine.h"
+#include "harness/timing.h"
+#include "mock_upstream/server.h"
+
+using namespace streamcheck;
+
+namespace {
+
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+std::vector<int> parse_list(const std::string &text) {
+  std::vector<int> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ','))
+    out.push_back(std::atoi(item.c_str()));
+  return out;
+}
+
+void run(const std::string &base, int streams, int tokens, int gap_ms) {
+  std::vector<harness::scheduled_probe> probes;
+  for (int i = 0; i < streams; ++i) {
+    harness::scheduled_probe p;
+    p.spec = harness::chat_stream("s" + std::to_string(i),
+                                  {{"first_token_ms", 50}, {"gap_ms", gap_ms}, {"tokens", tokens}});
+    p.url = base + p.spec.path;
+    p.body = go_json(p.spec.body);
+    probes.push_back(std::move(p));
+  }
+  const auto results = harness::run_probes(probes, nullptr);
+  // Two parts: each stream's constant offset (request setup: connect, send, the mock's read, all
+  // under the burst of N simultaneous starts) and the jitter of its events around that offset,
+  // which is what coalescing would show up in.
+  std::vector<double> offsets, jitter;
+  int complete = 0;
+  std::size_t events = 0;
+  for (const auto &r : results) {
+    complete += r.complete() && r.status == 200;
+    std::vector<double> lags;
+    for (const auto &e : r.events)
+      if (e.emitted_us >= 0)
+        lags.push_back(static_cast<double>(e.arrival_us - e.emitted_us) / 1000.0);
+    events += lags.size();
+    const double median = harness::percentile(lags, 50);
+    offsets.push_back(median);
+    for (double l : lags)
+      jitter.push_back(l - median);
+  }
+  std::printf("%8d %9d %8zu %11.3f %11.3f %11.3f %11.3f %11.3f\n", streams, complete, events,
+              harness::percentile(offsets, 50), harness::percentile(offsets, 99),
+              harness::percentile(jitter, 50), harness::percentile(jitter, 99),
+              harness::percentile(jitter, 100));
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string list = "1,100,1000";
+  int tokens = 40, gap_ms = 50;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--streams")
+      list = argv[i + 1];
+    else if (a == "--tokens")
+      tokens = std::atoi(argv[i + 1]);
+    else if (a == "--gap-ms")
+      gap_ms = std::atoi(argv[i + 1]);
+  }
+  raise_fd_limit();
+  mock::server_options opts;
+  opts.behaviour.request_policy = *mock::policy_for_profile("ollama");
+  auto srv = mock::server::start(opts);
+  if (!srv) {
+    std::fprintf(stderr, "bench_harness_noise: %s\n", srv.message().c_str());
+    return 2;
+  }
+  const std::string base = "http://127.0.0.1:" + std::to_string(srv.value()->port());
+  std::printf("harness noise floor: %d tokens, %d ms apart, per stream; times in ms\n", tokens, gap_ms);
+  std::printf("%8s %9s %8s %11s %11s %11s %11s %11s\n", "streams", "complete", "events",
+              "offset p50", "offset p99", "jitter p50", "jitter p99", "jitter max");
+  for (int n : parse_list(list))
+    run(base, n, tokens, gap_ms);
+  return 0;
+}

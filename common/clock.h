@@ -8,8 +8,7 @@ using mono_clock = std::chrono::steady_clock;
 
 // Microseconds on the monotonic clock; only differences are meaningful.
 inline std::int64_t monotonic_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             mono_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(mono_clock::now().time_since_epoch())
       .count();
 }
 

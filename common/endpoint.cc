@@ -22,11 +22,11 @@ std::variant<tcp::endpoint, endpoint_error> parse_listen_address(const std::stri
     port_text = text.substr(colon + 1);
   }
   unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535)
     return endpoint_error{"bad port '" + port_text + "' in '" + text + "'"};
-  if (host == "localhost")
-    host = "127.0.0.1";
+  if (host == "localhost") host = "127.0.0.1";
   boost::system::error_code parse_ec;
   const auto address = asio::ip::make_address(host, parse_ec);
   if (parse_ec)

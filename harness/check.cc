@@ -11,32 +11,27 @@ const profile *find_profile(const std::string &name) {
       {"thorough", 130'000, 300'000, 1024, 64u << 20},
   };
   for (const auto &p : all)
-    if (p.name == name)
-      return &p;
+    if (p.name == name) return &p;
   return nullptr;
 }
 
 const probe_result *observations::probe(const std::string &name) const {
   for (const auto &p : probes)
-    if (p.name == name)
-      return &p;
+    if (p.name == name) return &p;
   static const probe_result missing{};
   return &missing;
 }
 
 const std::vector<json> *observations::journal_of(const std::string &name) const {
   for (std::size_t i = 0; i < probes.size() && i < journal.size(); ++i)
-    if (probes[i].name == name)
-      return &journal[i];
+    if (probes[i].name == name) return &journal[i];
   static const std::vector<json> none;
   return &none;
 }
 
 std::string check::fix_for(const std::string &proxy_kind) const {
-  if (auto it = fixes.find(proxy_kind); it != fixes.end())
-    return it->second;
-  if (auto it = fixes.find("generic"); it != fixes.end())
-    return it->second;
+  if (auto it = fixes.find(proxy_kind); it != fixes.end()) return it->second;
+  if (auto it = fixes.find("generic"); it != fixes.end()) return it->second;
   return fixes.empty() ? "" : fixes.begin()->second;
 }
 
@@ -59,12 +54,11 @@ verdict fail(std::string expected, std::string actual, std::string cause, json m
 }
 
 std::string describe_failure(const probe_result &r) {
-  if (!r.started)
-    return "not sent";
-  if (r.aborted)
-    return "closed by the harness";
+  if (!r.started) return "not sent";
+  if (r.aborted) return "closed by the harness";
   if (r.curl_code != 0)
-    return "curl: " + r.curl_error + (r.status ? " (after HTTP " + std::to_string(r.status) + ")" : "");
+    return "curl: " + r.curl_error +
+           (r.status ? " (after HTTP " + std::to_string(r.status) + ")" : "");
   return "HTTP " + std::to_string(r.status);
 }
 

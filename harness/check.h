@@ -14,10 +14,10 @@ namespace streamcheck::harness {
 
 struct profile {
   std::string name;
-  int silence_ms;            // timeout.slow-first-token and timeout.idle-gap
-  int long_stream_ms;        // timeout.long-stream
-  int concurrent_streams;    // conn.concurrent-streams
-  std::size_t large_body;    // body.large-request
+  int silence_ms;         // timeout.slow-first-token and timeout.idle-gap
+  int long_stream_ms;     // timeout.long-stream
+  int concurrent_streams; // conn.concurrent-streams
+  std::size_t large_body; // body.large-request
 };
 
 const profile *find_profile(const std::string &name); // quick, standard, thorough
@@ -37,9 +37,9 @@ struct check_context {
 
 // What one target (the proxy, or the mock directly) showed for one check.
 struct observations {
-  std::vector<probe_result> probes;            // in the order the check declared them
-  std::vector<std::vector<json>> journal;      // per probe: the mock's entries for its id
-  const observations *baseline = nullptr;      // the direct run, when judging the proxy
+  std::vector<probe_result> probes;       // in the order the check declared them
+  std::vector<std::vector<json>> journal; // per probe: the mock's entries for its id
+  const observations *baseline = nullptr; // the direct run, when judging the proxy
 
   const probe_result *probe(const std::string &name) const;
   const std::vector<json> *journal_of(const std::string &name) const;

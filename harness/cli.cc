@@ -67,18 +67,17 @@ int usage_error(const std::string &message) {
 }
 
 bool valid_url(const std::string &url) {
-  return (url.rfind("http://", 0) == 0 && url.size() > 7) || (url.rfind("https://", 0) == 0 && url.size() > 8);
+  return (url.rfind("http://", 0) == 0 && url.size() > 7) ||
+         (url.rfind("https://", 0) == 0 && url.size() > 8);
 }
 
 std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
-  if (argc < 2)
-    return "missing command";
+  if (argc < 2) return "missing command";
   o.command = argv[1];
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::optional<std::string> {
-      if (i + 1 >= argc)
-        return std::nullopt;
+      if (i + 1 >= argc) return std::nullopt;
       return std::string(argv[++i]);
     };
     if (arg == "--strict") {
@@ -87,11 +86,11 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       o.color = false;
     } else if (arg == "--json") {
       o.list_json = true;
-    } else if (arg == "--proxy" || arg == "--mock-control" || arg == "--profile" || arg == "--check" ||
-               arg == "--skip" || arg == "--tolerance-mult" || arg == "--proxy-kind" || arg == "--report") {
+    } else if (arg == "--proxy" || arg == "--mock-control" || arg == "--profile" ||
+               arg == "--check" || arg == "--skip" || arg == "--tolerance-mult" ||
+               arg == "--proxy-kind" || arg == "--report") {
       const auto v = value();
-      if (!v)
-        return arg + " needs a value";
+      if (!v) return arg + " needs a value";
       if (arg == "--proxy")
         o.run.proxy_url = *v;
       else if (arg == "--mock-control")
@@ -111,8 +110,10 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
           return "--tolerance-mult: expected a number between 0.1 and 100, got '" + *v + "'";
       } else {
         const auto colon = v->find(':');
-        report_target t{v->substr(0, colon), colon == std::string::npos ? "" : v->substr(colon + 1)};
-        if (t.format != "console" && t.format != "json" && t.format != "junit" && t.format != "markdown")
+        report_target t{v->substr(0, colon),
+                        colon == std::string::npos ? "" : v->substr(colon + 1)};
+        if (t.format != "console" && t.format != "json" && t.format != "junit" &&
+            t.format != "markdown")
           return "--report: unknown format '" + t.format + "' (console, json, junit, markdown)";
         o.reports.push_back(t);
       }
@@ -122,8 +123,7 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
   }
   if (!find_profile(o.run.profile))
     return "--profile: unknown profile '" + o.run.profile + "' (quick, standard, thorough)";
-  if (o.reports.empty())
-    o.reports.push_back({"console", ""});
+  if (o.reports.empty()) o.reports.push_back({"console", ""});
   return std::nullopt;
 }
 
@@ -131,7 +131,9 @@ int list_checks(bool as_json) {
   if (as_json) {
     json out = json::array();
     for (const auto &c : catalog())
-      out.push_back({{"id", c.id}, {"level", to_string(c.severity)}, {"title", c.title},
+      out.push_back({{"id", c.id},
+                     {"level", to_string(c.severity)},
+                     {"title", c.title},
                      {"requirement", c.requirement}});
     std::cout << out.dump(2) << "\n";
     return exit_ok;
@@ -159,15 +161,13 @@ void write_report(const report_target &t, const run_report &r, bool color) {
   }
   std::ofstream f(t.file);
   emit(f, false);
-  if (!f)
-    std::fprintf(stderr, "streamcheck: cannot write %s\n", t.file.c_str());
+  if (!f) std::fprintf(stderr, "streamcheck: cannot write %s\n", t.file.c_str());
 }
 
 void show_progress(const engine_progress &p) {
   const bool tty = isatty(STDERR_FILENO) != 0;
   static int calls = 0;
-  if (!tty && ++calls % 10 != 0)
-    return; // a line every ~10 s in CI logs
+  if (!tty && ++calls % 10 != 0) return; // a line every ~10 s in CI logs
   std::fprintf(stderr, "%s  %d/%d probes done, %d running, about %d s left%s", tty ? "\r" : "",
                p.finished, p.total, p.running, (p.remaining_ms + 999) / 1000, tty ? "   " : "\n");
   std::fflush(stderr);
@@ -179,8 +179,7 @@ int run_and_report(const cli_options &o) {
   run_callbacks cb;
   cb.on_progress = show_progress;
   auto report = run_suite(o.run, cb);
-  if (isatty(STDERR_FILENO))
-    std::fprintf(stderr, "\r%60s\r", "");
+  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r%60s\r", "");
   if (!report) {
     std::fprintf(stderr, "streamcheck: %s\n", report.message().c_str());
     return exit_setup_error;
@@ -196,7 +195,8 @@ int self_test(cli_options o) {
   mo.behaviour.request_policy = *mock::policy_for_profile("ollama");
   auto srv = mock::server::start(mo);
   if (!srv) {
-    std::fprintf(stderr, "streamcheck: cannot start the embedded mock: %s\n", srv.message().c_str());
+    std::fprintf(stderr, "streamcheck: cannot start the embedded mock: %s\n",
+                 srv.message().c_str());
     return exit_setup_error;
   }
   o.run.proxy_url = "http://127.0.0.1:" + std::to_string(srv.value()->port());
@@ -215,12 +215,9 @@ int run_cli(int argc, char **argv) {
     return exit_ok;
   }
   cli_options o;
-  if (auto problem = parse(argc, argv, o))
-    return usage_error(*problem);
-  if (o.command == "list")
-    return list_checks(o.list_json);
-  if (o.command == "self-test")
-    return self_test(o);
+  if (auto problem = parse(argc, argv, o)) return usage_error(*problem);
+  if (o.command == "list") return list_checks(o.list_json);
+  if (o.command == "self-test") return self_test(o);
   if (o.command == "run") {
     if (o.run.proxy_url.empty() || o.run.mock_control.empty())
       return usage_error("run needs --proxy URL and --mock-control URL");

@@ -25,10 +25,10 @@ struct transfer {
 };
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size())
-    return false;
+  if (s.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+    if (std::tolower(static_cast<unsigned char>(s[i])) !=
+        std::tolower(static_cast<unsigned char>(prefix[i])))
       return false;
   return true;
 }
@@ -38,12 +38,10 @@ std::size_t on_header(char *data, std::size_t size, std::size_t n, void *user) {
   std::string line(data, size * n);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
     line.pop_back();
-  if (t->result.headers_us < 0)
-    t->result.headers_us = t->since_send();
+  if (t->result.headers_us < 0) t->result.headers_us = t->since_send();
   if (line.rfind("HTTP/", 0) == 0) // a new response head (after 100 Continue, redirects)
     t->result.header_lines.clear();
-  if (!line.empty())
-    t->result.header_lines.push_back(std::move(line));
+  if (!line.empty()) t->result.header_lines.push_back(std::move(line));
   return size * n;
 }
 
@@ -54,7 +52,8 @@ void add_event(transfer &t, std::string text) {
   e.value = json::parse(text, nullptr, false);
   if (e.value.is_discarded())
     e.value = nullptr;
-  else if (e.value.is_object() && e.value.contains("streamcheck") && e.value["streamcheck"].is_object()) {
+  else if (e.value.is_object() && e.value.contains("streamcheck") &&
+           e.value["streamcheck"].is_object()) {
     const auto &stamp = e.value["streamcheck"];
     e.seq = stamp.value("seq", -1);
     e.emitted_us = stamp.value("t_us", static_cast<std::int64_t>(-1));
@@ -67,8 +66,7 @@ std::size_t on_body(char *data, std::size_t size, std::size_t n, void *user) {
   auto *t = static_cast<transfer *>(user);
   const std::size_t bytes = size * n;
   const auto now = t->since_send();
-  if (t->result.first_byte_us < 0)
-    t->result.first_byte_us = now;
+  if (t->result.first_byte_us < 0) t->result.first_byte_us = now;
   t->result.writes.push_back({now, bytes});
   t->result.body_bytes += bytes;
   if (t->result.body.size() < body_cap)
@@ -99,7 +97,8 @@ void start(CURLM *multi, transfer &t) {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(spec.timeout_ms));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, spec.http10 ? CURL_HTTP_VERSION_1_0 : CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                   spec.http10 ? CURL_HTTP_VERSION_1_0 : CURL_HTTP_VERSION_1_1);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   if (!spec.accept_encoding.empty())
@@ -133,20 +132,16 @@ void start(CURLM *multi, transfer &t) {
 
 body_framing framing_of(const probe_result &r) {
   for (const auto &v : r.header_values("Transfer-Encoding"))
-    if (v.find("chunked") != std::string::npos)
-      return body_framing::chunked;
-  if (!r.header_values("Content-Length").empty())
-    return body_framing::content_length;
-  if (r.status == 204 || r.status == 304 || r.http_version == "2")
-    return body_framing::none;
+    if (v.find("chunked") != std::string::npos) return body_framing::chunked;
+  if (!r.header_values("Content-Length").empty()) return body_framing::content_length;
+  if (r.status == 204 || r.status == 304 || r.http_version == "2") return body_framing::none;
   return body_framing::close_delimited;
 }
 
 void finish(CURLM *multi, transfer &t, CURLcode code) {
   auto &r = t.result;
   r.finished_us = t.since_send();
-  if (t.parser)
-    t.parser->finish();
+  if (t.parser) t.parser->finish();
   if (!r.aborted) {
     r.curl_code = code;
     r.curl_error = code == CURLE_OK ? "" : curl_easy_strerror(code);
@@ -230,7 +225,8 @@ std::vector<probe_result> run_probes(std::vector<scheduled_probe> &probes,
       auto &spec = t->plan->spec;
       if (!t->result.started) {
         const bool predecessor_done =
-            t->plan->after_index < 0 || ts[static_cast<std::size_t>(t->plan->after_index)]->result.finished_us >= 0;
+            t->plan->after_index < 0 ||
+            ts[static_cast<std::size_t>(t->plan->after_index)]->result.finished_us >= 0;
         const std::int64_t due = t0 + static_cast<std::int64_t>(spec.start_after_ms) * 1000;
         if (predecessor_done && now >= due)
           start(multi, *t);
@@ -238,7 +234,8 @@ std::vector<probe_result> run_probes(std::vector<scheduled_probe> &probes,
           next_wake = std::min(next_wake, due);
       }
       if (t->running && spec.abort_after_ms >= 0) {
-        const std::int64_t due = t->result.sent_mono_us + static_cast<std::int64_t>(spec.abort_after_ms) * 1000;
+        const std::int64_t due =
+            t->result.sent_mono_us + static_cast<std::int64_t>(spec.abort_after_ms) * 1000;
         if (now >= due) {
           t->result.aborted = true;
           t->result.aborted_us = t->since_send();
@@ -250,20 +247,21 @@ std::vector<probe_result> run_probes(std::vector<scheduled_probe> &probes,
       running += t->running;
       finished += t->result.finished_us >= 0 && now >= t->done_mono_us;
       const std::int64_t begun = t->result.started ? t->result.sent_mono_us : now;
-      planned_end = std::max(planned_end, begun + static_cast<std::int64_t>(t->plan->expected_ms + spec.settle_ms) * 1000);
+      planned_end =
+          std::max(planned_end,
+                   begun + static_cast<std::int64_t>(t->plan->expected_ms + spec.settle_ms) * 1000);
     }
-    if (finished == static_cast<int>(ts.size()))
-      break;
+    if (finished == static_cast<int>(ts.size())) break;
     if (progress && now - last_progress >= 1'000'000) {
       last_progress = now;
-      progress({running, finished, static_cast<int>(ts.size()), static_cast<int>((planned_end - now) / 1000)});
+      progress({running, finished, static_cast<int>(ts.size()),
+                static_cast<int>((planned_end - now) / 1000)});
     }
     int still = 0;
     curl_multi_perform(multi, &still);
     int queued = 0;
     while (CURLMsg *msg = curl_multi_info_read(multi, &queued)) {
-      if (msg->msg != CURLMSG_DONE)
-        continue;
+      if (msg->msg != CURLMSG_DONE) continue;
       transfer *t = nullptr;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char **>(&t));
       finish(multi, *t, msg->data.result);
@@ -271,7 +269,8 @@ std::vector<probe_result> run_probes(std::vector<scheduled_probe> &probes,
     for (auto &t : ts)
       if (t->result.finished_us >= 0 && t->done_mono_us > monotonic_us())
         next_wake = std::min(next_wake, t->done_mono_us);
-    const int wait_ms = static_cast<int>(std::clamp<std::int64_t>((next_wake - monotonic_us()) / 1000, 0, 100));
+    const int wait_ms =
+        static_cast<int>(std::clamp<std::int64_t>((next_wake - monotonic_us()) / 1000, 0, 100));
     curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
   }
   curl_multi_cleanup(multi);
@@ -299,8 +298,7 @@ long simple_request(const std::string &method, const std::string &url, const std
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &response);
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (!body.empty())
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.c_str());
+  if (!body.empty()) curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.c_str());
   const CURLcode code = curl_easy_perform(e);
   long status = 0;
   if (code == CURLE_OK)

@@ -13,14 +13,14 @@ namespace streamcheck::harness {
 struct probe_spec {
   std::string name; // unique within its check, e.g. "stream"
   std::string method = "POST";
-  std::string path = "/api/chat";          // may carry a query string
-  std::vector<std::string> headers;        // "Name: value"
-  json body;                               // null: no body; the runner adds streamcheck.id
-  std::string raw_body;                    // used instead of body when non-empty
-  std::string accept_encoding;             // sent as-is and decoded by curl when set
+  std::string path = "/api/chat";   // may carry a query string
+  std::vector<std::string> headers; // "Name: value"
+  json body;                        // null: no body; the runner adds streamcheck.id
+  std::string raw_body;             // used instead of body when non-empty
+  std::string accept_encoding;      // sent as-is and decoded by curl when set
   bool http10 = false;
-  int start_after_ms = 0;   // delay from the start of the run
-  std::string after_probe;  // start when this probe (same check, same target) has finished
+  int start_after_ms = 0;      // delay from the start of the run
+  std::string after_probe;     // start when this probe (same check, same target) has finished
   int abort_after_events = -1; // close the connection once this many events have arrived
   int abort_after_ms = -1;     // ... or this long after sending (even before any header)
   int timeout_ms = 30'000;     // hard deadline for the whole exchange
@@ -36,11 +36,11 @@ struct body_write {
 };
 
 struct parsed_event {
-  std::int64_t arrival_us; // since the request was sent
-  std::size_t write_index; // which body write completed it
-  std::string text;        // the NDJSON line or SSE data payload
-  json value;              // parsed; null when not JSON (e.g. [DONE])
-  int seq = -1;            // from the mock's stamp
+  std::int64_t arrival_us;      // since the request was sent
+  std::size_t write_index;      // which body write completed it
+  std::string text;             // the NDJSON line or SSE data payload
+  json value;                   // parsed; null when not JSON (e.g. [DONE])
+  int seq = -1;                 // from the mock's stamp
   std::int64_t emitted_us = -1; // mock's t_us: emission time since it read the request
 };
 
@@ -49,12 +49,12 @@ struct probe_result {
   std::string url;
   std::string correlation_id;
   bool started = false;
-  std::int64_t sent_mono_us = 0;    // monotonic clock at send
-  std::int64_t headers_us = -1;     // first response header line, since send
-  std::int64_t first_byte_us = -1;  // first body byte
+  std::int64_t sent_mono_us = 0;   // monotonic clock at send
+  std::int64_t headers_us = -1;    // first response header line, since send
+  std::int64_t first_byte_us = -1; // first body byte
   std::int64_t finished_us = -1;
   long status = 0;
-  std::string http_version; // "1.0", "1.1", "2"
+  std::string http_version;              // "1.0", "1.1", "2"
   std::vector<std::string> header_lines; // raw, in order, duplicates kept (final response only)
   std::vector<body_write> writes;
   std::string body; // decoded, capped at body_cap bytes
@@ -62,7 +62,7 @@ struct probe_result {
   std::vector<parsed_event> events;
   int curl_code = 0;
   std::string curl_error;
-  bool aborted = false;            // the harness closed it on purpose
+  bool aborted = false; // the harness closed it on purpose
   std::int64_t aborted_us = -1;
   body_framing framing = body_framing::none;
   bool reused_connection = false;

@@ -36,8 +36,7 @@ std::string run_id() {
 // scheme://host of a URL (what the mock's data port shares with its control URL).
 std::string scheme_host(const std::string &url) {
   const auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos)
-    return url;
+  if (scheme_end == std::string::npos) return url;
   const auto host_start = scheme_end + 3;
   auto host_end = url.find('/', host_start);
   std::string authority = url.substr(host_start, host_end - host_start);
@@ -54,8 +53,7 @@ std::string kind_from_server_header(const std::string &server) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const char *k : {"nginx", "openresty", "haproxy", "caddy", "apache", "lighttpd", "envoy",
                         "streamcheck-proxy"})
-    if (s.find(k) != std::string::npos)
-      return std::string(k) == "openresty" ? "nginx" : k;
+    if (s.find(k) != std::string::npos) return std::string(k) == "openresty" ? "nginx" : k;
   return "generic";
 }
 
@@ -84,22 +82,22 @@ scheduled_probe schedule(const probe_spec &spec, const target &t, const std::str
     body["streamcheck"]["id"] = id;
     s.body = go_json(body);
   } else {
-    s.url += (spec.path.find('?') == std::string::npos ? "?" : "&") + std::string("streamcheck.id=") + id;
+    s.url += (spec.path.find('?') == std::string::npos ? "?" : "&") +
+             std::string("streamcheck.id=") + id;
   }
-  if (!spec.raw_body.empty())
-    s.body = spec.raw_body;
+  if (!spec.raw_body.empty()) s.body = spec.raw_body;
   s.expected_ms = spec.timeout_ms - 20'000 > 0 ? spec.timeout_ms - 20'000 : spec.timeout_ms;
   return s;
 }
 
-std::map<std::string, std::vector<json>> fetch_journal(const std::string &control,
-                                                       const std::string &prefix, std::string &err) {
+std::map<std::string, std::vector<json>>
+fetch_journal(const std::string &control, const std::string &prefix, std::string &err) {
   std::string body;
-  const long status = simple_request("GET", control + "/journal?prefix=" + prefix, "", 10'000, body, err);
+  const long status =
+      simple_request("GET", control + "/journal?prefix=" + prefix, "", 10'000, body, err);
   std::map<std::string, std::vector<json>> by_id;
   if (status != 200) {
-    if (err.empty())
-      err = "HTTP " + std::to_string(status);
+    if (err.empty()) err = "HTTP " + std::to_string(status);
     return by_id;
   }
   const json doc = json::parse(body, nullptr, false);
@@ -124,19 +122,18 @@ double check_seconds(const observations &o) {
 bool selected(const std::string &id, const run_options &o) {
   auto matches = [&](const std::vector<std::string> &globs) {
     for (const auto &g : globs)
-      if (fnmatch(g.c_str(), id.c_str(), 0) == 0)
-        return true;
+      if (fnmatch(g.c_str(), id.c_str(), 0) == 0) return true;
     return false;
   };
   return (o.only.empty() || matches(o.only)) && !matches(o.skip);
 }
 
-std::string reproduction(const std::string &proxy_url, const probe_spec &spec, const std::string &body) {
+std::string reproduction(const std::string &proxy_url, const probe_spec &spec,
+                         const std::string &body) {
   std::string cmd = "curl -N -sS -i";
   if (spec.method != "GET" && !(spec.method == "POST" && !body.empty()))
     cmd += " -X " + spec.method;
-  if (spec.http10)
-    cmd += " --http1.0";
+  if (spec.http10) cmd += " --http1.0";
   if (!spec.accept_encoding.empty())
     cmd += " --compressed -H 'Accept-Encoding: " + spec.accept_encoding + "'";
   for (const auto &h : spec.headers)
@@ -144,8 +141,9 @@ std::string reproduction(const std::string &proxy_url, const probe_spec &spec, c
   cmd += " '" + trim_slash(proxy_url) + spec.path + "'";
   if (!body.empty()) {
     cmd += " -H 'Content-Type: application/json'";
-    cmd += body.size() <= 1024 ? " --data-raw '" + body + "'"
-                               : " --data-binary @body.json  # " + std::to_string(body.size()) + " bytes";
+    cmd += body.size() <= 1024
+               ? " --data-raw '" + body + "'"
+               : " --data-binary @body.json  # " + std::to_string(body.size()) + " bytes";
   }
   return cmd;
 }
@@ -188,8 +186,7 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
 
 result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   const profile *prof = find_profile(o.profile);
-  if (!prof)
-    return error{"unknown profile '" + o.profile + "' (quick, standard, thorough)"};
+  if (!prof) return error{"unknown profile '" + o.profile + "' (quick, standard, thorough)"};
   const std::string control = trim_slash(o.mock_control);
   const std::string proxy = trim_slash(o.proxy_url);
 
@@ -197,8 +194,8 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   const long health = simple_request("GET", control + "/health", "", 3000, body, err);
   const json h = json::parse(body, nullptr, false);
   if (health != 200 || h.is_discarded() || !h.contains("port"))
-    return error{"cannot reach the mock's control API at " + control + "/health: " +
-                 (err.empty() ? "HTTP " + std::to_string(health) : err)};
+    return error{"cannot reach the mock's control API at " + control +
+                 "/health: " + (err.empty() ? "HTTP " + std::to_string(health) : err)};
   const std::string direct = scheme_host(control) + ":" + std::to_string(h["port"].get<int>());
 
   body.clear();
@@ -230,7 +227,8 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
     for (int t = 0; t < 2; ++t) {
       pc.first_index[t] = scheduled.size();
       for (const auto &spec : pc.specs) {
-        scheduled.push_back(schedule(spec, targets[t], id_for(run, c.id, spec.name, targets[t].tag)));
+        scheduled.push_back(
+            schedule(spec, targets[t], id_for(run, c.id, spec.name, targets[t].tag)));
         for (std::size_t k = 0; k < pc.specs.size(); ++k)
           if (!spec.after_probe.empty() && pc.specs[k].name == spec.after_probe)
             scheduled.back().after_index = static_cast<int>(pc.first_index[t] + k);
@@ -249,10 +247,10 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
 
   std::vector<probe_result> results = run_probes(scheduled, cb.on_progress);
   for (const auto &r : results)
-    if (server_header.empty() && r.url.rfind(proxy, 0) == 0)
-      server_header = r.header("Server");
+    if (server_header.empty() && r.url.rfind(proxy, 0) == 0) server_header = r.header("Server");
   report.proxy_kind = o.proxy_kind.empty() ? kind_from_server_header(server_header) : o.proxy_kind;
-  report.target = o.target_label.empty() ? "proxy " + proxy + " (" + report.proxy_kind + ")" : o.target_label;
+  report.target =
+      o.target_label.empty() ? "proxy " + proxy + " (" + report.proxy_kind + ")" : o.target_label;
 
   std::string journal_err;
   auto journal = fetch_journal(control, run, journal_err);
@@ -269,11 +267,9 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
     if (cr.result == outcome::fail || cr.result == outcome::warn || cr.result == outcome::error) {
       const auto &spec = pc.specs.front();
       cr.reproduce = reproduction(proxy, spec, scheduled[pc.first_index[1]].body);
-      if (!journal_err.empty())
-        cr.cause += " (journal unavailable: " + journal_err + ")";
+      if (!journal_err.empty()) cr.cause += " (journal unavailable: " + journal_err + ")";
     }
-    if (cb.on_check)
-      cb.on_check(cr);
+    if (cb.on_check) cb.on_check(cr);
     report.checks.push_back(std::move(cr));
   }
   for (auto &s : skipped)

@@ -20,7 +20,7 @@ struct run_options {
   std::vector<std::string> skip; // --skip globs
   bool strict = false;
   double tolerance_mult = 1.0;
-  std::string proxy_kind; // empty: detect from the Server header
+  std::string proxy_kind;   // empty: detect from the Server header
   std::string target_label; // shown in reports; default "proxy URL"
 };
 
@@ -40,6 +40,7 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
                          observations proxied, bool strict, const std::string &proxy_kind);
 
 // "curl -N ..." reproducing a probe against the proxy.
-std::string reproduction(const std::string &proxy_url, const probe_spec &spec, const std::string &body);
+std::string reproduction(const std::string &proxy_url, const probe_spec &spec,
+                         const std::string &body);
 
 } // namespace streamcheck::harness

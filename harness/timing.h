@@ -14,7 +14,7 @@ struct delay_stats {
   double p50_ms = 0;
   double p95_ms = 0;
   double max_ms = 0;
-  int bursts = 0;          // reads that delivered >= 3 events emitted >= 2 gaps apart
+  int bursts = 0; // reads that delivered >= 3 events emitted >= 2 gaps apart
   int max_events_per_read = 0;
 };
 

@@ -9,8 +9,7 @@ namespace streamcheck::mock {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -35,8 +34,8 @@ whole_response error_response(route r, int status, const std::string &message) {
 
 // Go's json.Decoder wording for the common cases.
 std::string decode_error(const std::string &body, std::size_t byte) {
-  if (byte >= body.size())
-    return "unexpected EOF";
+  // e.byte is 1-based: byte == size means the last byte was the bad one; past it is EOF.
+  if (byte > body.size()) return "unexpected EOF";
   std::string c(1, body[byte > 0 ? byte - 1 : 0]);
   return "invalid character '" + c + "' looking for beginning of value";
 }
@@ -60,9 +59,32 @@ parsed_body parse_body(const std::string &body) {
   return {std::move(value), std::nullopt};
 }
 
+// The Go type a route decodes its body into, for "json: cannot unmarshal array into Go value of
+// type api.ChatRequest".
+const char *go_request_type(route r) {
+  switch (r) {
+  case route::show: return "api.ShowRequest";
+  case route::generate: return "api.GenerateRequest";
+  case route::chat: return "api.ChatRequest";
+  case route::embed: return "api.EmbedRequest";
+  case route::embeddings: return "api.EmbeddingRequest";
+  case route::pull: return "api.PullRequest";
+  case route::v1_chat: return "openai.ChatCompletionRequest";
+  case route::v1_completions: return "openai.CompletionRequest";
+  case route::v1_embeddings: return "openai.EmbedRequest";
+  default: return "struct";
+  }
+}
+
+const char *go_json_kind(const json &v) {
+  if (v.is_array()) return "array";
+  if (v.is_string()) return "string";
+  if (v.is_boolean()) return "bool";
+  return "number";
+}
+
 std::string string_field(const json &o, const char *key) {
-  if (o.is_object() && o.contains(key) && o[key].is_string())
-    return o[key].get<std::string>();
+  if (o.is_object() && o.contains(key) && o[key].is_string()) return o[key].get<std::string>();
   return {};
 }
 
@@ -106,7 +128,9 @@ scenario base_for(route r, const json &body, bool &known_model) {
 
 } // namespace
 
-std::string request_view::path() const { return target.substr(0, target.find('?')); }
+std::string request_view::path() const {
+  return target.substr(0, target.find('?'));
+}
 
 std::string request_view::query() const {
   const auto q = target.find('?');
@@ -115,8 +139,7 @@ std::string request_view::query() const {
 
 std::string request_view::header(std::string_view name) const {
   for (const auto &[k, v] : headers)
-    if (iequals(k, name))
-      return v;
+    if (iequals(k, name)) return v;
   return {};
 }
 
@@ -134,14 +157,13 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
   json overrides = overrides_from_query(req.query());
   const std::string query_id = string_field(overrides, "id");
   auto finish = [&](plan p) {
-    if (p.correlation_id.empty())
-      p.correlation_id = query_id;
+    if (p.correlation_id.empty()) p.correlation_id = query_id;
     if (auto *w = std::get_if<whole_response>(&p.response))
       w->headers.insert(w->headers.end(), decision.headers.begin(), decision.headers.end());
     else
-      std::get<stream_response>(p.response).headers.insert(
-          std::get<stream_response>(p.response).headers.end(), decision.headers.begin(),
-          decision.headers.end());
+      std::get<stream_response>(p.response)
+          .headers.insert(std::get<stream_response>(p.response).headers.end(),
+                          decision.headers.begin(), decision.headers.end());
     return p;
   };
 
@@ -166,8 +188,23 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
   if (has_body) {
     body = parse_body(req.body);
     if (body.problem) {
+      // /v1 decode errors come from the OpenAI middleware: gin AbortWithStatusJSON (charset, no
+      // newline), and an empty body is Go's bare "EOF".
+      if (is_v1(m.which)) {
+        const std::string problem = *body.problem == "missing request body" ? "EOF" : *body.problem;
+        return finish(make_plan(json_response(400, openai_error(400, problem))));
+      }
       plan p = make_plan(error_response(m.which, 400, *body.problem));
       return finish(std::move(p));
+    }
+    // Go decodes into a struct: null leaves it empty, any other non-object is a type error.
+    if (body.value.is_null()) body.value = json::object();
+    if (!body.value.is_object()) {
+      const std::string problem = std::string("json: cannot unmarshal ") +
+                                  go_json_kind(body.value) + " into Go value of type " +
+                                  go_request_type(m.which);
+      if (is_v1(m.which)) return finish(make_plan(json_response(400, openai_error(400, problem))));
+      return finish(make_plan(error_response(m.which, 400, problem)));
     }
     if (body.value.is_object() && body.value.contains("streamcheck"))
       overrides = body.value["streamcheck"];
@@ -175,8 +212,7 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
 
   bool known_model = true;
   auto timeline = apply_overrides(base_for(m.which, body.value, known_model), overrides);
-  if (!timeline)
-    return finish(make_plan(error_response(m.which, 400, timeline.message())));
+  if (!timeline) return finish(make_plan(error_response(m.which, 400, timeline.message())));
   scenario s = *timeline;
   const std::string model = string_field(body.value, "model");
 
@@ -191,11 +227,8 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
     return finish(std::move(p));
   };
   const int instant = s.first_token_ms;
-  const int full_generation = static_cast<int>(std::min<long long>(planned_duration_ms(s), 3'600'000));
-
-  if (s.status != 200)
-    return whole(error_response(m.which, s.status, "streamcheck: scripted status " + std::to_string(s.status)),
-                 instant);
+  const int full_generation =
+      static_cast<int>(std::min<long long>(planned_duration_ms(s), 3'600'000));
 
   stream_context ctx;
   ctx.model = model;
@@ -205,7 +238,9 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
   ctx.legacy_chunks = opts.legacy_chunks || s.legacy_chunks;
   ctx.include_usage = body.value.is_object() && body.value.contains("stream_options") &&
                       body.value["stream_options"].is_object() &&
-                      body.value["stream_options"].value("include_usage", false);
+                      body.value["stream_options"].contains("include_usage") &&
+                      body.value["stream_options"]["include_usage"].is_boolean() &&
+                      body.value["stream_options"]["include_usage"].get<bool>();
 
   auto stream = [&](stream_kind kind) {
     ctx.kind = kind;
@@ -216,6 +251,11 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
     w.headers.insert(w.headers.end(), s.headers.begin(), s.headers.end());
     return whole(std::move(w), delay_ms);
   };
+  // A scripted error still carries the scripted headers (e.g. CORS on an upstream error).
+  if (s.status != 200)
+    return scripted(error_response(m.which, s.status,
+                                   "streamcheck: scripted status " + std::to_string(s.status)),
+                    instant);
 
   switch (m.which) {
   case route::root:
@@ -224,11 +264,11 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
   case route::tags: return scripted(json_response(200, tags_body()), instant);
   case route::ps: return scripted(json_response(200, ps_body()), instant);
   case route::show:
-    if (model.empty())
-      return whole(error_response(m.which, 400, "model is required"), instant);
+    if (model.empty()) return whole(error_response(m.which, 400, "model is required"), instant);
     if (!find_preset(model))
-      return whole(error_response(m.which, 404, "model '" + normalize_model_name(model) + "' not found"),
-                   instant);
+      return whole(
+          error_response(m.which, 404, "model '" + normalize_model_name(model) + "' not found"),
+          instant);
     return scripted(json_response(200, show_body(model)), instant);
   case route::generate:
   case route::chat:
@@ -251,8 +291,8 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
                         std::to_string(request_number % 999);
     if (!stream_flag(body.value, false)) {
       ctx.kind = m.which == route::v1_chat ? stream_kind::sse_chat : stream_kind::sse_completion;
-      const std::string text = m.which == route::v1_chat ? v1_chat_complete(ctx, s)
-                                                         : v1_completion_complete(ctx, s);
+      const std::string text =
+          m.which == route::v1_chat ? v1_chat_complete(ctx, s) : v1_completion_complete(ctx, s);
       return scripted(json_response(200, text, "application/json"), full_generation);
     }
     return stream(m.which == route::v1_chat ? stream_kind::sse_chat : stream_kind::sse_completion);
@@ -264,26 +304,29 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
       return scripted(json_response(200, go_json(json{{"status", "success"}})), full_generation);
     return stream(stream_kind::ndjson_pull);
   case route::embed:
+    if (model.empty()) return whole(error_response(m.which, 404, "model '' not found"), instant);
     if (body.value.contains("input") && !body.value["input"].is_string() &&
         !body.value["input"].is_array())
       return whole(error_response(m.which, 400, "invalid input type"), instant);
     return scripted(json_response(200, embed_body(model, body.value.value("input", json::array()))),
                     instant);
   case route::embeddings:
-    if (model.empty())
-      return whole(error_response(m.which, 400, "model is required"), instant);
-    return scripted(json_response(200, embeddings_body(string_field(body.value, "prompt"))), instant);
+    if (model.empty()) return whole(error_response(m.which, 400, "model is required"), instant);
+    return scripted(json_response(200, embeddings_body(string_field(body.value, "prompt"))),
+                    instant);
   case route::v1_embeddings: {
     const json input = body.value.value("input", json());
     if (input.is_null() || (input.is_array() && input.empty()))
       return whole(error_response(m.which, 400, "invalid input"), instant);
-    return scripted(json_response(200, v1_embeddings_body(model, input), "application/json"), instant);
+    return scripted(json_response(200, v1_embeddings_body(model, input), "application/json"),
+                    instant);
   }
   case route::v1_models: return scripted(json_response(200, v1_models_body()), instant);
   case route::v1_model:
     if (!find_preset(m.param))
-      return whole(error_response(m.which, 404, "model '" + normalize_model_name(m.param) + "' not found"),
-                   instant);
+      return whole(
+          error_response(m.which, 404, "model '" + normalize_model_name(m.param) + "' not found"),
+          instant);
     return scripted(json_response(200, v1_model_body(m.param)), instant);
   case route::not_found: break;
   }

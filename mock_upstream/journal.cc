@@ -35,18 +35,15 @@ std::uint64_t journal::add(journal_entry e) {
   const std::uint64_t seq = next_seq_++;
   e.seq = seq;
   entries_.push_back(std::move(e));
-  if (entries_.size() > capacity_)
-    entries_.pop_front();
+  if (entries_.size() > capacity_) entries_.pop_front();
   return seq; // entries_ may be empty again when capacity_ is 0
 }
 
 void journal::update(std::uint64_t seq, const std::function<void(journal_entry &)> &edit) {
   std::lock_guard lock(mu_);
-  if (entries_.empty() || seq < entries_.front().seq)
-    return; // evicted or cleared
+  if (entries_.empty() || seq < entries_.front().seq) return; // evicted or cleared
   const auto index = seq - entries_.front().seq;
-  if (index < entries_.size() && entries_[index].seq == seq)
-    edit(entries_[index]);
+  if (index < entries_.size() && entries_[index].seq == seq) edit(entries_[index]);
 }
 
 json journal::query(const std::string &id, std::uint64_t after, const std::string &prefix) const {

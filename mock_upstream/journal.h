@@ -24,7 +24,7 @@ struct journal_entry {
   std::string version; // "1.0" / "1.1"
   header_list headers; // in order, duplicates kept
   std::uint64_t body_bytes = 0;
-  std::string body_fnv1a64; // hex
+  std::string body_fnv1a64;     // hex
   std::int64_t received_us = 0; // mock clock: when the request head was complete
   std::int64_t body_us = 0;     // head complete -> body complete
   std::string model;

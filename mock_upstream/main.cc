@@ -73,13 +73,11 @@ int main(int argc, char **argv) {
       std::fputs(usage_text, stdout);
       return 0;
     }
-    if (i + 1 >= argc)
-      return usage_error("unknown option or missing value: " + arg);
+    if (i + 1 >= argc) return usage_error("unknown option or missing value: " + arg);
     const std::string value = argv[++i];
     if (arg == "--listen" || arg == "--control") {
       auto ep = parse_listen_address(value);
-      if (auto *e = std::get_if<endpoint_error>(&ep))
-        return usage_error(arg + ": " + e->message);
+      if (auto *e = std::get_if<endpoint_error>(&ep)) return usage_error(arg + ": " + e->message);
       (arg == "--listen" ? opts.listen : opts.control.emplace()) = std::get<tcp::endpoint>(ep);
     } else if (arg == "--port-file") {
       port_file = value;
@@ -88,7 +86,8 @@ int main(int argc, char **argv) {
     } else if (arg == "--profile") {
       auto p = mock::policy_for_profile(value);
       if (!p)
-        return usage_error("--profile: unknown profile '" + value + "' (ollama, ollama-open, openai)");
+        return usage_error("--profile: unknown profile '" + value +
+                           "' (ollama, ollama-open, openai)");
       opts.behaviour.request_policy = *p;
       opts.profile_name = value;
     } else if (arg == "--origins") {
@@ -116,8 +115,7 @@ int main(int argc, char **argv) {
   }
   if (!origins.empty())
     opts.behaviour.request_policy = mock::with_origins(opts.behaviour.request_policy, origins);
-  if (!host_check.empty())
-    opts.behaviour.request_policy.host_check = host_check == "on";
+  if (!host_check.empty()) opts.behaviour.request_policy.host_check = host_check == "on";
 
   // Signals are taken synchronously by this thread; the loops never see them.
   sigset_t stop_signals;
@@ -140,8 +138,9 @@ int main(int argc, char **argv) {
   if (!control_port_file.empty() && !write_port_file(control_port_file, srv.control_port(), err))
     return std::fprintf(stderr, "streamcheck-mock: %s\n", err.c_str()), exit_runtime;
 
-  const std::string host = opts.listen.address().is_v6() ? "[" + opts.listen.address().to_string() + "]"
-                                                         : opts.listen.address().to_string();
+  const std::string host = opts.listen.address().is_v6()
+                               ? "[" + opts.listen.address().to_string() + "]"
+                               : opts.listen.address().to_string();
   std::printf("streamcheck-mock: listening on http://%s:%u (profile %s)", host.c_str(), srv.port(),
               opts.profile_name.c_str());
   if (srv.control_port() != 0)

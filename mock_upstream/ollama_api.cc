@@ -34,20 +34,18 @@ bool method_in(const std::string &method, const std::string &list) {
   std::size_t start = 0;
   while (start < list.size()) {
     auto end = list.find(", ", start);
-    if (end == std::string::npos)
-      end = list.size();
-    if (list.compare(start, end - start, method) == 0)
-      return true;
+    if (end == std::string::npos) end = list.size();
+    if (list.compare(start, end - start, method) == 0) return true;
     start = end + 2;
   }
   return false;
 }
 
-const char *const words[] = {"The",      " sky",       " is",    " blue",  " because", " of",
-                             " Rayleigh", " scattering", ",",      " which", " scatters", " shorter",
-                             " (blue)",  " wavelengths", " more",  " than",  " longer",   " red",
-                             " ones",    " &",          " that's", " why",   " we",       " see",
-                             " it",      "."};
+const char *const words[] = {
+    "The",         " sky",  " is",     " blue",     " because", " of",     " Rayleigh",
+    " scattering", ",",     " which",  " scatters", " shorter", " (blue)", " wavelengths",
+    " more",       " than", " longer", " red",      " ones",    " &",      " that's",
+    " why",        " we",   " see",    " it",       "."};
 
 std::int64_t unix_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -55,7 +53,9 @@ std::int64_t unix_now_ns() {
       .count();
 }
 
-json stamp(int seq, std::int64_t t_us) { return json{{"seq", seq}, {"t_us", t_us}}; }
+json stamp(int seq, std::int64_t t_us) {
+  return json{{"seq", seq}, {"t_us", t_us}};
+}
 
 std::string full_text(const scenario &s) {
   std::string text;
@@ -76,7 +76,9 @@ void add_metrics(json &o, const scenario &s) {
   o["eval_duration"] = eval_ns;
 }
 
-std::string sse(const json &chunk) { return "data: " + go_json(chunk) + "\n\n"; }
+std::string sse(const json &chunk) {
+  return "data: " + go_json(chunk) + "\n\n";
+}
 
 json chunk_base(const stream_context &c, const char *object) {
   json o;
@@ -89,7 +91,8 @@ json chunk_base(const stream_context &c, const char *object) {
 }
 
 json usage(const scenario &s) {
-  return json{{"prompt_tokens", 26}, {"completion_tokens", s.tokens}, {"total_tokens", 26 + s.tokens}};
+  return json{
+      {"prompt_tokens", 26}, {"completion_tokens", s.tokens}, {"total_tokens", 26 + s.tokens}};
 }
 
 const char *const digest_hex = "6a0746a1ec1aa3e7ee75f1a6e1a2b1b5e1b0c8e4a5d3f2e1c0b9a8d7c6e5f4a3";
@@ -112,8 +115,7 @@ std::vector<double> unit_vector(const std::string &seed_text, int dims) {
 }
 
 std::vector<std::string> inputs_of(const json &input) {
-  if (input.is_string())
-    return {input.get<std::string>()};
+  if (input.is_string()) return {input.get<std::string>()};
   std::vector<std::string> out;
   if (input.is_array())
     for (const auto &e : input)
@@ -147,10 +149,8 @@ route_match match_route(const std::string &method, const std::string &path) {
 std::string token_text(const scenario &s, int k) {
   constexpr int n = static_cast<int>(sizeof words / sizeof words[0]);
   std::string w = words[(static_cast<unsigned>(k) + s.seed * 7u) % n];
-  if (k == 0 && !w.empty() && w.front() == ' ')
-    w.erase(0, 1);
-  if (s.token_bytes <= 0)
-    return w;
+  if (k == 0 && !w.empty() && w.front() == ' ') w.erase(0, 1);
+  if (s.token_bytes <= 0) return w;
   std::string out;
   while (static_cast<int>(out.size()) < s.token_bytes)
     out += w.empty() ? "x" : w;
@@ -199,8 +199,7 @@ std::string render_token(const stream_context &c, const scenario &s, int k, int 
   case stream_kind::sse_chat: {
     json o = chunk_base(c, "chat.completion.chunk");
     json delta = json::object();
-    if (k == 0 || c.legacy_chunks)
-      delta["role"] = "assistant";
+    if (k == 0 || c.legacy_chunks) delta["role"] = "assistant";
     delta["content"] = text;
     o["choices"] = json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", nullptr}}});
     o["streamcheck"] = stamp(seq, t_us);
@@ -221,8 +220,8 @@ std::string render_token(const stream_context &c, const scenario &s, int k, int 
 std::string render_final(const stream_context &c, const scenario &s, int seq, std::int64_t t_us) {
   switch (c.kind) {
   case stream_kind::ndjson_generate: {
-    json o{{"model", c.model}, {"created_at", now_rfc3339()}, {"response", ""}, {"done", true},
-           {"done_reason", "stop"}, {"context", json::array({1, 2, 3})}};
+    json o{{"model", c.model}, {"created_at", now_rfc3339()}, {"response", ""},
+           {"done", true},     {"done_reason", "stop"},       {"context", json::array({1, 2, 3})}};
     add_metrics(o, s);
     o["streamcheck"] = stamp(seq, t_us);
     return go_json(o) + "\n";
@@ -241,8 +240,7 @@ std::string render_final(const stream_context &c, const scenario &s, int seq, st
     std::string out;
     for (const char *status : {"verifying sha256 digest", "writing manifest", "success"}) {
       json o{{"status", status}};
-      if (std::string_view(status) == "success")
-        o["streamcheck"] = stamp(seq, t_us);
+      if (std::string_view(status) == "success") o["streamcheck"] = stamp(seq, t_us);
       out += go_json(o) + "\n";
     }
     return out;
@@ -264,6 +262,8 @@ std::string render_final(const stream_context &c, const scenario &s, int seq, st
   case stream_kind::sse_completion: {
     json o = chunk_base(c, "text_completion");
     o["choices"] = json::array({{{"text", ""}, {"index", 0}, {"finish_reason", "stop"}}});
+    if (c.include_usage) // like every other chunk of a /v1/completions stream (wire §5)
+      o["usage"] = json{{"prompt_tokens", 0}, {"completion_tokens", 0}, {"total_tokens", 0}};
     o["streamcheck"] = stamp(seq, t_us);
     std::string out = sse(o);
     if (c.include_usage) {
@@ -282,7 +282,8 @@ std::string render_in_band_error(const stream_context &c, const std::string &mes
                                  std::int64_t t_us) {
   if (c.kind == stream_kind::sse_chat || c.kind == stream_kind::sse_completion) {
     // OpenAI's own shape for a failure mid-stream; the stream then ends without [DONE].
-    json o{{"error", {{"message", message}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}};
+    json o{{"error",
+            {{"message", message}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}};
     o["streamcheck"] = stamp(seq, t_us);
     return sse(o);
   }
@@ -291,31 +292,36 @@ std::string render_in_band_error(const stream_context &c, const std::string &mes
   return go_json(o) + "\n";
 }
 
-std::string now_rfc3339() { return rfc3339_nano_utc(unix_now_ns()); }
+std::string now_rfc3339() {
+  return rfc3339_nano_utc(unix_now_ns());
+}
 
 std::string tags_body() {
   json models = json::array();
   for (const auto &p : presets()) {
-    models.push_back(
-        {{"name", p.name},
-         {"model", p.name},
-         {"modified_at", "2026-11-01T12:00:00Z"},
-         {"size", 2019393189},
-         {"digest", digest_hex},
-         {"details",
-          {{"parent_model", ""},
-           {"format", "gguf"},
-           {"family", "llama"},
-           {"families", json::array({"llama"})},
-           {"parameter_size", "3.2B"},
-           {"quantization_level", "Q4_K_M"}}}});
+    models.push_back({{"name", p.name},
+                      {"model", p.name},
+                      {"modified_at", "2026-11-01T12:00:00Z"},
+                      {"size", 2019393189},
+                      {"digest", digest_hex},
+                      {"details",
+                       {{"parent_model", ""},
+                        {"format", "gguf"},
+                        {"family", "llama"},
+                        {"families", json::array({"llama"})},
+                        {"parameter_size", "3.2B"},
+                        {"quantization_level", "Q4_K_M"}}}});
   }
   return go_json(json{{"models", models}});
 }
 
-std::string ps_body() { return go_json(json{{"models", json::array()}}); }
+std::string ps_body() {
+  return go_json(json{{"models", json::array()}});
+}
 
-std::string version_body() { return go_json(json{{"version", "0.12.0"}}); }
+std::string version_body() {
+  return go_json(json{{"version", "0.12.0"}});
+}
 
 std::string show_body(const std::string &model) {
   const preset *p = find_preset(model);
@@ -323,9 +329,9 @@ std::string show_body(const std::string &model) {
   o["modelfile"] = "# streamcheck preset: " + (p ? p->description : std::string());
   o["parameters"] = "stop \"<|eot_id|>\"";
   o["template"] = "{{ .Prompt }}";
-  o["details"] = {{"parent_model", ""}, {"format", "gguf"}, {"family", "llama"},
-                  {"families", json::array({"llama"})}, {"parameter_size", "3.2B"},
-                  {"quantization_level", "Q4_K_M"}};
+  o["details"] = {{"parent_model", ""},       {"format", "gguf"},
+                  {"family", "llama"},        {"families", json::array({"llama"})},
+                  {"parameter_size", "3.2B"}, {"quantization_level", "Q4_K_M"}};
   json info;
   info["general.architecture"] = "llama";
   info["general.parameter_count"] = 3212749888LL;
@@ -340,26 +346,31 @@ std::string show_body(const std::string &model) {
 std::string v1_models_body() {
   json data = json::array();
   for (const auto &p : presets())
-    data.push_back({{"id", p.name}, {"object", "model"}, {"created", 1793534400}, {"owned_by", "library"}});
+    data.push_back(
+        {{"id", p.name}, {"object", "model"}, {"created", 1793534400}, {"owned_by", "library"}});
   return go_json(json{{"object", "list"}, {"data", data}});
 }
 
 std::string v1_model_body(const std::string &id) {
-  return go_json(json{{"id", id}, {"object", "model"}, {"created", 1793534400}, {"owned_by", "library"}});
+  return go_json(
+      json{{"id", id}, {"object", "model"}, {"created", 1793534400}, {"owned_by", "library"}});
 }
 
-std::string native_error(const std::string &message) { return go_json(json{{"error", message}}); }
+std::string native_error(const std::string &message) {
+  return go_json(json{{"error", message}});
+}
 
 std::string openai_error(int status, const std::string &message) {
-  const char *type = status == 400 ? "invalid_request_error"
+  const char *type = status == 400   ? "invalid_request_error"
                      : status == 404 ? "not_found_error"
                                      : "api_error";
-  return go_json(json{{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}});
+  return go_json(json{
+      {"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}});
 }
 
 std::string generate_complete(const std::string &model, const scenario &s) {
-  json o{{"model", model}, {"created_at", now_rfc3339()}, {"response", full_text(s)}, {"done", true},
-         {"done_reason", "stop"}, {"context", json::array({1, 2, 3})}};
+  json o{{"model", model}, {"created_at", now_rfc3339()}, {"response", full_text(s)},
+         {"done", true},   {"done_reason", "stop"},       {"context", json::array({1, 2, 3})}};
   add_metrics(o, s);
   return go_json(o);
 }
@@ -398,13 +409,15 @@ std::string embed_body(const std::string &model, const json &input) {
       v.push_back(static_cast<float>(x));
     vectors.push_back(v);
   }
-  return go_json(json{{"model", model}, {"embeddings", vectors}, {"total_duration", 14143917},
-                      {"load_duration", 1019500}, {"prompt_eval_count", 8}});
+  return go_json(json{{"model", model},
+                      {"embeddings", vectors},
+                      {"total_duration", 14143917},
+                      {"load_duration", 1019500},
+                      {"prompt_eval_count", 8}});
 }
 
 std::string embeddings_body(const std::string &prompt) {
-  if (prompt.empty())
-    return go_json(json{{"embedding", json::array()}});
+  if (prompt.empty()) return go_json(json{{"embedding", json::array()}});
   return go_json(json{{"embedding", unit_vector(prompt, 32)}});
 }
 
@@ -417,8 +430,11 @@ std::string v1_embeddings_body(const std::string &model, const json &input) {
       v.push_back(static_cast<float>(x));
     data.push_back({{"object", "embedding"}, {"embedding", v}, {"index", index++}});
   }
-  return go_json(json{{"object", "list"}, {"data", data}, {"model", model},
-                      {"usage", {{"prompt_tokens", 8}, {"total_tokens", 8}}}}) + "\n";
+  return go_json(json{{"object", "list"},
+                      {"data", data},
+                      {"model", model},
+                      {"usage", {{"prompt_tokens", 8}, {"total_tokens", 8}}}}) +
+         "\n";
 }
 
 } // namespace streamcheck::mock

@@ -9,8 +9,21 @@
 namespace streamcheck::mock {
 
 enum class route {
-  root, version, tags, ps, show, generate, chat, embed, embeddings, pull,
-  v1_chat, v1_completions, v1_models, v1_model, v1_embeddings,
+  root,
+  version,
+  tags,
+  ps,
+  show,
+  generate,
+  chat,
+  embed,
+  embeddings,
+  pull,
+  v1_chat,
+  v1_completions,
+  v1_models,
+  v1_model,
+  v1_embeddings,
   not_found,
 };
 

@@ -17,19 +17,18 @@ std::string lower(std::string s) {
 
 std::string trim(const std::string &s) {
   const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos)
-    return "";
+  if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(" \t") - b + 1);
 }
 
 bool ends_with(const std::string &s, const std::string &suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool wildcard_match(const std::string &pattern, const std::string &origin) {
   const auto star = pattern.find('*');
-  if (star == std::string::npos)
-    return pattern == origin;
+  if (star == std::string::npos) return pattern == origin;
   const std::string prefix = pattern.substr(0, star);
   const std::string suffix = pattern.substr(star + 1);
   return origin.size() >= prefix.size() + suffix.size() && origin.rfind(prefix, 0) == 0 &&
@@ -49,8 +48,7 @@ std::string host_name(const std::string &host) {
 }
 
 bool is_private_or_local(const asio::ip::address &a) {
-  if (a.is_loopback() || a.is_unspecified())
-    return true;
+  if (a.is_loopback() || a.is_unspecified()) return true;
   if (a.is_v4()) {
     const auto b = a.to_v4().to_bytes();
     return b[0] == 10 || (b[0] == 172 && (b[1] & 0xF0) == 16) || (b[0] == 192 && b[1] == 168);
@@ -77,24 +75,22 @@ std::vector<std::string> default_ollama_origins() {
       out.push_back(std::string(scheme) + "://" + host);
       out.push_back(std::string(scheme) + "://" + host + ":*");
     }
-  for (const char *s : {"app://*", "file://*", "tauri://*", "vscode-webview://*", "vscode-file://*"})
+  for (const char *s :
+       {"app://*", "file://*", "tauri://*", "vscode-webview://*", "vscode-file://*"})
     out.emplace_back(s);
   return out;
 }
 
 std::optional<policy> policy_for_profile(const std::string &name) {
-  if (name == "ollama")
-    return policy{false, default_ollama_origins(), true};
-  if (name == "ollama-open" || name == "openai")
-    return policy{true, {}, false};
+  if (name == "ollama") return policy{false, default_ollama_origins(), true};
+  if (name == "ollama-open" || name == "openai") return policy{true, {}, false};
   return std::nullopt;
 }
 
 policy with_origins(policy p, const std::string &spec) {
   p.allow_all_origins = false;
   p.origins = default_ollama_origins();
-  if (spec == "default")
-    return p;
+  if (spec == "default") return p;
   std::vector<std::string> extra;
   std::size_t start = 0;
   while (start <= spec.size()) {
@@ -104,8 +100,7 @@ policy with_origins(policy p, const std::string &spec) {
       p.allow_all_origins = true;
     else if (!entry.empty())
       extra.push_back(entry);
-    if (comma == std::string::npos)
-      break;
+    if (comma == std::string::npos) break;
     start = comma + 1;
   }
   p.origins.insert(p.origins.begin(), extra.begin(), extra.end());
@@ -113,8 +108,7 @@ policy with_origins(policy p, const std::string &spec) {
 }
 
 bool origin_allowed(const policy &p, const std::string &origin) {
-  if (p.allow_all_origins)
-    return true;
+  if (p.allow_all_origins) return true;
   const std::string o = lower(trim(origin));
   return std::any_of(p.origins.begin(), p.origins.end(),
                      [&](const std::string &pattern) { return wildcard_match(pattern, o); });
@@ -122,15 +116,12 @@ bool origin_allowed(const policy &p, const std::string &origin) {
 
 bool host_allowed(const std::string &host_header) {
   const std::string name = lower(host_name(host_header));
-  if (name.empty() || name == "localhost")
-    return true;
+  if (name.empty() || name == "localhost") return true;
   boost::system::error_code ec;
   const auto addr = asio::ip::make_address(name, ec);
-  if (!ec)
-    return is_private_or_local(addr);
+  if (!ec) return is_private_or_local(addr);
   char hostname[256] = {};
-  if (gethostname(hostname, sizeof hostname - 1) == 0 && name == lower(hostname))
-    return true;
+  if (gethostname(hostname, sizeof hostname - 1) == 0 && name == lower(hostname)) return true;
   return ends_with(name, ".localhost") || ends_with(name, ".local") || ends_with(name, ".internal");
 }
 
@@ -138,8 +129,8 @@ policy_decision decide(const policy &p, const std::string &method, const std::st
                        const std::string &host, bool has_origin) {
   policy_decision d;
   // gin-contrib/cors runs first: same-origin requests and those without Origin skip it.
-  const bool cors_applies = has_origin && !origin.empty() && origin != "http://" + host &&
-                            origin != "https://" + host;
+  const bool cors_applies =
+      has_origin && !origin.empty() && origin != "http://" + host && origin != "https://" + host;
   if (cors_applies) {
     if (!origin_allowed(p, origin)) {
       d.action = policy_decision::reject_403;
@@ -160,8 +151,7 @@ policy_decision decide(const policy &p, const std::string &method, const std::st
       return d;
     }
     d.headers.emplace_back("Access-Control-Allow-Origin", allow_origin);
-    if (!p.allow_all_origins)
-      d.headers.emplace_back("Vary", "Origin");
+    if (!p.allow_all_origins) d.headers.emplace_back("Vary", "Origin");
   }
   if (p.host_check) {
     if (!host_allowed(host)) {

@@ -31,9 +31,9 @@ bool host_allowed(const std::string &host_header);
 
 struct policy_decision {
   enum kind {
-    proceed,        // route the request; add `headers` to the response
-    reject_403,     // bare 403, empty body, Content-Length: 0
-    preflight_204,  // answer 204 with `headers`, no routing
+    proceed,       // route the request; add `headers` to the response
+    reject_403,    // bare 403, empty body, Content-Length: 0
+    preflight_204, // answer 204 with `headers`, no routing
   } action = proceed;
   std::vector<std::pair<std::string, std::string>> headers;
 };

@@ -1,8 +1,8 @@
 #include "mock_upstream/scenario.h"
 
-#include <charconv>
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <climits>
 
 namespace streamcheck::mock {
@@ -19,43 +19,51 @@ std::vector<preset> make_presets() {
   const scenario d{};
   return {
       {"llama3.2:latest", "a warm model: 40 ms to first token, 24 tokens 15 ms apart", d},
-      {"steady:latest", "100 tokens 20 ms apart", with(d, [](scenario &s) {
-         s.tokens = 100;
-         s.gap_ms = 20;
-       })},
+      {"steady:latest", "100 tokens 20 ms apart",
+       with(d,
+            [](scenario &s) {
+              s.tokens = 100;
+              s.gap_ms = 20;
+            })},
       {"slow-first-65s:latest", "silent for 65 s (no headers), then streams",
        with(d, [](scenario &s) { s.first_token_ms = 65'000; })},
       {"stall-65s:latest", "pauses 65 s after token 5",
-       with(d, [](scenario &s) {
-         s.stall_at = 5;
-         s.stall_ms = 65'000;
-       })},
+       with(d,
+            [](scenario &s) {
+              s.stall_at = 5;
+              s.stall_ms = 65'000;
+            })},
       {"stall-90s:latest", "pauses 90 s after token 5",
-       with(d, [](scenario &s) {
-         s.stall_at = 5;
-         s.stall_ms = 90'000;
-       })},
+       with(d,
+            [](scenario &s) {
+              s.stall_at = 5;
+              s.stall_ms = 90'000;
+            })},
       {"long-35s:latest", "a steady 35 s stream, 10 tokens/s",
-       with(d, [](scenario &s) {
-         s.tokens = 350;
-         s.gap_ms = 100;
-       })},
+       with(d,
+            [](scenario &s) {
+              s.tokens = 350;
+              s.gap_ms = 100;
+            })},
       {"large-400:latest", "400 tokens of 64 bytes, 5 ms apart",
-       with(d, [](scenario &s) {
-         s.tokens = 400;
-         s.token_bytes = 64;
-         s.gap_ms = 5;
-       })},
+       with(d,
+            [](scenario &s) {
+              s.tokens = 400;
+              s.token_bytes = 64;
+              s.gap_ms = 5;
+            })},
       {"abort-fin:latest", "the connection is closed (FIN) after 5 tokens",
-       with(d, [](scenario &s) {
-         s.abort_after = 5;
-         s.abort = abort_kind::fin;
-       })},
+       with(d,
+            [](scenario &s) {
+              s.abort_after = 5;
+              s.abort = abort_kind::fin;
+            })},
       {"abort-rst:latest", "the connection is reset (RST) after 5 tokens",
-       with(d, [](scenario &s) {
-         s.abort_after = 5;
-         s.abort = abort_kind::rst;
-       })},
+       with(d,
+            [](scenario &s) {
+              s.abort_after = 5;
+              s.abort = abort_kind::rst;
+            })},
       {"in-band-error:latest", "an in-band {\"error\":...} line after 5 tokens",
        with(d, [](scenario &s) { s.error_after = 5; })},
       {"burst:latest", "tokens leave five per write",
@@ -64,9 +72,9 @@ std::vector<preset> make_presets() {
 }
 
 std::string describe(const json &v) {
-  std::string text = v.dump();
-  if (text.size() > 60)
-    text = text.substr(0, 57) + "...";
+  // Values from a query string may hold any bytes: never throw on invalid UTF-8.
+  std::string text = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
   return text;
 }
 
@@ -75,31 +83,33 @@ error bad(const std::string &key, const std::string &what, const json &got) {
 }
 
 std::optional<error> read_int(const json &v, const std::string &key, int lo, int hi, int &out) {
-  if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
+  // Unsigned values above LLONG_MAX would wrap to negatives in get<long long>().
+  if (!v.is_number_integer() ||
+      (v.is_number_unsigned() &&
+       v.get<unsigned long long>() > static_cast<unsigned long long>(hi)) ||
+      v.get<long long>() < lo || v.get<long long>() > hi)
     return bad(key, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]", v);
   out = static_cast<int>(v.get<long long>());
   return std::nullopt;
 }
 
 std::optional<error> read_bool(const json &v, const std::string &key, bool &out) {
-  if (!v.is_boolean())
-    return bad(key, "true or false", v);
+  if (!v.is_boolean()) return bad(key, "true or false", v);
   out = v.get<bool>();
   return std::nullopt;
 }
 
 bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 std::optional<error> read_headers(const json &v, scenario &s) {
-  if (!v.is_object())
-    return bad("headers", "an object of header names to string values", v);
+  if (!v.is_object()) return bad("headers", "an object of header names to string values", v);
   for (const auto &[name, value] : v.items()) {
     if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char))
-      return error{"streamcheck.headers: invalid header name " + json(name).dump()};
-    if (!value.is_string())
-      return bad("headers." + name, "a string", value);
+      return error{"streamcheck.headers: invalid header name " + describe(name)};
+    if (!value.is_string()) return bad("headers." + name, "a string", value);
     const auto text = value.get<std::string>();
     if (text.find_first_of("\r\n") != std::string::npos || text.find('\0') != std::string::npos)
       return bad("headers." + name, "a value without CR, LF or NUL", value);
@@ -150,8 +160,7 @@ std::optional<error> apply_key(scenario &s, const std::string &key, const json &
     return e;
   }
   if (key == "error_message") {
-    if (!v.is_string())
-      return bad(key, "a string", v);
+    if (!v.is_string()) return bad(key, "a string", v);
     s.error_message = v.get<std::string>();
     return std::nullopt;
   }
@@ -168,30 +177,26 @@ const std::vector<preset> &presets() {
 std::string normalize_model_name(const std::string &name) {
   const auto slash = name.rfind('/');
   const auto colon = name.rfind(':');
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash))
-    return name;
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) return name;
   return name + ":latest";
 }
 
 const preset *find_preset(const std::string &model) {
   const std::string wanted = normalize_model_name(model);
   for (const auto &p : presets())
-    if (p.name == wanted)
-      return &p;
+    if (p.name == wanted) return &p;
   return nullptr;
 }
 
 result<scenario> apply_overrides(scenario base, const json &overrides) {
-  if (overrides.is_null())
-    return base;
+  if (overrides.is_null()) return base;
   if (!overrides.is_object())
     return error{"streamcheck: must be an object, got " + describe(overrides)};
   std::optional<int> duration_ms;
   for (const auto &[key, value] : overrides.items()) {
     if (key == "duration_ms") {
       int d = 0;
-      if (auto e = read_int(value, key, 0, max_ms, d))
-        return *e;
+      if (auto e = read_int(value, key, 0, max_ms, d)) return *e;
       duration_ms = d;
     } else if (auto e = apply_key(base, key, value)) {
       return *e;
@@ -206,10 +211,14 @@ result<scenario> apply_overrides(scenario base, const json &overrides) {
     else
       return error{"streamcheck.duration_ms: needs a non-zero gap_ms or an explicit tokens"};
   }
-  if (base.abort != abort_kind::none && base.abort_after < 0)
-    base.abort_after = 0;
-  if (base.abort == abort_kind::none && base.abort_after >= 0)
-    base.abort = abort_kind::fin;
+  if (base.abort != abort_kind::none && base.abort_after < 0) base.abort_after = 0;
+  // An explicit "abort":"none" switches a preset's abort off instead of defaulting it back to FIN.
+  if (base.abort == abort_kind::none && base.abort_after >= 0) {
+    if (overrides.contains("abort"))
+      base.abort_after = -1;
+    else
+      base.abort = abort_kind::fin;
+  }
   return base;
 }
 
@@ -238,8 +247,7 @@ std::string percent_decode(std::string_view in) {
 
 json scalar_from_text(const std::string &text) {
   const json parsed = json::parse(text, nullptr, false);
-  if (!parsed.is_discarded() && !parsed.is_structured())
-    return parsed;
+  if (!parsed.is_discarded() && !parsed.is_structured()) return parsed;
   return text;
 }
 
@@ -255,13 +263,16 @@ json overrides_from_query(const std::string &query) {
     rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
     const auto eq = pair.find('=');
     const std::string key = percent_decode(pair.substr(0, eq));
-    const std::string value = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
-    if (key.rfind(prefix, 0) != 0)
-      continue;
+    const std::string value =
+        eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+    if (key.rfind(prefix, 0) != 0) continue;
     const std::string name = key.substr(prefix.size());
-    if (name.rfind("headers.", 0) == 0)
+    if (name.rfind("headers.", 0) == 0) {
+      // After a scalar streamcheck.headers=V, keep V so that apply_overrides reports it; indexing
+      // the scalar would throw.
+      if (out.contains("headers") && !out["headers"].is_object()) continue;
       out["headers"][name.substr(8)] = value;
-    else if (name == "id" || name == "error_message" || name == "abort")
+    } else if (name == "id" || name == "error_message" || name == "abort")
       out[name] = value;
     else
       out[name] = scalar_from_text(value);
@@ -271,8 +282,7 @@ json overrides_from_query(const std::string &query) {
 
 long long planned_duration_ms(const scenario &s) {
   long long total = s.first_token_ms + static_cast<long long>(s.gap_ms) * s.tokens;
-  if (s.stall_at >= 0 && s.stall_at < s.tokens)
-    total += s.stall_ms;
+  if (s.stall_at >= 0 && s.stall_at < s.tokens) total += s.stall_ms;
   return total;
 }
 

@@ -15,20 +15,20 @@ namespace streamcheck::mock {
 enum class abort_kind { none, fin, rst };
 
 struct scenario {
-  std::string id;         // correlation id, echoed into the journal
-  int first_token_ms = 40; // silence (no byte, not even headers) before the first event
-  int gap_ms = 15;         // between events
-  int jitter_ms = 0;       // uniform +/- on each gap
-  int tokens = 24;         // content events before the final one
-  int token_bytes = 0;     // 0: words; N: every token's text is exactly N bytes
-  int stall_at = -1;       // before token k (0-based) ...
-  int stall_ms = 0;        // ... wait this long
-  int events_per_write = 1; // >1: that many events leave in one write (a burst)
+  std::string id;            // correlation id, echoed into the journal
+  int first_token_ms = 40;   // silence (no byte, not even headers) before the first event
+  int gap_ms = 15;           // between events
+  int jitter_ms = 0;         // uniform +/- on each gap
+  int tokens = 24;           // content events before the final one
+  int token_bytes = 0;       // 0: words; N: every token's text is exactly N bytes
+  int stall_at = -1;         // before token k (0-based) ...
+  int stall_ms = 0;          // ... wait this long
+  int events_per_write = 1;  // >1: that many events leave in one write (a burst)
   bool split_events = false; // each event leaves in two writes, split_gap_ms apart
   int split_gap_ms = 5;
-  int abort_after = -1; // after k tokens the connection dies ...
+  int abort_after = -1;                // after k tokens the connection dies ...
   abort_kind abort = abort_kind::none; // ... by FIN or RST, without a clean end
-  int error_after = -1; // after k tokens an in-band {"error":...} ends the stream
+  int error_after = -1;                // after k tokens an in-band {"error":...} ends the stream
   std::string error_message = "an error was encountered while running the model";
   int status = 200; // != 200: an error response before any output
   std::vector<std::pair<std::string, std::string>> headers; // extra response headers

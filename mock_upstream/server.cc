@@ -19,7 +19,9 @@ using asio::redirect_error;
 using asio::use_awaitable;
 using boost::system::error_code;
 
-std::string to_string_peer(const tcp::endpoint &ep) { return to_url_authority(ep); }
+std::string to_string_peer(const tcp::endpoint &ep) {
+  return to_url_authority(ep);
+}
 
 std::string hex64(std::uint64_t v) {
   char buf[20];
@@ -38,13 +40,11 @@ struct peer_watch {
 
 void watch_peer(tcp::socket &sock, const std::shared_ptr<peer_watch> &watch) {
   sock.async_wait(tcp::socket::wait_read, [&sock, watch](error_code ec) {
-    if (ec)
-      return; // cancelled: the request ended first
+    if (ec) return; // cancelled: the request ended first
     char probe;
     error_code read_ec;
     const auto n = sock.receive(asio::buffer(&probe, 1), tcp::socket::message_peek, read_ec);
-    if (read_ec == asio::error::would_block)
-      return watch_peer(sock, watch);
+    if (read_ec == asio::error::would_block) return watch_peer(sock, watch);
     if (read_ec || n == 0) {
       watch->closed = true;
       watch->closed_at_us = monotonic_us();
@@ -102,15 +102,12 @@ struct response_writer {
       head_sent = true;
     }
     if (frame == framing::chunked) {
-      if (!data.empty())
-        out += chunk(data);
-      if (last)
-        out += last_chunk;
+      if (!data.empty()) out += chunk(data);
+      if (last) out += last_chunk;
     } else {
       out.append(data);
     }
-    if (out.empty())
-      co_return true;
+    if (out.empty()) co_return true;
     error_code ec;
     co_await asio::async_write(sock, asio::buffer(out), redirect_error(use_awaitable, ec));
     co_return !ec;
@@ -138,8 +135,7 @@ void hard_close(tcp::socket &sock, bool reset) {
 }
 
 awaitable<bool> sleep_until(peer_watch &w, mono_clock::time_point when) {
-  if (w.closed)
-    co_return false;
+  if (w.closed) co_return false;
   w.timer.expires_at(when);
   error_code ec;
   co_await w.timer.async_wait(redirect_error(use_awaitable, ec));
@@ -152,8 +148,9 @@ struct stream_outcome {
   std::int64_t head_sent_us = -1;
 };
 
-awaitable<stream_outcome> run_stream(tcp::socket &sock, peer_watch &watch, const request_record &rec,
-                                     const plan &p, const stream_response &s, const std::string &head,
+awaitable<stream_outcome> run_stream(tcp::socket &sock, peer_watch &watch,
+                                     const request_record &rec, const plan &p,
+                                     const stream_response &s, const std::string &head,
                                      framing frame, journal &log) {
   const scenario &sc = p.timeline;
   const auto t0 = mono_clock::time_point(std::chrono::microseconds(rec.t0_us));
@@ -167,16 +164,15 @@ awaitable<stream_outcome> run_stream(tcp::socket &sock, peer_watch &watch, const
   auto now_us = [&] { return monotonic_us() - rec.t0_us; };
 
   auto flush = [&](bool last) -> awaitable<bool> {
-    if (result.head_sent_us < 0)
-      result.head_sent_us = now_us();
+    if (result.head_sent_us < 0) result.head_sent_us = now_us();
     std::string data = std::move(pending);
     pending.clear();
     pending_events = 0;
     if (sc.split_events && data.size() > 1) {
       const auto half = data.size() / 2;
-      if (!co_await out.send(std::string_view(data).substr(0, half)))
-        co_return false;
-      if (!co_await sleep_until(watch, mono_clock::now() + std::chrono::milliseconds(sc.split_gap_ms)))
+      if (!co_await out.send(std::string_view(data).substr(0, half))) co_return false;
+      if (!co_await sleep_until(watch,
+                                mono_clock::now() + std::chrono::milliseconds(sc.split_gap_ms)))
         co_return false;
       co_return co_await out.send(std::string_view(data).substr(half), last);
     }
@@ -192,10 +188,10 @@ awaitable<stream_outcome> run_stream(tcp::socket &sock, peer_watch &watch, const
 
   long long offset_ms = sc.first_token_ms;
   for (int k = 0; k <= sc.tokens; ++k) {
-    if (k == sc.stall_at)
-      offset_ms += sc.stall_ms;
+    if (k == sc.stall_at) offset_ms += sc.stall_ms;
     const int j = k > 0 && sc.jitter_ms > 0 ? jitter(rng) : 0;
-    if (!co_await sleep_until(watch, t0 + std::chrono::milliseconds(std::max(0LL, offset_ms + j)))) {
+    if (!co_await sleep_until(watch,
+                              t0 + std::chrono::milliseconds(std::max(0LL, offset_ms + j)))) {
       result.outcome = "peer_closed";
       co_return result;
     }
@@ -223,8 +219,7 @@ awaitable<stream_outcome> run_stream(tcp::socket &sock, peer_watch &watch, const
         co_return result;
       }
     }
-    if (last)
-      break;
+    if (last) break;
   }
   result.outcome = "completed";
   co_return result;
@@ -237,8 +232,7 @@ awaitable<void> server::impl::accept_loop() {
     tcp::socket sock(pick_loop());
     error_code ec;
     co_await acceptor->async_accept(sock, redirect_error(use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || stopped)
-      co_return;
+    if (ec == asio::error::operation_aborted || stopped) co_return;
     if (ec) {
       // Out of descriptors: back off instead of spinning.
       asio::steady_timer t(acceptor->get_executor(), std::chrono::milliseconds(20));
@@ -257,8 +251,7 @@ awaitable<void> server::impl::session(tcp::socket sock, std::uint64_t connection
   const std::string peer = ec ? "?" : to_string_peer(remote);
   beast::flat_buffer buf;
   for (unsigned index = 1; !stopped; ++index)
-    if (!co_await serve_one(sock, buf, connection, index, peer))
-      break;
+    if (!co_await serve_one(sock, buf, connection, index, peer)) break;
   hard_close(sock, false);
 }
 
@@ -273,8 +266,46 @@ bool is_malformed(const error_code &ec) {
 // Go's answer to a request it cannot parse; the connection is closed after it.
 std::string go_refusal(int status) {
   const std::string text = std::to_string(status) + " " + std::string(status_text(status));
-  return "HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" +
-         text;
+  return "HTTP/1.1 " + text +
+         "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + text;
+}
+
+// Beast files a repeated header field right after its first occurrence; the journal must keep the
+// order the client sent. So the head is gathered raw first (Beast then parses it from the buffer
+// and reports errors and limits exactly as before) and its field lines give the order.
+awaitable<std::string> read_raw_head(tcp::socket &sock, beast::flat_buffer &buf,
+                                     std::size_t limit) {
+  for (;;) {
+    const std::string_view have(static_cast<const char *>(buf.data().data()), buf.size());
+    if (const auto end = have.find("\r\n\r\n"); end != std::string_view::npos)
+      co_return std::string(have.substr(0, end + 4));
+    if (have.size() > limit) co_return std::string();
+    error_code ec;
+    const auto n =
+        co_await sock.async_read_some(buf.prepare(65536), redirect_error(use_awaitable, ec));
+    if (ec) co_return std::string();
+    buf.commit(n);
+  }
+}
+
+header_list in_sent_order(std::string_view raw_head, header_list parsed) {
+  header_list out;
+  std::size_t pos = raw_head.find("\r\n");
+  while (pos != std::string_view::npos && pos + 2 < raw_head.size()) {
+    const auto eol = raw_head.find("\r\n", pos + 2);
+    const auto line = raw_head.substr(pos + 2, eol - pos - 2);
+    pos = eol;
+    const auto colon = line.find(':');
+    if (line.empty() || colon == std::string_view::npos) continue;
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+      value.remove_suffix(1);
+    out.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+  }
+  // Anything unusual (folded lines): keep Beast's view rather than guess.
+  return out.size() == parsed.size() ? out : parsed;
 }
 
 request_view to_view(const http::request<http::string_body> &req) {
@@ -289,10 +320,8 @@ request_view to_view(const http::request<http::string_body> &req) {
 }
 
 framing framing_for(const request_view &req, const whole_response &w) {
-  if (w.status == 204 || w.status == 304)
-    return framing::none;
-  if (w.body.size() <= go_prechunk_buffer || req.method == "HEAD")
-    return framing::content_length;
+  if (w.status == 204 || w.status == 304) return framing::none;
+  if (w.body.size() <= go_prechunk_buffer || req.method == "HEAD") return framing::content_length;
   return req.version == 11 ? framing::chunked : framing::close;
 }
 
@@ -305,29 +334,37 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
   parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
   parser.body_limit(options.max_body_bytes);
   error_code ec;
+  const std::string raw_head = co_await read_raw_head(sock, buf, options.max_header_bytes);
   co_await http::async_read_header(sock, buf, parser, redirect_error(use_awaitable, ec));
   if (ec) {
     if (ec == http::error::header_limit)
-      co_await asio::async_write(sock, asio::buffer(go_refusal(431)), redirect_error(use_awaitable, ec));
+      co_await asio::async_write(sock, asio::buffer(go_refusal(431)),
+                                 redirect_error(use_awaitable, ec));
     else if (is_malformed(ec))
-      co_await asio::async_write(sock, asio::buffer(go_refusal(400)), redirect_error(use_awaitable, ec));
+      co_await asio::async_write(sock, asio::buffer(go_refusal(400)),
+                                 redirect_error(use_awaitable, ec));
     co_return false;
   }
   const std::int64_t head_us = monotonic_us();
-  if (parser.get().version() == 11 && beast::iequals(parser.get()[http::field::expect], "100-continue"))
-    co_await asio::async_write(sock, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")),
+  if (parser.get().version() == 11 &&
+      beast::iequals(parser.get()[http::field::expect], "100-continue"))
+    co_await asio::async_write(sock,
+                               asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")),
                                redirect_error(use_awaitable, ec));
   co_await http::async_read(sock, buf, parser, redirect_error(use_awaitable, ec));
   if (ec) {
     if (ec == http::error::body_limit)
-      co_await asio::async_write(sock, asio::buffer(go_refusal(413)), redirect_error(use_awaitable, ec));
+      co_await asio::async_write(sock, asio::buffer(go_refusal(413)),
+                                 redirect_error(use_awaitable, ec));
     else if (is_malformed(ec))
-      co_await asio::async_write(sock, asio::buffer(go_refusal(400)), redirect_error(use_awaitable, ec));
+      co_await asio::async_write(sock, asio::buffer(go_refusal(400)),
+                                 redirect_error(use_awaitable, ec));
     co_return false;
   }
 
   request_record rec;
   rec.view = to_view(parser.get());
+  rec.view.headers = in_sent_order(raw_head, std::move(rec.view.headers));
   rec.t0_us = monotonic_us();
   const plan p = handle(rec.view, options.behaviour, ++request_counter);
 
@@ -373,8 +410,8 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
     } else {
       response_writer out{sock, serialize_head(head), head.frame};
       head_sent_us = monotonic_us() - rec.t0_us;
-      const bool sent = co_await out.send(rec.view.method == "HEAD" ? std::string_view() : w->body,
-                                          true);
+      const bool sent =
+          co_await out.send(rec.view.method == "HEAD" ? std::string_view() : w->body, true);
       outcome = sent ? "completed" : (watch->closed ? "peer_closed" : "write_failed");
     }
   } else {
@@ -383,7 +420,8 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
     head.headers.emplace_back("Content-Type", content_type_of(s.ctx.kind));
     head.frame = rec.view.version == 11 ? framing::chunked : framing::close;
     keep_alive = keep_alive && head.frame == framing::chunked;
-    const auto r = co_await run_stream(sock, *watch, rec, p, s, serialize_head(head), head.frame, log);
+    const auto r =
+        co_await run_stream(sock, *watch, rec, p, s, serialize_head(head), head.frame, log);
     outcome = r.outcome;
     head_sent_us = r.head_sent_us;
   }
@@ -396,8 +434,7 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
     e.head_sent_us = head_sent_us;
     e.outcome = outcome;
     e.ended_us = ended_us;
-    if (watch->closed)
-      e.peer_closed_us = watch->closed_at_us - rec.t0_us;
+    if (watch->closed) e.peer_closed_us = watch->closed_at_us - rec.t0_us;
   });
   co_return outcome == "completed" && keep_alive;
 }
@@ -407,15 +444,14 @@ namespace {
 http::response<http::string_body> control_reply(http::status status, const json &body) {
   http::response<http::string_body> res{status, 11};
   res.set(http::field::content_type, "application/json");
-  res.body() = body.dump();
+  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
   res.prepare_payload();
   return res;
 }
 
 std::string query_param(std::string_view target, std::string_view name) {
   const auto q = target.find('?');
-  if (q == std::string_view::npos)
-    return {};
+  if (q == std::string_view::npos) return {};
   std::string_view rest = target.substr(q + 1);
   while (!rest.empty()) {
     const auto amp = rest.find('&');
@@ -441,8 +477,7 @@ awaitable<void> server::impl::control_loop() {
     tcp::socket sock(control->get_executor());
     error_code ec;
     co_await control->async_accept(sock, redirect_error(use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || stopped)
-      co_return;
+    if (ec == asio::error::operation_aborted || stopped) co_return;
     if (!ec)
       asio::co_spawn(control->get_executor(), control_session(std::move(sock)), asio::detached);
   }
@@ -455,8 +490,7 @@ awaitable<void> server::impl::control_session(tcp::socket sock) {
     http::request<http::string_body> req;
     error_code ec;
     co_await http::async_read(sock, buf, req, redirect_error(use_awaitable, ec));
-    if (ec)
-      break;
+    if (ec) break;
     const std::string_view target = req.target();
     const std::string_view path = target.substr(0, target.find('?'));
     http::response<http::string_body> res;
@@ -482,42 +516,36 @@ awaitable<void> server::impl::control_session(tcp::socket sock) {
     }
     res.keep_alive(req.keep_alive());
     co_await http::async_write(sock, res, redirect_error(use_awaitable, ec));
-    if (ec || !req.keep_alive())
-      break;
+    if (ec || !req.keep_alive()) break;
   }
   hard_close(sock, false);
 }
 
 result<std::unique_ptr<server>> server::start(server_options options) {
   auto p = std::make_unique<impl>();
-  const unsigned n = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned n =
+      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   p->options = std::move(options);
   for (unsigned i = 0; i < n; ++i) {
     p->loops.push_back(std::make_unique<asio::io_context>(1));
     p->work.push_back(asio::make_work_guard(*p->loops.back()));
   }
-  auto bind = [&](std::optional<tcp::acceptor> &acc, const tcp::endpoint &ep) -> std::optional<error> {
+  auto bind = [&](std::optional<tcp::acceptor> &acc,
+                  const tcp::endpoint &ep) -> std::optional<error> {
     error_code ec;
     acc.emplace(*p->loops.front());
     acc->open(ep.protocol(), ec);
-    if (!ec)
-      acc->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec)
-      acc->bind(ep, ec);
-    if (!ec)
-      acc->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-      return error{"cannot listen on " + to_url_authority(ep) + ": " + ec.message()};
+    if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return error{"cannot listen on " + to_url_authority(ep) + ": " + ec.message()};
     return std::nullopt;
   };
-  if (auto e = bind(p->acceptor, p->options.listen))
-    return *e;
+  if (auto e = bind(p->acceptor, p->options.listen)) return *e;
   if (p->options.control)
-    if (auto e = bind(p->control, *p->options.control))
-      return *e;
+    if (auto e = bind(p->control, *p->options.control)) return *e;
   asio::co_spawn(*p->loops.front(), p->accept_loop(), asio::detached);
-  if (p->control)
-    asio::co_spawn(*p->loops.front(), p->control_loop(), asio::detached);
+  if (p->control) asio::co_spawn(*p->loops.front(), p->control_loop(), asio::detached);
   for (auto &loop : p->loops)
     p->threads.emplace_back([ctx = loop.get()] { ctx->run(); });
   return std::unique_ptr<server>(new server(std::move(p)));
@@ -525,7 +553,9 @@ result<std::unique_ptr<server>> server::start(server_options options) {
 
 server::server(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
 unsigned short server::port() const {
   error_code ec;
@@ -537,11 +567,12 @@ unsigned short server::control_port() const {
   return impl_->control ? impl_->control->local_endpoint(ec).port() : 0;
 }
 
-journal &server::requests() { return impl_->log; }
+journal &server::requests() {
+  return impl_->log;
+}
 
 void server::stop() {
-  if (impl_->stopped.exchange(true))
-    return;
+  if (impl_->stopped.exchange(true)) return;
   for (auto &loop : impl_->loops)
     loop->stop();
   for (auto &t : impl_->threads)

@@ -32,15 +32,17 @@ verdict judge_cancel(const observations &o, const check_context &ctx) {
                 "the proxy never forwarded the request");
   const json &e = entries->back();
   const std::string outcome = e.value("outcome", "");
-  const double closed_ms = static_cast<double>(e.value("peer_closed_us", -1LL) >= 0
-                                                   ? e.value("peer_closed_us", -1LL)
-                                                   : e.value("ended_us", -1LL)) /
-                           1000.0;
+  const double closed_ms =
+      static_cast<double>(e.value("peer_closed_us", -1LL) >= 0 ? e.value("peer_closed_us", -1LL)
+                                                               : e.value("ended_us", -1LL)) /
+      1000.0;
   // Both times count from the request: the client's from its send, the mock's from its read, so
   // the difference slightly underestimates by the proxy's forwarding latency.
   const double after_ms = closed_ms - static_cast<double>(r->aborted_us) / 1000.0;
-  json m = {{"upstream_outcome", outcome}, {"client_closed_ms", r->aborted_us / 1000.0},
-            {"upstream_closed_ms", closed_ms}, {"propagation_ms", after_ms}};
+  json m = {{"upstream_outcome", outcome},
+            {"client_closed_ms", r->aborted_us / 1000.0},
+            {"upstream_closed_ms", closed_ms},
+            {"propagation_ms", after_ms}};
   const bool closed = outcome == "peer_closed" || outcome == "write_failed";
   if (closed && after_ms <= ctx.tol.cancel_ms())
     return pass("upstream closed " + ms(std::max(0.0, after_ms)) + " after the client", m);
@@ -48,21 +50,30 @@ verdict judge_cancel(const observations &o, const check_context &ctx) {
                                     : "upstream connection still " + outcome + " " +
                                           ms(ctx.tol.cancel_ms()) + " after the client left";
   return fail("upstream connection closed <= " + ms(ctx.tol.cancel_ms()) + " after the client",
-              actual, "the proxy keeps the upstream request running after the client is gone "
-                      "(the GPU keeps generating)", m);
+              actual,
+              "the proxy keeps the upstream request running after the client is gone "
+              "(the GPU keeps generating)",
+              m);
 }
 
 check cancel_propagates() {
   // Fault: proxy_ignore_client_abort on, or any proxy that notices the client only on its next
   // write: "Stop" in the UI leaves the model generating until the next token is relayed.
-  check c{"abort.cancel-propagates", "Stop reaches the model", level::must,
+  check c{"abort.cancel-propagates",
+          "Stop reaches the model",
+          level::must,
           "When the client closes mid-stream, the upstream connection is closed within 1 s.",
-          cancel_fixes, nullptr, nullptr};
+          cancel_fixes,
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &) {
     // The model pauses right where the user presses Stop (a long reasoning step): a proxy that
     // notices the client only on its next write keeps the upstream busy for the whole pause.
-    probe_spec p = chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 50}, {"tokens", 20},
-                                          {"stall_at", 5}, {"stall_ms", 10'000}});
+    probe_spec p = chat_stream("stream", {{"first_token_ms", 20},
+                                          {"gap_ms", 50},
+                                          {"tokens", 20},
+                                          {"stall_at", 5},
+                                          {"stall_ms", 10'000}});
     p.abort_after_events = 5;
     p.settle_ms = 1500;
     return std::vector{p};
@@ -74,11 +85,14 @@ check cancel_propagates() {
 check cancel_before_first_token() {
   // Fault: a proxy that watches the client only once the upstream answered: closing the tab
   // during a cold model load leaves the request queued and the model loading.
-  check c{"abort.cancel-before-first-token", "Stop reaches the model before the first token",
+  check c{"abort.cancel-before-first-token",
+          "Stop reaches the model before the first token",
           level::must,
           "When the client closes while the upstream is still silent, the upstream connection is "
           "closed within 1 s.",
-          cancel_fixes, nullptr, nullptr};
+          cancel_fixes,
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &) {
     probe_spec p = chat_stream("stream", {{"first_token_ms", 15'000}, {"tokens", 3}});
     p.abort_after_ms = 1000;
@@ -92,23 +106,31 @@ check cancel_before_first_token() {
 check truncation_visible() {
   // Fault: chunked_transfer_encoding off / HTTP/1.0 upstream: the response is close-delimited,
   // so an upstream crash mid-stream looks exactly like a finished answer.
-  check c{"abort.truncation-visible", "A crashed generation looks crashed", level::should,
-          "When the upstream dies mid-stream, the client sees an incomplete response, not a clean "
-          "end.",
-          {{"nginx", "keep chunked_transfer_encoding on (the default) and proxy_http_version 1.1 so "
-                     "nginx can tell an upstream crash from the end"},
-           {"generic", "use chunked framing (HTTP/1.1) or HTTP/2 towards the client"}},
-          nullptr, nullptr};
+  check c{
+      "abort.truncation-visible",
+      "A crashed generation looks crashed",
+      level::should,
+      "When the upstream dies mid-stream, the client sees an incomplete response, not a clean "
+      "end.",
+      {{"nginx", "keep chunked_transfer_encoding on (the default) and proxy_http_version 1.1 so "
+                 "nginx can tell an upstream crash from the end"},
+       {"generic", "use chunked framing (HTTP/1.1) or HTTP/2 towards the client"}},
+      nullptr,
+      nullptr};
   c.probes = [](const check_context &) {
-    return std::vector{chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 20}, {"tokens", 20},
-                                              {"abort_after", 5}, {"abort", "fin"}})};
+    return std::vector{chat_stream("stream", {{"first_token_ms", 20},
+                                              {"gap_ms", 20},
+                                              {"tokens", 20},
+                                              {"abort_after", 5},
+                                              {"abort", "fin"}})};
   };
   c.judge = [](const observations &o, const check_context &) -> verdict {
     const probe_result *r = o.probe("stream");
-    json m = {{"curl", r->curl_error}, {"curl_code", r->curl_code}, {"events", r->events.size()},
+    json m = {{"curl", r->curl_error},
+              {"curl_code", r->curl_code},
+              {"events", r->events.size()},
               {"client_framing", to_string(r->framing)}};
-    if (r->curl_code != 0)
-      return pass("client saw: " + r->curl_error, m);
+    if (r->curl_code != 0) return pass("client saw: " + r->curl_error, m);
     return fail("an incomplete response (e.g. missing final chunk, reset)",
                 "a clean end after " + std::to_string(r->events.size()) + " events, " +
                     to_string(r->framing) + " framing",
@@ -122,12 +144,15 @@ check truncation_visible() {
 check no_replay() {
   // Fault: proxy_next_upstream with non_idempotent (or a retrying load balancer): a POST that
   // reset the upstream is sent again, so the model runs twice (and bills twice).
-  check c{"abort.no-replay", "A failed POST is not replayed", level::should,
+  check c{"abort.no-replay",
+          "A failed POST is not replayed",
+          level::should,
           "A POST is not sent to the upstream twice after the upstream resets the connection.",
           {{"nginx", "remove non_idempotent from proxy_next_upstream"},
            {"haproxy", "retry-on: do not include conn-failure for POST; no 'option redispatch'"},
            {"generic", "never retry non-idempotent requests"}},
-          nullptr, nullptr};
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &) {
     return std::vector{chat_stream("stream", {{"abort_after", 0}, {"abort", "rst"}})};
   };

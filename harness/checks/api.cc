@@ -45,24 +45,28 @@ std::vector<probe_spec> endpoint_probes() {
 check endpoints() {
   // Fault: path rewriting (proxy_pass with a URI part, double slashes -> Ollama's 301 -> the POST
   // becomes a GET -> 405), sub_filter/body rewriting, or a location that only covers /api/chat.
-  check c{"api.endpoints", "Non-streaming routes pass intact", level::must,
+  check c{"api.endpoints",
+          "Non-streaming routes pass intact",
+          level::must,
           "Non-streaming routes return the upstream's status and body unchanged.",
           {{"nginx", "proxy_pass http://upstream; without a URI part, one location / for all "
                      "routes, no sub_filter"},
            {"generic", "forward every path and body unchanged"}},
-          nullptr, nullptr};
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &) { return endpoint_probes(); };
   c.judge = [](const observations &o, const check_context &) -> verdict {
     json m = json::object();
     std::string bad;
     for (const auto &r : o.probes) {
       const probe_result *base = o.baseline ? o.baseline->probe(r.name) : nullptr;
-      const bool ok = r.status == 200 && r.complete() &&
-                      (!base || parsed(r.body) == parsed(base->body));
+      const bool ok =
+          r.status == 200 && r.complete() && (!base || parsed(r.body) == parsed(base->body));
       m[r.name] = {{"status", r.status}, {"bytes", r.body_bytes}, {"intact", ok}};
       if (!ok && bad.empty())
         bad = r.name + " (" + r.url + "): " +
-              (r.status == 200 && r.complete() ? "body differs from the upstream's" : describe_failure(r));
+              (r.status == 200 && r.complete() ? "body differs from the upstream's"
+                                               : describe_failure(r));
     }
     if (!bad.empty())
       return fail("HTTP 200 and the upstream's body on every route", bad,
@@ -75,11 +79,15 @@ check endpoints() {
 check error_passthrough() {
   // Fault: proxy_intercept_errors on + error_page: "model not found" becomes an HTML page and
   // clients show "Unexpected token <" instead of the real error.
-  check c{"api.error-passthrough", "Upstream errors reach the client", level::must,
-          "Upstream 404/500 statuses and their JSON bodies reach the client (no proxy error page).",
-          {{"nginx", "proxy_intercept_errors off; (the default) or limit error_page to proxy errors"},
-           {"generic", "pass upstream error responses through"}},
-          nullptr, nullptr};
+  check c{
+      "api.error-passthrough",
+      "Upstream errors reach the client",
+      level::must,
+      "Upstream 404/500 statuses and their JSON bodies reach the client (no proxy error page).",
+      {{"nginx", "proxy_intercept_errors off; (the default) or limit error_page to proxy errors"},
+       {"generic", "pass upstream error responses through"}},
+      nullptr,
+      nullptr};
   c.probes = [](const check_context &) {
     probe_spec missing = chat_stream("not-found", json::object());
     missing.body["model"] = "no-such-model";
@@ -108,9 +116,13 @@ check error_passthrough() {
 check in_band_error() {
   // Fault: a proxy or filter that drops or rewrites the body after the status line was sent
   // (sub_filter, a response-body rule): the user sees an answer stop with no reason.
-  check c{"api.in-band-error", "Mid-stream errors reach the client", level::must,
+  check c{"api.in-band-error",
+          "Mid-stream errors reach the client",
+          level::must,
           "A mid-stream {\"error\":...} line reaches the client.",
-          {{"generic", "do not filter streamed bodies"}}, nullptr, nullptr};
+          {{"generic", "do not filter streamed bodies"}},
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &) {
     return std::vector{chat_stream("stream", {{"tokens", 10}, {"error_after", 4}})};
   };

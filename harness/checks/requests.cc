@@ -17,7 +17,8 @@ probe_spec chat_stream(std::string name, json scenario) {
   probe_spec p;
   p.name = std::move(name);
   p.path = "/api/chat";
-  p.headers = {"User-Agent: ollama-js/0.6.0 (x64 linux Node.js/v20)", "Accept: application/x-ndjson"};
+  p.headers = {"User-Agent: ollama-js/0.6.0 (x64 linux Node.js/v20)",
+               "Accept: application/x-ndjson"};
   p.timeout_ms = planned_ms(scenario) + slack_ms;
   p.body = {{"model", "llama3.2"},
             {"messages", json::array({{{"role", "user"}, {"content", "Why is the sky blue?"}}})},

@@ -18,8 +18,12 @@ const json steady = {{"first_token_ms", 50}, {"gap_ms", 40}, {"tokens", 40}};
 constexpr int steady_gap_ms = 40;
 
 json stats_json(const delay_stats &s) {
-  return {{"events", s.events},      {"first_added_ms", s.first_ms}, {"p50_added_ms", s.p50_ms},
-          {"p95_added_ms", s.p95_ms}, {"max_added_ms", s.max_ms},    {"bursts", s.bursts},
+  return {{"events", s.events},
+          {"first_added_ms", s.first_ms},
+          {"p50_added_ms", s.p50_ms},
+          {"p95_added_ms", s.p95_ms},
+          {"max_added_ms", s.max_ms},
+          {"bursts", s.bursts},
           {"max_events_per_read", s.max_events_per_read}};
 }
 
@@ -44,8 +48,8 @@ verdict judge_spacing(const observations &o, const check_context &c, const std::
                 "the proxy buffers the response instead of forwarding each upstream write", m);
   if (s.bursts * 20 > s.events)
     return fail("no bursts of events emitted >= 2 gaps apart",
-                std::to_string(s.bursts) + " bursts, up to " + std::to_string(s.max_events_per_read) +
-                    " events per read",
+                std::to_string(s.bursts) + " bursts, up to " +
+                    std::to_string(s.max_events_per_read) + " events per read",
                 "the proxy coalesces upstream writes", m);
   return pass(figures, m);
 }
@@ -63,9 +67,13 @@ const std::map<std::string, std::string> buffering_fixes = {
 check first_token() {
   // Fault: a proxy that buffers until its buffer fills or the response ends (nginx's default
   // HTTP/1.0 upstream + proxy_buffering) delivers the first token only at the end.
-  check c{"stream.first-token", "First token arrives at once", level::must,
+  check c{"stream.first-token",
+          "First token arrives at once",
+          level::must,
           "The first event reaches the client within 100 ms of the upstream emitting it.",
-          buffering_fixes, nullptr, nullptr};
+          buffering_fixes,
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; };
   c.judge = [](const observations &o, const check_context &ctx) -> verdict {
     const probe_result *r = o.probe("stream");
@@ -87,9 +95,14 @@ check first_token() {
 check no_coalescing_ndjson() {
   // Fault: response buffering (proxy_buffering on, HTTP/1.0 upstream) merges the NDJSON lines
   // of /api/chat into bursts: the chat UI shows nothing, then everything.
-  check c{"stream.no-coalescing.ndjson", "NDJSON events keep their spacing", level::must,
-          "/api/chat events keep their spacing: added delay p95 <= 50 ms, max <= 250 ms, no bursts.",
-          buffering_fixes, nullptr, nullptr};
+  check c{
+      "stream.no-coalescing.ndjson",
+      "NDJSON events keep their spacing",
+      level::must,
+      "/api/chat events keep their spacing: added delay p95 <= 50 ms, max <= 250 ms, no bursts.",
+      buffering_fixes,
+      nullptr,
+      nullptr};
   c.probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; };
   c.judge = [](const observations &o, const check_context &ctx) {
     return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
@@ -99,9 +112,13 @@ check no_coalescing_ndjson() {
 
 check no_coalescing_sse() {
   // Fault: as above for text/event-stream; some proxies special-case SSE, some only NDJSON.
-  check c{"stream.no-coalescing.sse", "SSE events keep their spacing", level::must,
+  check c{"stream.no-coalescing.sse",
+          "SSE events keep their spacing",
+          level::must,
           "/v1/chat/completions SSE events keep their spacing: p95 <= 50 ms, max <= 250 ms.",
-          buffering_fixes, nullptr, nullptr};
+          buffering_fixes,
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &) { return std::vector{sse_stream("stream", steady)}; };
   c.judge = [](const observations &o, const check_context &ctx) {
     return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
@@ -112,13 +129,17 @@ check no_coalescing_sse() {
 check compressed_client() {
   // Fault: gzip/brotli on stream content types. The compressor holds output until its block
   // fills, so a browser (which always sends Accept-Encoding) gets the stream in bursts.
-  check c{"stream.compressed-client", "Streams survive a browser's Accept-Encoding", level::must,
-          "With Accept-Encoding: gzip, deflate, br, zstd, events still keep their spacing.",
-          {{"nginx", "gzip off (or remove application/x-ndjson and text/event-stream from gzip_types)"},
-           {"caddy", "exclude streamed types from 'encode'"},
-           {"apache", "SetEnvIf Request_URI ^/(api|v1)/ no-gzip"},
-           {"generic", "do not compress text/event-stream and application/x-ndjson"}},
-          nullptr, nullptr};
+  check c{
+      "stream.compressed-client",
+      "Streams survive a browser's Accept-Encoding",
+      level::must,
+      "With Accept-Encoding: gzip, deflate, br, zstd, events still keep their spacing.",
+      {{"nginx", "gzip off (or remove application/x-ndjson and text/event-stream from gzip_types)"},
+       {"caddy", "exclude streamed types from 'encode'"},
+       {"apache", "SetEnvIf Request_URI ^/(api|v1)/ no-gzip"},
+       {"generic", "do not compress text/event-stream and application/x-ndjson"}},
+      nullptr,
+      nullptr};
   c.probes = [](const check_context &) {
     probe_spec p = chat_stream("stream", steady);
     p.accept_encoding = "gzip, deflate, br, zstd";
@@ -128,8 +149,7 @@ check compressed_client() {
     verdict v = judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
     const std::string enc = o.probe("stream")->header("Content-Encoding");
     v.measurements["content_encoding"] = enc;
-    if (!enc.empty())
-      v.measured += " (Content-Encoding: " + enc + ")";
+    if (!enc.empty()) v.measured += " (Content-Encoding: " + enc + ")";
     return v;
   };
   return c;
@@ -138,12 +158,16 @@ check compressed_client() {
 check large_response() {
   // Fault: fixed-size proxy buffers (proxy_buffers, bufsize) that release data only when full:
   // short answers look fine, long ones arrive in buffer-sized bursts.
-  check c{"stream.large-response", "Long answers stream without buffer-sized bursts", level::should,
-          "A long answer (400 events, ~100 KB) arrives without buffer-sized bursts.", buffering_fixes,
-          nullptr, nullptr};
+  check c{"stream.large-response",
+          "Long answers stream without buffer-sized bursts",
+          level::should,
+          "A long answer (400 events, ~100 KB) arrives without buffer-sized bursts.",
+          buffering_fixes,
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &) {
-    return std::vector{chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 5}, {"tokens", 400},
-                                              {"token_bytes", 64}})};
+    return std::vector{chat_stream(
+        "stream", {{"first_token_ms", 20}, {"gap_ms", 5}, {"tokens", 400}, {"token_bytes", 64}})};
   };
   c.judge = [](const observations &o, const check_context &ctx) {
     verdict v = judge_spacing(o, ctx, "stream", 5, 401);
@@ -163,12 +187,15 @@ std::string media_type(const std::string &content_type) {
 check content_type() {
   // Fault: a proxy or error layer that replaces Content-Type (default_type, add_header), so the
   // client's SSE/NDJSON parser never engages.
-  check c{"stream.content-type", "Stream content types are preserved", level::must,
+  check c{"stream.content-type",
+          "Stream content types are preserved",
+          level::must,
           "application/x-ndjson and text/event-stream reach the client unchanged.",
           {{"nginx", "do not override Content-Type (no add_header/more_set_headers Content-Type, "
                      "no proxy_hide_header Content-Type)"},
            {"generic", "pass the upstream's Content-Type through"}},
-          nullptr, nullptr};
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &) {
     const json short_stream = {{"tokens", 3}};
     return std::vector{chat_stream("ndjson", short_stream), sse_stream("sse", short_stream)};
@@ -178,8 +205,8 @@ check content_type() {
     const std::string sse = media_type(o.probe("sse")->header("Content-Type"));
     json m = {{"ndjson", nd}, {"sse", sse}};
     if (nd != "application/x-ndjson" || sse != "text/event-stream")
-      return fail("application/x-ndjson and text/event-stream",
-                  "'" + nd + "' and '" + sse + "'", "the proxy rewrote Content-Type", m);
+      return fail("application/x-ndjson and text/event-stream", "'" + nd + "' and '" + sse + "'",
+                  "the proxy rewrote Content-Type", m);
     return pass(nd + ", " + sse, m);
   };
   return c;
@@ -187,8 +214,13 @@ check content_type() {
 
 check framing() {
   // Informational: re-framing is legal, but a client that assumes one event per read breaks.
-  check c{"stream.framing", "How events are framed into reads", level::info,
-          "Reports events split across reads or merged into one read.", {}, nullptr, nullptr};
+  check c{"stream.framing",
+          "How events are framed into reads",
+          level::info,
+          "Reports events split across reads or merged into one read.",
+          {},
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; };
   c.judge = [](const observations &o, const check_context &) -> verdict {
     const probe_result *r = o.probe("stream");
@@ -199,12 +231,15 @@ check framing() {
     for (const auto &[read, n] : per_read)
       merged += n > 1;
     const int partial = static_cast<int>(r->writes.size()) - static_cast<int>(per_read.size());
-    json m = {{"reads", r->writes.size()}, {"events", r->events.size()},
-              {"reads_with_several_events", merged}, {"reads_with_partial_event", partial},
-              {"client_framing", to_string(r->framing)}, {"http_version", r->http_version}};
-    return pass(std::to_string(r->writes.size()) + " reads for " + std::to_string(r->events.size()) +
-                    " events, " + std::to_string(merged) + " merged, " + std::to_string(partial) +
-                    " partial, " + to_string(r->framing),
+    json m = {{"reads", r->writes.size()},
+              {"events", r->events.size()},
+              {"reads_with_several_events", merged},
+              {"reads_with_partial_event", partial},
+              {"client_framing", to_string(r->framing)},
+              {"http_version", r->http_version}};
+    return pass(std::to_string(r->writes.size()) + " reads for " +
+                    std::to_string(r->events.size()) + " events, " + std::to_string(merged) +
+                    " merged, " + std::to_string(partial) + " partial, " + to_string(r->framing),
                 m);
   };
   return c;

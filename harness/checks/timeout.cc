@@ -5,7 +5,9 @@
 namespace streamcheck::harness {
 namespace {
 
-std::string seconds(int ms) { return std::to_string(ms / 1000) + " s"; }
+std::string seconds(int ms) {
+  return std::to_string(ms / 1000) + " s";
+}
 
 // All stamped events present and the stream ended cleanly with its final object.
 verdict judge_complete(const observations &o, int expected_events, const std::string &what) {
@@ -13,8 +15,11 @@ verdict judge_complete(const observations &o, int expected_events, const std::st
   int stamped = 0;
   for (const auto &e : r->events)
     stamped += e.emitted_us >= 0;
-  json m = {{"status", r->status}, {"events", stamped}, {"expected_events", expected_events},
-            {"duration_ms", static_cast<double>(r->finished_us) / 1000.0}, {"curl", r->curl_error}};
+  json m = {{"status", r->status},
+            {"events", stamped},
+            {"expected_events", expected_events},
+            {"duration_ms", static_cast<double>(r->finished_us) / 1000.0},
+            {"curl", r->curl_error}};
   if (r->status == 200 && r->complete() && stamped == expected_events)
     return pass(what + " survived, " + std::to_string(stamped) + " events", m);
   std::string actual = describe_failure(*r);
@@ -36,16 +41,21 @@ const std::map<std::string, std::string> read_timeout_fixes = {
 check slow_first_token() {
   // Fault: a response-header / first-byte timeout (nginx proxy_read_timeout 60 s default, AWS
   // ALB idle 60 s). Ollama sends nothing, not even headers, while it loads the model.
-  check c{"timeout.slow-first-token", "A silent model load is not cut", level::must,
+  check c{"timeout.slow-first-token",
+          "A silent model load is not cut",
+          level::must,
           "The upstream is silent (no headers) for the profile's gap, then streams; the client "
           "gets all of it.",
-          read_timeout_fixes, nullptr, nullptr};
+          read_timeout_fixes,
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &ctx) {
-    return std::vector{chat_stream("stream", {{"first_token_ms", ctx.prof.silence_ms}, {"gap_ms", 20},
-                                              {"tokens", 5}})};
+    return std::vector{chat_stream(
+        "stream", {{"first_token_ms", ctx.prof.silence_ms}, {"gap_ms", 20}, {"tokens", 5}})};
   };
   c.judge = [](const observations &o, const check_context &ctx) {
-    return judge_complete(o, 6, seconds(ctx.prof.silence_ms) + " of silence before the first token");
+    return judge_complete(o, 6,
+                          seconds(ctx.prof.silence_ms) + " of silence before the first token");
   };
   return c;
 }
@@ -53,12 +63,19 @@ check slow_first_token() {
 check idle_gap() {
   // Fault: an idle/read timeout between upstream writes (the same directives): a model pausing
   // mid-answer (tool call, long reasoning step, queueing) gets cut.
-  check c{"timeout.idle-gap", "A mid-stream pause is not cut", level::must,
-          "A pause of the profile's gap in the middle of a stream survives.", read_timeout_fixes,
-          nullptr, nullptr};
+  check c{"timeout.idle-gap",
+          "A mid-stream pause is not cut",
+          level::must,
+          "A pause of the profile's gap in the middle of a stream survives.",
+          read_timeout_fixes,
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &ctx) {
-    return std::vector{chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 20}, {"tokens", 8},
-                                              {"stall_at", 4}, {"stall_ms", ctx.prof.silence_ms}})};
+    return std::vector{chat_stream("stream", {{"first_token_ms", 20},
+                                              {"gap_ms", 20},
+                                              {"tokens", 8},
+                                              {"stall_at", 4},
+                                              {"stall_ms", ctx.prof.silence_ms}})};
   };
   c.judge = [](const observations &o, const check_context &ctx) {
     return judge_complete(o, 9, "a " + seconds(ctx.prof.silence_ms) + " pause mid-stream");
@@ -69,15 +86,19 @@ check idle_gap() {
 check long_stream() {
   // Fault: a total request timeout (Envoy route timeout 15 s, GCP LB 30 s, Cloudflare 100 s,
   // haproxy 'timeout server' with no data) ends long generations that never go idle.
-  check c{"timeout.long-stream", "A long steady stream is not cut", level::must,
+  check c{"timeout.long-stream",
+          "A long steady stream is not cut",
+          level::must,
           "A steady stream lasting the profile's duration is not cut.",
           {{"nginx", "no total limit exists in stock nginx; check limit_rate/keepalive_time"},
            {"haproxy", "timeout server/tunnel above the longest generation"},
            {"generic", "remove or raise any total request/response timeout"}},
-          nullptr, nullptr};
+          nullptr,
+          nullptr};
   c.probes = [](const check_context &ctx) {
-    return std::vector{chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 100},
-                                              {"tokens", ctx.prof.long_stream_ms / 100}})};
+    return std::vector{chat_stream(
+        "stream",
+        {{"first_token_ms", 20}, {"gap_ms", 100}, {"tokens", ctx.prof.long_stream_ms / 100}})};
   };
   c.judge = [](const observations &o, const check_context &ctx) {
     return judge_complete(o, ctx.prof.long_stream_ms / 100 + 1,

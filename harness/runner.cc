@@ -128,6 +128,14 @@ bool selected(const std::string &id, const run_options &o) {
   return (o.only.empty() || matches(o.only)) && !matches(o.skip);
 }
 
+// A word in single quotes for a POSIX shell ("it's" -> 'it'\''s').
+static std::string sh_quote(const std::string &s) {
+  std::string out = "'";
+  for (char ch : s)
+    out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
 std::string reproduction(const std::string &proxy_url, const probe_spec &spec,
                          const std::string &body) {
   std::string cmd = "curl -N -sS -i";
@@ -135,14 +143,14 @@ std::string reproduction(const std::string &proxy_url, const probe_spec &spec,
     cmd += " -X " + spec.method;
   if (spec.http10) cmd += " --http1.0";
   if (!spec.accept_encoding.empty())
-    cmd += " --compressed -H 'Accept-Encoding: " + spec.accept_encoding + "'";
+    cmd += " --compressed -H " + sh_quote("Accept-Encoding: " + spec.accept_encoding);
   for (const auto &h : spec.headers)
-    cmd += " -H '" + h + "'";
-  cmd += " '" + trim_slash(proxy_url) + spec.path + "'";
+    cmd += " -H " + sh_quote(h);
+  cmd += " " + sh_quote(trim_slash(proxy_url) + spec.path);
   if (!body.empty()) {
     cmd += " -H 'Content-Type: application/json'";
     cmd += body.size() <= 1024
-               ? " --data-raw '" + body + "'"
+               ? " --data-raw " + sh_quote(body)
                : " --data-binary @body.json  # " + std::to_string(body.size()) + " bytes";
   }
   return cmd;

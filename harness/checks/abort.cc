@@ -46,9 +46,12 @@ verdict judge_cancel(const observations &o, const check_context &ctx) {
   const bool closed = outcome == "peer_closed" || outcome == "write_failed";
   if (closed && after_ms <= ctx.tol.cancel_ms())
     return pass("upstream closed " + ms(std::max(0.0, after_ms)) + " after the client", m);
-  const std::string actual = closed ? "upstream closed " + ms(after_ms) + " after the client"
-                                    : "upstream connection still " + outcome + " " +
-                                          ms(ctx.tol.cancel_ms()) + " after the client left";
+  std::string actual = "upstream closed " + ms(after_ms) + " after the client";
+  if (outcome == "completed")
+    actual = "upstream ran to completion " + ms(after_ms) + " after the client left";
+  else if (!closed)
+    actual = "upstream connection still " + outcome + " " + ms(ctx.tol.cancel_ms()) +
+             " after the client left";
   return fail("upstream connection closed <= " + ms(ctx.tol.cancel_ms()) + " after the client",
               actual,
               "the proxy keeps the upstream request running after the client is gone "

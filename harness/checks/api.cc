@@ -58,22 +58,31 @@ check endpoints() {
   c.judge = [](const observations &o, const check_context &) -> verdict {
     json m = json::object();
     std::string bad;
-    for (const auto &r : o.probes) {
-      const probe_result *base = o.baseline ? o.baseline->probe(r.name) : nullptr;
+    const auto routes = endpoint_probes();
+    for (const auto &spec : routes) {
+      const probe_result &r = *o.probe(spec.name); // a missing route reads as "not sent"
+      const probe_result *base = o.baseline ? o.baseline->probe(spec.name) : nullptr;
       const bool ok =
           r.status == 200 && r.complete() && (!base || parsed(r.body) == parsed(base->body));
-      m[r.name] = {{"status", r.status}, {"bytes", r.body_bytes}, {"intact", ok}};
+      m[spec.name] = {{"status", r.status}, {"bytes", r.body_bytes}, {"intact", ok}};
       if (!ok && bad.empty())
-        bad = r.name + " (" + r.url + "): " +
+        bad = spec.name + " (" + (r.url.empty() ? spec.path : r.url) + "): " +
               (r.status == 200 && r.complete() ? "body differs from the upstream's"
                                                : describe_failure(r));
     }
     if (!bad.empty())
       return fail("HTTP 200 and the upstream's body on every route", bad,
                   "the proxy rewrote the path or the body", m);
-    return pass(std::to_string(o.probes.size()) + " routes intact", m);
+    return pass(std::to_string(routes.size()) + " routes intact", m);
   };
   return c;
+}
+
+std::vector<probe_spec> error_probes() {
+  probe_spec missing = chat_stream("not-found", json::object());
+  missing.body["model"] = "no-such-model";
+  return {missing, chat_stream("server-error", {{"status", 500}}),
+          sse_stream("v1-not-found", {{"status", 404}})};
 }
 
 check error_passthrough() {
@@ -88,23 +97,19 @@ check error_passthrough() {
        {"generic", "pass upstream error responses through"}},
       nullptr,
       nullptr};
-  c.probes = [](const check_context &) {
-    probe_spec missing = chat_stream("not-found", json::object());
-    missing.body["model"] = "no-such-model";
-    return std::vector{missing, chat_stream("server-error", {{"status", 500}}),
-                       sse_stream("v1-not-found", {{"status", 404}})};
-  };
+  c.probes = [](const check_context &) { return error_probes(); };
   c.judge = [](const observations &o, const check_context &) -> verdict {
     json m = json::object();
-    for (const auto &r : o.probes) {
+    for (const auto &spec : error_probes()) {
+      const probe_result &r = *o.probe(spec.name); // a missing probe reads as "not sent"
       const json body = json::parse(r.body, nullptr, false);
       const bool ok = body.is_object() && body.contains("error");
-      const probe_result *base = o.baseline ? o.baseline->probe(r.name) : nullptr;
+      const probe_result *base = o.baseline ? o.baseline->probe(spec.name) : nullptr;
       const long want = base ? base->status : r.status;
-      m[r.name] = {{"status", r.status}, {"json_error", ok}};
+      m[spec.name] = {{"status", r.status}, {"json_error", ok}};
       if (r.status != want || !ok)
         return fail("HTTP " + std::to_string(want) + " with the upstream's JSON {\"error\":...}",
-                    r.name + ": HTTP " + std::to_string(r.status) + ", body " +
+                    spec.name + ": HTTP " + std::to_string(r.status) + ", body " +
                         r.body.substr(0, 80),
                     "the proxy replaced the upstream's error response", m);
     }

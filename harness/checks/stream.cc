@@ -1,4 +1,5 @@
 // stream.*: tokens must reach the client as the model produces them.
+#include <cctype>
 #include <cstdio>
 
 #include "harness/checks/catalog_parts.h"
@@ -83,6 +84,10 @@ check first_token() {
     const delay_stats s = added_delays(*r, base, steady_gap_ms);
     json m = stats_json(s);
     m["first_event_arrival_ms"] = static_cast<double>(r->events.front().arrival_us) / 1000.0;
+    if (s.events == 0)
+      return fail("events carrying the upstream's timing stamps",
+                  std::to_string(r->events.size()) + " events, none stamped",
+                  "the proxy rewrote the body on the way", m);
     if (s.first_ms > ctx.tol.first_token_ms())
       return fail("first event <= " + ms(ctx.tol.first_token_ms()) + " after emission",
                   "first event " + ms(s.first_ms) + " late",
@@ -177,10 +182,13 @@ check large_response() {
   return c;
 }
 
+// Media types compare case-insensitively (RFC 9110 §8.3.1); parameters are ignored.
 std::string media_type(const std::string &content_type) {
   std::string t = content_type.substr(0, content_type.find(';'));
   while (!t.empty() && t.back() == ' ')
     t.pop_back();
+  for (auto &c : t)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return t;
 }
 

@@ -1,0 +1,92 @@
+// The subset of JSON Schema 2020-12 that docs/report-schema.json uses, enough to check the JSON
+// report against the published schema in a unit test. A keyword outside the subset is reported as
+// an error, so the schema cannot grow a rule this checker would silently ignore.
+#pragma once
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace streamcheck::test {
+
+class mini_schema {
+public:
+  explicit mini_schema(nlohmann::json root) : root_(std::move(root)) {}
+
+  // Every violation, as "path: problem"; empty when the instance is valid.
+  std::vector<std::string> validate(const nlohmann::json &instance) {
+    errors_.clear();
+    check(instance, root_, "$");
+    return errors_;
+  }
+
+private:
+  nlohmann::json root_;
+  std::vector<std::string> errors_;
+
+  void error(const std::string &path, const std::string &what) {
+    errors_.push_back(path + ": " + what);
+  }
+
+  static bool has_type(const nlohmann::json &v, const std::string &type) {
+    if (type == "string") return v.is_string();
+    if (type == "integer") return v.is_number_integer();
+    if (type == "number") return v.is_number();
+    if (type == "boolean") return v.is_boolean();
+    if (type == "object") return v.is_object();
+    if (type == "array") return v.is_array();
+    if (type == "null") return v.is_null();
+    return false;
+  }
+
+  void check_keywords(const nlohmann::json &schema, const std::string &path) {
+    static const std::set<std::string> known = {
+        "$schema", "$id",    "title", "description", "$defs",
+        "$ref",    "type",   "enum",  "const",       "required",
+        "minimum", "format", "items", "properties",  "additionalProperties"};
+    for (const auto &[key, unused] : schema.items())
+      if (!known.count(key)) error(path, "schema keyword '" + key + "' is not supported");
+  }
+
+  void check_object(const nlohmann::json &v, const nlohmann::json &schema,
+                    const std::string &path) {
+    for (const auto &key : schema.value("required", nlohmann::json::array()))
+      if (!v.contains(key.get<std::string>())) error(path, "missing " + key.get<std::string>());
+    const auto props = schema.value("properties", nlohmann::json::object());
+    for (const auto &[key, value] : v.items()) {
+      if (props.contains(key))
+        check(value, props[key], path + "." + key);
+      else if (schema.value("additionalProperties", true) == false)
+        error(path, "unexpected property " + key);
+    }
+  }
+
+  void check(const nlohmann::json &v, const nlohmann::json &schema, const std::string &path) {
+    check_keywords(schema, path);
+    if (schema.contains("$ref")) {
+      const std::string ref = schema["$ref"];
+      const std::string prefix = "#/$defs/";
+      if (ref.rfind(prefix, 0) != 0) return error(path, "unsupported $ref " + ref);
+      check(v, root_["$defs"][ref.substr(prefix.size())], path);
+    }
+    if (schema.contains("type") && !has_type(v, schema["type"]))
+      error(path, "not of type " + schema["type"].get<std::string>());
+    if (schema.contains("const") && v != schema["const"]) error(path, "not the const value");
+    if (schema.contains("enum")) {
+      const auto &options = schema["enum"];
+      if (std::find(options.begin(), options.end(), v) == options.end())
+        error(path, v.dump() + " not in enum");
+    }
+    if (schema.contains("minimum") && v.is_number() &&
+        v.get<double>() < schema["minimum"].get<double>())
+      error(path, "below minimum");
+    if (v.is_object()) check_object(v, schema, path);
+    if (v.is_array() && schema.contains("items"))
+      for (std::size_t k = 0; k < v.size(); ++k)
+        check(v[k], schema["items"], path + "[" + std::to_string(k) + "]");
+  }
+};
+
+} // namespace streamcheck::test

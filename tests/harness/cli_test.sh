@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The harness's command line: usage errors exit 3, unreachable targets exit 2 within seconds with
+# one clear line, a failing proxy exits 1, a clean one 0. Real processes, loopback only.
+#   cli_test.sh STREAMCHECK MOCK
+set -uo pipefail
+sc=$1 mock=$2
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+failures=0 passed=0
+
+expect() { # name, wanted exit code, stderr regex, max seconds, command...
+  local name=$1 want=$2 pattern=$3 limit=$4
+  shift 4
+  local start end code
+  start=$(date +%s%N)
+  "$@" >"$work/out" 2>"$work/err" </dev/null
+  code=$?
+  end=$(date +%s%N)
+  local secs=$(((end - start) / 1000000000))
+  if [ "$code" -ne "$want" ] || ! grep -qE "$pattern" "$work/err" "$work/out" || [ "$secs" -gt "$limit" ]; then
+    echo "FAIL $name: exit $code (want $want), ${secs}s (max $limit), output:"
+    head -5 "$work/err" "$work/out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  else
+    echo "ok   $name: exit $code in ${secs}s: $(head -1 "$work/err")"
+    passed=$((passed + 1))
+  fi
+}
+
+# A port nothing listens on: bind 0, read it back, release it.
+dead=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+
+"$mock" --listen 127.0.0.1:0 --control 127.0.0.1:0 --port-file "$work/port" --control-port-file "$work/cport" >/dev/null &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/cport" ] && break; sleep 0.05; done
+port=$(cat "$work/port") cport=$(cat "$work/cport")
+
+expect "no command" 3 "missing command" 2 "$sc"
+expect "unknown command" 3 "unknown command 'frobnicate'" 2 "$sc" frobnicate
+expect "unknown option" 3 "unknown option '--bogus'" 2 "$sc" run --bogus
+expect "missing --proxy" 3 "needs --proxy URL and --mock-control URL" 2 "$sc" run --mock-control http://127.0.0.1:1
+expect "not a URL" 3 "not an http\(s\) URL" 2 "$sc" run --proxy localhost:8080 --mock-control "http://127.0.0.1:$cport"
+expect "bad profile" 3 "unknown profile 'fast'" 2 "$sc" run --profile fast
+expect "bad report format" 3 "unknown format 'xml'" 2 "$sc" run --report xml
+expect "bad tolerance" 3 "tolerance-mult" 2 "$sc" run --tolerance-mult abc
+expect "help" 0 "usage: streamcheck" 2 "$sc" help
+expect "list" 0 "stream.first-token" 2 "$sc" list
+expect "mock control unreachable" 2 "cannot reach the mock's control API" 5 \
+  "$sc" run --proxy "http://127.0.0.1:$port" --mock-control "http://127.0.0.1:$dead"
+expect "proxy unreachable" 2 "cannot reach the proxy at http://127.0.0.1:$dead" 7 \
+  "$sc" run --proxy "http://127.0.0.1:$dead" --mock-control "http://127.0.0.1:$cport"
+expect "control URL is not a mock" 2 "cannot reach the mock's control API" 5 \
+  "$sc" run --proxy "http://127.0.0.1:$port" --mock-control "http://127.0.0.1:$port"
+# A "proxy" that accepts connections and never answers, and one that answers garbage.
+node -e 'const net=require("net");
+  const mute=net.createServer(()=>{}).listen(0,"127.0.0.1",()=>{
+  const junk=net.createServer(c=>{c.on("error",()=>{});c.end("\x00\xffnot http at all\r\n\r\n")}).listen(0,"127.0.0.1",()=>{
+  console.log(mute.address().port+" "+junk.address().port)})})' >"$work/hostile" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/hostile" ] && break; sleep 0.05; done
+read -r mute junk <"$work/hostile"
+expect "proxy never answers" 2 "cannot reach the proxy.*[Tt]imeout" 8 \
+  "$sc" run --proxy "http://127.0.0.1:$mute" --mock-control "http://127.0.0.1:$cport"
+expect "proxy answers garbage" 2 "cannot reach the proxy" 8 \
+  "$sc" run --proxy "http://127.0.0.1:$junk" --mock-control "http://127.0.0.1:$cport"
+expect "mock as its own proxy passes" 0 "17 checks, 17 passed" 30 \
+  "$sc" run --proxy "http://127.0.0.1:$port" --mock-control "http://127.0.0.1:$cport" --profile quick --no-color
+expect "report files" 0 "" 30 \
+  "$sc" run --proxy "http://127.0.0.1:$port" --mock-control "http://127.0.0.1:$cport" --profile quick \
+  --check 'api.*' --report "json:$work/r.json" --report "junit:$work/r.xml" --report "markdown:$work/r.md"
+for f in r.json r.xml r.md; do
+  if [ -s "$work/$f" ]; then passed=$((passed + 1)); else echo "FAIL report $f missing"; failures=$((failures + 1)); fi
+done
+echo "cli: $passed passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -149,12 +149,31 @@ bool request_view::has_header(std::string_view name) const {
 }
 
 plan handle(const request_view &req, const mock_options &opts, unsigned request_number) {
-  const auto decision = decide(opts.request_policy, req.method, req.header("Origin"),
+  // The query's correlation id is known even for requests the policy refuses. A
+  // streamcheck.policy=PROFILE parameter emulates another upstream for this request only, so one
+  // mock serves both the harness's permissive self-test and the proxied run (preflights have no
+  // body, hence the query).
+  json overrides = overrides_from_query(req.query());
+  const policy *request_policy = &opts.request_policy;
+  std::optional<policy> chosen;
+  if (overrides.contains("policy")) {
+    chosen = overrides["policy"].is_string()
+                 ? policy_for_profile(overrides["policy"].get<std::string>())
+                 : std::nullopt;
+    if (!chosen)
+      return plan{
+          string_field(overrides, "id"),
+          "",
+          {},
+          json_response(400, native_error("streamcheck.policy: must be ollama, ollama-open, "
+                                          "openai or bare"))};
+    request_policy = &*chosen;
+    overrides.erase("policy");
+  }
+  const auto decision = decide(*request_policy, req.method, req.header("Origin"),
                                req.header("Host"), req.has_header("Origin"));
   const route_match m = match_route(req.method, req.path());
 
-  // The query's correlation id is known even for requests the policy refuses.
-  json overrides = overrides_from_query(req.query());
   const std::string query_id = string_field(overrides, "id");
   auto finish = [&](plan p) {
     if (p.correlation_id.empty()) p.correlation_id = query_id;

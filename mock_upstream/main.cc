@@ -24,7 +24,8 @@ journal of every request it received.
   --port-file FILE         write the bound --listen port to FILE
   --control-port-file FILE write the bound --control port to FILE
   --profile NAME           upstream policy: ollama (default: Origin allow-list, Host check),
-                           ollama-open (OLLAMA_HOST=0.0.0.0, OLLAMA_ORIGINS=*), openai (CORS *)
+                           ollama-open (OLLAMA_HOST=0.0.0.0, OLLAMA_ORIGINS=*), openai (CORS *),
+                           bare (no CORS, no Host check: OPTIONS gets a 405)
   --origins LIST           like OLLAMA_ORIGINS: "*", "default", or comma list added to the defaults
   --host-check on|off      reject non-local Host headers with a bare 403, as Ollama on loopback
   --openai-chunks current|legacy
@@ -39,6 +40,7 @@ Scenarios: a request's "model" picks a preset (GET /api/tags lists them) and a t
 Knobs: id first_token_ms gap_ms jitter_ms tokens token_bytes stall_at stall_ms duration_ms
 events_per_write split_events split_gap_ms abort_after abort(fin|rst) error_after error_message
 status headers{} legacy_chunks seed. Body-less requests: ?streamcheck.KEY=VALUE.
+?streamcheck.policy=PROFILE applies another profile's policy to one request.
 
 Control API (--control): GET /journal[?id=ID&prefix=P&after=SEQ], DELETE /journal, GET /health,
 GET /presets.
@@ -87,7 +89,7 @@ int main(int argc, char **argv) {
       auto p = mock::policy_for_profile(value);
       if (!p)
         return usage_error("--profile: unknown profile '" + value +
-                           "' (ollama, ollama-open, openai)");
+                           "' (ollama, ollama-open, openai, bare)");
       opts.behaviour.request_policy = *p;
       opts.profile_name = value;
     } else if (arg == "--origins") {

@@ -82,8 +82,15 @@ std::vector<std::string> default_ollama_origins() {
 }
 
 std::optional<policy> policy_for_profile(const std::string &name) {
-  if (name == "ollama") return policy{false, default_ollama_origins(), true};
-  if (name == "ollama-open" || name == "openai") return policy{true, {}, false};
+  if (name == "ollama")
+    return policy{.cors = true,
+                  .allow_all_origins = false,
+                  .origins = default_ollama_origins(),
+                  .host_check = true};
+  if (name == "ollama-open" || name == "openai")
+    return policy{.cors = true, .allow_all_origins = true, .origins = {}, .host_check = false};
+  if (name == "bare")
+    return policy{.cors = false, .allow_all_origins = false, .origins = {}, .host_check = false};
   return std::nullopt;
 }
 
@@ -129,8 +136,8 @@ policy_decision decide(const policy &p, const std::string &method, const std::st
                        const std::string &host, bool has_origin) {
   policy_decision d;
   // gin-contrib/cors runs first: same-origin requests and those without Origin skip it.
-  const bool cors_applies =
-      has_origin && !origin.empty() && origin != "http://" + host && origin != "https://" + host;
+  const bool cors_applies = p.cors && has_origin && !origin.empty() && origin != "http://" + host &&
+                            origin != "https://" + host;
   if (cors_applies) {
     if (!origin_allowed(p, origin)) {
       d.action = policy_decision::reject_403;

@@ -10,6 +10,7 @@
 namespace streamcheck::mock {
 
 struct policy {
+  bool cors = true; // false: no CORS middleware at all (a server that knows nothing of browsers)
   bool allow_all_origins = false;
   std::vector<std::string> origins; // exact entries or one-'*' wildcards, lower-case
   bool host_check = true;
@@ -19,7 +20,8 @@ struct policy {
 std::vector<std::string> default_ollama_origins();
 
 // Profiles: "ollama" (real defaults), "ollama-open" (OLLAMA_HOST=0.0.0.0, OLLAMA_ORIGINS=*),
-// "openai" (a generic OpenAI-compatible server: no host check, CORS "*").
+// "openai" (a generic OpenAI-compatible server: no host check, CORS "*"), "bare" (no CORS and no
+// host check: OPTIONS gets the router's 405, like servers that never heard of browsers).
 std::optional<policy> policy_for_profile(const std::string &name);
 
 // "--origins" value: "default", "*", or a comma list (prepended to the defaults, like

@@ -188,7 +188,7 @@ awaitable<stream_outcome> run_stream(tcp::socket &sock, peer_watch &watch,
 
   long long offset_ms = sc.first_token_ms;
   for (int k = 0; k <= sc.tokens; ++k) {
-    if (k == sc.stall_at) offset_ms += sc.stall_ms;
+    if (k == sc.stall_at && k < sc.tokens) offset_ms += sc.stall_ms; // tokens only, not the end
     const int j = k > 0 && sc.jitter_ms > 0 ? jitter(rng) : 0;
     if (!co_await sleep_until(watch,
                               t0 + std::chrono::milliseconds(std::max(0LL, offset_ms + j)))) {
@@ -362,6 +362,9 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
     co_return false;
   }
 
+  // Beast grows the read buffer to 64 KiB; a stream can last minutes, so give it back (keeps any
+  // pipelined bytes). Without this, 10k open streams hold 640 MiB of heap.
+  buf.shrink_to_fit();
   request_record rec;
   rec.view = to_view(parser.get());
   rec.view.headers = in_sent_order(raw_head, std::move(rec.view.headers));

@@ -603,3 +603,24 @@ TEST(Handle, OptionsOnAnIpHostIsGins405) {
 
 } // namespace
 } // namespace streamcheck::mock
+
+namespace streamcheck::mock {
+
+TEST(HandlerPolicyOverride, QueryPolicyAppliesToOneRequest) {
+  mock_options opts;
+  opts.request_policy = *policy_for_profile("ollama");
+  request_view req;
+  req.method = "OPTIONS";
+  req.target = "/v1/chat/completions?streamcheck.policy=ollama-open&streamcheck.id=p1";
+  req.headers = {{"Host", "127.0.0.1:1"}, {"Origin", "https://app.example.test"}};
+  const plan open = handle(req, opts, 1);
+  const auto &w = std::get<whole_response>(open.response);
+  EXPECT_EQ(w.status, 204);
+  EXPECT_EQ(open.correlation_id, "p1");
+  req.target = "/v1/chat/completions";
+  EXPECT_EQ(std::get<whole_response>(handle(req, opts, 2).response).status, 403);
+  req.target = "/v1/chat/completions?streamcheck.policy=strict";
+  EXPECT_EQ(std::get<whole_response>(handle(req, opts, 3).response).status, 400);
+}
+
+} // namespace streamcheck::mock

@@ -281,3 +281,15 @@ TEST(Decide, NoHostCheckWhenOff) {
 
 } // namespace
 } // namespace streamcheck::mock
+
+namespace streamcheck::mock {
+
+TEST(PolicyProfiles, BareHasNoCorsAndNoHostCheck) {
+  const auto p = policy_for_profile("bare");
+  ASSERT_TRUE(p.has_value());
+  const auto d = decide(*p, "OPTIONS", "https://app.example.test", "llm.example.test", true);
+  EXPECT_EQ(d.action, policy_decision::proceed);
+  EXPECT_TRUE(d.headers.empty());
+}
+
+} // namespace streamcheck::mock

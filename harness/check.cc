@@ -67,7 +67,11 @@ const std::vector<check> &catalog() {
     std::vector<check> c;
     add_stream_checks(c);
     add_timeout_checks(c);
+    add_cors_checks(c);
+    add_upstream_checks(c);
+    add_conn_checks(c);
     add_abort_checks(c);
+    add_body_checks(c);
     add_api_checks(c);
     return c;
   }();

@@ -33,6 +33,9 @@ struct tolerances {
 struct check_context {
   const profile &prof;
   tolerances tol;
+  std::string origin = "https://app.example.test"; // a browser app on another origin
+  std::string public_host = "llm.example.test";    // the Host a deployed proxy is reached by
+  std::string upstream_profile = "ollama";         // the upstream policy the proxy must satisfy
 };
 
 // What one target (the proxy, or the mock directly) showed for one check.
@@ -63,6 +66,12 @@ struct check {
   std::map<std::string, std::string> fixes; // proxy kind ("nginx", "generic", ...) -> remediation
   std::function<std::vector<probe_spec>(const check_context &)> probes;
   std::function<verdict(const observations &, const check_context &)> judge;
+  // The verdict depends on the upstream's Origin/Host policy: the direct self-test then uses a
+  // permissive mock (a default Ollama refuses foreign origins by design), the proxied run the
+  // upstream profile under test.
+  bool policy_dependent = false;
+  // Only meaningful with a proxy in between (e.g. forwarded headers): skipped in self-test.
+  bool needs_proxy = false;
 
   std::string fix_for(const std::string &proxy_kind) const;
 };

@@ -1,5 +1,6 @@
 #include "harness/cli.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -37,6 +38,12 @@ Options for run and self-test:
                                        the Server header) - picks the remediation text
   --report FORMAT[:FILE]               console, json, junit, markdown (repeatable; FILE default
                                        stdout; console is the default)
+  --origin URL                         the browser app's origin for cors.* (default
+                                       https://app.example.test)
+  --public-host NAME                   the Host clients use for the proxy (default llm.example.test)
+  --upstream-profile P                 the upstream's policy the proxy must work with: ollama
+                                       (default: Origin allow-list, Host check), ollama-open,
+                                       openai (CORS *), bare (no CORS at all)
   --no-color                           plain console output
 
 How to set it up by hand:
@@ -71,6 +78,14 @@ bool valid_url(const std::string &url) {
          (url.rfind("https://", 0) == 0 && url.size() > 8);
 }
 
+bool takes_value(const std::string &arg) {
+  static const char *const options[] = {
+      "--proxy",  "--mock-control",   "--profile",         "--check",
+      "--skip",   "--tolerance-mult", "--proxy-kind",      "--report",
+      "--origin", "--public-host",    "--upstream-profile"};
+  return std::find(std::begin(options), std::end(options), arg) != std::end(options);
+}
+
 std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
   if (argc < 2) return "missing command";
   o.command = argv[1];
@@ -86,9 +101,7 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       o.color = false;
     } else if (arg == "--json") {
       o.list_json = true;
-    } else if (arg == "--proxy" || arg == "--mock-control" || arg == "--profile" ||
-               arg == "--check" || arg == "--skip" || arg == "--tolerance-mult" ||
-               arg == "--proxy-kind" || arg == "--report") {
+    } else if (takes_value(arg)) {
       const auto v = value();
       if (!v) return arg + " needs a value";
       if (arg == "--proxy")
@@ -103,6 +116,12 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
         o.run.skip.push_back(*v);
       else if (arg == "--proxy-kind")
         o.run.proxy_kind = *v;
+      else if (arg == "--origin")
+        o.run.origin = *v;
+      else if (arg == "--public-host")
+        o.run.public_host = *v;
+      else if (arg == "--upstream-profile")
+        o.run.upstream_profile = *v;
       else if (arg == "--tolerance-mult") {
         char *end = nullptr;
         o.run.tolerance_mult = std::strtod(v->c_str(), &end);
@@ -123,6 +142,13 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
   }
   if (!find_profile(o.run.profile))
     return "--profile: unknown profile '" + o.run.profile + "' (quick, standard, thorough)";
+  if (o.run.upstream_profile != "ollama" && o.run.upstream_profile != "ollama-open" &&
+      o.run.upstream_profile != "openai" && o.run.upstream_profile != "bare")
+    return "--upstream-profile: unknown profile '" + o.run.upstream_profile +
+           "' (ollama, ollama-open, openai, bare)";
+  if (!valid_url(o.run.origin)) return "--origin: not an http(s) origin: '" + o.run.origin + "'";
+  if (o.run.public_host.empty() || o.run.public_host.find_first_of(" /\r\n") != std::string::npos)
+    return "--public-host: not a host name: '" + o.run.public_host + "'";
   if (o.reports.empty()) o.reports.push_back({"console", ""});
   return std::nullopt;
 }
@@ -203,6 +229,8 @@ int self_test(cli_options o) {
   o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
   o.run.target_label = "the embedded mock itself (self-test, no proxy)";
   o.run.proxy_kind = "generic";
+  o.run.upstream_profile = "ollama-open"; // no proxy to satisfy a strict upstream
+  o.run.self_test = true;
   return run_and_report(o);
 }
 

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <curl/curl.h>
+#include <map>
 #include <memory>
 #include <optional>
 
 #include "common/clock.h"
+#include "common/fnv.h"
 #include "harness/stream_parser.h"
 
 namespace streamcheck::harness {
@@ -84,7 +87,27 @@ std::size_t on_body(char *data, std::size_t size, std::size_t n, void *user) {
   return bytes;
 }
 
-void start(CURLM *multi, transfer &t) {
+// Private connection caches, one per pool name, so a probe can only reuse its pool's connections.
+class pools {
+public:
+  CURLSH *get(const std::string &name) {
+    auto [it, fresh] = shares_.try_emplace(name, nullptr);
+    if (fresh) {
+      it->second = curl_share_init();
+      curl_share_setopt(it->second, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    }
+    return it->second;
+  }
+  ~pools() {
+    for (auto &[name, share] : shares_)
+      curl_share_cleanup(share);
+  }
+
+private:
+  std::map<std::string, CURLSH *> shares_;
+};
+
+void start(CURLM *multi, transfer &t, pools &private_pools) {
   const auto &spec = t.plan->spec;
   t.easy = curl_easy_init();
   CURL *e = t.easy;
@@ -121,7 +144,13 @@ void start(CURLM *multi, transfer &t) {
   if (!has_type && !t.plan->body.empty())
     t.headers = curl_slist_append(t.headers, "Content-Type: application/json");
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+  if (!t.plan->pool.empty()) curl_easy_setopt(e, CURLOPT_SHARE, private_pools.get(t.plan->pool));
 
+  t.result.request_bytes = t.plan->body.size();
+  char hash[20];
+  std::snprintf(hash, sizeof hash, "%016llx",
+                static_cast<unsigned long long>(fnv1a64_of(t.plan->body)));
+  t.result.request_fnv1a64 = hash;
   t.result.name = spec.name;
   t.result.url = t.plan->url;
   t.result.started = true;
@@ -207,6 +236,7 @@ std::string probe_result::header(const std::string &field) const {
 std::vector<probe_result> run_probes(std::vector<scheduled_probe> &probes,
                                      const std::function<void(const engine_progress &)> &progress) {
   static curl_global init;
+  pools private_pools; // outlives the multi handle and every easy handle
   CURLM *multi = curl_multi_init();
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 4096L);
   std::vector<std::unique_ptr<transfer>> ts;
@@ -229,7 +259,7 @@ std::vector<probe_result> run_probes(std::vector<scheduled_probe> &probes,
             ts[static_cast<std::size_t>(t->plan->after_index)]->result.finished_us >= 0;
         const std::int64_t due = t0 + static_cast<std::int64_t>(spec.start_after_ms) * 1000;
         if (predecessor_done && now >= due)
-          start(multi, *t);
+          start(multi, *t, private_pools);
         else if (predecessor_done)
           next_wake = std::min(next_wake, due);
       }

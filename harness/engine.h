@@ -14,6 +14,7 @@ struct scheduled_probe {
   std::string url;      // base URL + spec.path
   std::string body;     // serialized request body ("" = none)
   int after_index = -1; // index in the same vector of the probe this one waits for
+  std::string pool;     // private connection cache name ("" = the shared one)
   int expected_ms = 0;  // planned duration, for progress estimates only
 };
 

@@ -21,6 +21,8 @@ struct probe_spec {
   bool http10 = false;
   int start_after_ms = 0;      // delay from the start of the run
   std::string after_probe;     // start when this probe (same check, same target) has finished
+  std::string connection_pool; // probes naming the same pool share connections only with each
+                               // other (per target), so reuse proves the proxy kept it alive
   int abort_after_events = -1; // close the connection once this many events have arrived
   int abort_after_ms = -1;     // ... or this long after sending (even before any header)
   int timeout_ms = 30'000;     // hard deadline for the whole exchange
@@ -66,6 +68,8 @@ struct probe_result {
   std::int64_t aborted_us = -1;
   body_framing framing = body_framing::none;
   bool reused_connection = false;
+  std::uint64_t request_bytes = 0; // body as sent
+  std::string request_fnv1a64;     // its FNV-1a 64 (hex), to compare with the mock's journal
   std::int64_t local_port = 0;
 
   // Header value by name (case-insensitive), all occurrences.

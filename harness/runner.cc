@@ -73,19 +73,26 @@ std::string id_for(const std::string &run, const std::string &check_id, const st
   return run + "." + check_id + "." + probe + "." + tag;
 }
 
-scheduled_probe schedule(const probe_spec &spec, const target &t, const std::string &id) {
+scheduled_probe schedule(const probe_spec &spec, const target &t, const std::string &id,
+                         const std::string &policy) {
   scheduled_probe s;
   s.spec = spec;
   s.url = t.base_url + spec.path;
+  if (!policy.empty())
+    s.url += (spec.path.find('?') == std::string::npos ? "?" : "&") +
+             std::string("streamcheck.policy=") + policy;
   json body = spec.body;
   if (body.is_object()) {
     body["streamcheck"]["id"] = id;
     s.body = go_json(body);
   } else {
-    s.url += (spec.path.find('?') == std::string::npos ? "?" : "&") +
-             std::string("streamcheck.id=") + id;
+    s.url +=
+        (s.url.find('?') == std::string::npos ? "?" : "&") + std::string("streamcheck.id=") + id;
   }
   if (!spec.raw_body.empty()) s.body = spec.raw_body;
+  // Pools are private to one check on one target: the probe id minus its probe name.
+  if (!spec.connection_pool.empty())
+    s.pool = id.substr(0, id.size() - spec.name.size() - 2) + t.tag + "." + spec.connection_pool;
   s.expected_ms = spec.timeout_ms - 20'000 > 0 ? spec.timeout_ms - 20'000 : spec.timeout_ms;
   return s;
 }
@@ -164,7 +171,8 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
   r.severity = c.severity;
   r.requirement = c.requirement;
   r.seconds = check_seconds(proxied);
-  const verdict self = c.judge(direct, ctx);
+  // A check about what a proxy adds (forwarded headers) has nothing to verify directly.
+  const verdict self = c.needs_proxy ? pass("n/a without a proxy") : c.judge(direct, ctx);
   if (!self.passed && !self.skipped) {
     r.result = outcome::error;
     r.measured = "fails against the mock directly";
@@ -212,7 +220,8 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   if (simple_request("GET", proxy + "/api/version", "", 5000, body, err) == 0)
     return error{"cannot reach the proxy at " + proxy + ": " + err};
 
-  check_context ctx{*prof, tolerances{o.tolerance_mult}};
+  check_context ctx{*prof, tolerances{o.tolerance_mult}, o.origin, o.public_host,
+                    o.upstream_profile};
   const std::string run = run_id();
   const target targets[2] = {{direct, 'd'}, {proxy, 'p'}};
 
@@ -220,14 +229,15 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   std::vector<scheduled_probe> scheduled;
   std::vector<check_result> skipped;
   for (const auto &c : catalog()) {
-    if (!selected(c.id, o)) {
+    const bool skip_in_self_test = o.self_test && c.needs_proxy;
+    if (!selected(c.id, o) || skip_in_self_test) {
       check_result s;
       s.id = c.id;
       s.title = c.title;
       s.severity = c.severity;
       s.requirement = c.requirement;
       s.result = outcome::skip;
-      s.measured = "not selected";
+      s.measured = skip_in_self_test ? "needs a proxy" : "not selected";
       skipped.push_back(s);
       continue;
     }
@@ -235,8 +245,11 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
     for (int t = 0; t < 2; ++t) {
       pc.first_index[t] = scheduled.size();
       for (const auto &spec : pc.specs) {
+        // Direct: a permissive upstream for policy checks; proxied: the upstream under test.
+        const std::string policy =
+            t == 0 ? (c.policy_dependent ? "ollama-open" : "") : o.upstream_profile;
         scheduled.push_back(
-            schedule(spec, targets[t], id_for(run, c.id, spec.name, targets[t].tag)));
+            schedule(spec, targets[t], id_for(run, c.id, spec.name, targets[t].tag), policy));
         for (std::size_t k = 0; k < pc.specs.size(); ++k)
           if (!spec.after_probe.empty() && pc.specs[k].name == spec.after_probe)
             scheduled.back().after_index = static_cast<int>(pc.first_index[t] + k);

@@ -22,6 +22,10 @@ struct run_options {
   double tolerance_mult = 1.0;
   std::string proxy_kind;   // empty: detect from the Server header
   std::string target_label; // shown in reports; default "proxy URL"
+  std::string origin = "https://app.example.test";
+  std::string public_host = "llm.example.test";
+  std::string upstream_profile = "ollama"; // ollama, ollama-open, openai, bare
+  bool self_test = false;                  // the "proxy" is the mock itself
 };
 
 // Called as checks finish (for live console lines) and periodically with engine progress.

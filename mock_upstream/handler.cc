@@ -174,9 +174,20 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
                                req.header("Host"), req.has_header("Origin"));
   const route_match m = match_route(req.method, req.path());
 
+  // Requests the policy refuses are journaled under their id too: from the query, else the body.
   const std::string query_id = string_field(overrides, "id");
+  auto early_id = [&] {
+    std::string id = query_id;
+    if (id.empty() && req.method == "POST" &&
+        req.body.find("\"streamcheck\"") != std::string::npos) {
+      const parsed_body b = parse_body(req.body);
+      if (!b.problem && b.value.is_object() && b.value.contains("streamcheck"))
+        id = string_field(b.value["streamcheck"], "id");
+    }
+    return id;
+  };
   auto finish = [&](plan p) {
-    if (p.correlation_id.empty()) p.correlation_id = query_id;
+    if (p.correlation_id.empty()) p.correlation_id = early_id();
     if (auto *w = std::get_if<whole_response>(&p.response))
       w->headers.insert(w->headers.end(), decision.headers.begin(), decision.headers.end());
     else

@@ -29,12 +29,12 @@ struct journal_entry {
   std::int64_t body_us = 0;     // head complete -> body complete
   std::string model;
   int status = 0;
-  std::int64_t head_sent_us = -1; // relative to received_us; -1 = nothing sent
+  std::int64_t head_sent_us = -1; // since the request was read (received_us + body_us); -1: none
   int events_sent = 0;
   std::string outcome = "in_progress"; // completed, peer_closed, write_failed, aborted_fin,
                                        // aborted_rst, shutdown
-  std::int64_t ended_us = -1;          // relative to received_us
-  std::int64_t peer_closed_us = -1;    // relative to received_us; noticed even while silent
+  std::int64_t ended_us = -1;          // since the request was read
+  std::int64_t peer_closed_us = -1;    // since the request was read; noticed even while silent
 };
 
 json to_json(const journal_entry &e);

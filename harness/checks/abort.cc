@@ -47,6 +47,12 @@ verdict judge_cancel(const observations &o, const check_context &ctx) {
   if (closed && after_ms <= ctx.tol.cancel_ms())
     return pass("upstream closed " + ms(std::max(0.0, after_ms)) + " after the client", m);
   std::string actual = "upstream closed " + ms(after_ms) + " after the client";
+  if (outcome == "completed" && after_ms <= 0)
+    return fail("upstream connection closed <= " + ms(ctx.tol.cancel_ms()) + " after the client",
+                "the upstream had finished before the client saw the events it cancelled after",
+                "the proxy delivers the stream only after the upstream is done, so Stop comes too "
+                "late to save any generation",
+                m);
   if (outcome == "completed")
     actual = "upstream ran to completion " + ms(after_ms) + " after the client left";
   else if (!closed)

@@ -13,4 +13,9 @@ probe_spec plain(std::string name, std::string method, std::string path, json bo
 
 inline constexpr int slack_ms = 20'000; // deadline beyond a scenario's planned duration
 
+// Probes that load the machine (hundreds of streams, 20 MiB uploads) start once the
+// timing-sensitive stream.* probes (about 2.5 s) are over, so that neither the harness nor the
+// mock measures its own load as the proxy's delay.
+inline constexpr int heavy_start_ms = 3'000;
+
 } // namespace streamcheck::harness

@@ -624,3 +624,20 @@ TEST(HandlerPolicyOverride, QueryPolicyAppliesToOneRequest) {
 }
 
 } // namespace streamcheck::mock
+
+namespace streamcheck::mock {
+
+TEST(HandlerPolicyOverride, RefusedRequestsKeepTheirBodyCorrelationId) {
+  mock_options opts;
+  opts.request_policy = *policy_for_profile("ollama");
+  request_view req;
+  req.method = "POST";
+  req.target = "/api/chat";
+  req.headers = {{"Host", "llm.example.test"}};
+  req.body = R"({"model":"llama3.2","streamcheck":{"id":"refused-1"}})";
+  const plan p = handle(req, opts, 1);
+  EXPECT_EQ(std::get<whole_response>(p.response).status, 403);
+  EXPECT_EQ(p.correlation_id, "refused-1");
+}
+
+} // namespace streamcheck::mock

@@ -1,0 +1,290 @@
+// cors.*: a browser app on another origin must be able to stream through the proxy. Judged by the
+// Fetch standard's rules (cors_rules.h), which tests/browser holds against Chromium's verdicts.
+#include "harness/checks/catalog_parts.h"
+#include "harness/checks/cors_rules.h"
+#include "harness/checks/requests.h"
+
+namespace streamcheck::harness {
+namespace {
+
+// What the OpenAI JS SDK in a browser asks for (a subset of its x-stainless-* headers).
+const std::vector<std::string> requested_headers = {"authorization", "content-type",
+                                                    "x-stainless-os"};
+
+probe_spec with_origin(probe_spec p, const check_context &c) {
+  p.headers.push_back("Origin: " + c.origin);
+  return p;
+}
+
+probe_spec preflight(const check_context &c) {
+  probe_spec p = plain("preflight", "OPTIONS", "/v1/chat/completions");
+  p.headers = {"Origin: " + c.origin, "Access-Control-Request-Method: POST",
+               "Access-Control-Request-Headers: authorization,content-type,x-stainless-os"};
+  return p;
+}
+
+probe_spec browser_stream(const check_context &c) {
+  return with_origin(chat_stream("stream", {{"tokens", 5}, {"gap_ms", 20}}), c);
+}
+
+std::vector<probe_spec> error_probes(const check_context &c) {
+  probe_spec missing = with_origin(chat_stream("upstream-404", json::object()), c);
+  missing.body["model"] = "no-such-model";
+  return {missing, with_origin(chat_stream("upstream-500", {{"status", 500}}), c)};
+}
+
+const std::map<std::string, std::string> one_layer_fixes = {
+    {"nginx", "answer CORS in nginx only: proxy_hide_header Access-Control-Allow-Origin (and the "
+              "other Access-Control-* headers), then add_header ... always; answer OPTIONS with "
+              "'return 204' in the same location"},
+    {"haproxy", "http-response del-header Access-Control-Allow-Origin before setting your own"},
+    {"caddy", "header -Access-Control-Allow-Origin, then one header directive"},
+    {"generic", "emit CORS headers in exactly one layer (the proxy or the upstream)"},
+};
+
+check preflight_check() {
+  // Fault: OPTIONS forwarded to an upstream that does not answer it (405), or answered without
+  // the headers the SDK asks for: the browser never sends the POST.
+  check c{"cors.preflight",
+          "The browser's preflight is allowed",
+          level::must,
+          "OPTIONS with Origin, Access-Control-Request-Method: POST and Access-Control-Request-"
+          "Headers: authorization, content-type, x-stainless-os gets a 2xx allowing all of them.",
+          {{"nginx", "if ($request_method = OPTIONS) { return 204; } with add_header "
+                     "Access-Control-Allow-Origin/-Methods/-Headers (listing authorization, "
+                     "content-type, x-stainless-*) ... always"},
+           {"generic", "answer preflights at the proxy with a 204 and the Access-Control-Allow-* "
+                       "headers"}},
+          nullptr,
+          nullptr};
+  c.policy_dependent = true;
+  c.probes = [](const check_context &ctx) { return std::vector{preflight(ctx)}; };
+  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
+    const probe_result *r = o.probe("preflight");
+    json m = {{"status", r->status},
+              {"allow_origin", r->header_values("Access-Control-Allow-Origin")},
+              {"allow_methods", r->header_values("Access-Control-Allow-Methods")},
+              {"allow_headers", r->header_values("Access-Control-Allow-Headers")}};
+    if (auto problem = preflight_problem(*r, ctx.origin, "POST", requested_headers))
+      return fail("2xx allowing origin " + ctx.origin + ", POST and " +
+                      "authorization, content-type, x-stainless-os",
+                  *problem, "the preflight is forwarded upstream or answered incompletely", m);
+    return pass("HTTP " + std::to_string(r->status) + ", origin and requested headers allowed", m);
+  };
+  return c;
+}
+
+check stream_response() {
+  // Fault: no CORS on the streamed response (or a wrong origin): the preflight passes, the POST
+  // is sent, the model generates, and the page still cannot read a single token.
+  check c{"cors.stream-response",
+          "A browser can read the stream",
+          level::must,
+          "A streamed POST from a foreign origin gets 2xx and exactly one valid "
+          "Access-Control-Allow-Origin.",
+          one_layer_fixes,
+          nullptr,
+          nullptr};
+  c.policy_dependent = true;
+  c.probes = [](const check_context &ctx) { return std::vector{browser_stream(ctx)}; };
+  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
+    const probe_result *r = o.probe("stream");
+    json m = {{"status", r->status},
+              {"allow_origin", r->header_values("Access-Control-Allow-Origin")},
+              {"events", r->events.size()}};
+    if (r->status < 200 || r->status > 299)
+      return fail("2xx", describe_failure(*r), "the request from a foreign origin was refused", m);
+    if (auto problem = cors_read_problem(*r, ctx.origin))
+      return fail("exactly one Access-Control-Allow-Origin: " + ctx.origin + " (or *)", *problem,
+                  "CORS headers are missing, doubled or wrong on the streamed response", m);
+    return pass("readable from " + ctx.origin + ", " + std::to_string(r->events.size()) + " events",
+                m);
+  };
+  return c;
+}
+
+check single_value() {
+  // Fault: the proxy adds CORS headers and the upstream (OLLAMA_ORIGINS=*, an OpenAI-compatible
+  // server) adds its own: "Access-Control-Allow-Origin: *, *" is rejected by every browser.
+  check c{"cors.single-value",
+          "No CORS header is doubled",
+          level::must,
+          "No Access-Control-* header appears twice (proxy and upstream both adding) on any "
+          "response.",
+          one_layer_fixes,
+          nullptr,
+          nullptr};
+  c.policy_dependent = true;
+  c.probes = [](const check_context &ctx) {
+    std::vector<probe_spec> p{preflight(ctx), browser_stream(ctx)};
+    for (auto &e : error_probes(ctx))
+      p.push_back(e);
+    return p;
+  };
+  c.judge = [](const observations &o, const check_context &) -> verdict {
+    json m = json::object();
+    for (const auto &r : o.probes) {
+      const auto doubled = doubled_cors_headers(r);
+      m[r.name] = doubled;
+      if (!doubled.empty())
+        return fail("each Access-Control-* header once",
+                    r.name + ": " + doubled.front() + " = " +
+                        json(r.header_values(doubled.front())).dump(),
+                    "both the proxy and the upstream add CORS headers", m);
+    }
+    return pass("every CORS header single on " + std::to_string(o.probes.size()) + " responses", m);
+  };
+  return c;
+}
+
+check error_responses() {
+  // Fault: nginx's add_header without 'always' applies only to 2xx/3xx: "model not found"
+  // reaches the page as an opaque network error instead of a readable message.
+  check c{"cors.error-responses",
+          "Upstream errors are readable by the browser",
+          level::must,
+          "Upstream 4xx/5xx responses carry valid CORS headers.",
+          {{"nginx", "add 'always' to every add_header Access-Control-* line"},
+           {"generic", "add CORS headers to error responses too"}},
+          nullptr,
+          nullptr};
+  c.policy_dependent = true;
+  c.probes = [](const check_context &ctx) { return error_probes(ctx); };
+  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
+    json m = json::object();
+    for (const auto &r : o.probes) {
+      m[r.name] = {{"status", r.status},
+                   {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
+      if (r.status < 400)
+        return fail("an upstream error status", r.name + ": " + describe_failure(r),
+                    "the upstream error did not reach the client", m);
+      if (auto problem = cors_read_problem(r, ctx.origin))
+        return fail("valid CORS headers on HTTP " + std::to_string(r.status),
+                    r.name + ": " + *problem, "CORS headers are added to successful responses only",
+                    m);
+    }
+    return pass("404 and 500 readable cross-origin", m);
+  };
+  return c;
+}
+
+check proxy_errors() {
+  // Fault: the proxy's own error pages (502 when the model server restarts, 413 for an image too
+  // large, 504 on a timeout) have no CORS, so the page shows "network error" and nothing else.
+  check c{"cors.proxy-errors",
+          "Proxy-generated errors are readable",
+          level::should,
+          "Proxy-generated 502/504/413 responses carry valid CORS headers.",
+          {{"nginx", "add_header ... always in the server block (it applies to error_page "
+                     "responses), or error_page with a location that adds the headers"},
+           {"generic", "add CORS headers to the proxy's own error responses"}},
+          nullptr,
+          nullptr};
+  c.policy_dependent = true;
+  c.needs_proxy = true;
+  c.probes = [](const check_context &ctx) {
+    probe_spec reset =
+        with_origin(chat_stream("upstream-reset", {{"abort_after", 0}, {"abort", "rst"}}), ctx);
+    probe_spec big = with_origin(chat_stream("large-body", {{"tokens", 1}}), ctx);
+    big.body["messages"][0]["images"] = json::array({std::string(ctx.prof.large_body, 'A')});
+    big.timeout_ms = 60'000;
+    big.start_after_ms = heavy_start_ms;
+    return std::vector{reset, big};
+  };
+  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
+    json m = json::object();
+    int provoked = 0;
+    for (const auto &r : o.probes) {
+      const bool proxy_error =
+          r.status == 413 || r.status == 502 || r.status == 503 || r.status == 504;
+      m[r.name] = {{"status", r.status},
+                   {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
+      if (!proxy_error) continue;
+      ++provoked;
+      if (auto problem = cors_read_problem(r, ctx.origin))
+        return fail("valid CORS headers on the proxy's HTTP " + std::to_string(r.status),
+                    r.name + ": " + *problem, "the proxy's own error responses carry no CORS", m);
+    }
+    if (provoked == 0) return pass("no proxy error could be provoked", m);
+    return pass(std::to_string(provoked) + " proxy errors readable cross-origin", m);
+  };
+  return c;
+}
+
+check credentials() {
+  // Fault: "Access-Control-Allow-Origin: *" together with "Allow-Credentials: true" (copied
+  // snippets): browsers reject every credentialed request, and it signals an unsafe intent.
+  check c{"cors.credentials",
+          "No wildcard with credentials",
+          level::must,
+          "Access-Control-Allow-Origin: * is never combined with Access-Control-Allow-Credentials: "
+          "true.",
+          {{"nginx", "either drop Access-Control-Allow-Credentials or echo an allow-listed origin "
+                     "(map $http_origin $cors_origin { ... }) instead of *"},
+           {"generic", "echo an allow-listed origin when credentials are allowed"}},
+          nullptr,
+          nullptr};
+  c.policy_dependent = true;
+  c.probes = [](const check_context &ctx) {
+    return std::vector{preflight(ctx), browser_stream(ctx)};
+  };
+  c.judge = [](const observations &o, const check_context &) -> verdict {
+    for (const auto &r : o.probes)
+      for (const auto &acao : r.header_values("Access-Control-Allow-Origin"))
+        for (const auto &acac : r.header_values("Access-Control-Allow-Credentials"))
+          if (acao.find('*') != std::string::npos && acac == "true")
+            return fail("no '*' with credentials",
+                        r.name + ": Allow-Origin '*' and Allow-Credentials true",
+                        "a copied CORS snippet combines a wildcard with credentials");
+    return pass("no wildcard combined with credentials");
+  };
+  return c;
+}
+
+check vary_origin() {
+  // Fault: an echoed origin without "Vary: Origin": a shared cache serves one site's CORS answer
+  // to another, which then fails intermittently.
+  check c{
+      "cors.vary-origin",
+      "Echoed origins vary by Origin",
+      level::should,
+      "A response that echoes the request's Origin carries Vary: Origin.",
+      {{"nginx", "add_header Vary Origin always; next to the echoed Access-Control-Allow-Origin"},
+       {"generic", "send Vary: Origin whenever Access-Control-Allow-Origin echoes the origin"}},
+      nullptr,
+      nullptr};
+  c.policy_dependent = true;
+  c.probes = [](const check_context &ctx) {
+    return std::vector{preflight(ctx), browser_stream(ctx)};
+  };
+  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
+    int echoed = 0;
+    for (const auto &r : o.probes) {
+      const auto acao = r.header_values("Access-Control-Allow-Origin");
+      if (acao.size() != 1 || acao.front() != ctx.origin) continue;
+      ++echoed;
+      const auto vary = header_tokens(r.header_values("Vary"));
+      if (std::find(vary.begin(), vary.end(), "origin") == vary.end() &&
+          std::find(vary.begin(), vary.end(), "*") == vary.end())
+        return fail("Vary: Origin with an echoed origin",
+                    r.name + ": Vary " + json(r.header_values("Vary")).dump(),
+                    "the echoed origin is cacheable across origins");
+    }
+    return pass(echoed ? "Vary: Origin on every echoed origin" : "origin not echoed (wildcard)");
+  };
+  return c;
+}
+
+} // namespace
+
+void add_cors_checks(std::vector<check> &out) {
+  out.push_back(preflight_check());
+  out.push_back(stream_response());
+  out.push_back(single_value());
+  out.push_back(error_responses());
+  out.push_back(proxy_errors());
+  out.push_back(credentials());
+  out.push_back(vary_origin());
+}
+
+} // namespace streamcheck::harness

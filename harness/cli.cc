@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -9,6 +11,10 @@
 #include <unistd.h>
 #include <vector>
 
+#include "harness/nginx/analysis.h"
+#include "harness/nginx/config.h"
+#include "harness/nginx/launcher.h"
+#include "harness/nginx/rewrite.h"
 #include "harness/runner.h"
 #include "mock_upstream/server.h"
 
@@ -22,6 +28,11 @@ are generated, long generations are not cut, "Stop" reaches the model, crashes l
 
 Commands:
   run --proxy URL --mock-control URL   test a proxy that forwards to a running streamcheck-mock
+  nginx CONF [options]                 CI gate for an nginx config: flattens its includes into a
+                                       private temp prefix, moves listen/upstream addresses to
+                                       loopback (the embedded mock plays every upstream), runs
+                                       nginx -t, starts nginx, runs the suite, stops nginx. CONF
+                                       itself is never modified
   self-test                            run the suite against an embedded mock (no proxy): checks
                                        that this machine and the harness measure cleanly
   list [--json]                        the check catalog: id, level, requirement
@@ -46,6 +57,17 @@ Options for run and self-test:
                                        openai (CORS *), bare (no CORS at all)
   --no-color                           plain console output
 
+Options for nginx:
+  --nginx PATH                         the nginx binary (default: nginx on PATH, /usr/sbin/nginx)
+  --server NAME                        the server block to test, by server_name (default: the
+                                       first one with a proxy_pass)
+  --prefix DIR                         where relative includes resolve (default: CONF's directory)
+  --listen-port PORT                   the loopback port nginx listens on (default: a free one)
+  --after-suite CMD                    run CMD (/bin/sh -c, 120 s deadline) after the suite while
+                                       nginx still runs, with STREAMCHECK_PROXY_URL set
+  --keep-temp                          keep the temp prefix (flattened config, logs) and print it
+  nginx prints "nginx listening on URL" on stderr once it answers.
+
 How to set it up by hand:
   streamcheck-mock --listen 127.0.0.1:11434 --control 127.0.0.1:11435 &
   # point your proxy's upstream at 127.0.0.1:11434, e.g. nginx on :8080, then:
@@ -66,6 +88,14 @@ struct cli_options {
   std::vector<report_target> reports;
   bool color = isatty(STDOUT_FILENO) != 0;
   bool list_json = false;
+  // nginx command
+  std::string conf;
+  std::string nginx_binary;
+  std::string server_name;
+  std::string include_prefix;
+  unsigned short listen_port = 0;
+  std::string after_suite;
+  bool keep_temp = false;
 };
 
 int usage_error(const std::string &message) {
@@ -80,9 +110,10 @@ bool valid_url(const std::string &url) {
 
 bool takes_value(const std::string &arg) {
   static const char *const options[] = {
-      "--proxy",  "--mock-control",   "--profile",         "--check",
-      "--skip",   "--tolerance-mult", "--proxy-kind",      "--report",
-      "--origin", "--public-host",    "--upstream-profile"};
+      "--proxy",  "--mock-control",   "--profile",          "--check",
+      "--skip",   "--tolerance-mult", "--proxy-kind",       "--report",
+      "--origin", "--public-host",    "--upstream-profile", "--nginx",
+      "--server", "--prefix",         "--listen-port",      "--after-suite"};
   return std::find(std::begin(options), std::end(options), arg) != std::end(options);
 }
 
@@ -101,6 +132,10 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       o.color = false;
     } else if (arg == "--json") {
       o.list_json = true;
+    } else if (arg == "--keep-temp") {
+      o.keep_temp = true;
+    } else if (o.command == "nginx" && o.conf.empty() && !arg.empty() && arg[0] != '-') {
+      o.conf = arg;
     } else if (takes_value(arg)) {
       const auto v = value();
       if (!v) return arg + " needs a value";
@@ -122,7 +157,21 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
         o.run.public_host = *v;
       else if (arg == "--upstream-profile")
         o.run.upstream_profile = *v;
-      else if (arg == "--tolerance-mult") {
+      else if (arg == "--nginx")
+        o.nginx_binary = *v;
+      else if (arg == "--server")
+        o.server_name = *v;
+      else if (arg == "--prefix")
+        o.include_prefix = *v;
+      else if (arg == "--after-suite")
+        o.after_suite = *v;
+      else if (arg == "--listen-port") {
+        char *end = nullptr;
+        const long port = std::strtol(v->c_str(), &end, 10);
+        if (*end != '\0' || port < 1 || port > 65535)
+          return "--listen-port: expected a port number, got '" + *v + "'";
+        o.listen_port = static_cast<unsigned short>(port);
+      } else if (arg == "--tolerance-mult") {
         char *end = nullptr;
         o.run.tolerance_mult = std::strtod(v->c_str(), &end);
         if (*end != '\0' || o.run.tolerance_mult < 0.1 || o.run.tolerance_mult > 100)
@@ -199,20 +248,29 @@ void show_progress(const engine_progress &p) {
   std::fflush(stderr);
 }
 
-int run_and_report(const cli_options &o) {
+result<run_report> run_with_progress(const cli_options &o) {
   std::fprintf(stderr, "streamcheck: %s profile against %s\n", o.run.profile.c_str(),
                o.run.target_label.empty() ? o.run.proxy_url.c_str() : o.run.target_label.c_str());
   run_callbacks cb;
   cb.on_progress = show_progress;
   auto report = run_suite(o.run, cb);
   if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r%60s\r", "");
+  return report;
+}
+
+int write_reports(const cli_options &o, const run_report &report) {
+  for (const auto &t : o.reports)
+    write_report(t, report, o.color);
+  return report.exit_code();
+}
+
+int run_and_report(const cli_options &o) {
+  auto report = run_with_progress(o);
   if (!report) {
     std::fprintf(stderr, "streamcheck: %s\n", report.message().c_str());
     return exit_setup_error;
   }
-  for (const auto &t : o.reports)
-    write_report(t, *report, o.color);
-  return report->exit_code();
+  return write_reports(o, *report);
 }
 
 int self_test(cli_options o) {
@@ -234,6 +292,149 @@ int self_test(cli_options o) {
   return run_and_report(o);
 }
 
+// A private prefix (0700) that is removed again unless --keep-temp.
+struct temp_prefix {
+  std::string path;
+  bool keep = false;
+  ~temp_prefix() {
+    if (path.empty()) return;
+    if (keep) {
+      std::fprintf(stderr, "streamcheck: kept %s (nginx.conf, logs/)\n", path.c_str());
+      return;
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+int setup_error(const std::string &message) {
+  std::fprintf(stderr, "streamcheck: %s\n", message.c_str());
+  return exit_setup_error;
+}
+
+// streamcheck nginx CONF: DESIGN §1 job 1. The user's file is only read.
+int nginx_command(cli_options o) {
+  namespace ng = nginx;
+  using std::chrono::seconds;
+  ng::nginx_files files;
+  files.binary = ng::find_nginx(o.nginx_binary);
+  if (files.binary.empty())
+    return setup_error(o.nginx_binary.empty()
+                           ? "nginx not found (not on PATH, not /usr/sbin/nginx); use --nginx PATH"
+                           : "--nginx " + o.nginx_binary + ": not an executable");
+  ng::load_options lo;
+  lo.include_base = o.include_prefix;
+  auto conf = ng::load(o.conf, lo);
+  if (!conf) return setup_error(conf.message());
+  if (ng::wrap_snippet(conf->top))
+    std::fprintf(stderr,
+                 "streamcheck: note: %s has no http { } block: tested as a site snippet "
+                 "inside http { } with default events { }\n",
+                 o.conf.c_str());
+
+  mock::server_options mo;
+  mo.control = mo.listen;
+  mo.behaviour.request_policy = *mock::policy_for_profile("ollama");
+  auto srv = mock::server::start(mo);
+  if (!srv) return setup_error("cannot start the embedded mock: " + srv.message());
+
+  temp_prefix tmp;
+  tmp.keep = o.keep_temp;
+  {
+    char dir[] = "/tmp/streamcheck-nginx-XXXXXX";
+    if (!mkdtemp(dir)) return setup_error("cannot create a temp directory in /tmp");
+    tmp.path = dir;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(tmp.path + "/logs", ec);
+  files.prefix = tmp.path;
+  files.conf = tmp.path + "/nginx.conf";
+
+  ng::rewrite_options ro;
+  ro.prefix = tmp.path;
+  ro.conf_dir = conf->include_base;
+  ro.mock_port = srv.value()->port();
+  ro.server_name = o.server_name;
+  ro.as_root = geteuid() == 0;
+  const int needed = ng::ports_needed(conf->top);
+
+  ng::nginx_process proc;
+  ng::rewritten flat;
+  std::vector<nginx::source_loc> line_map;
+  for (int attempt = 1;; ++attempt) {
+    auto ports = ng::free_ports(std::max(needed, 1));
+    if (!ports) return setup_error(ports.message());
+    ro.ports = *ports;
+    if (o.listen_port != 0) ro.ports[0] = o.listen_port;
+    auto rw = ng::rewrite(conf->top, ro);
+    if (!rw) return setup_error(rw.message());
+    flat = std::move(*rw);
+    line_map.clear();
+    const std::string text = ng::emit(flat.top, &line_map);
+    {
+      std::ofstream f(files.conf, std::ios::binary | std::ios::trunc);
+      f << text;
+      if (!f) return setup_error("cannot write " + files.conf);
+    }
+    if (attempt == 1) {
+      for (const auto &n : flat.notes)
+        std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
+      auto t = ng::test_config(files, line_map, seconds(30));
+      if (!t) return setup_error(t.message());
+    }
+    bool in_use = false;
+    auto started = proc.start(files, flat.port, seconds(15), in_use);
+    if (started) break;
+    if (!in_use || o.listen_port != 0 || attempt >= 3) return setup_error(started.message());
+  }
+  const std::string url =
+      std::string(flat.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(flat.port);
+  std::fprintf(stderr, "streamcheck: nginx listening on %s\n", url.c_str());
+
+  o.run.proxy_url = url;
+  o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
+  o.run.target_label = "nginx " + o.conf + ", " + flat.server_label + ", at " + url;
+  if (o.run.proxy_kind.empty()) o.run.proxy_kind = "nginx";
+  auto report = run_with_progress(o);
+  if (!report) {
+    proc.stop(seconds(5));
+    for (const auto &l : ng::relevant_log_lines(files.error_log()))
+      std::fprintf(stderr, "  nginx: %s\n", l.c_str());
+    return setup_error(report.message());
+  }
+  const profile *prof = find_profile(o.run.profile);
+  ng::analysis_options ao;
+  ao.server = flat.server_loc;
+  ao.silence_ms = prof->silence_ms;
+  ao.large_body = prof->large_body;
+  ao.concurrent_streams = prof->concurrent_streams;
+  ng::annotate(*report, ng::analyse(conf->top, ao));
+
+  if (!o.after_suite.empty()) {
+    const int rc = ng::run_shell(o.after_suite, {"STREAMCHECK_PROXY_URL=" + url}, seconds(120));
+    if (rc != 0)
+      std::fprintf(stderr, "streamcheck: --after-suite command %s\n",
+                   rc < 0 ? "did not finish within 120 s"
+                          : ("exited " + std::to_string(rc)).c_str());
+  }
+  proc.stop(seconds(5));
+  const int code = write_reports(o, *report);
+  bool trouble = false;
+  for (const auto &c : report->checks)
+    trouble = trouble || c.result == outcome::fail || c.result == outcome::warn ||
+              c.result == outcome::error;
+  if (trouble) {
+    const auto lines = ng::relevant_log_lines(files.error_log());
+    if (!lines.empty()) {
+      std::fprintf(stderr, "streamcheck: nginx's error log (last %zu relevant lines):\n",
+                   lines.size());
+      for (const auto &l : lines)
+        std::fprintf(stderr, "  %s\n", l.c_str());
+    }
+  }
+  return code;
+}
+
 } // namespace
 
 int run_cli(int argc, char **argv) {
@@ -246,6 +447,10 @@ int run_cli(int argc, char **argv) {
   if (auto problem = parse(argc, argv, o)) return usage_error(*problem);
   if (o.command == "list") return list_checks(o.list_json);
   if (o.command == "self-test") return self_test(o);
+  if (o.command == "nginx") {
+    if (o.conf.empty()) return usage_error("nginx needs the config file: streamcheck nginx CONF");
+    return nginx_command(o);
+  }
   if (o.command == "run") {
     if (o.run.proxy_url.empty() || o.run.mock_control.empty())
       return usage_error("run needs --proxy URL and --mock-control URL");

@@ -33,6 +33,26 @@ std::vector<probe_spec> error_probes(const check_context &c) {
   return {missing, with_origin(chat_stream("upstream-500", {{"status", 500}}), c)};
 }
 
+std::vector<probe_spec> every_kind_of_response(const check_context &c) {
+  std::vector<probe_spec> p{preflight(c), browser_stream(c)};
+  for (auto &e : error_probes(c))
+    p.push_back(e);
+  return p;
+}
+
+// Judges iterate the probes they declared (not the ones that came back): a probe that was not
+// sent, or got no response, leaves nothing to judge and must never read as a pass.
+bool answered(const probe_result &r) {
+  return r.started && r.status != 0;
+}
+
+verdict unanswered(const probe_result &r, const std::string &name, std::string expected,
+                   json m = json::object()) {
+  return fail(std::move(expected), name + ": no response (" + describe_failure(r) + ")",
+              "the request got no HTTP response, so its CORS headers cannot be judged",
+              std::move(m));
+}
+
 const std::map<std::string, std::string> one_layer_fixes = {
     {"nginx", "answer CORS in nginx only: proxy_hide_header Access-Control-Allow-Origin (and the "
               "other Access-Control-* headers), then add_header ... always; answer OPTIONS with "
@@ -115,24 +135,22 @@ check single_value() {
           nullptr,
           nullptr};
   c.policy_dependent = true;
-  c.probes = [](const check_context &ctx) {
-    std::vector<probe_spec> p{preflight(ctx), browser_stream(ctx)};
-    for (auto &e : error_probes(ctx))
-      p.push_back(e);
-    return p;
-  };
-  c.judge = [](const observations &o, const check_context &) -> verdict {
+  c.probes = every_kind_of_response;
+  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
     json m = json::object();
-    for (const auto &r : o.probes) {
+    const auto specs = every_kind_of_response(ctx);
+    for (const auto &spec : specs) {
+      const probe_result &r = *o.probe(spec.name);
+      if (!answered(r)) return unanswered(r, spec.name, "each Access-Control-* header once", m);
       const auto doubled = doubled_cors_headers(r);
-      m[r.name] = doubled;
+      m[spec.name] = doubled;
       if (!doubled.empty())
         return fail("each Access-Control-* header once",
-                    r.name + ": " + doubled.front() + " = " +
+                    spec.name + ": " + doubled.front() + " = " +
                         json(r.header_values(doubled.front())).dump(),
                     "both the proxy and the upstream add CORS headers", m);
     }
-    return pass("every CORS header single on " + std::to_string(o.probes.size()) + " responses", m);
+    return pass("every CORS header single on " + std::to_string(specs.size()) + " responses", m);
   };
   return c;
 }
@@ -152,16 +170,17 @@ check error_responses() {
   c.probes = [](const check_context &ctx) { return error_probes(ctx); };
   c.judge = [](const observations &o, const check_context &ctx) -> verdict {
     json m = json::object();
-    for (const auto &r : o.probes) {
-      m[r.name] = {{"status", r.status},
-                   {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
+    for (const auto &spec : error_probes(ctx)) {
+      const probe_result &r = *o.probe(spec.name); // a missing probe reads as "not sent"
+      m[spec.name] = {{"status", r.status},
+                      {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
       if (r.status < 400)
-        return fail("an upstream error status", r.name + ": " + describe_failure(r),
+        return fail("an upstream error status", spec.name + ": " + describe_failure(r),
                     "the upstream error did not reach the client", m);
       if (auto problem = cors_read_problem(r, ctx.origin))
         return fail("valid CORS headers on HTTP " + std::to_string(r.status),
-                    r.name + ": " + *problem, "CORS headers are added to successful responses only",
-                    m);
+                    spec.name + ": " + *problem,
+                    "CORS headers are added to successful responses only", m);
     }
     return pass("404 and 500 readable cross-origin", m);
   };
@@ -194,6 +213,12 @@ check proxy_errors() {
   c.judge = [](const observations &o, const check_context &ctx) -> verdict {
     json m = json::object();
     int provoked = 0;
+    // Nothing provoked is a pass only when both provocations were actually sent.
+    for (const char *name : {"upstream-reset", "large-body"})
+      if (!o.probe(name)->started)
+        return fail("valid CORS headers on the proxy's own errors",
+                    std::string(name) + ": not sent",
+                    "the probe that provokes a proxy error was not sent, so nothing was judged");
     for (const auto &r : o.probes) {
       const bool proxy_error =
           r.status == 413 || r.status == 502 || r.status == 503 || r.status == 504;
@@ -228,14 +253,17 @@ check credentials() {
   c.probes = [](const check_context &ctx) {
     return std::vector{preflight(ctx), browser_stream(ctx)};
   };
-  c.judge = [](const observations &o, const check_context &) -> verdict {
-    for (const auto &r : o.probes)
+  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
+    for (const auto &spec : {preflight(ctx), browser_stream(ctx)}) {
+      const probe_result &r = *o.probe(spec.name);
+      if (!answered(r)) return unanswered(r, spec.name, "no '*' with credentials");
       for (const auto &acao : r.header_values("Access-Control-Allow-Origin"))
         for (const auto &acac : r.header_values("Access-Control-Allow-Credentials"))
           if (acao.find('*') != std::string::npos && acac == "true")
             return fail("no '*' with credentials",
-                        r.name + ": Allow-Origin '*' and Allow-Credentials true",
+                        spec.name + ": Allow-Origin '*' and Allow-Credentials true",
                         "a copied CORS snippet combines a wildcard with credentials");
+    }
     return pass("no wildcard combined with credentials");
   };
   return c;
@@ -259,7 +287,9 @@ check vary_origin() {
   };
   c.judge = [](const observations &o, const check_context &ctx) -> verdict {
     int echoed = 0;
-    for (const auto &r : o.probes) {
+    for (const auto &spec : {preflight(ctx), browser_stream(ctx)}) {
+      const probe_result &r = *o.probe(spec.name);
+      if (!answered(r)) return unanswered(r, spec.name, "Vary: Origin with an echoed origin");
       const auto acao = r.header_values("Access-Control-Allow-Origin");
       if (acao.size() != 1 || acao.front() != ctx.origin) continue;
       ++echoed;
@@ -267,7 +297,7 @@ check vary_origin() {
       if (std::find(vary.begin(), vary.end(), "origin") == vary.end() &&
           std::find(vary.begin(), vary.end(), "*") == vary.end())
         return fail("Vary: Origin with an echoed origin",
-                    r.name + ": Vary " + json(r.header_values("Vary")).dump(),
+                    spec.name + ": Vary " + json(r.header_values("Vary")).dump(),
                     "the echoed origin is cacheable across origins");
     }
     return pass(echoed ? "Vary: Origin on every echoed origin" : "origin not echoed (wildcard)");

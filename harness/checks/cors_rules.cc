@@ -16,9 +16,7 @@ bool contains(const std::vector<std::string> &v, const std::string &x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-} // namespace
-
-std::vector<std::string> header_tokens(const std::vector<std::string> &values) {
+std::vector<std::string> split_list(const std::vector<std::string> &values, bool lower_case) {
   std::vector<std::string> out;
   for (const auto &v : values) {
     std::size_t start = 0;
@@ -28,12 +26,18 @@ std::vector<std::string> header_tokens(const std::vector<std::string> &values) {
           v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       const auto b = t.find_first_not_of(" \t");
       t = b == std::string::npos ? "" : t.substr(b, t.find_last_not_of(" \t") - b + 1);
-      if (!t.empty()) out.push_back(lower(t));
+      if (!t.empty()) out.push_back(lower_case ? lower(t) : t);
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
   }
   return out;
+}
+
+} // namespace
+
+std::vector<std::string> header_tokens(const std::vector<std::string> &values) {
+  return split_list(values, true);
 }
 
 std::optional<std::string> cors_read_problem(const probe_result &r, const std::string &origin,
@@ -47,7 +51,9 @@ std::optional<std::string> cors_read_problem(const probe_result &r, const std::s
     return "Access-Control-Allow-Origin '" + v + "' is not '" + origin + "' or '*'";
   if (with_credentials) {
     if (v == "*") return "Access-Control-Allow-Origin '*' with credentials";
-    if (r.header("Access-Control-Allow-Credentials") != "true")
+    // Exactly "true": a browser joins repeated headers, and "true, true" is not "true".
+    const auto acac = r.header_values("Access-Control-Allow-Credentials");
+    if (acac.size() != 1 || acac.front() != "true")
       return "credentials without Access-Control-Allow-Credentials: true";
   }
   return std::nullopt;
@@ -59,9 +65,10 @@ std::optional<std::string> preflight_problem(const probe_result &r, const std::s
   if (r.status < 200 || r.status > 299)
     return "preflight answered HTTP " + std::to_string(r.status) + " (a browser needs 2xx)";
   if (auto p = cors_read_problem(r, origin)) return p;
-  const auto methods = header_tokens(r.header_values("Access-Control-Allow-Methods"));
+  // Methods compare case-sensitively ("patch" does not allow PATCH); header names do not.
+  const auto methods = split_list(r.header_values("Access-Control-Allow-Methods"), false);
   const bool simple = method == "GET" || method == "HEAD" || method == "POST";
-  if (!simple && !contains(methods, lower(method)) && !contains(methods, "*"))
+  if (!simple && !contains(methods, method) && !contains(methods, "*"))
     return "Access-Control-Allow-Methods does not include " + method;
   const auto allowed = header_tokens(r.header_values("Access-Control-Allow-Headers"));
   for (const auto &h : request_headers) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <regex>
@@ -14,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/fnv.h"
 #include "harness/check.h"
 #include "harness/runner.h"
 
@@ -31,8 +33,11 @@ const check &by_id(const std::string &id) {
   throw std::runtime_error("no check '" + id + "' in the catalog");
 }
 
-std::vector<probe_spec> specs_of(const std::string &id) {
-  return by_id(id).probes(ctx());
+// Memoised: some checks send 20 MiB bodies, and probes(ctx) is a pure function.
+const std::vector<probe_spec> &specs_of(const std::string &id) {
+  static std::map<std::string, std::vector<probe_spec>> cache;
+  if (auto it = cache.find(id); it != cache.end()) return it->second;
+  return cache.emplace(id, by_id(id).probes(ctx())).first->second;
 }
 
 probe_spec spec_named(const std::vector<probe_spec> &specs, const std::string &name) {
@@ -201,6 +206,14 @@ std::vector<json> &journal_in(observations &o, const std::string &name) {
 
 using builder = std::function<observations(const std::vector<probe_spec> &, std::int64_t lag_us)>;
 
+// Builders get the lag of the path they stand for: the mock directly, or a correct proxy.
+constexpr std::int64_t direct_lag_us = 1'000;
+constexpr std::int64_t proxy_lag_us = 3'000;
+
+bool via_proxy(std::int64_t lag_us) {
+  return lag_us != direct_lag_us;
+}
+
 observations every_probe_streamed(const std::vector<probe_spec> &specs, std::int64_t lag_us) {
   observations o;
   for (const auto &s : specs) {
@@ -264,17 +277,190 @@ long upstream_status(const probe_spec &s) {
   return s.body.value("model", "") == "no-such-model" ? 404 : 200;
 }
 
+// The upstream's JSON error for a probe that asks for one (a 404 model, a scripted status).
+probe_result upstream_error(const probe_spec &s) {
+  probe_result r = answered(s, upstream_status(s), "application/json; charset=utf-8");
+  r.body = is_sse(s)
+               ? json{{"error", {{"message", "model not found"}, {"type", "api_error"}}}}.dump()
+               : json{{"error", "model 'no-such-model' not found"}}.dump();
+  r.body_bytes = r.body.size();
+  return r;
+}
+
 observations upstream_errors(const std::vector<probe_spec> &specs, std::int64_t) {
   observations o;
   for (const auto &s : specs) {
-    const long status = upstream_status(s);
-    probe_result r = answered(s, status, "application/json; charset=utf-8");
-    r.body = is_sse(s)
-                 ? json{{"error", {{"message", "model not found"}, {"type", "api_error"}}}}.dump()
-                 : json{{"error", "model 'no-such-model' not found"}}.dump();
-    r.body_bytes = r.body.size();
-    o.probes.push_back(r);
+    o.probes.push_back(upstream_error(s));
     o.journal.push_back({journal_entry("completed", 1'000)});
+  }
+  return o;
+}
+
+// --- the request as the upstream saw it (the mock's journal) -------------------------------------
+
+std::string fnv_hex(const std::string &data) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a64_of(data)));
+  return buf;
+}
+
+bool same_name(const std::string &a, const std::string &b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// A request body as both ends see it: its size and FNV-1a 64.
+struct request_body {
+  std::size_t bytes = 0;
+  std::string fnv;
+};
+
+request_body body_of(const probe_spec &s) {
+  const std::string text = s.raw_body.empty() && !s.body.is_null() ? s.body.dump() : s.raw_body;
+  return {text.size(), fnv_hex(text)};
+}
+
+// What the engine records about the request it sent.
+void record_sent(probe_result &r, const request_body &b) {
+  r.request_bytes = b.bytes;
+  r.request_fnv1a64 = b.fnv;
+}
+
+// A journal entry as the mock writes it. Through a correct proxy the Host is local, the browser's
+// Origin is stripped (the proxy answers CORS) and X-Forwarded-* are added; directly, the request
+// arrives as sent.
+json upstream_saw(const probe_spec &s, const request_body &body, bool proxied, long status,
+                  int connection) {
+  json headers = json::array();
+  headers.push_back(json::array({"Host", proxied ? "localhost:11434" : "127.0.0.1:11434"}));
+  for (const auto &h : s.headers) {
+    const auto colon = h.find(':');
+    const std::string name = h.substr(0, colon);
+    const std::string value = h.substr(h.find_first_not_of(' ', colon + 1));
+    if (same_name(name, "Host") || (proxied && same_name(name, "Origin"))) continue;
+    headers.push_back(json::array({name, value}));
+  }
+  if (body.bytes > 0) {
+    headers.push_back(json::array({"Content-Type", "application/json"}));
+    headers.push_back(json::array({"Content-Length", std::to_string(body.bytes)}));
+  }
+  if (proxied) {
+    headers.push_back(json::array({"X-Forwarded-For", "127.0.0.1"}));
+    headers.push_back(json::array({"X-Forwarded-Proto", "http"}));
+  }
+  return {{"id", s.name},
+          {"connection", connection},
+          {"method", s.method},
+          {"target", s.path},
+          {"version", "1.1"},
+          {"headers", headers},
+          {"body_bytes", body.bytes},
+          {"body_fnv1a64", body.fnv},
+          {"status", status},
+          {"outcome", "completed"},
+          {"ended_us", 1'000'000},
+          {"peer_closed_us", -1}};
+}
+
+// Streams that reached the upstream, each on a connection of its own.
+observations forwarded_streams(const std::vector<probe_spec> &specs, std::int64_t lag_us) {
+  observations o;
+  int connection = 0;
+  for (const auto &s : specs) {
+    probe_result r = streamed(s, lag_us);
+    const request_body body = body_of(s);
+    record_sent(r, body);
+    r.local_port = 40'000 + connection;
+    o.probes.push_back(r);
+    o.journal.push_back({upstream_saw(s, body, via_proxy(lag_us), 200, ++connection)});
+  }
+  return o;
+}
+
+// Streams one after the other on one client connection, and on one upstream connection.
+observations kept_alive(const std::vector<probe_spec> &specs, std::int64_t lag_us) {
+  observations o = forwarded_streams(specs, lag_us);
+  for (std::size_t i = 0; i < o.probes.size(); ++i) {
+    o.probes[i].local_port = 40'000;
+    o.probes[i].reused_connection = i > 0;
+    o.journal[i].back()["connection"] = 1;
+  }
+  return o;
+}
+
+std::string header_of(const probe_spec &s, const std::string &name) {
+  for (const auto &h : s.headers)
+    if (same_name(h.substr(0, h.find(':')), name))
+      return h.substr(h.find_first_not_of(' ', h.find(':') + 1));
+  return "";
+}
+
+// Allow-lists as each side answers a preflight: the mock's (Ollama's) long list directly, the
+// proxy reflecting what was asked.
+const char *const mock_allow_methods = "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS";
+const char *const mock_allow_headers =
+    "Authorization,Content-Type,User-Agent,Accept,X-Requested-With,Openai-Beta,X-Stainless-Arch,"
+    "X-Stainless-Lang,X-Stainless-Os,X-Stainless-Package-Version,X-Stainless-Runtime";
+
+// CORS as each side answers it: the mock directly (its permissive 'ollama-open' policy) with "*",
+// a correct proxy in exactly one layer, echoing the allowed origin with Vary: Origin.
+void add_cors(probe_result &r, bool proxied) {
+  r.header_lines.push_back("Access-Control-Allow-Origin: " +
+                           (proxied ? ctx().origin : std::string("*")));
+  if (proxied) r.header_lines.push_back("Vary: Origin");
+}
+
+observations cors_answers(const std::vector<probe_spec> &specs, std::int64_t lag_us) {
+  const bool proxied = via_proxy(lag_us);
+  observations o;
+  for (const auto &s : specs) {
+    probe_result r;
+    std::vector<json> journal;
+    const request_body body = body_of(s);
+    const scenario sc = scenario_of(s);
+    if (s.method == "OPTIONS") { // answered by the proxy itself; directly, by the mock's CORS
+      r = answered(s, 204, "");
+      r.header_lines.resize(1);
+      r.framing = body_framing::none;
+      r.finished_us = 2'000 + lag_us;
+      add_cors(r, proxied);
+      r.header_lines.push_back(std::string("Access-Control-Allow-Methods: ") +
+                               (proxied ? "GET, POST, OPTIONS" : mock_allow_methods));
+      r.header_lines.push_back("Access-Control-Allow-Headers: " +
+                               (proxied ? header_of(s, "Access-Control-Request-Headers")
+                                        : std::string(mock_allow_headers)));
+      r.header_lines.push_back("Access-Control-Max-Age: 86400");
+      if (!proxied) journal.push_back(upstream_saw(s, body, false, 204, 1));
+    } else if (sc.abort_after == 0) { // the upstream resets before any header
+      if (proxied) {
+        r = answered(s, 502, "application/json");
+        r.header_lines[2] = "Content-Length: 49";
+        r.framing = body_framing::content_length;
+        r.body = R"({"error":"upstream closed the connection early"})";
+        r.body_bytes = r.body.size();
+        add_cors(r, true);
+      } else {
+        r = answered(s, 0, "");
+        r.header_lines.clear();
+        r.framing = body_framing::none;
+        r.curl_code = 52;
+        r.curl_error = "Server returned nothing (no headers, no data)";
+      }
+      journal.push_back(journal_entry("aborted_rst", 1'000));
+    } else if (upstream_status(s) != 200) {
+      r = upstream_error(s);
+      add_cors(r, proxied);
+      journal.push_back(upstream_saw(s, body, proxied, r.status, 1));
+    } else {
+      r = streamed(s, lag_us);
+      add_cors(r, proxied);
+      journal.push_back(upstream_saw(s, body, proxied, 200, 1));
+    }
+    record_sent(r, body);
+    o.probes.push_back(r);
+    o.journal.push_back(journal);
   }
   return o;
 }
@@ -298,12 +484,32 @@ const std::map<std::string, builder> &correct_proxy() {
       {"api.endpoints", routes},
       {"api.error-passthrough", upstream_errors},
       {"api.in-band-error", every_probe_streamed},
+      {"cors.preflight", cors_answers},
+      {"cors.stream-response", cors_answers},
+      {"cors.single-value", cors_answers},
+      {"cors.error-responses", cors_answers},
+      {"cors.proxy-errors", cors_answers},
+      {"cors.credentials", cors_answers},
+      {"cors.vary-origin", cors_answers},
+      {"upstream.origin-accepted", forwarded_streams},
+      {"upstream.host-accepted", forwarded_streams},
+      {"headers.authorization", forwarded_streams},
+      {"headers.forwarded", forwarded_streams},
+      {"conn.keepalive", kept_alive},
+      {"conn.upstream-keepalive", kept_alive},
+      {"conn.concurrent-streams", forwarded_streams},
+      {"body.large-request", forwarded_streams},
   };
   return all;
 }
 
-constexpr std::int64_t direct_lag_us = 1'000;
-constexpr std::int64_t proxy_lag_us = 3'000;
+// What a correct path produces for a check (memoised, like specs_of).
+const observations &correct(const std::string &id, std::int64_t lag_us) {
+  static std::map<std::pair<std::string, std::int64_t>, observations> cache;
+  const auto key = std::make_pair(id, lag_us);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  return cache.emplace(key, correct_proxy().at(id)(specs_of(id), lag_us)).first->second;
+}
 
 // The direct run (the mock itself) and a correct proxy's run, judged as the runner does.
 struct run {
@@ -312,8 +518,7 @@ struct run {
   const check &c;
 
   explicit run(const std::string &id)
-      : direct(correct_proxy().at(id)(specs_of(id), direct_lag_us)),
-        proxied(correct_proxy().at(id)(specs_of(id), proxy_lag_us)), c(by_id(id)) {}
+      : direct(correct(id, direct_lag_us)), proxied(correct(id, proxy_lag_us)), c(by_id(id)) {}
   verdict judge() {
     proxied.baseline = &direct;
     return c.judge(proxied, ctx());
@@ -332,7 +537,8 @@ TEST_P(EveryCheck, HasACorrectProxyScenarioInThisTest) {
 
 TEST_P(EveryCheck, MockDirectlyPassesWithoutBaseline) {
   if (!correct_proxy().contains(GetParam())) GTEST_SKIP();
-  const observations direct = correct_proxy().at(GetParam())(specs_of(GetParam()), direct_lag_us);
+  if (by_id(GetParam()).needs_proxy) GTEST_SKIP() << "the runner never judges it directly";
+  const observations &direct = correct(GetParam(), direct_lag_us);
   const verdict v = by_id(GetParam()).judge(direct, ctx());
   EXPECT_TRUE(v.passed) << v.expected << " / " << v.actual;
   EXPECT_FALSE(v.measured.empty());
@@ -360,11 +566,35 @@ TEST_P(EveryCheck, MissingProbesNeverPass) {
   EXPECT_FALSE(alone.cause.empty());
   if (!correct_proxy().contains(GetParam())) return;
   // The direct run was fine, the proxied run came back empty.
-  const observations direct = correct_proxy().at(GetParam())(c.probes(ctx()), direct_lag_us);
+  const observations &direct = correct(GetParam(), direct_lag_us);
   observations empty;
   empty.baseline = &direct;
   const verdict v = c.judge(empty, ctx());
   EXPECT_FALSE(v.passed) << v.measured;
+}
+
+TEST_P(EveryCheck, EveryDeclaredProbeIsNeeded) {
+  // A verdict over "whatever came back" passes when a probe is missing: each declared probe,
+  // absent or never sent, must keep the check from passing.
+  const check &c = by_id(GetParam());
+  if (c.severity == level::info) GTEST_SKIP() << "INFO checks only measure";
+  const auto &specs = specs_of(GetParam());
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    run absent(GetParam());
+    absent.proxied.probes.erase(absent.proxied.probes.begin() + static_cast<std::ptrdiff_t>(i));
+    absent.proxied.journal.erase(absent.proxied.journal.begin() + static_cast<std::ptrdiff_t>(i));
+    const verdict a = absent.judge();
+    EXPECT_FALSE(a.passed) << specs[i].name << " absent: " << a.measured;
+    EXPECT_FALSE(a.actual.empty()) << specs[i].name;
+
+    run unsent(GetParam());
+    unsent.proxied.probes[i] = probe_result{};
+    unsent.proxied.probes[i].name = specs[i].name;
+    unsent.proxied.journal[i].clear();
+    const verdict u = unsent.judge();
+    EXPECT_FALSE(u.passed) << specs[i].name << " not sent: " << u.measured;
+    if (specs.size() > 8) break; // conn.concurrent-streams: the first few say enough
+  }
 }
 
 TEST_P(EveryCheck, ProbeNamesAreUniqueAndSpecsSane) {
@@ -454,10 +684,9 @@ TEST(Catalog, EveryCheckIsComplete) {
   }
 }
 
-TEST(Catalog, DesignFamiliesArePresentWithTheirLevels) {
+TEST(Catalog, EveryDesignIdIsPresentWithItsLevel) {
+  ASSERT_EQ(design_table.size(), 32u);
   for (const auto &[id, lvl] : design_table) {
-    const std::string family = id.substr(0, id.find('.'));
-    if (family != "stream" && family != "timeout" && family != "abort" && family != "api") continue;
     const auto it = std::find_if(catalog().begin(), catalog().end(),
                                  [&](const check &c) { return c.id == id; });
     ASSERT_NE(it, catalog().end()) << id << " (DESIGN §4.3) is missing";
@@ -476,6 +705,45 @@ TEST(Catalog, OnlyDesignIdsInDesignOrder) {
     last = pos;
     EXPECT_EQ(c.severity, it->second) << c.id;
   }
+}
+
+TEST(Catalog, IsExactlyTheDesignTableInOrder) {
+  std::vector<std::string> want;
+  for (const auto &row : design_table)
+    want.push_back(row.first);
+  EXPECT_EQ(catalog_ids(), want);
+}
+
+TEST(Catalog, FamiliesComeInDesignOrder) {
+  const std::vector<std::string> families = {"stream", "timeout", "cors", "upstream", "headers",
+                                             "conn",   "abort",   "body", "api"};
+  std::vector<std::string> seen;
+  for (const auto &c : catalog()) {
+    const std::string family = c.id.substr(0, c.id.find('.'));
+    if (seen.empty() || seen.back() != family) seen.push_back(family);
+  }
+  EXPECT_EQ(seen, families) << "each family once, in DESIGN §4.3 order";
+}
+
+TEST(Catalog, PolicyDependentAreTheCorsAndUpstreamChecks) {
+  // DESIGN §4.3: their self-test uses a permissive mock, since a default Ollama refuses a
+  // foreign Origin by design.
+  for (const auto &c : catalog()) {
+    const std::string family = c.id.substr(0, c.id.find('.'));
+    EXPECT_EQ(c.policy_dependent, family == "cors" || family == "upstream") << c.id;
+  }
+}
+
+TEST(Catalog, ChecksThatNeedAProxyAreNeverMust) {
+  // A MUST check must be able to fail against the mock directly, so that a harness fault is
+  // never blamed on the proxy.
+  for (const auto &c : catalog()) {
+    if (c.needs_proxy) {
+      EXPECT_NE(c.severity, level::must) << c.id;
+    }
+  }
+  for (const char *id : {"cors.proxy-errors", "headers.forwarded", "conn.upstream-keepalive"})
+    EXPECT_TRUE(by_id(id).needs_proxy) << id;
 }
 
 TEST(Catalog, FixForFallsBackToGeneric) {
@@ -989,6 +1257,638 @@ TEST(InBandError, RewrittenErrorLineFails) {
   e.value = nullptr; // e.g. replaced by an HTML fragment
   e.text = "<b>error</b>";
   EXPECT_FALSE(r.judge().passed);
+}
+
+// --- cors.* --------------------------------------------------------------------------------------
+
+// Replaces every header line named `name` (case-insensitive) with `values`, appended at the end.
+void set_header(probe_result &r, const std::string &name, const std::vector<std::string> &values) {
+  std::erase_if(r.header_lines,
+                [&](const std::string &l) { return same_name(l.substr(0, l.find(':')), name); });
+  for (const auto &v : values)
+    r.header_lines.push_back(name + ": " + v);
+}
+
+TEST(CorsPreflight, ScenarioIsTheSdksPreflight) {
+  const auto &s = spec_named(specs_of("cors.preflight"), "preflight");
+  EXPECT_EQ(s.method, "OPTIONS");
+  EXPECT_EQ(header_of(s, "Origin"), ctx().origin);
+  EXPECT_EQ(header_of(s, "Access-Control-Request-Method"), "POST");
+  EXPECT_EQ(header_of(s, "Access-Control-Request-Headers"),
+            "authorization,content-type,x-stainless-os");
+  EXPECT_TRUE(s.body.is_null());
+}
+
+TEST(CorsPreflight, PassesBothAsTheMockAndAsAProxyAnswer) {
+  run r("cors.preflight");
+  EXPECT_EQ(probe_in(r.direct, "preflight").header("Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(r.probe("preflight").header("Access-Control-Allow-Origin"), ctx().origin);
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.passed) << v.actual;
+  EXPECT_EQ(v.measured, "HTTP 204, origin and requested headers allowed");
+}
+
+TEST(CorsPreflight, ForwardedToAnUpstreamThatAnswers405Fails) {
+  // ollama#17887: OPTIONS passed through, the upstream routes only POST.
+  run r("cors.preflight");
+  auto &p = r.probe("preflight");
+  p = answered(spec_named(specs_of("cors.preflight"), "preflight"), 405, "text/plain");
+  p.header_lines.push_back("Allow: POST");
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "2xx allowing origin https://app.example.test, POST and authorization, "
+                        "content-type, x-stainless-os");
+  EXPECT_EQ(v.actual, "preflight answered HTTP 405 (a browser needs 2xx)");
+  EXPECT_NE(v.cause.find("forwarded upstream"), std::string::npos);
+  EXPECT_EQ(v.measurements["status"].get<long>(), 405);
+  const check_result cr = judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx");
+  EXPECT_EQ(cr.result, outcome::fail);
+  EXPECT_NE(cr.fix.find("return 204"), std::string::npos) << cr.fix;
+}
+
+TEST(CorsPreflight, AuthDemandedFromThePreflightFails) {
+  run r("cors.preflight");
+  r.probe("preflight").status = 401;
+  EXPECT_EQ(r.judge().actual, "preflight answered HTTP 401 (a browser needs 2xx)");
+}
+
+TEST(CorsPreflight, MissingSdkHeaderFails) {
+  run r("cors.preflight");
+  set_header(r.probe("preflight"), "Access-Control-Allow-Headers", {"Authorization, Content-Type"});
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.actual, "Access-Control-Allow-Headers does not include x-stainless-os");
+  EXPECT_EQ(v.measurements["allow_headers"], json::array({"Authorization, Content-Type"}));
+}
+
+TEST(CorsPreflight, WildcardDoesNotCoverAuthorization) {
+  run r("cors.preflight");
+  set_header(r.probe("preflight"), "Access-Control-Allow-Headers", {"*"});
+  EXPECT_EQ(r.judge().actual, "Access-Control-Allow-Headers does not include authorization");
+  set_header(r.probe("preflight"), "Access-Control-Allow-Headers", {"*, Authorization"});
+  EXPECT_TRUE(r.judge().passed);
+}
+
+TEST(CorsPreflight, MissingOrDoubledAllowOriginFails) {
+  run r("cors.preflight");
+  set_header(r.probe("preflight"), "Access-Control-Allow-Origin", {});
+  EXPECT_EQ(r.judge().actual, "no Access-Control-Allow-Origin");
+  set_header(r.probe("preflight"), "Access-Control-Allow-Origin", {ctx().origin, "*"});
+  EXPECT_EQ(r.judge().actual, "Access-Control-Allow-Origin sent 2 times");
+}
+
+TEST(CorsPreflight, PostNeedsNoAllowMethods) {
+  // POST is a CORS-safelisted method: Allow-Methods may leave it out.
+  run r("cors.preflight");
+  set_header(r.probe("preflight"), "Access-Control-Allow-Methods", {"GET"});
+  EXPECT_TRUE(r.judge().passed);
+}
+
+TEST(CorsStreamResponse, ScenarioStreamsFromAForeignOrigin) {
+  const auto &s = spec_named(specs_of("cors.stream-response"), "stream");
+  EXPECT_EQ(header_of(s, "Origin"), ctx().origin);
+  EXPECT_EQ(s.method, "POST");
+  EXPECT_TRUE(s.body.value("stream", false));
+}
+
+TEST(CorsStreamResponse, NoAllowOriginFails) {
+  run r("cors.stream-response");
+  set_header(r.probe("stream"), "Access-Control-Allow-Origin", {});
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "exactly one Access-Control-Allow-Origin: https://app.example.test (or *)");
+  EXPECT_EQ(v.actual, "no Access-Control-Allow-Origin");
+  EXPECT_EQ(v.measurements["events"].get<std::size_t>(), r.probe("stream").events.size());
+}
+
+TEST(CorsStreamResponse, AnotherOriginFails) {
+  run r("cors.stream-response");
+  set_header(r.probe("stream"), "Access-Control-Allow-Origin", {"http://localhost:3000"});
+  EXPECT_EQ(r.judge().actual, "Access-Control-Allow-Origin 'http://localhost:3000' is not "
+                              "'https://app.example.test' or '*'");
+}
+
+TEST(CorsStreamResponse, RefusedRequestFails) {
+  run r("cors.stream-response");
+  r.probe("stream").status = 403;
+  const verdict v = r.judge();
+  EXPECT_EQ(v.expected, "2xx");
+  EXPECT_EQ(v.actual, "HTTP 403");
+}
+
+TEST(CorsSingleValue, ProxyAndUpstreamBothAddingFails) {
+  run r("cors.single-value");
+  r.probe("stream").header_lines.push_back("Access-Control-Allow-Origin: *"); // the upstream's
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "each Access-Control-* header once");
+  EXPECT_EQ(v.actual, "stream: Access-Control-Allow-Origin = [\"https://app.example.test\",\"*\"]");
+  EXPECT_EQ(v.cause, "both the proxy and the upstream add CORS headers");
+  const check_result cr = judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx");
+  EXPECT_NE(cr.fix.find("proxy_hide_header"), std::string::npos) << cr.fix;
+}
+
+TEST(CorsSingleValue, CommaJoinedWildcardsFail) {
+  // What a browser reports as "contains multiple values '*, *'".
+  run r("cors.single-value");
+  set_header(r.probe("upstream-500"), "Access-Control-Allow-Origin", {"*, *"});
+  EXPECT_EQ(r.judge().actual, "upstream-500: Access-Control-Allow-Origin = [\"*, *\"]");
+}
+
+TEST(CorsSingleValue, DoubledPreflightHeaderFails) {
+  run r("cors.single-value");
+  r.probe("preflight").header_lines.push_back("Access-Control-Allow-Headers: Authorization");
+  EXPECT_EQ(r.judge().actual.rfind("preflight: Access-Control-Allow-Headers = ", 0), 0u);
+}
+
+TEST(CorsSingleValue, ListValuedHeadersMayListSeveral) {
+  run r("cors.single-value");
+  const verdict v = r.judge();
+  ASSERT_NE(r.probe("preflight").header("Access-Control-Allow-Methods").find(','),
+            std::string::npos);
+  EXPECT_TRUE(v.passed) << v.actual;
+  EXPECT_EQ(v.measured, "every CORS header single on 4 responses");
+}
+
+TEST(CorsSingleValue, AResponseThatNeverCameFails) {
+  run r("cors.single-value");
+  auto &p = r.probe("upstream-404");
+  p.status = 0;
+  p.header_lines.clear();
+  p.curl_code = 7;
+  p.curl_error = "Couldn't connect to server";
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.actual, "upstream-404: no response (curl: Couldn't connect to server)");
+  EXPECT_NE(v.cause.find("no HTTP response"), std::string::npos);
+}
+
+TEST(CorsErrorResponses, ErrorsWithoutCorsFail) {
+  // nginx add_header without 'always': only 2xx/3xx get it.
+  run r("cors.error-responses");
+  ASSERT_EQ(r.probe("upstream-404").status, 404);
+  set_header(r.probe("upstream-404"), "Access-Control-Allow-Origin", {});
+  set_header(r.probe("upstream-500"), "Access-Control-Allow-Origin", {});
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "valid CORS headers on HTTP 404");
+  EXPECT_EQ(v.actual, "upstream-404: no Access-Control-Allow-Origin");
+  EXPECT_EQ(v.cause, "CORS headers are added to successful responses only");
+  const check_result cr = judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx");
+  EXPECT_NE(cr.fix.find("always"), std::string::npos) << cr.fix;
+}
+
+TEST(CorsErrorResponses, Only500WithoutCorsFails) {
+  run r("cors.error-responses");
+  set_header(r.probe("upstream-500"), "Access-Control-Allow-Origin", {});
+  EXPECT_EQ(r.judge().actual, "upstream-500: no Access-Control-Allow-Origin");
+}
+
+TEST(CorsErrorResponses, ErrorReplacedBySuccessFails) {
+  run r("cors.error-responses");
+  r.probe("upstream-500").status = 200;
+  const verdict v = r.judge();
+  EXPECT_EQ(v.expected, "an upstream error status");
+  EXPECT_EQ(v.actual, "upstream-500: HTTP 200");
+}
+
+TEST(CorsProxyErrors, BadGatewayWithoutCorsWarns) {
+  run r("cors.proxy-errors");
+  ASSERT_EQ(r.probe("upstream-reset").status, 502);
+  set_header(r.probe("upstream-reset"), "Access-Control-Allow-Origin", {});
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "valid CORS headers on the proxy's HTTP 502");
+  EXPECT_EQ(v.actual, "upstream-reset: no Access-Control-Allow-Origin");
+  EXPECT_EQ(v.cause, "the proxy's own error responses carry no CORS");
+  EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx").result, outcome::warn);
+  EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, true, "nginx").result, outcome::fail);
+}
+
+TEST(CorsProxyErrors, BodyTooLargeWithoutCorsWarns) {
+  run r("cors.proxy-errors");
+  auto &p = r.probe("large-body");
+  p = answered(spec_named(specs_of("cors.proxy-errors"), "large-body"), 413, "text/html");
+  p.body = "<html><head><title>413 Request Entity Too Large</title></head></html>";
+  const verdict v = r.judge();
+  EXPECT_EQ(v.expected, "valid CORS headers on the proxy's HTTP 413");
+  EXPECT_EQ(v.actual, "large-body: no Access-Control-Allow-Origin");
+  add_cors(p, true);
+  const verdict readable = r.judge();
+  EXPECT_TRUE(readable.passed) << readable.actual;
+  EXPECT_EQ(readable.measured, "2 proxy errors readable cross-origin");
+}
+
+TEST(CorsProxyErrors, NothingProvokedPassesOnlyWhenSent) {
+  // The proxy closed the connection on the reset and accepted the big body: nothing to judge.
+  run r("cors.proxy-errors");
+  r.probe("upstream-reset") = probe_in(r.direct, "upstream-reset"); // no response at all
+  ASSERT_TRUE(r.probe("upstream-reset").started);
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.passed) << v.actual;
+  EXPECT_EQ(v.measured, "no proxy error could be provoked");
+  r.probe("large-body").started = false;
+  const verdict unsent = r.judge();
+  EXPECT_FALSE(unsent.passed);
+  EXPECT_EQ(unsent.actual, "large-body: not sent");
+}
+
+TEST(CorsProxyErrors, ScenarioProvokesTheProxy) {
+  const auto specs = specs_of("cors.proxy-errors");
+  EXPECT_EQ(scenario_of(spec_named(specs, "upstream-reset")).abort_after, 0);
+  const auto &big = spec_named(specs, "large-body");
+  EXPECT_GE(big.body.dump().size(), ctx().prof.large_body);
+  for (const auto &s : specs)
+    EXPECT_EQ(header_of(s, "Origin"), ctx().origin) << s.name;
+}
+
+TEST(CorsCredentials, WildcardWithCredentialsFails) {
+  run r("cors.credentials");
+  auto &p = r.probe("stream");
+  set_header(p, "Access-Control-Allow-Origin", {"*"});
+  p.header_lines.push_back("Access-Control-Allow-Credentials: true");
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "no '*' with credentials");
+  EXPECT_EQ(v.actual, "stream: Allow-Origin '*' and Allow-Credentials true");
+  EXPECT_NE(v.cause.find("wildcard with credentials"), std::string::npos);
+}
+
+TEST(CorsCredentials, EchoedOriginWithCredentialsPasses) {
+  run r("cors.credentials");
+  r.probe("preflight").header_lines.push_back("Access-Control-Allow-Credentials: true");
+  r.probe("stream").header_lines.push_back("Access-Control-Allow-Credentials: true");
+  EXPECT_TRUE(r.judge().passed);
+  set_header(r.probe("preflight"), "Access-Control-Allow-Origin", {"*"});
+  EXPECT_EQ(r.judge().actual, "preflight: Allow-Origin '*' and Allow-Credentials true");
+}
+
+TEST(CorsVaryOrigin, EchoedOriginWithoutVaryWarns) {
+  run r("cors.vary-origin");
+  set_header(r.probe("stream"), "Vary", {});
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "Vary: Origin with an echoed origin");
+  EXPECT_EQ(v.actual, "stream: Vary []");
+  EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx").result, outcome::warn);
+  set_header(r.probe("stream"), "Vary", {"Accept-Encoding"});
+  EXPECT_EQ(r.judge().actual, "stream: Vary [\"Accept-Encoding\"]");
+}
+
+TEST(CorsVaryOrigin, VaryListsAndWildcardOriginsPass) {
+  run r("cors.vary-origin");
+  set_header(r.probe("stream"), "Vary", {"Accept-Encoding, origin"});
+  EXPECT_TRUE(r.judge().passed);
+  EXPECT_EQ(r.judge().measured, "Vary: Origin on every echoed origin");
+  for (const char *name : {"preflight", "stream"}) {
+    set_header(r.probe(name), "Vary", {});
+    set_header(r.probe(name), "Access-Control-Allow-Origin", {"*"});
+  }
+  EXPECT_EQ(r.judge().measured, "origin not echoed (wildcard)");
+}
+
+// --- upstream.* ----------------------------------------------------------------------------------
+
+// The upstream's bare policy 403 (Ollama's Origin or Host guard), relayed by the proxy.
+void refused_by_upstream(run &r) {
+  auto &p = r.probe("stream");
+  p = answered(spec_named(specs_of(r.c.id), "stream"), 403, "text/plain");
+  p.header_lines.back() = "Content-Length: 0";
+  p.framing = body_framing::content_length;
+  journal_in(r.proxied, "stream").back()["status"] = 403;
+}
+
+class Accepted : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Accepted, UpstreamPolicy403Fails) {
+  run r(GetParam());
+  refused_by_upstream(r);
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "HTTP 200 with the stream");
+  EXPECT_EQ(v.actual, "the upstream answered 403 (its policy refused it)");
+  EXPECT_EQ(v.measurements["upstream_status"].get<int>(), 403);
+  EXPECT_EQ(v.measurements["client_status"].get<long>(), 403);
+}
+
+TEST_P(Accepted, RefusedBeforeTheUpstreamFails) {
+  run r(GetParam());
+  refused_by_upstream(r);
+  journal_in(r.proxied, "stream").clear();
+  const verdict v = r.judge();
+  EXPECT_EQ(v.actual, "client got HTTP 403");
+  EXPECT_EQ(v.measurements["upstream_saw_request"], false);
+}
+
+TEST_P(Accepted, PassSaysWhatWasAccepted) {
+  run r(GetParam());
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.passed);
+  EXPECT_NE(v.measured.find(" accepted, 4 events"), std::string::npos) << v.measured;
+}
+
+INSTANTIATE_TEST_SUITE_P(Checks, Accepted,
+                         ::testing::Values("upstream.origin-accepted", "upstream.host-accepted"),
+                         test_name);
+
+TEST(OriginAccepted, SendsTheBrowsersOriginAndBlamesTheAllowList) {
+  EXPECT_EQ(header_of(spec_named(specs_of("upstream.origin-accepted"), "stream"), "Origin"),
+            ctx().origin);
+  run r("upstream.origin-accepted");
+  refused_by_upstream(r);
+  EXPECT_NE(r.judge().cause.find("OLLAMA_ORIGINS"), std::string::npos);
+  const check_result cr = judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx");
+  EXPECT_NE(cr.fix.find("proxy_set_header Origin"), std::string::npos) << cr.fix;
+}
+
+TEST(HostAccepted, SendsThePublicHostAndBlamesTheHostCheck) {
+  EXPECT_EQ(header_of(spec_named(specs_of("upstream.host-accepted"), "stream"), "Host"),
+            ctx().public_host);
+  run r("upstream.host-accepted");
+  refused_by_upstream(r);
+  EXPECT_NE(r.judge().cause.find("non-local names"), std::string::npos);
+  const check_result cr = judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx");
+  EXPECT_NE(cr.fix.find("proxy_set_header Host localhost:11434"), std::string::npos) << cr.fix;
+}
+
+// --- headers.* -----------------------------------------------------------------------------------
+
+// Drops (or, with a value, replaces) a header in what the upstream journaled for `probe`.
+void upstream_header(run &r, const std::string &probe, const std::string &name,
+                     const std::string &value = "") {
+  json &headers = journal_in(r.proxied, probe).back()["headers"];
+  json kept = json::array();
+  for (const auto &h : headers)
+    if (!same_name(h[0].get<std::string>(), name)) kept.push_back(h);
+  if (!value.empty()) kept.push_back(json::array({name, value}));
+  headers = kept;
+}
+
+TEST(Authorization, RemovedOnTheWayFails) {
+  run r("headers.authorization");
+  upstream_header(r, "stream", "Authorization");
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "Authorization: Bearer sk-streamcheck-3f9a1c7e at the upstream");
+  EXPECT_EQ(v.actual, "no Authorization header");
+  EXPECT_EQ(v.cause, "the proxy removes or rewrites Authorization");
+}
+
+TEST(Authorization, ReplacedOnTheWayFails) {
+  run r("headers.authorization");
+  upstream_header(r, "stream", "Authorization", "Basic dXNlcjpwYXNz");
+  EXPECT_EQ(r.judge().actual, "Authorization: Basic dXNlcjpwYXNz");
+}
+
+TEST(Authorization, HeaderNameCaseDoesNotMatter) {
+  run r("headers.authorization");
+  upstream_header(r, "stream", "Authorization");
+  upstream_header(r, "stream", "authorization", "Bearer sk-streamcheck-3f9a1c7e");
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.passed) << v.actual;
+  EXPECT_EQ(v.measured, "forwarded unchanged");
+}
+
+TEST(Authorization, NotForwardedAtAllFails) {
+  run r("headers.authorization");
+  journal_in(r.proxied, "stream").clear();
+  r.probe("stream").status = 401;
+  const verdict v = r.judge();
+  EXPECT_EQ(v.actual, "no journal entry (HTTP 401)");
+  EXPECT_EQ(v.cause, "the proxy never forwarded the request");
+}
+
+TEST(Forwarded, NoForwardingHeadersWarn) {
+  run r("headers.forwarded");
+  upstream_header(r, "stream", "X-Forwarded-For");
+  upstream_header(r, "stream", "X-Forwarded-Proto");
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "X-Forwarded-For and X-Forwarded-Proto (or Forwarded)");
+  EXPECT_EQ(v.actual, "no X-Forwarded-For, no X-Forwarded-Proto");
+  const check_result cr = judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx");
+  EXPECT_EQ(cr.result, outcome::warn);
+  EXPECT_NE(cr.fix.find("$proxy_add_x_forwarded_for"), std::string::npos) << cr.fix;
+}
+
+TEST(Forwarded, EachMissingHeaderIsNamed) {
+  run r("headers.forwarded");
+  upstream_header(r, "stream", "X-Forwarded-Proto");
+  EXPECT_EQ(r.judge().actual, "no X-Forwarded-Proto");
+  run proto("headers.forwarded");
+  upstream_header(proto, "stream", "X-Forwarded-For");
+  EXPECT_EQ(proto.judge().actual, "no X-Forwarded-For");
+}
+
+TEST(Forwarded, Rfc7239ForwardedPasses) {
+  run r("headers.forwarded");
+  upstream_header(r, "stream", "X-Forwarded-For");
+  upstream_header(r, "stream", "X-Forwarded-Proto");
+  upstream_header(r, "stream", "Forwarded", "for=127.0.0.1;proto=http");
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.passed);
+  EXPECT_EQ(v.measured, "Forwarded: for=127.0.0.1;proto=http");
+}
+
+TEST(Forwarded, PassShowsWhatArrived) {
+  run r("headers.forwarded");
+  EXPECT_EQ(r.judge().measured, "X-Forwarded-For 127.0.0.1, X-Forwarded-Proto http");
+}
+
+// --- conn.* --------------------------------------------------------------------------------------
+
+TEST(Keepalive, ScenarioIsTwoStreamsInARowInOnePool) {
+  const auto specs = specs_of("conn.keepalive");
+  const auto &first = spec_named(specs, "first");
+  const auto &second = spec_named(specs, "second");
+  EXPECT_EQ(second.after_probe, "first");
+  EXPECT_FALSE(first.connection_pool.empty());
+  EXPECT_EQ(first.connection_pool, second.connection_pool);
+}
+
+TEST(Keepalive, NewConnectionForTheSecondStreamWarns) {
+  run r("conn.keepalive");
+  auto &second = r.probe("second");
+  second.reused_connection = false;
+  second.local_port = r.probe("first").local_port + 1;
+  r.probe("first").header_lines.push_back("Connection: close");
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "the second request on the same connection");
+  EXPECT_EQ(v.actual, "a new connection (first response chunked, Connection: close)");
+  EXPECT_EQ(v.cause, "the proxy closes the client connection after each stream");
+  EXPECT_EQ(v.measurements["second_reused"], false);
+  EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx").result, outcome::warn);
+}
+
+TEST(Keepalive, CloseDelimitedFirstResponseIsNamed) {
+  // chunked_transfer_encoding off: the first stream can only end by closing the connection.
+  run r("conn.keepalive");
+  r.probe("first").framing = body_framing::close_delimited;
+  r.probe("second").reused_connection = false;
+  EXPECT_EQ(r.judge().actual, "a new connection (first response close-delimited)");
+}
+
+TEST(Keepalive, AFailedStreamFails) {
+  run r("conn.keepalive");
+  r.probe("first").status = 502;
+  const verdict v = r.judge();
+  EXPECT_EQ(v.expected, "two complete streams");
+  EXPECT_EQ(v.actual, "HTTP 502");
+}
+
+TEST(UpstreamKeepalive, ReportsVersionAndReuse) {
+  run r("conn.upstream-keepalive");
+  EXPECT_EQ(r.judge().measured, "HTTP/1.1, connection reused");
+  journal_in(r.proxied, "second").back()["connection"] = 2;
+  for (const char *name : {"first", "second"})
+    journal_in(r.proxied, name).back()["version"] = "1.0";
+  const verdict v = r.judge();
+  EXPECT_EQ(v.measured, "HTTP/1.0, new connection per request");
+  EXPECT_EQ(v.measurements["reused"], false);
+  EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, true, "nginx").result, outcome::pass);
+}
+
+TEST(ConcurrentStreams, ScenarioRunsTheProfilesNumberAtOnce) {
+  const auto specs = specs_of("conn.concurrent-streams");
+  EXPECT_EQ(specs.size(), static_cast<std::size_t>(ctx().prof.concurrent_streams));
+  for (const auto &s : specs) {
+    EXPECT_EQ(s.start_after_ms, specs.front().start_after_ms) << s.name;
+    EXPECT_TRUE(s.after_probe.empty()) << s.name;
+  }
+}
+
+TEST(ConcurrentStreams, OneIncompleteStreamFails) {
+  run r("conn.concurrent-streams");
+  auto &p = r.probe("s7");
+  p.events.resize(10);
+  p.curl_code = 18;
+  p.curl_error = "Transfer closed with outstanding read data remaining";
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "all 32 streams complete");
+  EXPECT_EQ(v.actual, "31/32 complete, worst event jitter 0.0 ms (s7: curl: Transfer closed with "
+                      "outstanding read data remaining (after HTTP 200), 10 events)");
+  EXPECT_EQ(v.cause, "the proxy runs out of connections or file descriptors");
+  EXPECT_EQ(v.measurements["complete"].get<int>(), 31);
+}
+
+TEST(ConcurrentStreams, RefusedAndMissingStreamsFail) {
+  run r("conn.concurrent-streams");
+  r.probe("s3") = answered(spec_named(specs_of("conn.concurrent-streams"), "s3"), 502, "text/html");
+  EXPECT_EQ(r.judge().actual, "31/32 complete, worst event jitter 0.0 ms (s3: HTTP 502, 0 events)");
+  run lost("conn.concurrent-streams");
+  lost.proxied.probes.pop_back();
+  lost.proxied.journal.pop_back();
+  EXPECT_EQ(lost.judge().actual,
+            "31/32 complete, worst event jitter 0.0 ms (s31: not sent, 0 events)");
+}
+
+TEST(ConcurrentStreams, OneCoalescedStreamFails) {
+  // Ten events (450 ms of emissions) released in one read: buffered, even though each stream is
+  // only compared with itself.
+  run r("conn.concurrent-streams");
+  release_together(r.probe("s5"), 10);
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "no event held back > 250.0 ms to be released with later ones");
+  EXPECT_EQ(v.actual, "s5: events emitted 450.0 ms apart arrived in one read");
+  EXPECT_EQ(v.cause, "the proxy coalesces events under load");
+  EXPECT_DOUBLE_EQ(v.measurements["max_held_back_ms"].get<double>(), 450);
+}
+
+TEST(ConcurrentStreams, AFullyBufferedStreamFails) {
+  run r("conn.concurrent-streams");
+  release_together(r.probe("s0"), r.probe("s0").events.size());
+  EXPECT_EQ(r.judge().actual, "s0: events emitted 1000.0 ms apart arrived in one read");
+}
+
+TEST(ConcurrentStreams, PairsAndAConstantOffsetPass) {
+  // Two events per read (one gap held back) and a stream that started 200 ms late are fine.
+  run r("conn.concurrent-streams");
+  release_together(r.probe("s1"), 2);
+  delay_all(r.probe("s2"), 200'000);
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.passed) << v.actual;
+  EXPECT_EQ(v.measured, "32/32 complete, worst event jitter 50.0 ms");
+}
+
+TEST(ConcurrentStreams, AllStreamsJitteringFails) {
+  run r("conn.concurrent-streams");
+  for (int i = 0; i < ctx().prof.concurrent_streams; ++i) {
+    auto &events = r.probe("s" + std::to_string(i)).events;
+    for (std::size_t k = 0; k < events.size(); k += 3)
+      events[k].arrival_us += 150'000; // every third event late, each in its own read
+  }
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "per-stream jitter p95 <= 100.0 ms, max <= 500.0 ms");
+  EXPECT_EQ(v.cause, "the proxy coalesces events under load");
+}
+
+// --- body.large-request --------------------------------------------------------------------------
+
+TEST(LargeRequest, ScenarioIsAnImageOfTheProfilesSize) {
+  const auto &s = spec_named(specs_of("body.large-request"), "upload");
+  const std::string body = s.body.dump();
+  EXPECT_GE(body.size(), ctx().prof.large_body);
+  EXPECT_LT(body.size(), ctx().prof.large_body + 4096);
+  EXPECT_EQ(s.body["messages"][0]["images"].size(), 1u);
+  run r("body.large-request");
+  EXPECT_EQ(r.probe("upload").request_bytes, body.size());
+  EXPECT_EQ(r.judge().measured, "20 MiB arrived intact");
+}
+
+TEST(LargeRequest, RefusedByTheBodyLimitFails) {
+  // client_max_body_size 1m: nginx answers 413 without ever connecting upstream.
+  run r("body.large-request");
+  auto &p = r.probe("upload");
+  const std::uint64_t sent = p.request_bytes;
+  const std::string hash = p.request_fnv1a64;
+  p = answered(spec_named(specs_of("body.large-request"), "upload"), 413, "text/html");
+  p.request_bytes = sent;
+  p.request_fnv1a64 = hash;
+  journal_in(r.proxied, "upload").clear();
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, std::to_string(sent) + " bytes at the upstream");
+  EXPECT_EQ(v.actual, "the request never reached the upstream (client got HTTP 413)");
+  EXPECT_EQ(v.cause, "the proxy's request body limit is smaller than the request");
+  const check_result cr = judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx");
+  EXPECT_NE(cr.fix.find("client_max_body_size"), std::string::npos) << cr.fix;
+}
+
+TEST(LargeRequest, TruncatedBodyFails) {
+  run r("body.large-request");
+  const std::uint64_t sent = r.probe("upload").request_bytes;
+  json &e = journal_in(r.proxied, "upload").back();
+  e["body_bytes"] = 1u << 20;
+  e["body_fnv1a64"] = "00000000deadbeef";
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, std::to_string(sent) + " identical bytes at the upstream");
+  EXPECT_EQ(v.actual, "1048576 bytes, hash 00000000deadbeef");
+  EXPECT_EQ(v.cause, "the proxy truncated or altered the request body");
+  EXPECT_EQ(v.measurements["upstream_bytes"].get<std::uint64_t>(), 1u << 20);
+}
+
+TEST(LargeRequest, SameSizeDifferentBytesFails) {
+  run r("body.large-request");
+  json &e = journal_in(r.proxied, "upload").back();
+  ASSERT_EQ(e["body_fnv1a64"], r.probe("upload").request_fnv1a64);
+  e["body_fnv1a64"] = "0123456789abcdef";
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.actual,
+            std::to_string(r.probe("upload").request_bytes) + " bytes, hash " + "0123456789abcdef");
+}
+
+TEST(LargeRequest, IntactBodyButFailedResponseFails) {
+  run r("body.large-request");
+  r.probe("upload").status = 502;
+  const verdict v = r.judge();
+  EXPECT_EQ(v.expected, "HTTP 200");
+  EXPECT_EQ(v.actual, "HTTP 502");
 }
 
 } // namespace

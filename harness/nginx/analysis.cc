@@ -1,0 +1,308 @@
+#include "harness/nginx/analysis.h"
+
+#include <cctype>
+#include <regex>
+
+namespace streamcheck::harness::nginx {
+namespace {
+
+std::string lower(std::string s) {
+  for (auto &c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string q(const directive &d) {
+  return "`" + d.text() + "` at " + d.loc.str();
+}
+
+// The levels a request passes through, outermost first: main, http, server, location.
+struct scope {
+  std::vector<const std::vector<directive> *> levels;
+
+  const directive *get(const std::string &name) const {
+    for (auto it = levels.rbegin(); it != levels.rend(); ++it) {
+      const directive *found = nullptr;
+      for (const auto &d : **it)
+        if (d.name == name) found = &d;
+      if (found) return found;
+    }
+    return nullptr;
+  }
+  // Array directives (add_header, proxy_set_header): the innermost level that has any of them
+  // replaces everything inherited.
+  std::vector<const directive *> array(const std::string &name) const {
+    for (auto it = levels.rbegin(); it != levels.rend(); ++it) {
+      std::vector<const directive *> found;
+      for (const auto &d : **it)
+        if (d.name == name) found.push_back(&d);
+      if (!found.empty()) return found;
+    }
+    return {};
+  }
+};
+
+const directive *find_server(const std::vector<directive> &top, const source_loc &loc,
+                             const directive **http) {
+  for (const auto &d : top)
+    if (d.block && d.name == "http")
+      for (const auto &s : d.children)
+        if (s.block && s.name == "server" && s.loc.file == loc.file && s.loc.line == loc.line) {
+          *http = &d;
+          return &s;
+        }
+  return nullptr;
+}
+
+// nginx's location choice for a path: exact, then the longest prefix (final with ^~), then the
+// first matching regex, else the longest prefix.
+const directive *find_location(const directive &server, const std::string &path) {
+  const directive *longest = nullptr;
+  std::size_t longest_len = 0;
+  bool longest_final = false;
+  for (const auto &l : server.children) {
+    if (!l.block || l.name != "location" || l.args.empty()) continue;
+    const std::string m = l.arg(0);
+    if (m == "=" && l.args.size() > 1 && l.arg(1) == path) return &l;
+    if (m == "=" || m == "~" || m == "~*" || m[0] == '@') continue;
+    const bool final = m == "^~";
+    const std::string prefix = final ? l.arg(1) : m;
+    if (path.rfind(prefix, 0) == 0 && prefix.size() >= longest_len) {
+      longest = &l;
+      longest_len = prefix.size();
+      longest_final = final;
+    }
+  }
+  if (longest_final) return longest;
+  for (const auto &l : server.children) {
+    if (!l.block || l.name != "location" || l.args.size() < 2) continue;
+    const std::string m = l.arg(0);
+    if (m != "~" && m != "~*") continue;
+    try {
+      const auto flags =
+          m == "~*" ? std::regex::ECMAScript | std::regex::icase : std::regex::ECMAScript;
+      if (std::regex_search(path, std::regex(l.arg(1), flags))) return &l;
+    } catch (const std::regex_error &) {
+      // PCRE syntax std::regex does not know: not this location, as far as we can tell.
+    }
+  }
+  return longest;
+}
+
+bool has_arg(const directive &d, const std::string &value) {
+  for (const auto &a : d.args)
+    if (lower(a.value) == value) return true;
+  return false;
+}
+
+} // namespace
+
+long long parse_time_ms(const std::string &s) {
+  if (s.empty()) return -1;
+  long long total = 0;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return -1;
+    long long n = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+      n = n * 10 + (s[i++] - '0');
+    std::string unit;
+    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i])))
+      unit += s[i++];
+    static const std::pair<const char *, long long> units[] = {
+        {"ms", 1},          {"", 1000},           {"s", 1000},
+        {"m", 60'000},      {"h", 3'600'000},     {"d", 86'400'000},
+        {"w", 604'800'000}, {"M", 2'592'000'000}, {"y", 31'536'000'000}};
+    bool known = false;
+    for (const auto &[name, mult] : units)
+      if (unit == name) {
+        total += n * mult;
+        known = true;
+      }
+    if (!known) return -1;
+  }
+  return total;
+}
+
+long long parse_size(const std::string &s) {
+  if (s.empty()) return -1;
+  std::size_t i = 0;
+  long long n = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+    n = n * 10 + (s[i++] - '0');
+  if (i == 0) return -1;
+  const std::string unit = lower(s.substr(i));
+  if (unit.empty()) return n;
+  if (unit == "k") return n << 10;
+  if (unit == "m") return n << 20;
+  if (unit == "g") return n << 30;
+  return -1;
+}
+
+bool matches(const finding &f, const std::string &check_id) {
+  const std::string &p = f.check_id;
+  if (!p.empty() && p.back() == '*') return check_id.rfind(p.substr(0, p.size() - 1), 0) == 0;
+  if (!p.empty() && p.back() == '.') return check_id.rfind(p, 0) == 0;
+  return p == check_id;
+}
+
+std::vector<finding> analyse(const std::vector<directive> &top, const analysis_options &o) {
+  std::vector<finding> out;
+  const directive *http = nullptr;
+  const directive *server = find_server(top, o.server, &http);
+  if (!server) return out;
+  const directive *location = find_location(*server, o.path);
+  scope sc{{&top, &http->children, &server->children}};
+  if (location) sc.levels.push_back(&location->children);
+  const std::string where =
+      location ? "`location " + location->args.back().raw + "` at " + location->loc.str()
+               : "the server at " + server->loc.str();
+  auto add = [&](std::vector<std::string> ids, const std::string &text) {
+    for (auto &id : ids)
+      out.push_back({std::move(id), text});
+  };
+
+  // stream.*: response buffering and the HTTP/1.0 upstream (close-delimited answers).
+  if (const directive *b = sc.get("proxy_buffering"); b && lower(b->arg(0)) == "on")
+    add({"stream.", "conn.concurrent-streams", "abort.cancel-propagates"},
+        q(*b) + " makes nginx collect the response before sending it");
+  else if (!b)
+    add({"stream.", "conn.concurrent-streams", "abort.cancel-propagates"},
+        "no `proxy_buffering off` applies to " + where +
+            ": nginx buffers proxied responses by default");
+  const directive *v = sc.get("proxy_http_version");
+  if (!v || v->arg(0) != "1.1") {
+    const std::string text =
+        (v ? q(*v) : "no `proxy_http_version 1.1` applies to " + where) +
+        ": nginx talks HTTP/1.0 to the upstream, which then answers close-delimited";
+    add({"stream.", "abort.truncation-visible", "conn.concurrent-streams"}, text);
+  }
+
+  // timeout.*: proxy_read_timeout shorter than the profile's silence.
+  const directive *rt = sc.get("proxy_read_timeout");
+  const long long read_ms = rt ? parse_time_ms(rt->arg(0)) : 60'000;
+  if (read_ms >= 0 && read_ms < o.silence_ms)
+    add({"timeout.slow-first-token", "timeout.idle-gap"},
+        (rt ? q(*rt)
+            : "proxy_read_timeout is not set for " + where + " (nginx's default is 60s), which") +
+            " is shorter than the " + std::to_string(o.silence_ms / 1000) +
+            " s the upstream stays silent");
+
+  if (const directive *a = sc.get("proxy_ignore_client_abort"); a && lower(a->arg(0)) == "on")
+    add({"abort.cancel-*"},
+        q(*a) + " keeps the upstream request running after the client has gone");
+  if (const directive *c = sc.get("chunked_transfer_encoding"); c && lower(c->arg(0)) == "off")
+    add({"abort.truncation-visible", "conn.keepalive"},
+        q(*c) + " makes the response close-delimited (a cut stream looks complete, and the "
+                "connection cannot be reused)");
+  if (const directive *i = sc.get("proxy_intercept_errors"); i && lower(i->arg(0)) == "on")
+    add({"api.error-passthrough"},
+        q(*i) + " replaces the upstream's error responses with nginx's own pages");
+
+  if (const directive *g = sc.get("gzip"); g && lower(g->arg(0)) == "on") {
+    const directive *types = sc.get("gzip_types");
+    if (types && (has_arg(*types, "application/x-ndjson") || has_arg(*types, "text/event-stream") ||
+                  has_arg(*types, "*")))
+      add({"stream.compressed-client"},
+          q(*g) + " with " + q(*types) + " compresses the stream, and gzip buffers it");
+  }
+
+  // add_header: CORS headers without `always` are left off 4xx/5xx responses.
+  const auto headers = sc.array("add_header");
+  for (const directive *h : headers)
+    if (lower(h->arg(0)).rfind("access-control-", 0) == 0 && !has_arg(*h, "always"))
+      add({"cors.error-responses", "cors.proxy-errors"},
+          q(*h) + " has no `always`: nginx adds it to 2xx/3xx responses only");
+  bool allow_origin = false;
+  for (const directive *h : headers)
+    if (lower(h->arg(0)) == "access-control-allow-origin") allow_origin = true;
+  if (!allow_origin)
+    add({"cors.preflight", "cors.stream-response", "cors.error-responses", "cors.proxy-errors"},
+        "no `add_header Access-Control-Allow-Origin ... always` applies to " + where +
+            (headers.empty() ? ""
+                             : " (its add_header lines start at " + headers.front()->loc.str() +
+                                   " and replace any inherited ones)"));
+  // The `if` trap: an if block with an add_header of its own inherits none of the location's.
+  // When it sets CORS headers itself, those are what the preflight gets: quote them instead.
+  if (location && !headers.empty())
+    for (const auto &blk : location->children) {
+      if (!blk.block || blk.name != "if") continue;
+      std::vector<const directive *> own, cors;
+      for (const auto &h : blk.children)
+        if (h.name == "add_header") {
+          own.push_back(&h);
+          if (lower(h.arg(0)).rfind("access-control-", 0) == 0) cors.push_back(&h);
+        }
+      if (own.empty()) continue;
+      if (cors.empty()) {
+        add({"cors.preflight"},
+            q(*own.front()) + " inside `if` at " + blk.loc.str() +
+                " replaces every add_header the location has: responses answered in that block "
+                "carry none of the CORS headers");
+        continue;
+      }
+      std::string quoted;
+      for (const directive *h : cors)
+        quoted += (quoted.empty() ? "" : ", ") + q(*h);
+      add({"cors.preflight"}, "the `if` block at " + blk.loc.str() +
+                                  " answers with its own CORS headers only: " + quoted);
+    }
+
+  const auto set_headers = sc.array("proxy_set_header");
+  auto set_header = [&](const std::string &name) -> const directive * {
+    for (const directive *h : set_headers)
+      if (lower(h->arg(0)) == lower(name)) return h;
+    return nullptr;
+  };
+  if (const directive *h = set_header("Host");
+      h && (h->arg(1) == "$host" || h->arg(1) == "$http_host"))
+    add({"upstream.host-accepted"},
+        q(*h) + " passes the public Host to the upstream (Ollama on loopback refuses it with 403)");
+  if (const directive *h = set_header("Origin"); !h || !h->arg(1).empty())
+    add({"upstream.origin-accepted"}, (h ? q(*h) + " forwards an Origin"
+                                         : "no `proxy_set_header Origin \"\"` applies to " + where +
+                                               ": the browser's Origin reaches the upstream") +
+                                          ", whose allow-list refuses foreign origins");
+  if (const directive *h = set_header("Authorization"))
+    add({"headers.authorization"}, q(*h) + " replaces the client's Authorization header");
+  if (!set_header("X-Forwarded-For") && !set_header("X-Forwarded-Proto") &&
+      !set_header("Forwarded"))
+    add({"headers.forwarded"}, "no `proxy_set_header X-Forwarded-For`/`X-Forwarded-Proto` applies "
+                               "to " +
+                                   where);
+
+  const directive *mb = sc.get("client_max_body_size");
+  const long long max_body = mb ? parse_size(mb->arg(0)) : 1 << 20;
+  if (max_body > 0 && static_cast<std::size_t>(max_body) < o.large_body)
+    add({"body.large-request"},
+        (mb ? q(*mb)
+            : "client_max_body_size is not set for " + where + " (nginx's default is 1m), which") +
+            " is smaller than the " + std::to_string(o.large_body >> 20) + " MiB request");
+
+  for (const auto &d : top)
+    if (d.block && d.name == "events")
+      for (const auto &c : d.children)
+        if (c.name == "worker_connections" &&
+            parse_size(c.arg(0)) < 2LL * o.concurrent_streams + 16) {
+          std::string text = q(c);
+          for (const auto &w : top)
+            if (w.name == "worker_processes") text += " with " + q(w);
+          add({"conn.concurrent-streams"},
+              text + ": each stream holds two connections (client and upstream)");
+        }
+  return out;
+}
+
+void annotate(run_report &r, const std::vector<finding> &findings) {
+  for (auto &c : r.checks) {
+    if (c.result != outcome::fail && c.result != outcome::warn) continue;
+    std::string mine;
+    for (const auto &f : findings)
+      if (matches(f, c.id) && mine.find(f.text) == std::string::npos)
+        mine += (mine.empty() ? "" : "; ") + f.text;
+    if (mine.empty()) continue;
+    c.fix += (c.fix.empty() ? "" : " | ") + std::string("in your config: ") + mine;
+  }
+}
+
+} // namespace streamcheck::harness::nginx

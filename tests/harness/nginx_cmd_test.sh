@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# `streamcheck nginx CONF` end to end with real nginx: a config split over an include glob runs
+# (and is byte-identical afterwards), nginx -t failures exit 2 with nginx's own message and the
+# user's file:line, unsupported proxy_pass variables exit 2 with file:line, TLS listeners are
+# tested over https with their own (relative) certificate paths. Loopback only.
+#   nginx_cmd_test.sh STREAMCHECK
+set -uo pipefail
+sc=$(realpath "$1")
+nginx=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
+[ -x "$nginx" ] || { echo "SKIP: nginx not found"; exit 77; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0 passed=0
+
+expect() { # name, wanted exit code, output regex, max seconds, command...
+  local name=$1 want=$2 pattern=$3 limit=$4
+  shift 4
+  local start end code
+  start=$(date +%s%N)
+  "$@" >"$work/out" 2>"$work/err" </dev/null
+  code=$?
+  end=$(date +%s%N)
+  local secs=$(((end - start) / 1000000000))
+  if [ "$code" -ne "$want" ] || ! grep -qE "$pattern" "$work/err" "$work/out" || [ "$secs" -gt "$limit" ]; then
+    echo "FAIL $name: exit $code (want $want), ${secs}s (max $limit), output:"
+    tail -n 8 "$work/err" "$work/out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  else
+    echo "ok   $name: exit $code in ${secs}s"
+    passed=$((passed + 1))
+  fi
+}
+
+digest() { find "$1" -type f -print0 | sort -z | xargs -0 sha256sum; }
+
+# A config split like a distribution's: nginx.conf + conf.d/*.conf, an upstream by hostname.
+mkdir -p "$work/site/conf.d"
+cat >"$work/site/nginx.conf" <<'EOF'
+# the user's config: "quotes", 'single', escapes \" and comments; ; {
+worker_processes 1;
+user nobody;
+daemon on;
+pid /run/not-ours.pid;
+error_log /var/log/not-ours.log;
+events { worker_connections 256; }
+http {
+    access_log /var/log/not-ours-access.log;
+    include conf.d/*.conf;
+}
+EOF
+cat >"$work/site/conf.d/00-upstream.conf" <<'EOF'
+upstream ollama { server ollama.internal:11434; keepalive 8; }
+EOF
+cat >"$work/site/conf.d/10-api.conf" <<'EOF'
+server {
+    listen 80 default_server;
+    server_name "api.example.test";
+    location / {
+        proxy_pass http://ollama;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_buffering off;
+        proxy_set_header Host 'localhost:11434';
+    }
+}
+EOF
+before=$(digest "$work/site")
+expect "include glob runs" 0 "nginx listening on http://127\.0\.0\.1:[0-9]+" 60 \
+  "$sc" nginx "$work/site/nginx.conf" --nginx "$nginx" --profile quick --check 'api.*' --no-color
+if [ "$(digest "$work/site")" = "$before" ]; then
+  passed=$((passed + 1)); echo "ok   config byte-identical afterwards"
+else
+  failures=$((failures + 1)); echo "FAIL the config changed on disk"
+fi
+expect "--listen-port" 0 "nginx listening on http://127\.0\.0\.1:$(($$ % 20000 + 30000))" 60 \
+  "$sc" nginx "$work/site/nginx.conf" --nginx "$nginx" --profile quick --check 'api.endpoints' \
+  --listen-port $(($$ % 20000 + 30000))
+expect "--after-suite sees the proxy" 0 "hook saw http://127\.0\.0\.1:[0-9]+" 60 \
+  "$sc" nginx "$work/site/nginx.conf" --nginx "$nginx" --profile quick --check 'api.endpoints' \
+  --after-suite 'curl -fsS "$STREAMCHECK_PROXY_URL/api/version" >/dev/null && echo "hook saw $STREAMCHECK_PROXY_URL" >&2'
+expect "--server picks by server_name" 2 "no server block has that server_name \(names: api.example.test\)" 10 \
+  "$sc" nginx "$work/site/nginx.conf" --nginx "$nginx" --server nope.test
+# A failing check names the user's own directive (static analysis) with file:line.
+expect "findings quote the user's directive" 1 "in your config: .*client_max_body_size is not set" 60 \
+  "$sc" nginx "$work/site/nginx.conf" --nginx "$nginx" --profile quick --check 'body.*' --no-color
+
+# A sites-enabled snippet (no http { }): wrapped and tested.
+printf 'server {\n  listen 80;\n  location / { proxy_pass http://ollama.internal:11434; }\n}\n' >"$work/snippet.conf"
+expect "site snippet" 0 "tested as a site snippet" 60 \
+  "$sc" nginx "$work/snippet.conf" --nginx "$nginx" --profile quick --check 'api.endpoints'
+
+# nginx -t rejects a directive in an included file: exit 2, nginx's message, the user's file:line.
+mkdir -p "$work/bad/conf.d"
+printf 'events {}\nhttp {\n  include conf.d/*.conf;\n}\n' >"$work/bad/nginx.conf"
+printf 'server {\n  listen 8080;\n  proxy_bufering off;\n  location / { proxy_pass http://127.0.0.1:1; }\n}\n' \
+  >"$work/bad/conf.d/api.conf"
+before=$(digest "$work/bad")
+expect "nginx -t failure" 2 "unknown directive \"proxy_bufering\" in .*conf\.d/api\.conf:3" 20 \
+  "$sc" nginx "$work/bad/nginx.conf" --nginx "$nginx"
+[ "$(digest "$work/bad")" = "$before" ] && passed=$((passed + 1)) ||
+  { failures=$((failures + 1)); echo "FAIL the bad config changed on disk"; }
+
+# Syntax errors are ours to report, with the file:line.
+printf 'events {}\nhttp {\n  server { listen 80; add_header X "a"b; }\n}\n' >"$work/syntax.conf"
+expect "syntax error" 2 "syntax\.conf:3: unexpected \"b\"" 5 "$sc" nginx "$work/syntax.conf" --nginx "$nginx"
+
+# proxy_pass from a variable nothing resolves statically: unsupported, with file:line.
+printf 'events {}\nhttp {\n  server {\n    listen 80;\n    location / { proxy_pass http://$http_x_backend; }\n  }\n}\n' \
+  >"$work/var.conf"
+expect "variable upstream" 2 "var\.conf:5: .*unsupported" 5 "$sc" nginx "$work/var.conf" --nginx "$nginx"
+
+expect "missing file" 2 "cannot open" 5 "$sc" nginx "$work/nope.conf" --nginx "$nginx"
+expect "missing CONF" 3 "nginx needs the config file" 5 "$sc" nginx
+expect "bad --nginx" 2 "not an executable" 5 "$sc" nginx "$work/var.conf" --nginx /nonexistent/nginx
+
+# TLS: listen ... ssl with certificate paths relative to the config's directory, tested over https.
+if command -v openssl >/dev/null; then
+  mkdir -p "$work/tls/certs"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=llm.example.test \
+    -keyout "$work/tls/certs/key.pem" -out "$work/tls/certs/cert.pem" >/dev/null 2>&1
+  cat >"$work/tls/nginx.conf" <<'EOF'
+events {}
+http {
+    server {
+        listen 443 ssl;
+        ssl_certificate certs/cert.pem;
+        ssl_certificate_key certs/key.pem;
+        location / {
+            proxy_pass http://127.0.0.1:11434;
+            proxy_http_version 1.1;
+            proxy_buffering off;
+        }
+    }
+}
+EOF
+  cd / || exit 1 # certificate paths resolve against the config's directory, not the cwd
+  expect "TLS listener" 0 "nginx listening on https://127\.0\.0\.1:[0-9]+" 60 \
+    "$sc" nginx "$work/tls/nginx.conf" --nginx "$nginx" --profile quick --check 'api.*'
+  cd - >/dev/null || exit 1
+fi
+
+echo "nginx command: $passed passed, $failures failed"
+[ "$failures" -eq 0 ]

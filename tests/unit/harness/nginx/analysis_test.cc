@@ -1,0 +1,172 @@
+// The static analysis: for each fixture's fault, the finding quotes the user's directive with
+// file:line under the check that fails; nginx's inheritance rules decide what applies.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "harness/nginx/analysis.h"
+#include "harness/nginx/config.h"
+
+namespace streamcheck::harness::nginx {
+namespace {
+
+struct analysed {
+  std::vector<finding> findings;
+  std::string for_check(const std::string &id) const {
+    std::string out;
+    for (const auto &f : findings)
+      if (matches(f, id)) out += f.text + "\n";
+    return out;
+  }
+};
+
+source_loc first_server(const std::vector<directive> &top) {
+  for (const auto &d : top)
+    if (d.name == "http")
+      for (const auto &s : d.children)
+        if (s.name == "server") return s.loc;
+  return {};
+}
+
+analysed of_text(const std::string &text, int silence_ms = 4000) {
+  auto top = parse_text(text, "n.conf");
+  EXPECT_TRUE(top) << top.message();
+  analysis_options o;
+  o.server = first_server(*top);
+  o.silence_ms = silence_ms;
+  return {analyse(*top, o)};
+}
+
+analysed of_fixture(const std::string &name, int silence_ms = 4000) {
+  auto c = load(STREAMCHECK_SOURCE_DIR "/fixtures/nginx/" + name + ".conf");
+  EXPECT_TRUE(c) << c.message();
+  analysis_options o;
+  o.server = first_server(c->top);
+  o.silence_ms = silence_ms;
+  return {analyse(c->top, o)};
+}
+
+bool has(const std::string &text, const std::string &needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+TEST(NginxAnalysis, TimesAndSizes) {
+  EXPECT_EQ(parse_time_ms("90"), 90'000);
+  EXPECT_EQ(parse_time_ms("3600s"), 3'600'000);
+  EXPECT_EQ(parse_time_ms("1m30s"), 90'000);
+  EXPECT_EQ(parse_time_ms("500ms"), 500);
+  EXPECT_EQ(parse_time_ms("1h"), 3'600'000);
+  EXPECT_EQ(parse_time_ms("soon"), -1);
+  EXPECT_EQ(parse_size("1m"), 1 << 20);
+  EXPECT_EQ(parse_size("100M"), 100 << 20);
+  EXPECT_EQ(parse_size("512k"), 512 << 10);
+  EXPECT_EQ(parse_size("0"), 0);
+  EXPECT_EQ(parse_size("lots"), -1);
+}
+
+TEST(NginxAnalysis, RecommendedConfigHasNothingToBlame) {
+  const auto a = of_fixture("recommended", 130'000);
+  for (const char *id :
+       {"stream.first-token", "stream.no-coalescing.sse", "timeout.idle-gap", "cors.preflight",
+        "cors.error-responses", "upstream.origin-accepted", "upstream.host-accepted",
+        "headers.forwarded", "headers.authorization", "body.large-request",
+        "abort.truncation-visible", "abort.cancel-propagates", "api.error-passthrough"})
+    EXPECT_EQ(a.for_check(id), "") << id;
+}
+
+TEST(NginxAnalysis, EachFixtureFaultIsQuotedWithFileLine) {
+  const std::string dir = STREAMCHECK_SOURCE_DIR "/fixtures/nginx/";
+  struct expectation {
+    const char *fixture, *check, *quote;
+  } cases[] = {
+      {"chunked-off", "abort.truncation-visible", "`chunked_transfer_encoding off` at "},
+      {"chunked-off", "conn.keepalive", "`chunked_transfer_encoding off` at "},
+      {"short-read-timeout", "timeout.idle-gap", "`proxy_read_timeout "},
+      {"ignore-client-abort", "abort.cancel-before-first-token", "`proxy_ignore_client_abort on`"},
+      {"intercept-errors", "api.error-passthrough", "`proxy_intercept_errors on`"},
+      {"gzip-stream-types", "stream.compressed-client", "`gzip on` at "},
+      {"cors-no-always", "cors.error-responses", "has no `always`"},
+      {"host-passthrough", "upstream.host-accepted", "`proxy_set_header Host $host` at "},
+      {"origin-forwarded", "upstream.origin-accepted", "`proxy_set_header Origin"},
+      {"default-body-size", "body.large-request", "client_max_body_size is not set"},
+      {"auth-stripped", "headers.authorization", "`proxy_set_header Authorization"},
+      {"no-forwarded-headers", "headers.forwarded", "no `proxy_set_header X-Forwarded-For`"},
+      {"small-worker-connections", "conn.concurrent-streams", "`worker_connections 40` at "},
+      {"cors-if-trap", "cors.preflight", "`add_header Access-Control-Max-Age 86400` at "},
+      {"defaults", "stream.first-token", "no `proxy_http_version 1.1`"},
+      {"defaults", "stream.no-coalescing.ndjson", "no `proxy_buffering off`"},
+  };
+  for (const auto &c : cases) {
+    const std::string got = of_fixture(c.fixture).for_check(c.check);
+    EXPECT_TRUE(has(got, c.quote)) << c.fixture << " / " << c.check << ":\n" << got;
+    EXPECT_TRUE(has(got, dir + c.fixture + ".conf:")) << c.fixture << ": " << got;
+  }
+}
+
+TEST(NginxAnalysis, IfBlockWithItsOwnCorsHeadersIsQuoted) {
+  const std::string got = of_fixture("seed").for_check("cors.preflight");
+  EXPECT_TRUE(has(got, "answers with its own CORS headers only: `add_header "
+                       "'Access-Control-Allow-Origin' '*'` at "))
+      << got;
+  EXPECT_FALSE(has(got, "carry none of the CORS headers")) << got;
+}
+
+TEST(NginxAnalysis, PlentyOfWorkerConnectionsIsNotBlamed) {
+  const auto a = of_fixture("defaults");
+  const std::string got = a.for_check("conn.concurrent-streams");
+  EXPECT_FALSE(has(got, "worker_connections")) << got; // 1024: it is the buffering
+  EXPECT_TRUE(has(got, "proxy_buffering")) << got;
+  EXPECT_TRUE(has(a.for_check("cors.preflight"), "no `add_header Access-Control-Allow-Origin"));
+}
+
+TEST(NginxAnalysis, ArrayDirectivesReplaceInheritedOnes) {
+  // The location's own proxy_set_header drops the server's X-Forwarded-For.
+  const auto a = of_text("http {\n"
+                         "  server {\n"
+                         "    proxy_set_header X-Forwarded-For $remote_addr;\n"
+                         "    location / {\n"
+                         "      proxy_set_header Connection \"\";\n"
+                         "      proxy_pass http://u;\n"
+                         "    }\n"
+                         "    location /other/ { proxy_pass http://u; }\n"
+                         "  }\n"
+                         "}\n");
+  EXPECT_TRUE(has(a.for_check("headers.forwarded"), "`location /` at n.conf:4"))
+      << a.for_check("headers.forwarded");
+  // Plain directives inherit: the server's proxy_read_timeout applies to the location.
+  const auto b = of_text("http {\n  proxy_read_timeout 2s;\n  server {\n"
+                         "    location / { proxy_pass http://u; }\n  }\n}\n");
+  EXPECT_TRUE(has(b.for_check("timeout.slow-first-token"), "`proxy_read_timeout 2s` at n.conf:2"));
+  const auto c =
+      of_text("http {\n  proxy_read_timeout 2s;\n  server {\n"
+              "    location / { proxy_read_timeout 1h; proxy_pass http://u; }\n  }\n}\n");
+  EXPECT_EQ(c.for_check("timeout.slow-first-token"), "");
+}
+
+TEST(NginxAnalysis, LocationChoiceFollowsNginx) {
+  const auto a = of_text("http { server {\n"
+                         "  location / { proxy_buffering on; }\n"
+                         "  location /api/ { proxy_buffering off; proxy_http_version 1.1; }\n"
+                         "  location ~ ^/v1/ { proxy_buffering on; }\n"
+                         "} }\n");
+  EXPECT_EQ(a.for_check("stream.first-token"), ""); // /api/chat -> location /api/
+}
+
+TEST(NginxAnalysis, AnnotateAppendsToFailingChecksOnly) {
+  run_report r;
+  check_result pass, fail;
+  pass.id = "conn.keepalive";
+  pass.result = outcome::pass;
+  fail.id = "abort.truncation-visible";
+  fail.result = outcome::warn;
+  fail.fix = "chunked_transfer_encoding on";
+  r.checks = {pass, fail};
+  annotate(r, {{"abort.truncation-visible", "`chunked_transfer_encoding off` at nginx.conf:22 x"},
+               {"conn.keepalive", "unrelated"}});
+  EXPECT_EQ(r.checks[0].fix, "");
+  EXPECT_EQ(r.checks[1].fix, "chunked_transfer_encoding on | in your config: "
+                             "`chunked_transfer_encoding off` at nginx.conf:22 x");
+}
+
+} // namespace
+} // namespace streamcheck::harness::nginx

@@ -1,0 +1,205 @@
+// The nginx config parser: nginx's own tokenizer rules (ngx_conf_read_token), file:line for every
+// directive, include globs, and errors that name the user's file and line.
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "harness/nginx/config.h"
+
+namespace streamcheck::harness::nginx {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<directive> parse_ok(const std::string &text) {
+  auto r = parse_text(text, "t.conf");
+  EXPECT_TRUE(r) << (r ? "" : r.message());
+  return r ? *r : std::vector<directive>{};
+}
+
+std::string parse_error(const std::string &text) {
+  auto r = parse_text(text, "t.conf");
+  EXPECT_FALSE(r) << "parsed without error: " << text;
+  return r ? "" : r.message();
+}
+
+TEST(NginxConfig, WordsQuotesAndEscapes) {
+  const auto top = parse_ok("add_header 'Access-Control-Allow-Origin' \"a b\" always;\n"
+                            "set $x \"say \\\"hi\\\" \\\\ \\. \\t\";\n"
+                            "return 200 'it\\'s';\n"
+                            "set $y un\\;quoted;\n");
+  ASSERT_EQ(top.size(), 4u);
+  EXPECT_EQ(top[0].name, "add_header");
+  ASSERT_EQ(top[0].args.size(), 3u);
+  EXPECT_EQ(top[0].arg(0), "Access-Control-Allow-Origin");
+  EXPECT_EQ(top[0].args[0].raw, "'Access-Control-Allow-Origin'");
+  EXPECT_EQ(top[0].arg(1), "a b");
+  EXPECT_EQ(top[0].arg(2), "always");
+  // \" \\ lose the backslash, \t is a tab, any other escape keeps its backslash (even \;, which
+  // still does not end the word).
+  EXPECT_EQ(top[1].arg(1), "say \"hi\" \\ \\. \t");
+  EXPECT_EQ(top[2].arg(1), "it's");
+  EXPECT_EQ(top[3].arg(1), "un\\;quoted"); // nginx keeps the backslash of an unknown escape
+}
+
+TEST(NginxConfig, CommentsVariablesAndBlocks) {
+  const auto top = parse_ok("# a comment; with { braces }\n"
+                            "http { # trailing\n"
+                            "  map $http_origin $cors {\n"
+                            "    default \"\";\n"
+                            "    \"~^https?://a\\.test(:[0-9]+)?$\" $http_origin;\n"
+                            "  }\n"
+                            "  server {\n"
+                            "    location / {\n"
+                            "      if ($request_method = OPTIONS) { return 204; }\n"
+                            "      set $u ${scheme}x#notacomment;\n"
+                            "    }\n"
+                            "  }\n"
+                            "}\n");
+  ASSERT_EQ(top.size(), 1u);
+  const auto &http = top[0];
+  EXPECT_TRUE(http.block);
+  EXPECT_EQ(http.loc.line, 2);
+  const auto &map = http.children[0];
+  EXPECT_EQ(map.name, "map");
+  EXPECT_EQ(map.children[0].arg(0), "");
+  EXPECT_EQ(map.children[1].name, "~^https?://a\\.test(:[0-9]+)?$");
+  EXPECT_EQ(map.children[1].loc.line, 5);
+  // Map keys are directive names: re-emitted as written, quotes included.
+  EXPECT_EQ(map.children[0].text(), "default \"\"");
+  EXPECT_EQ(map.children[1].text(), "\"~^https?://a\\.test(:[0-9]+)?$\" $http_origin");
+  const auto &loc = http.children[1].children[0];
+  ASSERT_EQ(loc.children.size(), 2u);
+  const auto &iff = loc.children[0];
+  EXPECT_EQ(iff.name, "if");
+  EXPECT_EQ(iff.arg(0), "($request_method");
+  EXPECT_EQ(iff.children[0].text(), "return 204");
+  EXPECT_EQ(loc.children[1].arg(1), "${scheme}x#notacomment");
+  EXPECT_EQ(loc.children[1].loc.str(), "t.conf:10");
+}
+
+TEST(NginxConfig, DirectiveLineIsItsFirstWord) {
+  const auto top = parse_ok("\n\nadd_header\n  X-A\n  \"multi\nline\";\n");
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].loc.line, 3);
+  EXPECT_EQ(top[0].arg(1), "multi\nline");
+}
+
+TEST(NginxConfig, ErrorsNameFileAndLine) {
+  EXPECT_EQ(parse_error("http {\n  server {\n}\n"),
+            "t.conf:1: block opened here is never closed (unexpected end of file, expecting "
+            "\"}\")");
+  EXPECT_EQ(parse_error("events {}\n}\n"), "t.conf:2: unexpected \"}\"");
+  EXPECT_EQ(parse_error("a \"b\"c;\n"), "t.conf:1: unexpected \"c\"");
+  EXPECT_EQ(parse_error("worker_processes 1;\nuser nobody"),
+            "t.conf:2: unexpected end of file, expecting \";\" or \"}\"");
+  EXPECT_EQ(parse_error("\n;\n"), "t.conf:2: unexpected \";\"");
+  EXPECT_EQ(parse_error("a b }\n"), "t.conf:1: unexpected \"}\"");
+}
+
+TEST(NginxConfig, EmitRoundTripsAndMapsLines) {
+  const std::string text = "events { worker_connections 8; }\n"
+                           "http {\n"
+                           "  server { listen 80; add_header X \"a b\" always; }\n"
+                           "}\n";
+  const auto top = parse_ok(text);
+  std::vector<source_loc> map;
+  const std::string out = emit(top, &map);
+  EXPECT_EQ(out, "events {\n"
+                 "    worker_connections 8;\n"
+                 "}\n"
+                 "http {\n"
+                 "    server {\n"
+                 "        listen 80;\n"
+                 "        add_header X \"a b\" always;\n"
+                 "    }\n"
+                 "}\n");
+  ASSERT_EQ(map.size(), 9u);
+  EXPECT_EQ(map[1].str(), "t.conf:1");
+  EXPECT_EQ(map[6].str(), "t.conf:3");
+  auto again = parse_text(out, "flat.conf");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(emit(*again, nullptr), out);
+}
+
+TEST(NginxConfig, QuoteOnlyWhenNeeded) {
+  EXPECT_EQ(quote("127.0.0.1:80"), "127.0.0.1:80");
+  EXPECT_EQ(quote(""), "\"\"");
+  EXPECT_EQ(quote("a b"), "\"a b\"");
+  EXPECT_EQ(quote("x\"y\\"), "\"x\\\"y\\\\\"");
+}
+
+class NginxInclude : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() /
+          ("sc-nginx-include-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+           "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir / "conf.d");
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  void write(const std::string &name, const std::string &text) {
+    std::ofstream(dir / name) << text;
+  }
+  fs::path dir;
+};
+
+TEST_F(NginxInclude, GlobsAreSortedAndKeepTheirOwnLines) {
+  write("nginx.conf", "events {}\nhttp {\n  include conf.d/*.conf;\n  include extra.conf;\n}\n");
+  write("conf.d/b.conf", "server { listen 2; }\n");
+  write("conf.d/a.conf", "\n\nserver { listen 1; }\n");
+  write("extra.conf", "# nothing but\nproxy_buffering off;\n");
+  auto c = load((dir / "nginx.conf").string());
+  ASSERT_TRUE(c) << c.message();
+  const auto &http = c->top[1];
+  ASSERT_EQ(http.children.size(), 3u);
+  EXPECT_EQ(http.children[0].children[0].arg(0), "1");
+  EXPECT_EQ(http.children[0].loc.str(), (dir / "conf.d/a.conf").string() + ":3");
+  EXPECT_EQ(http.children[1].children[0].arg(0), "2");
+  EXPECT_EQ(http.children[2].name, "proxy_buffering");
+  EXPECT_EQ(http.children[2].loc.str(), "extra.conf:2");
+}
+
+TEST_F(NginxInclude, EmptyGlobIsFineMissingFileIsAnError) {
+  write("nginx.conf", "http {\n  include sites/*.conf;\n  include missing.conf;\n}\n");
+  auto c = load((dir / "nginx.conf").string());
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.message().find("nginx.conf:3: include \"missing.conf\": cannot open"),
+            std::string::npos)
+      << c.message();
+}
+
+TEST_F(NginxInclude, PrefixOverridesTheBase) {
+  write("nginx.conf", "include conf.d/x.conf;\n");
+  fs::create_directories(dir / "elsewhere/conf.d");
+  std::ofstream(dir / "elsewhere/conf.d/x.conf") << "worker_processes 3;\n";
+  load_options lo;
+  lo.include_base = (dir / "elsewhere").string();
+  auto c = load((dir / "nginx.conf").string(), lo);
+  ASSERT_TRUE(c) << c.message();
+  EXPECT_EQ(c->top[0].arg(0), "3");
+}
+
+TEST_F(NginxInclude, LoopIsAnErrorNotAHang) {
+  write("nginx.conf", "include loop.conf;\n");
+  write("loop.conf", "include loop.conf;\n");
+  auto c = load((dir / "nginx.conf").string());
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.message().find("include loop"), std::string::npos) << c.message();
+}
+
+TEST_F(NginxInclude, ErrorInIncludedFileNamesThatFile) {
+  write("nginx.conf", "http {\n include bad.conf;\n}\n");
+  write("bad.conf", "server {\n  listen 80\n}\n");
+  auto c = load((dir / "nginx.conf").string());
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.message(), "bad.conf:3: unexpected \"}\"");
+}
+
+} // namespace
+} // namespace streamcheck::harness::nginx

@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
-# The main job, end to end on a fresh Debian 12 machine: set up and build, start the mock Ollama,
-# show a streamed answer, then judge two real nginx configurations with the harness (nginx's
-# defaults, which buffer the stream, and a correct streaming config).
+# The main job, end to end on a fresh Debian 12 machine: set up and build, show a streamed answer
+# from the mock Ollama, then gate two real nginx configs with `streamcheck nginx` (standard
+# profile: 65 s silences, 35 s stream): the recommended config, which must pass, and the seed
+# config this project started from, which must fail for the reasons the README lists.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
+profile=${STREAMCHECK_PROFILE:-standard}
 "$root/scripts/setup.sh" "$build"
+streamcheck=$build/harness/streamcheck
 
 work=$(mktemp -d)
 "$build/mock_upstream/streamcheck-mock" --listen 127.0.0.1:0 --port-file "$work/port" >/dev/null &
 mock_pid=$!
 trap 'kill $mock_pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-port=$(cat "$work/port")
-
 echo "== A streamed answer from streamcheck-mock (POST /api/chat, one NDJSON line per token):"
-curl -sS -N "http://127.0.0.1:$port/api/chat" \
+curl -sS -N "http://127.0.0.1:$(cat "$work/port")/api/chat" \
   -d '{"model":"llama3.2","messages":[{"role":"user","content":"Why is the sky blue?"}],"streamcheck":{"tokens":6,"gap_ms":150}}'
+kill $mock_pid
+
 echo
-echo "== The harness on nginx with its defaults, then on a correct streaming config (quick profile):"
-"$root/scripts/nginx_fixtures.sh" --show "$build/harness/streamcheck" \
-  "$build/mock_upstream/streamcheck-mock" "$root/fixtures/nginx" defaults good
+echo "== streamcheck nginx nginx/ollama.conf (the recommended config; must pass)"
+recommended=0
+"$streamcheck" nginx "$root/nginx/ollama.conf" --profile "$profile" --strict || recommended=$?
+echo
+echo "== streamcheck nginx fixtures/nginx/seed.conf (the seed config; expected to fail)"
+seed=0
+"$streamcheck" nginx "$root/fixtures/nginx/seed.conf" --profile "$profile" || seed=$?
+echo
+echo "demo: recommended config exit $recommended (want 0), seed config exit $seed (want 1)"
+[ "$recommended" -eq 0 ] && [ "$seed" -eq 1 ]

@@ -13,7 +13,7 @@ streamcheck=$build/harness/streamcheck
 work=$(mktemp -d)
 "$build/mock_upstream/streamcheck-mock" --listen 127.0.0.1:0 --port-file "$work/port" >/dev/null &
 mock_pid=$!
-trap 'kill $mock_pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $mock_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 echo "== A streamed answer from streamcheck-mock (POST /api/chat, one NDJSON line per token):"
 curl -sS -N "http://127.0.0.1:$(cat "$work/port")/api/chat" \

@@ -8,9 +8,7 @@ namespace streamcheck::harness {
 namespace {
 
 std::string ms(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f ms", v);
-  return buf;
+  return format_ms(v, 0);
 }
 
 const std::map<std::string, std::string> cancel_fixes = {

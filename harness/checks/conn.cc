@@ -12,9 +12,7 @@ namespace streamcheck::harness {
 namespace {
 
 std::string ms(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f ms", v);
-  return buf;
+  return format_ms(v, 1);
 }
 
 // How long the proxy held an event back to release it with later ones: the emission span of the

@@ -1,5 +1,7 @@
 #include "harness/checks/requests.h"
 
+#include <cstdio>
+
 namespace streamcheck::harness {
 namespace {
 
@@ -39,6 +41,12 @@ probe_spec sse_stream(std::string name, json scenario) {
             {"stream", true},
             {"streamcheck", std::move(scenario)}};
   return p;
+}
+
+std::string format_ms(double value, int decimals) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f ms", decimals, value);
+  return buf;
 }
 
 probe_spec plain(std::string name, std::string method, std::string path, json body) {

@@ -11,6 +11,9 @@ probe_spec sse_stream(std::string name, json scenario);
 // A probe for a body-less or fixed request.
 probe_spec plain(std::string name, std::string method, std::string path, json body = nullptr);
 
+// "12.3 ms": the one way figures are printed in verdicts.
+std::string format_ms(double value, int decimals);
+
 inline constexpr int slack_ms = 20'000; // deadline beyond a scenario's planned duration
 
 // Probes that load the machine (hundreds of streams, 20 MiB uploads) start once the

@@ -10,9 +10,7 @@ namespace streamcheck::harness {
 namespace {
 
 std::string ms(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f ms", v);
-  return buf;
+  return format_ms(v, 1);
 }
 
 const json steady = {{"first_token_ms", 50}, {"gap_ms", 40}, {"tokens", 40}};

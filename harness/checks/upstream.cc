@@ -1,13 +1,16 @@
 // upstream.* and headers.*: what the proxy forwards must be acceptable to the upstream, and carry
 // what the upstream needs to know.
+#include <optional>
+
 #include "harness/checks/catalog_parts.h"
 #include "harness/checks/requests.h"
 
 namespace streamcheck::harness {
 namespace {
 
-std::string forwarded_header(const json &entry, const std::string &name) {
-  if (!entry.contains("headers")) return {};
+// The value of a header the upstream received (journal entry), if it received it at all.
+std::optional<std::string> received_header(const json &entry, const std::string &name) {
+  if (!entry.contains("headers")) return std::nullopt;
   for (const auto &h : entry["headers"]) {
     const std::string k = h[0].get<std::string>();
     if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
@@ -16,18 +19,15 @@ std::string forwarded_header(const json &entry, const std::string &name) {
         }))
       return h[1].get<std::string>();
   }
-  return {};
+  return std::nullopt;
+}
+
+std::string forwarded_header(const json &entry, const std::string &name) {
+  return received_header(entry, name).value_or("");
 }
 
 bool has_forwarded_header(const json &entry, const std::string &name) {
-  if (!entry.contains("headers")) return false;
-  for (const auto &h : entry["headers"]) {
-    std::string k = h[0].get<std::string>();
-    for (auto &c : k)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (k == name) return true;
-  }
-  return false;
+  return received_header(entry, name).has_value();
 }
 
 // The upstream answered with its bare policy 403 (Ollama's Origin or Host guard).

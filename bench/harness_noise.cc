@@ -93,7 +93,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   const std::string base = "http://127.0.0.1:" + std::to_string(srv.value()->port());
-  std::printf("harness noise floor: %d tokens, %d ms apart, per stream; times in ms\n", tokens, gap_ms);
+  std::printf("harness noise floor: %d tokens, %d ms apart, per stream; times in ms\n", tokens,
+              gap_ms);
   std::printf("%8s %9s %8s %11s %11s %11s %11s %11s\n", "streams", "complete", "events",
               "offset p50", "offset p99", "jitter p50", "jitter p99", "jitter max");
   for (int n : parse_list(list))

@@ -16,12 +16,12 @@ const char *to_string(level l);   // "MUST", "SHOULD", "INFO"
 const char *to_string(outcome o); // "pass", "warn", "fail", "skip", "error"
 
 struct check_result {
-  std::string id;          // stable, e.g. "stream.first-token"
-  std::string title;       // short human title
+  std::string id;    // stable, e.g. "stream.first-token"
+  std::string title; // short human title
   level severity = level::must;
   std::string requirement; // one sentence
   outcome result = outcome::pass;
-  std::string measured;    // one line: the headline figure, e.g. "p95 added 3.1 ms, max 7.9 ms"
+  std::string measured; // one line: the headline figure, e.g. "p95 added 3.1 ms, max 7.9 ms"
   // Filled when result is warn, fail or error:
   std::string expected;
   std::string actual;
@@ -29,7 +29,7 @@ struct check_result {
   std::string fix;       // the remediation for the detected proxy kind
   std::string reproduce; // a curl -N command line plus the scenario
   nlohmann::json measurements = nlohmann::json::object(); // every figure, for JSON reports
-  double seconds = 0;    // wall time of the check
+  double seconds = 0;                                     // wall time of the check
 };
 
 struct run_summary {

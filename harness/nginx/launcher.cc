@@ -46,6 +46,18 @@ bool executable(const std::string &p) {
   return !p.empty() && access(p.c_str(), X_OK) == 0;
 }
 
+// Children get their own process group (so the whole nginx tree can be signalled) and SIGPIPE
+// back at its default, which streamcheck ignores for itself.
+void init_child_attributes(posix_spawnattr_t &attr) {
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+}
+
 std::string slurp(const std::string &path) {
   std::ifstream f(path, std::ios::binary);
   std::ostringstream s;
@@ -63,13 +75,7 @@ pid_t spawn(const std::vector<std::string> &argv, const std::string &log,
                                    0600);
   posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+  init_child_attributes(attr);
   std::vector<char *> args;
   for (const auto &a : argv)
     args.push_back(const_cast<char *>(a.c_str()));
@@ -265,13 +271,7 @@ std::vector<std::string> relevant_log_lines(const std::string &path, std::size_t
 int run_shell(const std::string &command, const std::vector<std::string> &env,
               std::chrono::milliseconds deadline) {
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+  init_child_attributes(attr);
   std::vector<char *> envp;
   for (char **e = environ; *e; ++e)
     envp.push_back(*e);

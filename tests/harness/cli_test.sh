@@ -9,24 +9,8 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 failures=0 passed=0
 
-expect() { # name, wanted exit code, stderr regex, max seconds, command...
-  local name=$1 want=$2 pattern=$3 limit=$4
-  shift 4
-  local start end code
-  start=$(date +%s%N)
-  "$@" >"$work/out" 2>"$work/err" </dev/null
-  code=$?
-  end=$(date +%s%N)
-  local secs=$(((end - start) / 1000000000))
-  if [ "$code" -ne "$want" ] || ! grep -qE "$pattern" "$work/err" "$work/out" || [ "$secs" -gt "$limit" ]; then
-    echo "FAIL $name: exit $code (want $want), ${secs}s (max $limit), output:"
-    head -5 "$work/err" "$work/out" | sed 's/^/    /'
-    failures=$((failures + 1))
-  else
-    echo "ok   $name: exit $code in ${secs}s: $(head -1 "$work/err")"
-    passed=$((passed + 1))
-  fi
-}
+# shellcheck source=expect.sh
+. "$(dirname "$0")/expect.sh"
 
 # A port nothing listens on: bind 0, read it back, release it.
 dead=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')

@@ -12,24 +12,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0 passed=0
 
-expect() { # name, wanted exit code, output regex, max seconds, command...
-  local name=$1 want=$2 pattern=$3 limit=$4
-  shift 4
-  local start end code
-  start=$(date +%s%N)
-  "$@" >"$work/out" 2>"$work/err" </dev/null
-  code=$?
-  end=$(date +%s%N)
-  local secs=$(((end - start) / 1000000000))
-  if [ "$code" -ne "$want" ] || ! grep -qE "$pattern" "$work/err" "$work/out" || [ "$secs" -gt "$limit" ]; then
-    echo "FAIL $name: exit $code (want $want), ${secs}s (max $limit), output:"
-    tail -n 8 "$work/err" "$work/out" | sed 's/^/    /'
-    failures=$((failures + 1))
-  else
-    echo "ok   $name: exit $code in ${secs}s"
-    passed=$((passed + 1))
-  fi
-}
+# shellcheck source=expect.sh
+. "$(dirname "$0")/expect.sh"
 
 digest() { find "$1" -type f -print0 | sort -z | xargs -0 sha256sum; }
 

@@ -1,0 +1,65 @@
+#include "reference_proxy/access_log.h"
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace streamcheck::proxy {
+namespace {
+
+double ms(std::int64_t us) {
+  return us < 0 ? -1.0 : static_cast<double>(us / 10) / 100.0; // 0.01 ms resolution
+}
+
+} // namespace
+
+std::string format_json(const exchange_record &r) {
+  nlohmann::ordered_json line = {{"time_ms", r.start_unix_ms},
+                                 {"client", r.client},
+                                 {"method", r.method},
+                                 {"target", r.target},
+                                 {"http", r.version == 10 ? "1.0" : "1.1"},
+                                 {"status", r.status},
+                                 {"bytes_in", r.bytes_in},
+                                 {"bytes_out", r.bytes_out},
+                                 {"ttfb_ms", ms(r.first_byte_us)},
+                                 {"duration_ms", ms(r.duration_us)},
+                                 {"upstream_reused", r.upstream_reused},
+                                 {"outcome", r.outcome}};
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string format_text(const exchange_record &r) {
+  char timing[96];
+  std::snprintf(timing, sizeof timing, "ttfb=%.2fms duration=%.2fms", ms(r.first_byte_us),
+                ms(r.duration_us));
+  return r.client + " \"" + r.method + " " + r.target + "\" " + std::to_string(r.status) +
+         " in=" + std::to_string(r.bytes_in) + " out=" + std::to_string(r.bytes_out) + " " +
+         timing + " " + r.outcome;
+}
+
+result<std::unique_ptr<access_log>> access_log::open(const std::string &path, log_format format) {
+  if (format == log_format::off)
+    return std::unique_ptr<access_log>(new access_log(nullptr, false, format));
+  if (path == "-") return std::unique_ptr<access_log>(new access_log(stdout, false, format));
+  std::FILE *f = std::fopen(path.c_str(), "a");
+  if (!f) return error{"--access-log " + path + ": " + std::strerror(errno)};
+  return std::unique_ptr<access_log>(new access_log(f, true, format));
+}
+
+access_log::access_log(std::FILE *file, bool owned, log_format format)
+    : file_(file), owned_(owned), format_(format) {}
+
+access_log::~access_log() {
+  if (owned_) std::fclose(file_);
+}
+
+void access_log::write(const exchange_record &r) {
+  if (!file_) return;
+  const std::string line = (format_ == log_format::json ? format_json(r) : format_text(r)) + "\n";
+  const std::lock_guard lock(mutex_);
+  std::fwrite(line.data(), 1, line.size(), file_);
+  std::fflush(file_); // a line per request, visible at once to tail -f and log shippers
+}
+
+} // namespace streamcheck::proxy

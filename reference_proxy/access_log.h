@@ -1,0 +1,50 @@
+// One line per request: what was asked, what came back, and the two times that matter for LLM
+// traffic (time to first byte of the answer = first token, and the whole duration).
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/result.h"
+#include "reference_proxy/config.h"
+
+namespace streamcheck::proxy {
+
+struct exchange_record {
+  std::int64_t start_unix_ms = 0;
+  std::string client;
+  std::string method;
+  std::string target;
+  int version = 11;
+  int status = 0;                  // what the client got; 499: it left before the response head
+  std::uint64_t bytes_in = 0;      // request body bytes
+  std::uint64_t bytes_out = 0;     // response body bytes
+  std::int64_t first_byte_us = -1; // request head read → first response byte to the client
+  std::int64_t duration_us = 0;
+  bool upstream_reused = false;
+  // completed, client_closed, upstream_unreachable, upstream_timeout, upstream_error (cut
+  // mid-response), refused (bad request, limits), preflight, send_timeout
+  std::string outcome;
+};
+
+std::string format_json(const exchange_record &r);
+std::string format_text(const exchange_record &r);
+
+class access_log {
+public:
+  // "-" is stdout. Format off opens nothing and writes nothing.
+  static result<std::unique_ptr<access_log>> open(const std::string &path, log_format format);
+  ~access_log();
+  void write(const exchange_record &r);
+
+private:
+  access_log(std::FILE *file, bool owned, log_format format);
+  std::mutex mutex_;
+  std::FILE *file_;
+  bool owned_;
+  log_format format_;
+};
+
+} // namespace streamcheck::proxy

@@ -1,0 +1,410 @@
+#include "reference_proxy/exchange.h"
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <limits>
+#include <optional>
+#include <sys/socket.h>
+
+#include "common/clock.h"
+
+namespace streamcheck::proxy {
+namespace {
+
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+using boost::system::error_code;
+
+// One upstream read becomes one client write: small reads (a token) go out as they come, large
+// ones (a long JSON answer) in pieces of this size. Small, because it is held per open stream.
+constexpr std::size_t relay_buffer_bytes = 8 * 1024;
+constexpr std::size_t upstream_head_limit = 16 * 1024;
+constexpr int client_closed_status = 499; // nginx's convention: the client left first
+
+// A chunk's size line, its data, its CRLF (unused parts empty): one write, one send(). Not a
+// std::array: g++ 12 cannot copy array temporaries into coroutine frames.
+struct write_parts {
+  asio::const_buffer first{}, second{}, third{};
+  std::array<asio::const_buffer, 3> sequence() const { return {first, second, third}; }
+};
+
+bool iequals(std::string_view a, std::string_view b) {
+  return beast::iequals(a, b);
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+template <class Fields> header_list headers_of(const Fields &fields) {
+  header_list out;
+  for (const auto &f : fields)
+    out.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  return out;
+}
+
+struct refusal {
+  int status;
+  std::string message;
+};
+
+// Beast already refuses Content-Length together with Transfer-Encoding and differing lengths;
+// these are the ambiguities it lets through, each a known request-smuggling vector.
+std::optional<refusal> check_request(const request_head &req, const request_parser &parser,
+                                     const proxy_config &config) {
+  if (req.target.empty() || req.target.front() != '/')
+    return refusal{400, "only origin-form request targets (/path) are accepted: this is a "
+                        "reverse proxy, not an open proxy"};
+  if (req.target.size() > config.max_target_bytes)
+    return refusal{414, "request target longer than " + std::to_string(config.max_target_bytes) +
+                            " bytes"};
+  if (count_header(req.headers, "Content-Length") > 1)
+    return refusal{400, "more than one Content-Length header"};
+  if (const auto te_count = count_header(req.headers, "Transfer-Encoding"); te_count > 0) {
+    if (te_count > 1 || !iequals(trim(find_header(req.headers, "Transfer-Encoding")), "chunked"))
+      return refusal{400, "Transfer-Encoding must be exactly 'chunked'"};
+    if (req.version == 10) return refusal{400, "Transfer-Encoding in an HTTP/1.0 request"};
+  }
+  if (const auto length = parser.content_length(); length && *length > config.max_body_bytes)
+    return refusal{413, "request body larger than " + std::to_string(config.max_body_bytes) +
+                            " bytes (--max-body)"};
+  const auto expect = find_header(req.headers, "Expect");
+  if (!expect.empty() && !iequals(expect, "100-continue"))
+    return refusal{417, "unsupported Expect: " + std::string(expect)};
+  return std::nullopt;
+}
+
+// Noticing a client that leaves while the upstream is silent (before the first token, during a
+// pause): the upstream connection is closed at once, which is how Ollama learns to stop
+// generating. A write would notice too, but only once the next token comes.
+struct client_watch {
+  bool active = true;
+  bool closed = false;
+  beast::tcp_stream *upstream = nullptr;
+};
+
+void watch_client(tcp::socket &client, const std::shared_ptr<client_watch> &w) {
+  client.async_wait(tcp::socket::wait_read, [&client, w](error_code ec) {
+    if (ec || !w->active) return; // the exchange ended first; `client` may be gone
+    char probe;
+    const auto n = ::recv(client.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return watch_client(client, w);
+    if (n > 0) return; // a pipelined next request: the session reads it after this one
+    w->closed = true;  // FIN or RST
+    if (w->upstream) w->upstream->close();
+  });
+}
+
+class exchange {
+public:
+  exchange(beast::tcp_stream &client, beast::flat_buffer &buffer, request_parser &parser,
+           const exchange_env &env)
+      : client_(client), buffer_(buffer), parser_(parser), env_(env) {}
+
+  // Serves the request and writes its access-log line; returns whether the connection goes on.
+  awaitable<bool> run() {
+    const bool keep_alive = co_await serve();
+    rec_.duration_us = since_start_us();
+    env_.log.write(rec_);
+    co_return keep_alive;
+  }
+
+private:
+  awaitable<bool> serve();
+  awaitable<bool> answer(int status, const header_list &headers, std::string_view message,
+                         bool close);
+  awaitable<bool> refuse(int status, std::string_view message) {
+    return answer(status, cors_, message, true);
+  }
+  awaitable<bool> write_client(const write_parts &parts); // only as co_await write_client({...})
+  awaitable<std::optional<beast::tcp_stream>> connect_upstream();
+  // Nothing when the whole body went upstream; otherwise the exchange is over (answered or the
+  // client gone) and the value says whether the connection goes on.
+  awaitable<std::optional<bool>> forward_body(beast::tcp_stream &up);
+  awaitable<bool> relay(beast::tcp_stream &up, client_watch &watch);
+  std::int64_t since_start_us() const { return monotonic_us() - start_us_; }
+
+  beast::tcp_stream &client_;
+  beast::flat_buffer &buffer_;
+  request_parser &parser_;
+  const exchange_env &env_;
+  request_head req_;
+  exchange_record rec_;
+  header_list cors_;
+  std::int64_t start_us_ = monotonic_us();
+  bool keep_alive_requested_ = false;
+};
+
+awaitable<bool> exchange::write_client(const write_parts &parts) {
+  error_code ec;
+  client_.expires_after(env_.config.send_timeout);
+  co_await asio::async_write(client_, parts.sequence(), redirect_error(use_awaitable, ec));
+  co_return !ec;
+}
+
+awaitable<bool> exchange::answer(int status, const header_list &headers, std::string_view message,
+                                 bool close) {
+  close = close || !keep_alive_requested_ || env_.draining;
+  const std::string response = local_response(status, headers, message, close);
+  rec_.status = status;
+  rec_.first_byte_us = since_start_us();
+  const bool sent = co_await write_client({asio::buffer(response)});
+  co_return sent && !close;
+}
+
+awaitable<std::optional<beast::tcp_stream>> exchange::connect_upstream() {
+  if (auto pooled = env_.pool.take()) {
+    rec_.upstream_reused = true;
+    co_return pooled;
+  }
+  beast::tcp_stream up(client_.get_executor());
+  error_code ec;
+  up.expires_after(env_.config.connect_timeout);
+  co_await up.async_connect(env_.upstream, redirect_error(use_awaitable, ec));
+  if (ec) co_return std::nullopt;
+  up.socket().set_option(tcp::no_delay(true), ec);
+  co_return up;
+}
+
+// The request body goes upstream read by read (no spooling to disk, no waiting for the end):
+// a 20 MiB image upload starts reaching the model at once and costs no memory here.
+awaitable<std::optional<bool>> exchange::forward_body(beast::tcp_stream &up) {
+  const bool chunked = parser_.chunked();
+  std::array<char, relay_buffer_bytes> chunk;
+  auto &body = parser_.get().body();
+  error_code ec;
+  while (!parser_.is_done()) {
+    body.data = chunk.data();
+    body.size = chunk.size();
+    client_.expires_after(env_.config.body_timeout);
+    co_await http::async_read_some(client_, buffer_, parser_, redirect_error(use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+    const std::size_t n = chunk.size() - body.size;
+    rec_.bytes_in += n;
+    if (rec_.bytes_in > env_.config.max_body_bytes)
+      co_return co_await refuse(413, "request body larger than " +
+                                         std::to_string(env_.config.max_body_bytes) +
+                                         " bytes (--max-body)");
+    if (n > 0) {
+      char size_line[24];
+      const int len = chunked ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", n) : 0;
+      up.expires_after(env_.config.body_timeout);
+      const write_parts parts{asio::buffer(size_line, len), asio::buffer(chunk.data(), n),
+                              asio::buffer("\r\n", chunked ? 2 : 0)};
+      co_await asio::async_write(up, parts.sequence(), redirect_error(use_awaitable, ec));
+      if (ec) {
+        rec_.outcome = "upstream_error";
+        co_return co_await refuse(502, "the upstream closed the connection while receiving the "
+                                       "request body");
+      }
+    }
+    if (ec == beast::error::timeout) {
+      rec_.outcome = "refused";
+      co_return co_await refuse(408, "request body stalled");
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_chunk).category()) {
+      rec_.outcome = "refused";
+      co_return co_await refuse(400, "malformed request body: " + ec.message());
+    }
+    if (ec) {
+      rec_.outcome = "client_closed";
+      rec_.status = client_closed_status;
+      co_return false;
+    }
+  }
+  if (chunked) {
+    co_await asio::async_write(up, asio::buffer(std::string_view("0\r\n\r\n")),
+                               redirect_error(use_awaitable, ec));
+    if (ec) co_return co_await refuse(502, "the upstream closed the connection");
+  }
+  co_return std::nullopt;
+}
+
+awaitable<bool> exchange::serve() {
+  const auto &h = parser_.get();
+  req_ = {std::string(h.method_string()), std::string(h.target()), h.version() == 10 ? 10 : 11,
+          headers_of(h)};
+  keep_alive_requested_ = h.keep_alive();
+  error_code ec;
+  const auto peer = client_.socket().remote_endpoint(ec);
+  rec_.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  rec_.client = ec ? "?" : peer.address().to_string();
+  rec_.method = req_.method;
+  rec_.target = req_.target;
+  rec_.version = req_.version;
+  rec_.outcome = "refused";
+  const auto origin = find_header(req_.headers, "Origin");
+  cors_ = env_.cors.response_headers(origin);
+  const bool has_body = !parser_.is_done();
+
+  if (auto r = check_request(req_, parser_, env_.config))
+    co_return co_await refuse(r->status, r->message);
+  if (is_preflight(req_.method, req_.headers)) {
+    const auto a = env_.cors.answer_preflight(
+        origin, find_header(req_.headers, "Access-Control-Request-Headers"));
+    rec_.outcome = "preflight";
+    co_return co_await answer(a.status, a.headers, a.refusal, has_body);
+  }
+
+  auto up = co_await connect_upstream();
+  if (!up) {
+    rec_.outcome = "upstream_unreachable";
+    co_return co_await answer(
+        502, cors_, "cannot connect to the upstream " + env_.config.upstream.authority(), has_body);
+  }
+  forward_context fwd;
+  fwd.upstream_authority = env_.config.upstream.authority();
+  fwd.client_address = rec_.client;
+  if (has_body && parser_.chunked())
+    fwd.body = body_framing::chunked;
+  else if (has_body)
+    fwd.body = body_framing::length;
+  fwd.content_length = parser_.content_length().value_or(0);
+  const std::string head = upstream_request_head(req_, fwd);
+  up->expires_after(env_.config.body_timeout);
+  co_await asio::async_write(*up, asio::buffer(head), redirect_error(use_awaitable, ec));
+  if (ec) {
+    rec_.outcome = "upstream_error";
+    co_return co_await answer(502, cors_, "the upstream closed the connection", has_body);
+  }
+  if (has_body) {
+    if (!find_header(req_.headers, "Expect").empty() && req_.version == 11 &&
+        !co_await write_client({asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n"))}))
+      co_return false;
+    if (const auto done = co_await forward_body(*up)) co_return *done;
+  }
+
+  auto watch = std::make_shared<client_watch>();
+  watch->upstream = &*up;
+  watch_client(client_.socket(), watch);
+  const bool keep = co_await relay(*up, *watch);
+  watch->active = false;
+  watch->upstream = nullptr;
+  client_.socket().cancel(ec); // ends the watch
+  co_return keep;
+}
+
+// Reads the upstream's answer and writes each read to the client at once: no buffering, which
+// is the whole point (stream.first-token, stream.no-coalescing.*).
+awaitable<bool> exchange::relay(beast::tcp_stream &up, client_watch &watch) {
+  error_code ec;
+  beast::flat_buffer upstream_buffer(upstream_head_limit);
+  std::optional<http::response_parser<http::buffer_body>> parser;
+  do { // 1xx informational heads (103 Early Hints) are skipped
+    parser.emplace();
+    parser->header_limit(upstream_head_limit);
+    parser->body_limit(std::numeric_limits<std::uint64_t>::max()); // see server.cc
+    if (req_.method == "HEAD") parser->skip(true);
+    up.expires_after(env_.config.first_byte_timeout);
+    co_await http::async_read_header(up, upstream_buffer, *parser,
+                                     redirect_error(use_awaitable, ec));
+  } while (!ec && parser->get().result_int() / 100 == 1 && parser->get().result_int() != 101);
+
+  if (watch.closed) {
+    rec_.outcome = "client_closed";
+    rec_.status = client_closed_status;
+    co_return false;
+  }
+  if (ec == beast::error::timeout) {
+    rec_.outcome = "upstream_timeout";
+    co_return co_await answer(504, cors_,
+                              "the upstream sent no response within " +
+                                  std::to_string(env_.config.first_byte_timeout.count()) +
+                                  " ms (--first-byte-timeout)",
+                              false);
+  }
+  if (ec || parser->get().result_int() == 101) {
+    rec_.outcome = "upstream_error";
+    co_return co_await answer(502, cors_, "the upstream closed the connection without a response",
+                              false);
+  }
+
+  const auto &res = parser->get();
+  const int status = res.result_int();
+  client_context ctx;
+  ctx.cors = cors_;
+  if (status == 204 || status == 304)
+    ctx.body = body_framing::none;
+  else if (parser->content_length() && !parser->chunked())
+    ctx.body = body_framing::length;
+  else if (req_.method == "HEAD")
+    ctx.body = body_framing::none;
+  else
+    ctx.body = req_.version == 11 ? body_framing::chunked : body_framing::close;
+  ctx.content_length = parser->content_length().value_or(0);
+  const bool keep = keep_alive_requested_ && ctx.body != body_framing::close && !env_.draining;
+  ctx.close = !keep;
+  ctx.keep_alive_10 = keep && req_.version == 10;
+  const std::string head =
+      client_response_head({status, std::string(res.reason()), headers_of(res)}, ctx);
+  rec_.status = status;
+  if (!co_await write_client({asio::buffer(head)})) {
+    rec_.outcome = "client_closed";
+    co_return false;
+  }
+
+  std::array<char, relay_buffer_bytes> chunk;
+  auto &body = parser->get().body();
+  const bool chunked = ctx.body == body_framing::chunked;
+  while (!parser->is_done()) {
+    body.data = chunk.data();
+    body.size = chunk.size();
+    up.expires_after(env_.config.idle_timeout);
+    co_await http::async_read_some(up, upstream_buffer, *parser, redirect_error(use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+    const std::size_t n = chunk.size() - body.size;
+    if (n > 0) {
+      if (rec_.first_byte_us < 0) rec_.first_byte_us = since_start_us();
+      char size_line[24];
+      const int len = chunked ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", n) : 0;
+      if (!co_await write_client({asio::buffer(size_line, len), asio::buffer(chunk.data(), n),
+                                  asio::buffer("\r\n", chunked ? 2 : 0)})) {
+        rec_.outcome = watch.closed ? "client_closed" : "send_failed";
+        co_return false;
+      }
+      rec_.bytes_out += n;
+    }
+    if (ec) {
+      // Cut mid-answer: close without the final chunk, so the client sees a truncated response
+      // and not a clean end (abort.truncation-visible).
+      rec_.outcome = watch.closed                  ? "client_closed"
+                     : ec == beast::error::timeout ? "upstream_timeout"
+                                                   : "upstream_error";
+      co_return false;
+    }
+  }
+  watch.upstream = nullptr; // complete: a client leaving now must not cost the pooled connection
+  if (rec_.first_byte_us < 0) rec_.first_byte_us = since_start_us();
+  if (chunked && !co_await write_client({asio::buffer(std::string_view("0\r\n\r\n"))})) {
+    rec_.outcome = "client_closed";
+    co_return false;
+  }
+  rec_.outcome = "completed";
+  if (parser->keep_alive()) env_.pool.give(std::move(up));
+  co_return keep;
+}
+
+} // namespace
+
+asio::awaitable<bool> serve_request(beast::tcp_stream &client, beast::flat_buffer &buffer,
+                                    request_parser &parser, const exchange_env &env) {
+  exchange x(client, buffer, parser, env);
+  co_return co_await x.run();
+}
+
+int refusal_status(const error_code &ec) {
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) return 431;
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message) return 0;
+  if (ec.category() == http::make_error_code(http::error::bad_method).category()) return 400;
+  return 0;
+}
+
+} // namespace streamcheck::proxy

@@ -1,0 +1,36 @@
+// One request through the proxy: check it, answer it locally (preflight, refusal) or forward it
+// to the upstream and relay the answer read by read.
+#pragma once
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "common/asio.h"
+#include "reference_proxy/access_log.h"
+#include "reference_proxy/config.h"
+#include "reference_proxy/cors.h"
+#include "reference_proxy/upstream_pool.h"
+
+namespace streamcheck::proxy {
+
+// What every exchange on one event loop shares.
+struct exchange_env {
+  const proxy_config &config;
+  const cors_policy &cors;
+  const std::vector<tcp::endpoint> &upstream; // resolved once at start
+  upstream_pool &pool;
+  access_log &log;
+  const std::atomic<bool> &draining;
+};
+
+using request_parser = http::request_parser<http::buffer_body>;
+
+// The request's head has been read into `parser`. Returns whether the client connection may
+// carry another request.
+asio::awaitable<bool> serve_request(beast::tcp_stream &client, beast::flat_buffer &buffer,
+                                    request_parser &parser, const exchange_env &env);
+
+// A head Beast could not parse: the status to answer (0: just close, e.g. the client left).
+int refusal_status(const boost::system::error_code &ec);
+
+} // namespace streamcheck::proxy

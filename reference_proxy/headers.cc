@@ -1,0 +1,165 @@
+#include "reference_proxy/headers.h"
+
+#include <algorithm>
+#include <array>
+#include <nlohmann/json.hpp>
+
+#include "common/asio.h"
+
+namespace streamcheck::proxy {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+template <class F> void for_each_token(std::string_view list, F f) {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    const auto token = trim(list.substr(0, comma));
+    if (!token.empty()) f(token);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+}
+
+bool named_by_connection(std::string_view name, const header_list &headers) {
+  bool named = false;
+  for (const auto &[n, v] : headers)
+    if (iequals(n, "Connection"))
+      for_each_token(v, [&](std::string_view t) { named = named || iequals(t, name); });
+  return named;
+}
+
+bool starts_with_icase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+void add(std::string &out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void add_framing(std::string &out, body_framing body, std::uint64_t length) {
+  if (body == body_framing::length) add(out, "Content-Length", std::to_string(length));
+  if (body == body_framing::chunked) add(out, "Transfer-Encoding", "chunked");
+}
+
+std::string status_line(int status, std::string_view reason) {
+  if (reason.empty())
+    reason = http::obsolete_reason(http::int_to_status(static_cast<unsigned>(status)));
+  return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
+}
+
+} // namespace
+
+std::string_view find_header(const header_list &headers, std::string_view name) {
+  for (const auto &[n, v] : headers)
+    if (iequals(n, name)) return v;
+  return {};
+}
+
+std::size_t count_header(const header_list &headers, std::string_view name) {
+  return static_cast<std::size_t>(std::count_if(
+      headers.begin(), headers.end(), [&](const auto &h) { return iequals(h.first, name); }));
+}
+
+bool is_hop_by_hop(std::string_view name, const header_list &headers) {
+  static constexpr std::array<std::string_view, 9> fixed = {
+      "Connection",        "Keep-Alive",         "Proxy-Connection",   "TE", "Trailer", "Upgrade",
+      "Transfer-Encoding", "Proxy-Authenticate", "Proxy-Authorization"};
+  return std::any_of(fixed.begin(), fixed.end(), [&](auto f) { return iequals(f, name); }) ||
+         named_by_connection(name, headers);
+}
+
+std::string upstream_request_head(const request_head &req, const forward_context &ctx) {
+  std::string out = req.method + " " + req.target + " HTTP/1.1\r\n";
+  add(out, "Host", ctx.upstream_authority);
+  std::string forwarded_for;
+  for (const auto &[name, value] : req.headers) {
+    if (iequals(name, "X-Forwarded-For")) {
+      forwarded_for += (forwarded_for.empty() ? "" : ", ") + value;
+      continue;
+    }
+    if (is_hop_by_hop(name, req.headers) || iequals(name, "Host") || iequals(name, "Origin") ||
+        iequals(name, "Content-Length") || iequals(name, "Expect") ||
+        iequals(name, "X-Forwarded-Proto") || iequals(name, "X-Forwarded-Host"))
+      continue;
+    add(out, name, value);
+  }
+  // Appended, as nginx's $proxy_add_x_forwarded_for: the upstream sees the whole chain.
+  add(out, "X-Forwarded-For",
+      forwarded_for.empty() ? ctx.client_address : forwarded_for + ", " + ctx.client_address);
+  add(out, "X-Forwarded-Proto", "http");
+  if (const auto host = find_header(req.headers, "Host"); !host.empty())
+    add(out, "X-Forwarded-Host", host);
+  add_framing(out, ctx.body, ctx.content_length);
+  out += "\r\n";
+  return out;
+}
+
+std::string client_response_head(const response_head &res, const client_context &ctx) {
+  std::string out = status_line(res.status, res.reason);
+  std::string vary;
+  auto add_vary = [&](std::string_view token) {
+    bool present = false;
+    for_each_token(vary, [&](std::string_view t) { present = present || iequals(t, token); });
+    if (!present) vary += (vary.empty() ? "" : ", ") + std::string(token);
+  };
+  for (const auto &[name, value] : res.headers) {
+    if (is_hop_by_hop(name, res.headers) || iequals(name, "Content-Length") ||
+        starts_with_icase(name, "Access-Control-"))
+      continue;
+    if (iequals(name, "Vary")) {
+      // The upstream's Origin-related tokens belong to its CORS layer, which is not ours.
+      for_each_token(value, [&](std::string_view t) {
+        if (!iequals(t, "Origin") && !starts_with_icase(t, "Access-Control-")) add_vary(t);
+      });
+      continue;
+    }
+    add(out, name, value);
+  }
+  for (const auto &[name, value] : ctx.cors) {
+    if (iequals(name, "Vary"))
+      for_each_token(value, add_vary);
+    else
+      add(out, name, value);
+  }
+  if (!vary.empty()) add(out, "Vary", vary);
+  add_framing(out, ctx.body, ctx.content_length);
+  if (ctx.close)
+    add(out, "Connection", "close");
+  else if (ctx.keep_alive_10)
+    add(out, "Connection", "keep-alive");
+  out += "\r\n";
+  return out;
+}
+
+std::string local_response(int status, const header_list &headers, std::string_view message,
+                           bool close) {
+  response_head res{status, {}, {}};
+  std::string body;
+  if (!message.empty()) {
+    body = nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace);
+    res.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
+  }
+  client_context ctx;
+  ctx.cors = headers; // ours: added as given (only the upstream's Access-Control-* are dropped)
+  ctx.body = body_framing::length;
+  ctx.content_length = body.size();
+  ctx.close = close;
+  std::string out = client_response_head(res, ctx);
+  return out + body;
+}
+
+} // namespace streamcheck::proxy

@@ -1,0 +1,65 @@
+// Request and response heads as they cross the proxy. Pure functions of the input head, so the
+// rewriting rules are unit-tested without sockets.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace streamcheck::proxy {
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+// The first value of a header (case-insensitive name), empty when absent.
+std::string_view find_header(const header_list &headers, std::string_view name);
+std::size_t count_header(const header_list &headers, std::string_view name);
+
+// Hop-by-hop: the fixed RFC 9110 §7.6.1 set plus every header the Connection header names.
+bool is_hop_by_hop(std::string_view name, const header_list &headers);
+
+enum class body_framing { none, length, chunked, close };
+
+struct request_head {
+  std::string method;
+  std::string target;
+  int version = 11; // 10 or 11
+  header_list headers;
+};
+
+struct forward_context {
+  std::string upstream_authority; // becomes Host: what a default Ollama's host check accepts
+  std::string client_address;     // appended to X-Forwarded-For
+  body_framing body = body_framing::none;
+  std::uint64_t content_length = 0;
+};
+
+// The request line and head sent upstream: HTTP/1.1 (chunked answers, reusable connections),
+// hop-by-hop headers and Expect dropped, Host rewritten, Origin dropped (CORS is decided here;
+// a default Ollama would refuse the browser's origin), X-Forwarded-For/-Proto/-Host set.
+std::string upstream_request_head(const request_head &req, const forward_context &ctx);
+
+struct response_head {
+  int status = 200;
+  std::string reason;
+  header_list headers;
+};
+
+struct client_context {
+  header_list cors; // from cors_policy::response_headers
+  body_framing body = body_framing::chunked;
+  std::uint64_t content_length = 0;
+  bool close = false;         // Connection: close
+  bool keep_alive_10 = false; // an HTTP/1.0 client kept alive: Connection: keep-alive
+};
+
+// The head sent to the client: the upstream's end-to-end headers minus its CORS headers, with
+// ours, Vary merged into one header, and our own framing.
+std::string client_response_head(const response_head &res, const client_context &ctx);
+
+// A response the proxy makes itself (errors, preflights): JSON {"error": message} when message
+// is not empty, otherwise no body.
+std::string local_response(int status, const header_list &headers, std::string_view message,
+                           bool close);
+
+} // namespace streamcheck::proxy

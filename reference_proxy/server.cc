@@ -1,0 +1,212 @@
+#include "reference_proxy/server.h"
+
+#include <atomic>
+#include <limits>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "common/endpoint.h"
+#include "reference_proxy/exchange.h"
+
+namespace streamcheck::proxy {
+namespace {
+
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+using boost::system::error_code;
+
+// A client connection as the drain sees it: idle ones are closed, busy ones finish first.
+struct connection_state {
+  beast::tcp_stream *stream = nullptr;
+  bool idle = true;
+};
+
+struct event_loop {
+  explicit event_loop(std::size_t pool_size) : pool(pool_size) {}
+  asio::io_context context{1};
+  upstream_pool pool;
+  std::unordered_set<connection_state *> connections; // touched on this loop's thread only
+};
+
+} // namespace
+
+struct server::impl {
+  proxy_config config;
+  access_log &log;
+  cors_policy cors;
+  std::vector<tcp::endpoint> upstream;
+  std::vector<std::unique_ptr<event_loop>> loops;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+  std::optional<tcp::acceptor> acceptor;
+  std::atomic<std::size_t> open_connections{0};
+  std::atomic<bool> draining{false};
+  std::atomic<bool> stopped{false};
+  unsigned next_loop = 0;
+
+  impl(const proxy_config &c, access_log &l) : config(c), log(l), cors(c.allow_origins) {}
+  awaitable<void> accept_loop();
+  awaitable<void> session(tcp::socket socket, event_loop &loop);
+  awaitable<bool> read_request_head(beast::tcp_stream &client, beast::flat_buffer &buffer,
+                                    request_parser &parser, connection_state &state, bool first);
+};
+
+awaitable<void> server::impl::accept_loop() {
+  asio::steady_timer pause(acceptor->get_executor());
+  for (;;) {
+    // At the limit, new connections wait in the kernel's listen queue, as with nginx's
+    // worker_connections, instead of being accepted and refused.
+    if (open_connections >= config.max_connections) {
+      pause.expires_after(std::chrono::milliseconds(10));
+      error_code ec;
+      co_await pause.async_wait(redirect_error(use_awaitable, ec));
+      if (draining) co_return;
+      continue;
+    }
+    event_loop &loop = *loops[next_loop++ % loops.size()];
+    error_code ec;
+    tcp::socket socket = co_await acceptor->async_accept(loop.context.get_executor(),
+                                                         redirect_error(use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || draining) co_return;
+    if (ec) continue; // EMFILE and friends: the client sees a reset, we go on
+    ++open_connections;
+    asio::co_spawn(loop.context, session(std::move(socket), loop), asio::detached);
+  }
+}
+
+// The first byte of a request may take keepalive-timeout to come; the rest of its head must
+// come within header-timeout (a client dribbling a head byte by byte is cut off).
+awaitable<bool> server::impl::read_request_head(beast::tcp_stream &client,
+                                                beast::flat_buffer &buffer, request_parser &parser,
+                                                connection_state &state, bool first) {
+  error_code ec;
+  if (buffer.size() == 0) {
+    state.idle = true;
+    if (draining) co_return false;
+    client.expires_after(first ? config.header_timeout : config.keepalive_timeout);
+    const std::size_t n =
+        co_await client.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
+    buffer.commit(n);
+    state.idle = false;
+    if (ec) co_return false;
+  }
+  state.idle = false;
+  parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
+  // Checked by the exchange, which also counts chunked bodies. Not boost::none: Beast 1.74
+  // compares a Content-Length against it as an optional and refuses every body.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  client.expires_after(config.header_timeout);
+  co_await http::async_read_header(client, buffer, parser, redirect_error(use_awaitable, ec));
+  if (!ec) co_return true;
+  if (const int status = refusal_status(ec)) {
+    const std::string reason =
+        status == 431
+            ? "request head larger than " + std::to_string(config.max_header_bytes) + " bytes"
+            : "malformed request: " + ec.message();
+    const std::string response = local_response(status, {}, reason, true);
+    client.expires_after(config.send_timeout);
+    co_await asio::async_write(client, asio::buffer(response), redirect_error(use_awaitable, ec));
+    exchange_record rec;
+    rec.status = status;
+    rec.outcome = "refused";
+    error_code peer_ec;
+    rec.client = client.socket().remote_endpoint(peer_ec).address().to_string();
+    log.write(rec);
+  }
+  co_return false;
+}
+
+awaitable<void> server::impl::session(tcp::socket socket, event_loop &loop) {
+  error_code ec;
+  socket.set_option(tcp::no_delay(true), ec); // a token is a few dozen bytes: never wait for more
+  beast::tcp_stream client(std::move(socket));
+  beast::flat_buffer buffer(config.max_header_bytes + 4096);
+  connection_state state{&client};
+  loop.connections.insert(&state);
+  const exchange_env env{config, cors, upstream, loop.pool, log, draining};
+  for (bool first = true;; first = false) {
+    request_parser parser;
+    if (!co_await read_request_head(client, buffer, parser, state, first)) break;
+    if (!co_await serve_request(client, buffer, parser, env)) break;
+    // A request body may have grown the buffer; an idle connection should not keep that.
+    if (buffer.size() == 0) buffer.shrink_to_fit();
+  }
+  loop.connections.erase(&state);
+  client.socket().shutdown(tcp::socket::shutdown_send, ec);
+  client.close();
+  --open_connections;
+}
+
+result<std::unique_ptr<server>> server::start(const proxy_config &config, access_log &log) {
+  auto p = std::make_unique<impl>(config, log);
+  const unsigned n =
+      config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) {
+    p->loops.push_back(std::make_unique<event_loop>(config.upstream_pool_size));
+    p->work.push_back(asio::make_work_guard(p->loops.back()->context));
+  }
+  error_code ec;
+  tcp::resolver resolver(p->loops.front()->context);
+  for (const auto &entry :
+       resolver.resolve(config.upstream.host, std::to_string(config.upstream.port), ec))
+    p->upstream.push_back(entry.endpoint());
+  if (ec || p->upstream.empty())
+    return error{"cannot resolve the upstream host " + config.upstream.host + ": " +
+                 (ec ? ec.message() : "no addresses")};
+
+  auto &acc = p->acceptor.emplace(p->loops.front()->context);
+  acc.open(config.listen.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(config.listen, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return error{"cannot listen on " + to_url_authority(config.listen) + ": " + ec.message()};
+
+  asio::co_spawn(p->loops.front()->context, p->accept_loop(), asio::detached);
+  for (auto &loop : p->loops)
+    p->threads.emplace_back([ctx = &loop->context] { ctx->run(); });
+  return std::unique_ptr<server>(new server(std::move(p)));
+}
+
+server::server(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+server::~server() {
+  stop();
+}
+
+unsigned short server::port() const {
+  error_code ec;
+  return impl_->acceptor->local_endpoint(ec).port();
+}
+
+std::size_t server::connections() const {
+  return impl_->open_connections;
+}
+
+void server::drain() {
+  if (impl_->draining.exchange(true)) return;
+  asio::post(impl_->loops.front()->context, [p = impl_.get()] {
+    error_code ec;
+    p->acceptor->close(ec);
+  });
+  for (auto &loop : impl_->loops)
+    asio::post(loop->context, [l = loop.get()] {
+      for (auto *c : l->connections)
+        if (c->idle) c->stream->cancel();
+    });
+}
+
+void server::stop() {
+  if (impl_->stopped.exchange(true)) return;
+  for (auto &loop : impl_->loops)
+    loop->context.stop();
+  for (auto &t : impl_->threads)
+    t.join();
+  // Destroying the loops destroys every suspended session, closing its sockets.
+  impl_->acceptor.reset();
+  impl_->work.clear();
+  impl_->loops.clear();
+}
+
+} // namespace streamcheck::proxy

@@ -1,0 +1,214 @@
+// streamcheck-proxy against hostile or malformed clients: request smuggling (ambiguous framing,
+// each refused with 400 and the connection closed, nothing forwarded, a pipelined request behind
+// it never executed), never an open proxy, size limits (414, 431) and the connection limit.
+#include <gtest/gtest.h>
+
+#include "tests/integration/reference_proxy/proxy_fixture.h"
+
+namespace streamcheck::test {
+namespace {
+
+// Pipelined behind every attempt: if the proxy and the upstream disagreed about where the first
+// request ends, this is what would be smuggled through.
+const std::string smuggled = "GET /api/version?streamcheck.id=smuggled HTTP/1.1\r\n"
+                             "Host: llm.example.test\r\n\r\n";
+
+struct framing_case {
+  const char *name;
+  std::string request; // the attempt; `smuggled` follows it on the same connection
+  int status = 400;
+};
+
+std::vector<framing_case> framing_cases() {
+  const std::string post = "POST /api/generate HTTP/1.1\r\nHost: llm.example.test\r\n";
+  return {
+      {"ContentLengthAndChunked",
+       post + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+      {"ChunkedAndContentLength",
+       post + "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n"},
+      {"TwoContentLengthsSameValue", post + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello"},
+      {"TwoContentLengthsDifferentValues",
+       post + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"},
+      {"ContentLengthList", post + "Content-Length: 5, 5\r\n\r\nhello"},
+      {"ContentLengthNegative", post + "Content-Length: -5\r\n\r\nhello"},
+      {"TransferEncodingGzip", post + "Transfer-Encoding: gzip\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+      {"TransferEncodingChunkedIdentity",
+       post + "Transfer-Encoding: chunked, identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+      {"TwoTransferEncodingHeaders", post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: "
+                                            "chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+      {"TransferEncodingWithSpaceBeforeColon",
+       post + "Transfer-Encoding : chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+      {"TransferEncodingInHttp10",
+       "POST /api/generate HTTP/1.0\r\nHost: llm.example.test\r\nTransfer-Encoding: chunked\r\n"
+       "\r\n5\r\nhello\r\n0\r\n\r\n"},
+      {"AbsoluteFormTarget", "GET http://evil.example/ HTTP/1.1\r\nHost: evil.example\r\n\r\n"},
+      {"AbsoluteFormToTheUpstreamPath",
+       "GET http://llm.example.test/api/version HTTP/1.1\r\nHost: llm.example.test\r\n\r\n"},
+      {"Connect", "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n"},
+      {"AsteriskForm", "OPTIONS * HTTP/1.1\r\nHost: llm.example.test\r\n\r\n"},
+  };
+}
+
+class ProxySmuggling : public ProxyTest, public ::testing::WithParamInterface<framing_case> {};
+
+TEST_P(ProxySmuggling, RefusedWith400ClosedAndNothingForwarded) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  tcp_client c = connect();
+  ASSERT_TRUE(c.send_all(GetParam().request + smuggled));
+  read_end end = read_end::open;
+  const http_response r = read_response(c, deadline_in(5s), 0, false, &end);
+  EXPECT_EQ(r.status, GetParam().status) << c.received();
+  EXPECT_TRUE(r.complete) << c.received();
+  EXPECT_TRUE(r.header("Content-Type").value_or("").starts_with("application/json")) << r.raw_head;
+  EXPECT_TRUE(json_body(r).contains("error")) << r.body;
+  EXPECT_TRUE(has_token(r.header("Connection"), "close")) << r.raw_head;
+  // The connection ends after this one answer: the pipelined request is never answered.
+  if (end == read_end::open) end = c.read_until_eof(deadline_in(5s));
+  EXPECT_TRUE(end == read_end::eof || end == read_end::reset) << to_string(end);
+  EXPECT_EQ(r.consumed, c.received().size()) << "more than one answer:\n" << c.received();
+  // Nothing reached the upstream, the pipelined request least of all.
+  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(journal().empty()) << journal().dump();
+  const auto lines = wait_for_log_lines(1);
+  ASSERT_EQ(lines.size(), 1u) << read_file(access_log_path());
+  EXPECT_EQ(lines[0]["status"], GetParam().status) << lines[0].dump();
+  EXPECT_EQ(lines[0]["outcome"], "refused") << lines[0].dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(Framing, ProxySmuggling, ::testing::ValuesIn(framing_cases()),
+                         [](const auto &param_info) { return std::string(param_info.param.name); });
+
+using ProxyHardening = ProxyTest;
+
+// The head was fine and went upstream; the body's framing breaks mid-way.
+TEST_F(ProxyHardening, BadChunkSizeMidBodyIs400AndClosed) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  tcp_client c = connect();
+  ASSERT_TRUE(c.send_all("POST /api/generate?streamcheck.id=badchunk HTTP/1.1\r\n"
+                         "Host: llm.example.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         "5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n" +
+                         smuggled));
+  read_end end = read_end::open;
+  const http_response r = read_response(c, deadline_in(5s), 0, false, &end);
+  EXPECT_EQ(r.status, 400) << c.received();
+  EXPECT_TRUE(json_body(r).contains("error")) << r.body;
+  if (end == read_end::open) end = c.read_until_eof(deadline_in(5s));
+  EXPECT_TRUE(end == read_end::eof || end == read_end::reset) << to_string(end);
+  EXPECT_EQ(r.consumed, c.received().size()) << c.received();
+  std::this_thread::sleep_for(100ms);
+  // The mock may have seen the head and "hello", never a whole request, nor the smuggled one.
+  EXPECT_TRUE(journal().empty()) << journal().dump();
+}
+
+// RFC 9112 §3.2: a request without Host, or with two, gets a 400 (which Host would the proxy's
+// X-Forwarded-Host name?).
+TEST_F(ProxyHardening, MissingOrRepeatedHostIs400) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  for (const std::string &request :
+       {std::string("GET /api/version HTTP/1.1\r\n\r\n"),
+        std::string("GET /api/version HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n")}) {
+    SCOPED_TRACE(request);
+    const http_response r = exchange(request);
+    EXPECT_EQ(r.status, 400) << r.raw_head << r.body;
+  }
+  EXPECT_TRUE(journal().empty()) << journal().dump();
+}
+
+TEST_F(ProxyHardening, TargetLongerThanTheLimitIs414) {
+  ASSERT_NO_FATAL_FAILURE(start({"--max-target-bytes", "64"}));
+  tcp_client c = connect();
+  const std::string target = "/api/version?streamcheck.id=long&pad=" + std::string(100, 'p');
+  ASSERT_TRUE(c.send_all(
+      request_bytes("GET", target, "HTTP/1.1", {"Host: " + std::string(public_host)}) + smuggled));
+  const http_response r = read_response(c, deadline_in(5s));
+  EXPECT_EQ(r.status, 414) << c.received();
+  EXPECT_TRUE(json_body(r).contains("error")) << r.body;
+  const read_end end = c.read_until_eof(deadline_in(5s));
+  EXPECT_TRUE(end == read_end::eof || end == read_end::reset) << to_string(end);
+  EXPECT_EQ(r.consumed, c.received().size()) << c.received();
+  EXPECT_TRUE(journal().empty()) << journal().dump();
+  // A target at the limit is fine.
+  const std::string fits = "/api/version?pad=" + std::string(64 - 17, 'p');
+  ASSERT_EQ(fits.size(), 64u);
+  EXPECT_EQ(exchange(request_bytes("GET", fits, "HTTP/1.1", {"Host: " + std::string(public_host)}))
+                .status,
+            200);
+}
+
+TEST_F(ProxyHardening, HeadLargerThanTheLimitIs431) {
+  ASSERT_NO_FATAL_FAILURE(start({"--max-header-bytes", "1KiB"}));
+  for (const std::size_t size : {std::size_t{2000}, std::size_t{8000}}) {
+    SCOPED_TRACE(size);
+    tcp_client c = connect();
+    ASSERT_TRUE(c.send_all(
+        request_bytes("GET", "/api/version", "HTTP/1.1",
+                      {"Host: " + std::string(public_host), "X-Big: " + std::string(size, 'b')}) +
+        smuggled));
+    const http_response r = read_response(c, deadline_in(5s));
+    EXPECT_EQ(r.status, 431) << c.received();
+    EXPECT_TRUE(r.complete) << c.received();
+    EXPECT_TRUE(json_body(r).contains("error")) << r.body;
+    const read_end end = c.read_until_eof(deadline_in(5s));
+    EXPECT_TRUE(end == read_end::eof || end == read_end::reset) << to_string(end);
+  }
+  EXPECT_TRUE(journal().empty()) << journal().dump();
+  // A head under the limit is fine.
+  EXPECT_EQ(exchange(request_bytes("GET", "/api/version", "HTTP/1.1",
+                                   {"Host: " + std::string(public_host),
+                                    "X-Small: " + std::string(500, 's')}))
+                .status,
+            200);
+}
+
+// Legitimately pipelined requests are answered, in order, on the same connection.
+TEST_F(ProxyHardening, PipelinedRequestsAreAnsweredInOrder) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  tcp_client c = connect();
+  ASSERT_TRUE(
+      c.send_all(generate_request("pipe1", {{"first_token_ms", 0}, {"gap_ms", 5}, {"tokens", 3}}) +
+                 request_bytes("GET", "/api/version?streamcheck.id=pipe2", "HTTP/1.1",
+                               {"Host: " + std::string(public_host)})));
+  const http_response first = read_response(c, deadline_in(10s));
+  ASSERT_TRUE(first.complete) << c.received();
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(ndjson_lines(first.body).size(), 4u);
+  const http_response second = read_response(c, deadline_in(10s), first.consumed);
+  ASSERT_TRUE(second.complete) << c.received();
+  EXPECT_EQ(second.status, 200);
+  EXPECT_TRUE(json_body(second).contains("version")) << second.body;
+  EXPECT_EQ(journal("pipe1").size(), 1u);
+  EXPECT_EQ(journal("pipe2").size(), 1u);
+}
+
+// At the limit, a further connection waits (in the listen queue) and is served once another
+// closes.
+TEST_F(ProxyHardening, MaxConnectionsHoldsTheThirdUntilOneCloses) {
+  ASSERT_NO_FATAL_FAILURE(start({"--max-connections", "2"}));
+  const std::string version =
+      request_bytes("GET", "/api/version", "HTTP/1.1", {"Host: " + std::string(public_host)});
+  std::vector<tcp_client> open;
+  for (int i = 0; i < 2; ++i) {
+    open.push_back(connect());
+    ASSERT_TRUE(open.back().send_all(version));
+    ASSERT_EQ(read_response(open.back(), deadline_in(5s)).status, 200);
+  }
+  tcp_client third = connect(); // the kernel completes the handshake; the proxy does not accept
+  ASSERT_TRUE(third.send_all(request_bytes("GET", "/api/version?streamcheck.id=third", "HTTP/1.1",
+                                           {"Host: " + std::string(public_host)})));
+  EXPECT_EQ(third.read_for(deadline_in(1s)), read_end::timeout)
+      << "served beyond --max-connections:\n"
+      << third.received();
+  EXPECT_TRUE(journal("third").empty());
+  // The two first still work.
+  const std::size_t before = open[1].received().size();
+  ASSERT_TRUE(open[1].send_all(version));
+  EXPECT_EQ(read_response(open[1], deadline_in(5s), before).status, 200);
+
+  open[0].close();
+  const http_response r = read_response(third, deadline_in(5s));
+  EXPECT_EQ(r.status, 200) << third.received();
+  EXPECT_EQ(journal("third").size(), 1u);
+}
+
+} // namespace
+} // namespace streamcheck::test

@@ -1,7 +1,8 @@
 // Real client libraries against the real streamcheck-mock binary: the official ollama-js
 // (`ollama`) and openai-node (`openai`) packages must parse every byte the mock sends.
 //
-// Run: node --test tests/clients/clients.test.mjs   (mock from $STREAMCHECK_MOCK or argv)
+// Run: node --test tests/clients/clients.test.mjs   (mock from $STREAMCHECK_MOCK or argv; set
+// STREAMCHECK_PROXY to a streamcheck-proxy binary to run every case through it)
 // Install the pinned packages first: npm ci --prefix tests/clients
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,19 +41,20 @@ console.warn = (...args) => {
   originalWarn(...args);
 };
 
-const mocks = [];
+const mocks = []; // every process started, mocks and proxies
 
-// Starts one mock, waits (with a deadline) for its port file, returns {port, child}.
-async function startMock(extraArgs = []) {
-  assert.ok(mockPath, 'set STREAMCHECK_MOCK to the streamcheck-mock binary (or pass it as an argument)');
-  assert.ok(existsSync(mockPath), `no mock binary at ${mockPath}`);
+// Optional: streamcheck-proxy, placed in front of every mock.
+const proxyPath = process.env.STREAMCHECK_PROXY;
+
+// Starts one server binary with --port-file, waits (with a deadline) for the port, returns
+// {port, child}.
+async function startServer(path, label, args) {
+  assert.ok(existsSync(path), `no ${label} binary at ${path}`);
   const dir = mkdtempSync(join(tmpdir(), 'streamcheck-clients-'));
   const portFile = join(dir, 'port');
-  const child = spawn(
-    mockPath,
-    ['--listen', '127.0.0.1:0', '--port-file', portFile, '--threads', '1', ...extraArgs],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawn(path, ['--listen', '127.0.0.1:0', '--port-file', portFile, '--threads', '1', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   let exited = null;
@@ -62,15 +64,24 @@ async function startMock(extraArgs = []) {
 
   const deadline = Date.now() + STARTUP_DEADLINE_MS;
   for (;;) {
-    if (exited) throw new Error(`mock exited early (${JSON.stringify(exited)}): ${stderr}`);
+    if (exited) throw new Error(`${label} exited early (${JSON.stringify(exited)}): ${stderr}`);
     if (existsSync(portFile)) {
       const text = readFileSync(portFile, 'utf8').trim();
       const port = Number.parseInt(text, 10);
       if (port > 0 && port < 65536) return { port, child };
     }
-    if (Date.now() > deadline) throw new Error(`mock wrote no port file within ${STARTUP_DEADLINE_MS} ms: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`${label} wrote no port file within ${STARTUP_DEADLINE_MS} ms: ${stderr}`);
     await sleep(20);
   }
+}
+
+// Starts one mock; with $STREAMCHECK_PROXY set, also a streamcheck-proxy in front of it, and
+// returns the proxy's port: every case below then runs through the proxy.
+async function startMock(extraArgs = []) {
+  assert.ok(mockPath, 'set STREAMCHECK_MOCK to the streamcheck-mock binary (or pass it as an argument)');
+  const mock = await startServer(mockPath, 'mock', extraArgs);
+  if (!proxyPath) return mock;
+  return startServer(proxyPath, 'proxy', ['--upstream', `http://127.0.0.1:${mock.port}`, '--log-format', 'off']);
 }
 
 async function stopMock({ child, dir }) {

@@ -2,7 +2,8 @@
 # The main job, end to end on a fresh Debian 12 machine: set up and build, show a streamed answer
 # from the mock Ollama, then gate two real nginx configs with `streamcheck nginx` (standard
 # profile: 65 s silences, 35 s stream): the recommended config, which must pass, and the seed
-# config this project started from, which must fail for the reasons the README lists.
+# config this project started from, which must fail for the reasons the README lists. Last, the
+# reference proxy (streamcheck-proxy) in front of the mock, which must pass every check.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
@@ -29,5 +30,11 @@ echo "== streamcheck nginx fixtures/nginx/seed.conf (the seed config; expected t
 seed=0
 "$streamcheck" nginx "$root/fixtures/nginx/seed.conf" --profile "$profile" || seed=$?
 echo
-echo "demo: recommended config exit $recommended (want 0), seed config exit $seed (want 1)"
-[ "$recommended" -eq 0 ] && [ "$seed" -eq 1 ]
+echo "== streamcheck run against streamcheck-proxy (the reference proxy; must pass, --strict)"
+reference=0
+"$root/scripts/proxy_suite.sh" "$streamcheck" "$build/mock_upstream/streamcheck-mock" \
+  "$build/reference_proxy/streamcheck-proxy" "$profile" || reference=$?
+echo
+echo "demo: recommended config exit $recommended (want 0), seed config exit $seed (want 1)," \
+  "streamcheck-proxy exit $reference (want 0)"
+[ "$recommended" -eq 0 ] && [ "$seed" -eq 1 ] && [ "$reference" -eq 0 ]

@@ -3,14 +3,14 @@
 # ollama profile: Origin allow-list and Host check, as a stock Ollama), with --strict so SHOULD
 # checks count. With --browser, headless Chromium on a foreign origin must also read both APIs'
 # streams through it, and must be blocked by a proxy that does not allow that origin.
-#   suite.sh [--browser] STREAMCHECK MOCK PROXY PROFILE [streamcheck options...]
+#   proxy_suite.sh [--browser] STREAMCHECK MOCK PROXY PROFILE [streamcheck options...]
 # Exit: streamcheck's exit code (0 all passed), 1 a browser verdict was wrong, 2 setup failed.
 set -uo pipefail
 browser=0
 [ "${1:-}" = "--browser" ] && { browser=1; shift; }
 streamcheck=$1 mock=$2 proxy=$3 profile=$4
 shift 4
-here=$(cd "$(dirname "$0")/../browser" && pwd)
+here=$(cd "$(dirname "$0")/../tests/browser" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/streamcheck-proxy-suite.XXXXXX")
 pids=()
 cleanup() {

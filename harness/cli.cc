@@ -1,6 +1,7 @@
 #include "harness/cli.h"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "harness/nginx/config.h"
 #include "harness/nginx/launcher.h"
 #include "harness/nginx/rewrite.h"
+#include "harness/process.h"
 #include "harness/runner.h"
 #include "mock_upstream/server.h"
 
@@ -33,6 +35,12 @@ Commands:
                                        loopback (the embedded mock plays every upstream), runs
                                        nginx -t, starts nginx, runs the suite, stops nginx. CONF
                                        itself is never modified
+  exec [options] -- CMD [ARGS...]      any proxy started by a command: starts an embedded mock,
+                                       runs CMD with {listen} (127.0.0.1:PORT), {port}, {upstream}
+                                       (127.0.0.1:MOCKPORT) and {upstream_port} filled in, waits
+                                       until it listens, runs the suite, stops it by pid, e.g.
+                                       streamcheck exec -- streamcheck-proxy --listen {listen}
+                                         --upstream http://{upstream} --allow-origin '*'
   self-test                            run the suite against an embedded mock (no proxy): checks
                                        that this machine and the harness measure cleanly
   list [--json]                        the check catalog: id, level, requirement
@@ -67,6 +75,7 @@ Options for nginx:
                                        nginx still runs, with STREAMCHECK_PROXY_URL set
   --keep-temp                          keep the temp prefix (flattened config, logs) and print it
   nginx prints "nginx listening on URL" on stderr once it answers.
+  exec takes --after-suite and --keep-temp (its output log) too; its command gets 15 s to listen.
 
 How to set it up by hand:
   streamcheck-mock --listen 127.0.0.1:11434 --control 127.0.0.1:11435 &
@@ -96,6 +105,8 @@ struct cli_options {
   unsigned short listen_port = 0;
   std::string after_suite;
   bool keep_temp = false;
+  // exec command
+  std::vector<std::string> exec_argv;
 };
 
 int usage_error(const std::string &message) {
@@ -126,6 +137,10 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       if (i + 1 >= argc) return std::nullopt;
       return std::string(argv[++i]);
     };
+    if (arg == "--" && o.command == "exec") {
+      o.exec_argv.assign(argv + i + 1, argv + argc);
+      break;
+    }
     if (arg == "--strict") {
       o.run.strict = true;
     } else if (arg == "--no-color") {
@@ -435,6 +450,98 @@ int nginx_command(cli_options o) {
   return code;
 }
 
+// {listen}, {port}, {upstream}, {upstream_port} in every argument.
+std::vector<std::string> fill_placeholders(std::vector<std::string> argv, unsigned short port,
+                                           unsigned short upstream_port) {
+  const std::pair<std::string, std::string> values[] = {
+      {"{listen}", "127.0.0.1:" + std::to_string(port)},
+      {"{port}", std::to_string(port)},
+      {"{upstream}", "127.0.0.1:" + std::to_string(upstream_port)},
+      {"{upstream_port}", std::to_string(upstream_port)}};
+  for (auto &arg : argv)
+    for (const auto &[key, value] : values)
+      for (auto at = arg.find(key); at != std::string::npos; at = arg.find(key, at + value.size()))
+        arg.replace(at, key.size(), value);
+  return argv;
+}
+
+bool says_address_in_use(const std::string &log) {
+  std::string lower = log;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower.find("address already in use") != std::string::npos ||
+         lower.find("eaddrinuse") != std::string::npos;
+}
+
+// streamcheck exec -- CMD: any proxy a command line can start (streamcheck-proxy, Caddy,
+// HAProxy, socat...), in front of the embedded mock.
+int exec_command(cli_options o) {
+  using std::chrono::seconds;
+  mock::server_options mo;
+  mo.control = mo.listen;
+  mo.behaviour.request_policy = *mock::policy_for_profile("ollama");
+  auto srv = mock::server::start(mo);
+  if (!srv) return setup_error("cannot start the embedded mock: " + srv.message());
+  temp_prefix tmp;
+  tmp.keep = o.keep_temp;
+  {
+    char dir[] = "/tmp/streamcheck-exec-XXXXXX";
+    if (!mkdtemp(dir)) return setup_error("cannot create a temp directory in /tmp");
+    tmp.path = dir;
+  }
+  const std::string log = tmp.path + "/output.log";
+  const std::string name = o.exec_argv.front();
+  child_process child;
+  unsigned short port = 0;
+  for (int attempt = 1;; ++attempt) {
+    auto ports = free_ports(1);
+    if (!ports) return setup_error(ports.message());
+    port = ports->front();
+    auto started =
+        child.start({fill_placeholders(o.exec_argv, port, srv.value()->port()), log, {}, {}});
+    if (!started) return setup_error(started.message());
+    const auto ready = child.wait_listening(port, seconds(15));
+    if (ready == child_process::readiness::listening) break;
+    const std::string said = last_lines(read_file(log), 5);
+    if (ready == child_process::readiness::timed_out) {
+      child.stop(seconds(5));
+      return setup_error(name + " did not listen on 127.0.0.1:" + std::to_string(port) +
+                         " within 15 s (does the command use {listen} or {port}?)" +
+                         (said.empty() ? "" : ":\n" + said));
+    }
+    if (!says_address_in_use(said) || attempt >= 3)
+      return setup_error(name + " exited with status " + std::to_string(child.exit_status()) +
+                         " before listening" + (said.empty() ? "" : ":\n" + said));
+  }
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  std::fprintf(stderr, "streamcheck: %s listening on %s\n", name.c_str(), url.c_str());
+  o.run.proxy_url = url;
+  o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
+  o.run.target_label = name + " at " + url;
+  auto report = run_with_progress(o);
+  if (report && !o.after_suite.empty()) {
+    const int rc = run_shell(o.after_suite, {"STREAMCHECK_PROXY_URL=" + url}, seconds(120));
+    if (rc != 0)
+      std::fprintf(stderr, "streamcheck: --after-suite command %s\n",
+                   rc < 0 ? "did not finish within 120 s"
+                          : ("exited " + std::to_string(rc)).c_str());
+  }
+  const int stopped = child.stop(seconds(10));
+  const std::string said = last_lines(read_file(log), 10);
+  if (!report) {
+    if (!said.empty())
+      std::fprintf(stderr, "streamcheck: %s said:\n%s\n", name.c_str(), said.c_str());
+    return setup_error(report.message());
+  }
+  const int code = write_reports(o, *report);
+  if (code != exit_ok && !said.empty())
+    std::fprintf(stderr, "streamcheck: %s's last output lines:\n%s\n", name.c_str(), said.c_str());
+  if (stopped > 0 && stopped != 128 + SIGTERM)
+    std::fprintf(stderr, "streamcheck: note: %s exited with status %d on SIGTERM\n", name.c_str(),
+                 stopped);
+  return code;
+}
+
 } // namespace
 
 int run_cli(int argc, char **argv) {
@@ -450,6 +557,16 @@ int run_cli(int argc, char **argv) {
   if (o.command == "nginx") {
     if (o.conf.empty()) return usage_error("nginx needs the config file: streamcheck nginx CONF");
     return nginx_command(o);
+  }
+  if (o.command == "exec") {
+    if (o.exec_argv.empty())
+      return usage_error("exec needs a command after --: streamcheck exec -- CMD {listen} ...");
+    const bool has_port = std::any_of(o.exec_argv.begin(), o.exec_argv.end(), [](const auto &a) {
+      return a.find("{listen}") != std::string::npos || a.find("{port}") != std::string::npos;
+    });
+    if (!has_port)
+      return usage_error("exec: the command must say where to listen with {listen} or {port}");
+    return exec_command(o);
   }
   if (o.command == "run") {
     if (o.run.proxy_url.empty() || o.run.mock_control.empty())

@@ -8,16 +8,17 @@
 
 #include "common/result.h"
 #include "harness/nginx/config.h"
+#include "harness/process.h"
 
 namespace streamcheck::harness::nginx {
 
 // --nginx PATH, else "nginx" on PATH, else /usr/sbin/nginx; "" when none is executable.
 std::string find_nginx(const std::string &explicit_path);
 
-// n distinct free loopback ports: bound together (so they differ), read back, released. nginx
-// refuses "listen 127.0.0.1:0", so a race with another process is possible: start() reports
-// "Address already in use" and the caller retries with new ports.
-result<std::vector<unsigned short>> free_ports(int n);
+// nginx refuses "listen 127.0.0.1:0": the caller picks free_ports() (process.h), and when
+// another process takes one first, start() reports "Address already in use" and it retries.
+using harness::free_ports;
+using harness::run_shell;
 
 struct nginx_files {
   std::string binary;
@@ -39,7 +40,6 @@ public:
   nginx_process() = default;
   nginx_process(const nginx_process &) = delete;
   nginx_process &operator=(const nginx_process &) = delete;
-  ~nginx_process() { stop(std::chrono::seconds(5)); }
 
   // Starts nginx (own process group) and waits until 127.0.0.1:port accepts connections. On
   // failure the error holds nginx's stderr/error log; address_in_use says whether to retry.
@@ -47,18 +47,13 @@ public:
                      bool &address_in_use);
   // SIGTERM (fast shutdown), then SIGKILL to its process group after the deadline.
   void stop(std::chrono::milliseconds deadline);
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
 
 private:
-  pid_t pid_ = -1;
+  child_process child_;
 };
 
 // The error log's [error]/[crit]/[alert]/[emerg] lines, the last `max` of them.
 std::vector<std::string> relevant_log_lines(const std::string &path, std::size_t max = 20);
-
-// Runs `/bin/sh -c command` with extra environment, waits up to the deadline (then kills its
-// process group); returns the exit status or -1.
-int run_shell(const std::string &command, const std::vector<std::string> &env,
-              std::chrono::milliseconds deadline);
 
 } // namespace streamcheck::harness::nginx

@@ -420,9 +420,9 @@ TEST_F(ProxyBodies, ChunkedBodySentInTwoPartsArrivesWhole) {
   const std::size_t half = body.size() / 2;
   tcp_client c = connect();
   ASSERT_TRUE(
-      c.send_all(request_bytes("POST", "/api/generate", "HTTP/1.1",
-                               {"Host: " + std::string(public_host), "Transfer-Encoding: chunked",
-                                "Content-Type: application/json"})));
+      c.send_all(raw_head("POST /api/generate HTTP/1.1",
+                          {"Host: " + std::string(public_host), "Transfer-Encoding: chunked",
+                           "Content-Type: application/json"})));
   char size_line[32];
   std::snprintf(size_line, sizeof size_line, "%zx\r\n", half);
   ASSERT_TRUE(c.send_all(size_line + body.substr(0, half) + "\r\n"));
@@ -500,8 +500,8 @@ TEST_F(ProxyBodies, LargeRefusedBodyStillGetsThe413) {
 TEST_F(ProxyBodies, ChunkedBodyOverMaxBodyIs413) {
   ASSERT_NO_FATAL_FAILURE(start({allow_app, "--max-body", "1KiB"}));
   tcp_client c = connect();
-  ASSERT_TRUE(c.send_all(request_bytes(
-      "POST", "/api/generate?streamcheck.id=bigc", "HTTP/1.1",
+  ASSERT_TRUE(c.send_all(raw_head(
+      "POST /api/generate?streamcheck.id=bigc HTTP/1.1",
       {"Host: " + std::string(public_host), origin_header, "Transfer-Encoding: chunked"})));
   const std::string part(600, 'y');
   ASSERT_TRUE(c.send_all("258\r\n" + part + "\r\n")); // 0x258 = 600

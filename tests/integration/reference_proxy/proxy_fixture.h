@@ -232,6 +232,16 @@ protected:
                          generate_body(knobs));
   }
 
+  // A request head exactly as given (request_bytes adds a Content-Length to every POST, which a
+  // chunked request must not have).
+  static std::string raw_head(std::string_view request_line,
+                              const std::vector<std::string> &headers) {
+    std::string out = std::string(request_line) + "\r\n";
+    for (const auto &h : headers)
+      out += h + "\r\n";
+    return out + "\r\n";
+  }
+
   temp_dir dir_{"streamcheck-proxy-test"};
   std::optional<process> mock_;
   std::optional<process> proxy_;

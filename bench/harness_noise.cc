@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
-#include <sys/resource.h>
 #include <vector>
 
+#include "common/fd_limit.h"
 #include "harness/checks/requests.h"
 #include "harness/engine.h"
 #include "harness/timing.h"
@@ -18,14 +18,6 @@
 using namespace streamcheck;
 
 namespace {
-
-void raise_fd_limit() {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-}
 
 std::vector<int> parse_list(const std::string &text) {
   std::vector<int> out;

@@ -327,6 +327,15 @@ int setup_error(const std::string &message) {
   return exit_setup_error;
 }
 
+// --after-suite: the user's command, while the proxy still runs.
+void run_after_suite(const std::string &command, const std::string &url) {
+  if (command.empty()) return;
+  const int rc = run_shell(command, {"STREAMCHECK_PROXY_URL=" + url}, std::chrono::seconds(120));
+  if (rc != 0)
+    std::fprintf(stderr, "streamcheck: --after-suite command %s\n",
+                 rc < 0 ? "did not finish within 120 s" : ("exited " + std::to_string(rc)).c_str());
+}
+
 // streamcheck nginx CONF: DESIGN §1 job 1. The user's file is only read.
 int nginx_command(cli_options o) {
   namespace ng = nginx;
@@ -425,13 +434,7 @@ int nginx_command(cli_options o) {
   ao.concurrent_streams = prof->concurrent_streams;
   ng::annotate(*report, ng::analyse(conf->top, ao));
 
-  if (!o.after_suite.empty()) {
-    const int rc = ng::run_shell(o.after_suite, {"STREAMCHECK_PROXY_URL=" + url}, seconds(120));
-    if (rc != 0)
-      std::fprintf(stderr, "streamcheck: --after-suite command %s\n",
-                   rc < 0 ? "did not finish within 120 s"
-                          : ("exited " + std::to_string(rc)).c_str());
-  }
+  run_after_suite(o.after_suite, url);
   proc.stop(seconds(5));
   const int code = write_reports(o, *report);
   bool trouble = false;
@@ -519,13 +522,7 @@ int exec_command(cli_options o) {
   o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
   o.run.target_label = name + " at " + url;
   auto report = run_with_progress(o);
-  if (report && !o.after_suite.empty()) {
-    const int rc = run_shell(o.after_suite, {"STREAMCHECK_PROXY_URL=" + url}, seconds(120));
-    if (rc != 0)
-      std::fprintf(stderr, "streamcheck: --after-suite command %s\n",
-                   rc < 0 ? "did not finish within 120 s"
-                          : ("exited " + std::to_string(rc)).c_str());
-  }
+  if (report) run_after_suite(o.after_suite, url);
   const int stopped = child.stop(seconds(10));
   const std::string said = last_lines(read_file(log), 10);
   if (!report) {

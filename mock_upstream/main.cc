@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <sys/resource.h>
 
 #include "common/endpoint.h"
+#include "common/fd_limit.h"
 #include "common/port_file.h"
 #include "mock_upstream/server.h"
 
@@ -51,14 +51,6 @@ Exit codes: 0 stopped by SIGINT/SIGTERM, 2 cannot listen, 3 usage error.
 int usage_error(const std::string &message) {
   std::fprintf(stderr, "streamcheck-mock: %s (see --help)\n", message.c_str());
   return exit_usage;
-}
-
-void raise_fd_limit() {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 #include "common/endpoint.h"
 #include "common/fnv.h"
 #include "common/http_date.h"
+#include "common/listener.h"
 
 namespace streamcheck::mock {
 namespace {
@@ -533,16 +534,8 @@ result<std::unique_ptr<server>> server::start(server_options options) {
     p->loops.push_back(std::make_unique<asio::io_context>(1));
     p->work.push_back(asio::make_work_guard(*p->loops.back()));
   }
-  auto bind = [&](std::optional<tcp::acceptor> &acc,
-                  const tcp::endpoint &ep) -> std::optional<error> {
-    error_code ec;
-    acc.emplace(*p->loops.front());
-    acc->open(ep.protocol(), ec);
-    if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acc->bind(ep, ec);
-    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return error{"cannot listen on " + to_url_authority(ep) + ": " + ec.message()};
-    return std::nullopt;
+  auto bind = [&](std::optional<tcp::acceptor> &acc, const tcp::endpoint &ep) {
+    return listen_on(acc.emplace(*p->loops.front()), ep);
   };
   if (auto e = bind(p->acceptor, p->options.listen)) return *e;
   if (p->options.control)

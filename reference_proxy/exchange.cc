@@ -34,14 +34,6 @@ bool iequals(std::string_view a, std::string_view b) {
   return beast::iequals(a, b);
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 template <class Fields> header_list headers_of(const Fields &fields) {
   header_list out;
   for (const auto &f : fields)
@@ -67,7 +59,8 @@ std::optional<refusal> check_request(const request_head &req, const request_pars
   if (count_header(req.headers, "Content-Length") > 1)
     return refusal{400, "more than one Content-Length header"};
   if (const auto te_count = count_header(req.headers, "Transfer-Encoding"); te_count > 0) {
-    if (te_count > 1 || !iequals(trim(find_header(req.headers, "Transfer-Encoding")), "chunked"))
+    if (te_count > 1 ||
+        !iequals(trim_ows(find_header(req.headers, "Transfer-Encoding")), "chunked"))
       return refusal{400, "Transfer-Encoding must be exactly 'chunked'"};
     if (req.version == 10) return refusal{400, "Transfer-Encoding in an HTTP/1.0 request"};
   }

@@ -16,18 +16,10 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 template <class F> void for_each_token(std::string_view list, F f) {
   while (!list.empty()) {
     const auto comma = list.find(',');
-    const auto token = trim(list.substr(0, comma));
+    const auto token = trim_ows(list.substr(0, comma));
     if (!token.empty()) f(token);
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
   }
@@ -66,6 +58,14 @@ std::string_view find_header(const header_list &headers, std::string_view name) 
   for (const auto &[n, v] : headers)
     if (iequals(n, name)) return v;
   return {};
+}
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
 }
 
 std::size_t count_header(const header_list &headers, std::string_view name) {

@@ -14,6 +14,8 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 // The first value of a header (case-insensitive name), empty when absent.
 std::string_view find_header(const header_list &headers, std::string_view name);
 std::size_t count_header(const header_list &headers, std::string_view name);
+// Without the optional whitespace (spaces, tabs) HTTP allows around values and list items.
+std::string_view trim_ows(std::string_view s);
 
 // Hop-by-hop: the fixed RFC 9110 §7.6.1 set plus every header the Connection header names.
 bool is_hop_by_hop(std::string_view name, const header_list &headers);

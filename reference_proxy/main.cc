@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <ctime>
 #include <string>
-#include <sys/resource.h>
 
 #include "common/endpoint.h"
+#include "common/fd_limit.h"
 #include "common/port_file.h"
 #include "reference_proxy/server.h"
 
@@ -14,14 +14,6 @@ namespace {
 
 constexpr int exit_runtime = 2;
 constexpr int exit_usage = 3;
-
-void raise_fd_limit() {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-}
 
 // Waits for the connections to finish, up to the deadline; a second signal cuts it short.
 void drain(streamcheck::proxy::server &srv, const sigset_t &signals,

@@ -6,7 +6,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "common/endpoint.h"
+#include "common/listener.h"
 #include "reference_proxy/exchange.h"
 
 namespace streamcheck::proxy {
@@ -156,12 +156,7 @@ result<std::unique_ptr<server>> server::start(const proxy_config &config, access
     return error{"cannot resolve the upstream host " + config.upstream.host + ": " +
                  (ec ? ec.message() : "no addresses")};
 
-  auto &acc = p->acceptor.emplace(p->loops.front()->context);
-  acc.open(config.listen.protocol(), ec);
-  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acc.bind(config.listen, ec);
-  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return error{"cannot listen on " + to_url_authority(config.listen) + ": " + ec.message()};
+  if (auto e = listen_on(p->acceptor.emplace(p->loops.front()->context), config.listen)) return *e;
 
   asio::co_spawn(p->loops.front()->context, p->accept_loop(), asio::detached);
   for (auto &loop : p->loops)

@@ -19,7 +19,7 @@ using boost::system::error_code;
 
 // One upstream read becomes one client write: small reads (a token) go out as they come, large
 // ones (a long JSON answer) in pieces of this size. Small, because it is held per open stream.
-constexpr std::size_t relay_buffer_bytes = 8 * 1024;
+constexpr std::size_t relay_buffer_bytes = 4 * 1024;
 constexpr std::size_t upstream_head_limit = 16 * 1024;
 constexpr int client_closed_status = 499; // nginx's convention: the client left first
 
@@ -56,6 +56,10 @@ std::optional<refusal> check_request(const request_head &req, const request_pars
   if (req.target.size() > config.max_target_bytes)
     return refusal{414, "request target longer than " + std::to_string(config.max_target_bytes) +
                             " bytes"};
+  // RFC 9112 §3.2: exactly one Host in HTTP/1.1; two would let the hops disagree on the target.
+  if (const auto hosts = count_header(req.headers, "Host");
+      hosts > 1 || (hosts == 0 && req.version == 11))
+    return refusal{400, "an HTTP/1.1 request needs exactly one Host header"};
   if (count_header(req.headers, "Content-Length") > 1)
     return refusal{400, "more than one Content-Length header"};
   if (const auto te_count = count_header(req.headers, "Transfer-Encoding"); te_count > 0) {
@@ -79,7 +83,7 @@ std::optional<refusal> check_request(const request_head &req, const request_pars
 struct client_watch {
   bool active = true;
   bool closed = false;
-  beast::tcp_stream *upstream = nullptr;
+  tcp::socket *upstream = nullptr;
 };
 
 void watch_client(tcp::socket &client, const std::shared_ptr<client_watch> &w) {
@@ -90,13 +94,13 @@ void watch_client(tcp::socket &client, const std::shared_ptr<client_watch> &w) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return watch_client(client, w);
     if (n > 0) return; // a pipelined next request: the session reads it after this one
     w->closed = true;  // FIN or RST
-    if (w->upstream) w->upstream->close();
+    if (w->upstream) w->upstream->close(ec);
   });
 }
 
 class exchange {
 public:
-  exchange(beast::tcp_stream &client, beast::flat_buffer &buffer, request_parser &parser,
+  exchange(timed_socket &client, beast::flat_buffer &buffer, request_parser &parser,
            const exchange_env &env)
       : client_(client), buffer_(buffer), parser_(parser), env_(env) {}
 
@@ -116,14 +120,14 @@ private:
     return answer(status, cors_, message, true);
   }
   awaitable<bool> write_client(const write_parts &parts); // only as co_await write_client({...})
-  awaitable<std::optional<beast::tcp_stream>> connect_upstream();
+  awaitable<std::optional<tcp::socket>> connect_upstream();
   // Nothing when the whole body went upstream; otherwise the exchange is over (answered or the
   // client gone) and the value says whether the connection goes on.
-  awaitable<std::optional<bool>> forward_body(beast::tcp_stream &up);
-  awaitable<bool> relay(beast::tcp_stream &up, client_watch &watch);
+  awaitable<std::optional<bool>> forward_body(timed_socket &up);
+  awaitable<bool> relay(timed_socket &up, client_watch &watch);
   std::int64_t since_start_us() const { return monotonic_us() - start_us_; }
 
-  beast::tcp_stream &client_;
+  timed_socket &client_;
   beast::flat_buffer &buffer_;
   request_parser &parser_;
   const exchange_env &env_;
@@ -136,8 +140,9 @@ private:
 
 awaitable<bool> exchange::write_client(const write_parts &parts) {
   error_code ec;
-  client_.expires_after(env_.config.send_timeout);
-  co_await asio::async_write(client_, parts.sequence(), redirect_error(use_awaitable, ec));
+  client_.deadline.expires_after(env_.config.send_timeout);
+  co_await asio::async_write(client_.socket, parts.sequence(), redirect_error(use_awaitable, ec));
+  client_.deadline.disarm();
   co_return !ec;
 }
 
@@ -151,23 +156,24 @@ awaitable<bool> exchange::answer(int status, const header_list &headers, std::st
   co_return sent && !close;
 }
 
-awaitable<std::optional<beast::tcp_stream>> exchange::connect_upstream() {
+awaitable<std::optional<tcp::socket>> exchange::connect_upstream() {
   if (auto pooled = env_.pool.take()) {
     rec_.upstream_reused = true;
     co_return pooled;
   }
-  beast::tcp_stream up(client_.get_executor());
+  timed_socket up(tcp::socket(client_.socket.get_executor()));
   error_code ec;
-  up.expires_after(env_.config.connect_timeout);
-  co_await up.async_connect(env_.upstream, redirect_error(use_awaitable, ec));
+  up.deadline.expires_after(env_.config.connect_timeout);
+  co_await asio::async_connect(up.socket, env_.upstream, redirect_error(use_awaitable, ec));
+  up.deadline.disarm();
   if (ec) co_return std::nullopt;
-  up.socket().set_option(tcp::no_delay(true), ec);
-  co_return up;
+  up.socket.set_option(tcp::no_delay(true), ec);
+  co_return std::move(up.socket);
 }
 
 // The request body goes upstream read by read (no spooling to disk, no waiting for the end):
 // a 20 MiB image upload starts reaching the model at once and costs no memory here.
-awaitable<std::optional<bool>> exchange::forward_body(beast::tcp_stream &up) {
+awaitable<std::optional<bool>> exchange::forward_body(timed_socket &up) {
   const bool chunked = parser_.chunked();
   std::array<char, relay_buffer_bytes> chunk;
   auto &body = parser_.get().body();
@@ -175,8 +181,10 @@ awaitable<std::optional<bool>> exchange::forward_body(beast::tcp_stream &up) {
   while (!parser_.is_done()) {
     body.data = chunk.data();
     body.size = chunk.size();
-    client_.expires_after(env_.config.body_timeout);
-    co_await http::async_read_some(client_, buffer_, parser_, redirect_error(use_awaitable, ec));
+    client_.deadline.expires_after(env_.config.body_timeout);
+    co_await http::async_read_some(client_.socket, buffer_, parser_,
+                                   redirect_error(use_awaitable, ec));
+    client_.deadline.disarm();
     if (ec == http::error::need_buffer) ec = {};
     const std::size_t n = chunk.size() - body.size;
     rec_.bytes_in += n;
@@ -187,17 +195,18 @@ awaitable<std::optional<bool>> exchange::forward_body(beast::tcp_stream &up) {
     if (n > 0) {
       char size_line[24];
       const int len = chunked ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", n) : 0;
-      up.expires_after(env_.config.body_timeout);
       const write_parts parts{asio::buffer(size_line, len), asio::buffer(chunk.data(), n),
                               asio::buffer("\r\n", chunked ? 2 : 0)};
-      co_await asio::async_write(up, parts.sequence(), redirect_error(use_awaitable, ec));
+      up.deadline.expires_after(env_.config.body_timeout);
+      co_await asio::async_write(up.socket, parts.sequence(), redirect_error(use_awaitable, ec));
+      up.deadline.disarm();
       if (ec) {
         rec_.outcome = "upstream_error";
         co_return co_await refuse(502, "the upstream closed the connection while receiving the "
                                        "request body");
       }
     }
-    if (ec == beast::error::timeout) {
+    if (client_.deadline.expired()) {
       rec_.outcome = "refused";
       co_return co_await refuse(408, "request body stalled");
     }
@@ -212,7 +221,7 @@ awaitable<std::optional<bool>> exchange::forward_body(beast::tcp_stream &up) {
     }
   }
   if (chunked) {
-    co_await asio::async_write(up, asio::buffer(std::string_view("0\r\n\r\n")),
+    co_await asio::async_write(up.socket, asio::buffer(std::string_view("0\r\n\r\n")),
                                redirect_error(use_awaitable, ec));
     if (ec) co_return co_await refuse(502, "the upstream closed the connection");
   }
@@ -225,7 +234,7 @@ awaitable<bool> exchange::serve() {
           headers_of(h)};
   keep_alive_requested_ = h.keep_alive();
   error_code ec;
-  const auto peer = client_.socket().remote_endpoint(ec);
+  const auto peer = client_.socket.remote_endpoint(ec);
   rec_.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
@@ -247,8 +256,8 @@ awaitable<bool> exchange::serve() {
     co_return co_await answer(a.status, a.headers, a.refusal, has_body);
   }
 
-  auto up = co_await connect_upstream();
-  if (!up) {
+  auto connected = co_await connect_upstream();
+  if (!connected) {
     rec_.outcome = "upstream_unreachable";
     co_return co_await answer(
         502, cors_, "cannot connect to the upstream " + env_.config.upstream.authority(), has_body);
@@ -262,8 +271,10 @@ awaitable<bool> exchange::serve() {
     fwd.body = body_framing::length;
   fwd.content_length = parser_.content_length().value_or(0);
   const std::string head = upstream_request_head(req_, fwd);
-  up->expires_after(env_.config.body_timeout);
-  co_await asio::async_write(*up, asio::buffer(head), redirect_error(use_awaitable, ec));
+  timed_socket up(std::move(*connected));
+  up.deadline.expires_after(env_.config.body_timeout);
+  co_await asio::async_write(up.socket, asio::buffer(head), redirect_error(use_awaitable, ec));
+  up.deadline.disarm();
   if (ec) {
     rec_.outcome = "upstream_error";
     co_return co_await answer(502, cors_, "the upstream closed the connection", has_body);
@@ -272,22 +283,22 @@ awaitable<bool> exchange::serve() {
     if (!find_header(req_.headers, "Expect").empty() && req_.version == 11 &&
         !co_await write_client({asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n"))}))
       co_return false;
-    if (const auto done = co_await forward_body(*up)) co_return *done;
+    if (const auto done = co_await forward_body(up)) co_return *done;
   }
 
   auto watch = std::make_shared<client_watch>();
-  watch->upstream = &*up;
-  watch_client(client_.socket(), watch);
-  const bool keep = co_await relay(*up, *watch);
+  watch->upstream = &up.socket;
+  watch_client(client_.socket, watch);
+  const bool keep = co_await relay(up, *watch);
   watch->active = false;
   watch->upstream = nullptr;
-  client_.socket().cancel(ec); // ends the watch
+  client_.socket.cancel(ec); // ends the watch
   co_return keep;
 }
 
 // Reads the upstream's answer and writes each read to the client at once: no buffering, which
 // is the whole point (stream.first-token, stream.no-coalescing.*).
-awaitable<bool> exchange::relay(beast::tcp_stream &up, client_watch &watch) {
+awaitable<bool> exchange::relay(timed_socket &up, client_watch &watch) {
   error_code ec;
   beast::flat_buffer upstream_buffer(upstream_head_limit);
   std::optional<http::response_parser<http::buffer_body>> parser;
@@ -296,9 +307,10 @@ awaitable<bool> exchange::relay(beast::tcp_stream &up, client_watch &watch) {
     parser->header_limit(upstream_head_limit);
     parser->body_limit(std::numeric_limits<std::uint64_t>::max()); // see server.cc
     if (req_.method == "HEAD") parser->skip(true);
-    up.expires_after(env_.config.first_byte_timeout);
-    co_await http::async_read_header(up, upstream_buffer, *parser,
+    up.deadline.expires_after(env_.config.first_byte_timeout);
+    co_await http::async_read_header(up.socket, upstream_buffer, *parser,
                                      redirect_error(use_awaitable, ec));
+    up.deadline.disarm();
   } while (!ec && parser->get().result_int() / 100 == 1 && parser->get().result_int() != 101);
 
   if (watch.closed) {
@@ -306,7 +318,7 @@ awaitable<bool> exchange::relay(beast::tcp_stream &up, client_watch &watch) {
     rec_.status = client_closed_status;
     co_return false;
   }
-  if (ec == beast::error::timeout) {
+  if (up.deadline.expired()) {
     rec_.outcome = "upstream_timeout";
     co_return co_await answer(504, cors_,
                               "the upstream sent no response within " +
@@ -350,8 +362,10 @@ awaitable<bool> exchange::relay(beast::tcp_stream &up, client_watch &watch) {
   while (!parser->is_done()) {
     body.data = chunk.data();
     body.size = chunk.size();
-    up.expires_after(env_.config.idle_timeout);
-    co_await http::async_read_some(up, upstream_buffer, *parser, redirect_error(use_awaitable, ec));
+    up.deadline.expires_after(env_.config.idle_timeout);
+    co_await http::async_read_some(up.socket, upstream_buffer, *parser,
+                                   redirect_error(use_awaitable, ec));
+    up.deadline.disarm();
     if (ec == http::error::need_buffer) ec = {};
     const std::size_t n = chunk.size() - body.size;
     if (n > 0) {
@@ -360,7 +374,7 @@ awaitable<bool> exchange::relay(beast::tcp_stream &up, client_watch &watch) {
       const int len = chunked ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", n) : 0;
       if (!co_await write_client({asio::buffer(size_line, len), asio::buffer(chunk.data(), n),
                                   asio::buffer("\r\n", chunked ? 2 : 0)})) {
-        rec_.outcome = watch.closed ? "client_closed" : "send_failed";
+        rec_.outcome = client_.deadline.expired() ? "send_timeout" : "client_closed";
         co_return false;
       }
       rec_.bytes_out += n;
@@ -368,9 +382,9 @@ awaitable<bool> exchange::relay(beast::tcp_stream &up, client_watch &watch) {
     if (ec) {
       // Cut mid-answer: close without the final chunk, so the client sees a truncated response
       // and not a clean end (abort.truncation-visible).
-      rec_.outcome = watch.closed                  ? "client_closed"
-                     : ec == beast::error::timeout ? "upstream_timeout"
-                                                   : "upstream_error";
+      rec_.outcome = watch.closed            ? "client_closed"
+                     : up.deadline.expired() ? "upstream_timeout"
+                                             : "upstream_error";
       co_return false;
     }
   }
@@ -381,13 +395,13 @@ awaitable<bool> exchange::relay(beast::tcp_stream &up, client_watch &watch) {
     co_return false;
   }
   rec_.outcome = "completed";
-  if (parser->keep_alive()) env_.pool.give(std::move(up));
+  if (parser->keep_alive()) env_.pool.give(std::move(up.socket));
   co_return keep;
 }
 
 } // namespace
 
-asio::awaitable<bool> serve_request(beast::tcp_stream &client, beast::flat_buffer &buffer,
+asio::awaitable<bool> serve_request(timed_socket &client, beast::flat_buffer &buffer,
                                     request_parser &parser, const exchange_env &env) {
   exchange x(client, buffer, parser, env);
   co_return co_await x.run();

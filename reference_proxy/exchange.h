@@ -9,6 +9,7 @@
 #include "reference_proxy/access_log.h"
 #include "reference_proxy/config.h"
 #include "reference_proxy/cors.h"
+#include "reference_proxy/socket_deadline.h"
 #include "reference_proxy/upstream_pool.h"
 
 namespace streamcheck::proxy {
@@ -27,7 +28,7 @@ using request_parser = http::request_parser<http::buffer_body>;
 
 // The request's head has been read into `parser`. Returns whether the client connection may
 // carry another request.
-asio::awaitable<bool> serve_request(beast::tcp_stream &client, beast::flat_buffer &buffer,
+asio::awaitable<bool> serve_request(timed_socket &client, beast::flat_buffer &buffer,
                                     request_parser &parser, const exchange_env &env);
 
 // A head Beast could not parse: the status to answer (0: just close, e.g. the client left).

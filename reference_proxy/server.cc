@@ -19,7 +19,7 @@ using boost::system::error_code;
 
 // A client connection as the drain sees it: idle ones are closed, busy ones finish first.
 struct connection_state {
-  beast::tcp_stream *stream = nullptr;
+  timed_socket *client = nullptr;
   bool idle = true;
 };
 
@@ -49,7 +49,7 @@ struct server::impl {
   impl(const proxy_config &c, access_log &l) : config(c), log(l), cors(c.allow_origins) {}
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket socket, event_loop &loop);
-  awaitable<bool> read_request_head(beast::tcp_stream &client, beast::flat_buffer &buffer,
+  awaitable<bool> read_request_head(timed_socket &client, beast::flat_buffer &buffer,
                                     request_parser &parser, connection_state &state, bool first);
 };
 
@@ -78,16 +78,16 @@ awaitable<void> server::impl::accept_loop() {
 
 // The first byte of a request may take keepalive-timeout to come; the rest of its head must
 // come within header-timeout (a client dribbling a head byte by byte is cut off).
-awaitable<bool> server::impl::read_request_head(beast::tcp_stream &client,
-                                                beast::flat_buffer &buffer, request_parser &parser,
-                                                connection_state &state, bool first) {
+awaitable<bool> server::impl::read_request_head(timed_socket &client, beast::flat_buffer &buffer,
+                                                request_parser &parser, connection_state &state,
+                                                bool first) {
   error_code ec;
   if (buffer.size() == 0) {
     state.idle = true;
     if (draining) co_return false;
-    client.expires_after(first ? config.header_timeout : config.keepalive_timeout);
-    const std::size_t n =
-        co_await client.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
+    client.deadline.expires_after(first ? config.header_timeout : config.keepalive_timeout);
+    const std::size_t n = co_await client.socket.async_read_some(buffer.prepare(4096),
+                                                                 redirect_error(use_awaitable, ec));
     buffer.commit(n);
     state.idle = false;
     if (ec) co_return false;
@@ -97,8 +97,10 @@ awaitable<bool> server::impl::read_request_head(beast::tcp_stream &client,
   // Checked by the exchange, which also counts chunked bodies. Not boost::none: Beast 1.74
   // compares a Content-Length against it as an optional and refuses every body.
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-  client.expires_after(config.header_timeout);
-  co_await http::async_read_header(client, buffer, parser, redirect_error(use_awaitable, ec));
+  client.deadline.expires_after(config.header_timeout);
+  co_await http::async_read_header(client.socket, buffer, parser,
+                                   redirect_error(use_awaitable, ec));
+  client.deadline.disarm();
   if (!ec) co_return true;
   if (const int status = refusal_status(ec)) {
     const std::string reason =
@@ -106,13 +108,14 @@ awaitable<bool> server::impl::read_request_head(beast::tcp_stream &client,
             ? "request head larger than " + std::to_string(config.max_header_bytes) + " bytes"
             : "malformed request: " + ec.message();
     const std::string response = local_response(status, {}, reason, true);
-    client.expires_after(config.send_timeout);
-    co_await asio::async_write(client, asio::buffer(response), redirect_error(use_awaitable, ec));
+    client.deadline.expires_after(config.send_timeout);
+    co_await asio::async_write(client.socket, asio::buffer(response),
+                               redirect_error(use_awaitable, ec));
     exchange_record rec;
     rec.status = status;
     rec.outcome = "refused";
     error_code peer_ec;
-    rec.client = client.socket().remote_endpoint(peer_ec).address().to_string();
+    rec.client = client.socket.remote_endpoint(peer_ec).address().to_string();
     log.write(rec);
   }
   co_return false;
@@ -121,7 +124,7 @@ awaitable<bool> server::impl::read_request_head(beast::tcp_stream &client,
 awaitable<void> server::impl::session(tcp::socket socket, event_loop &loop) {
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec); // a token is a few dozen bytes: never wait for more
-  beast::tcp_stream client(std::move(socket));
+  timed_socket client(std::move(socket));
   beast::flat_buffer buffer(config.max_header_bytes + 4096);
   connection_state state{&client};
   loop.connections.insert(&state);
@@ -134,8 +137,8 @@ awaitable<void> server::impl::session(tcp::socket socket, event_loop &loop) {
     if (buffer.size() == 0) buffer.shrink_to_fit();
   }
   loop.connections.erase(&state);
-  client.socket().shutdown(tcp::socket::shutdown_send, ec);
-  client.close();
+  client.socket.shutdown(tcp::socket::shutdown_send, ec);
+  client.socket.close(ec);
   --open_connections;
 }
 
@@ -188,7 +191,10 @@ void server::drain() {
   for (auto &loop : impl_->loops)
     asio::post(loop->context, [l = loop.get()] {
       for (auto *c : l->connections)
-        if (c->idle) c->stream->cancel();
+        if (c->idle) {
+          error_code ec;
+          c->client->socket.cancel(ec);
+        }
     });
 }
 

@@ -17,13 +17,13 @@ public:
   // A connection still open and quiet, or nothing. Connections the upstream has closed (or that
   // have unexpected bytes waiting) are dropped here rather than failing a request later: a
   // POST is never retried, so it must not be sent on a dead connection.
-  std::optional<beast::tcp_stream> take();
-  void give(beast::tcp_stream stream);
+  std::optional<tcp::socket> take();
+  void give(tcp::socket socket);
   std::size_t idle() const { return idle_.size(); }
 
 private:
   struct entry {
-    beast::tcp_stream stream;
+    tcp::socket socket;
     mono_clock::time_point since;
   };
   std::size_t capacity_;

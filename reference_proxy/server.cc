@@ -124,6 +124,7 @@ awaitable<bool> server::impl::read_request_head(timed_socket &client, beast::fla
 awaitable<void> server::impl::session(tcp::socket socket, event_loop &loop) {
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec); // a token is a few dozen bytes: never wait for more
+  socket.non_blocking(true, ec); // synchronous writes are attempts (exchange.cc write_client)
   timed_socket client(std::move(socket));
   beast::flat_buffer buffer(config.max_header_bytes + 4096);
   connection_state state{&client};

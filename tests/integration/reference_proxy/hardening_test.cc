@@ -48,6 +48,11 @@ std::vector<framing_case> framing_cases() {
   };
 }
 
+// Test names show the case's name, not its bytes.
+void PrintTo(const framing_case &c, std::ostream *os) {
+  *os << c.name;
+}
+
 class ProxySmuggling : public ProxyTest, public ::testing::WithParamInterface<framing_case> {};
 
 TEST_P(ProxySmuggling, RefusedWith400ClosedAndNothingForwarded) {
@@ -82,7 +87,7 @@ using ProxyHardening = ProxyTest;
 // RFC 9110 §8.6 lets a recipient either refuse "Content-Length: 5, 5" or replace it with one
 // valid value. Either is safe as long as the proxy and the upstream then agree: refused, or
 // forwarded with exactly one Content-Length and the pipelined request answered after it.
-TEST_F(ProxyHardening, ContentLengthListIsRefusedOrNormalized) {
+TEST_F(ProxyHardening, ContentLengthListIsRefused) {
   ASSERT_NO_FATAL_FAILURE(start());
   tcp_client c = connect();
   ASSERT_TRUE(c.send_all("POST /api/generate?streamcheck.id=cl-list HTTP/1.1\r\n"
@@ -90,12 +95,12 @@ TEST_F(ProxyHardening, ContentLengthListIsRefusedOrNormalized) {
                          smuggled));
   const http_response r = read_response(c, deadline_in(5s));
   ASSERT_TRUE(r.complete) << c.received();
-  if (r.status == 400 && journal().empty()) return; // refused by the proxy
-  const json e = finished_entry("cl-list");
-  ASSERT_TRUE(e.is_object()) << "answered " << r.status << " but not forwarded";
-  EXPECT_EQ(journal_header_count(e, "Content-Length"), 1u) << e["headers"].dump();
-  EXPECT_EQ(journal_header(e, "Content-Length").value_or(""), "5") << e["headers"].dump();
-  EXPECT_EQ(e["body_bytes"], 5);
+  // RFC 9112 allows merging "5, 5"; refusing it, like two Content-Length headers, leaves no
+  // room for two hops to disagree.
+  EXPECT_EQ(r.status, 400) << c.received();
+  const read_end end = c.read_until_eof(deadline_in(5s));
+  EXPECT_TRUE(end == read_end::eof || end == read_end::reset) << to_string(end);
+  EXPECT_TRUE(journal().empty()) << journal().dump();
 }
 
 // The head was fine and went upstream; the body's framing breaks mid-way.

@@ -5,6 +5,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +73,63 @@ inline bool has_token(const std::optional<std::string> &value, std::string_view 
 // The parsed JSON body of a response, or a discarded value.
 inline json json_body(const http_response &r) {
   return json::parse(r.body, nullptr, false);
+}
+
+// FNV-1a 64, written out here so the test does not share the mock's implementation.
+inline std::string fnv1a64_hex(std::string_view data) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+inline const std::string origin_header = "Origin: " + std::string(app_origin);
+inline const std::string allow_app = "--allow-origin=" + std::string(app_origin);
+
+// A short, quick stream: tokens + 1 events.
+inline json quick_stream(int tokens = 6) {
+  return {{"first_token_ms", 0}, {"gap_ms", 5}, {"tokens", tokens}};
+}
+
+// The connection ends (FIN, or a reset after the response) before the deadline.
+inline void expect_closed(tcp_client &c) {
+  const read_end end = c.read_until_eof(deadline_in(5s));
+  EXPECT_TRUE(end == read_end::eof || end == read_end::reset)
+      << "connection still " << to_string(end) << "; received:\n"
+      << c.received();
+}
+
+// A proxy-made error: the status and a JSON {"error": "..."} body.
+inline void expect_json_error(const http_response &r, int status) {
+  EXPECT_EQ(r.status, status) << r.raw_head << r.body;
+  EXPECT_TRUE(r.complete) << r.raw_head << r.body;
+  EXPECT_TRUE(r.header("Content-Type").value_or("").starts_with("application/json")) << r.raw_head;
+  const json body = json_body(r);
+  ASSERT_TRUE(body.is_object()) << r.body;
+  ASSERT_TRUE(body.contains("error")) << r.body;
+  EXPECT_TRUE(body["error"].is_string()) << r.body;
+  EXPECT_FALSE(body["error"].get<std::string>().empty());
+}
+
+inline void expect_cors_for_app(const http_response &r) {
+  EXPECT_EQ(r.header_count("Access-Control-Allow-Origin"), 1u) << r.raw_head;
+  EXPECT_EQ(r.header("Access-Control-Allow-Origin").value_or(""), app_origin) << r.raw_head;
+  EXPECT_TRUE(has_token(r.header("Vary"), "Origin")) << r.raw_head;
+}
+
+// The NDJSON events of a /api/generate body: all parsed, the last one done.
+inline void expect_whole_stream(const http_response &r, int tokens) {
+  const auto events = ndjson_lines(r.body);
+  ASSERT_EQ(events.size(), static_cast<std::size_t>(tokens + 1)) << r.body;
+  for (int i = 0; i <= tokens; ++i) {
+    ASSERT_TRUE(events[static_cast<std::size_t>(i)].is_object()) << r.body;
+    EXPECT_EQ(events[static_cast<std::size_t>(i)]["streamcheck"]["seq"], i);
+  }
+  EXPECT_EQ(events.back()["done"], true);
 }
 
 class ProxyTest : public ::testing::Test {

@@ -199,6 +199,30 @@ TEST_F(ProxySlowClients, AnIdleKeptAliveConnectionIsClosedAfterTheKeepaliveTimeo
   EXPECT_EQ(c.received().size(), r.consumed) << "bytes after the answer: " << c.received();
 }
 
+// A client that stops reading (a hung browser tab) does not hold the upstream forever: the proxy
+// gives up after --send-timeout and closes the upstream connection, which stops the model.
+TEST_F(ProxySlowClients, AClientThatStopsReadingIsCutAfterTheSendTimeout) {
+  ASSERT_NO_FATAL_FAILURE(start({"--send-timeout", "1s"}));
+  tcp_client c = connect();
+  // About 200 MB if nobody stopped it: far more than every socket buffer on the way.
+  ASSERT_TRUE(c.send_all(generate_request(
+      "unread",
+      {{"first_token_ms", 0}, {"gap_ms", 0}, {"tokens", 200000}, {"token_bytes", 1000}})));
+  const auto sent = mono_clock::now();
+  const json e = finished_entry("unread", sent + 8s);
+  ASSERT_TRUE(e.is_object());
+  EXPECT_NE(e["outcome"], "in_progress") << "the upstream is still streaming into a stuck client";
+  EXPECT_NE(e["outcome"], "completed") << e.dump();
+  EXPECT_LT(ms_between(sent, mono_clock::now()), 5000.0);
+  // What the kernel buffered reaches the client, then the connection ends, cut.
+  EXPECT_TRUE(closed(c.read_until_eof(deadline_in(10s))));
+  EXPECT_FALSE(parse_http_response(c.received()).complete);
+  const json line = log_line_for("/api/generate?streamcheck.id=unread");
+  ASSERT_TRUE(line.is_object());
+  // access_log.h documents this outcome as send_timeout.
+  EXPECT_EQ(line["outcome"], "send_timeout") << line.dump();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Timeouts are between reads, never on the whole answer.
 

@@ -30,10 +30,6 @@ struct write_parts {
   std::array<asio::const_buffer, 3> sequence() const { return {first, second, third}; }
 };
 
-bool iequals(std::string_view a, std::string_view b) {
-  return beast::iequals(a, b);
-}
-
 template <class Fields> header_list headers_of(const Fields &fields) {
   header_list out;
   for (const auto &f : fields)
@@ -65,7 +61,7 @@ std::optional<refusal> check_request(const request_head &req, const request_pars
     return refusal{400, "more than one Content-Length"};
   if (const auto te_count = count_header(req.headers, "Transfer-Encoding"); te_count > 0) {
     if (te_count > 1 ||
-        !iequals(trim_ows(find_header(req.headers, "Transfer-Encoding")), "chunked"))
+        !beast::iequals(trim_ows(find_header(req.headers, "Transfer-Encoding")), "chunked"))
       return refusal{400, "Transfer-Encoding must be exactly 'chunked'"};
     if (req.version == 10) return refusal{400, "Transfer-Encoding in an HTTP/1.0 request"};
   }
@@ -73,7 +69,7 @@ std::optional<refusal> check_request(const request_head &req, const request_pars
     return refusal{413, "request body larger than " + std::to_string(config.max_body_bytes) +
                             " bytes (--max-body)"};
   const auto expect = find_header(req.headers, "Expect");
-  if (!expect.empty() && !iequals(expect, "100-continue"))
+  if (!expect.empty() && !beast::iequals(expect, "100-continue"))
     return refusal{417, "unsupported Expect: " + std::string(expect)};
   return std::nullopt;
 }
@@ -205,10 +201,12 @@ awaitable<std::optional<bool>> exchange::forward_body(timed_socket &up) {
       const int len = chunked ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", n) : 0;
       const write_parts parts{asio::buffer(size_line, len), asio::buffer(chunk.data(), n),
                               asio::buffer("\r\n", chunked ? 2 : 0)};
+      error_code write_ec; // `ec` still holds how the read ended
       up.deadline.expires_after(env_.config.body_timeout);
-      co_await asio::async_write(up.socket, parts.sequence(), redirect_error(use_awaitable, ec));
+      co_await asio::async_write(up.socket, parts.sequence(),
+                                 redirect_error(use_awaitable, write_ec));
       up.deadline.disarm();
-      if (ec) {
+      if (write_ec) {
         rec_.outcome = "upstream_error";
         co_return co_await refuse(502, "the upstream closed the connection while receiving the "
                                        "request body");

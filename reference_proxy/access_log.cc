@@ -40,15 +40,25 @@ std::string format_text(const exchange_record &r) {
 
 result<std::unique_ptr<access_log>> access_log::open(const std::string &path, log_format format) {
   if (format == log_format::off)
-    return std::unique_ptr<access_log>(new access_log(nullptr, false, format));
-  if (path == "-") return std::unique_ptr<access_log>(new access_log(stdout, false, format));
+    return std::unique_ptr<access_log>(new access_log(nullptr, false, format, ""));
+  if (path == "-") return std::unique_ptr<access_log>(new access_log(stdout, false, format, ""));
   std::FILE *f = std::fopen(path.c_str(), "a");
   if (!f) return error{"--access-log " + path + ": " + std::strerror(errno)};
-  return std::unique_ptr<access_log>(new access_log(f, true, format));
+  return std::unique_ptr<access_log>(new access_log(f, true, format, path));
 }
 
-access_log::access_log(std::FILE *file, bool owned, log_format format)
-    : file_(file), owned_(owned), format_(format) {}
+access_log::access_log(std::FILE *file, bool owned, log_format format, std::string path)
+    : file_(file), owned_(owned), format_(format), path_(std::move(path)) {}
+
+result<bool> access_log::reopen() {
+  if (!owned_) return false;
+  std::FILE *f = std::fopen(path_.c_str(), "a");
+  if (!f) return error{"cannot reopen " + path_ + ": " + std::strerror(errno)};
+  const std::lock_guard lock(mutex_);
+  std::fclose(file_);
+  file_ = f;
+  return true;
+}
 
 access_log::~access_log() {
   if (owned_) std::fclose(file_);

@@ -38,13 +38,17 @@ public:
   static result<std::unique_ptr<access_log>> open(const std::string &path, log_format format);
   ~access_log();
   void write(const exchange_record &r);
+  // After logrotate moved the file (SIGHUP): opens the path again; the old file stays in use
+  // when that fails. A no-op for stdout.
+  result<bool> reopen();
 
 private:
-  access_log(std::FILE *file, bool owned, log_format format);
+  access_log(std::FILE *file, bool owned, log_format format, std::string path);
   std::mutex mutex_;
   std::FILE *file_;
   bool owned_;
   log_format format_;
+  std::string path_;
 };
 
 } // namespace streamcheck::proxy

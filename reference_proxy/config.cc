@@ -312,7 +312,7 @@ Options (also keys of the --config JSON file, e.g. {"upstream": "http://10.0.0.5
 
 Durations: 500ms, 30s, 10m, 1h or a number of seconds. Sizes: bytes or 64KiB, 20MiB, 1GiB.
 Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (up to --drain-timeout),
-then exit; a second signal exits at once.
+then exit; a second signal exits at once. SIGHUP reopens the --access-log file (logrotate).
 Exit codes: 0 stopped by a signal, 2 cannot listen or resolve the upstream, 3 usage error.
 )";
   return text;

@@ -15,13 +15,14 @@ namespace {
 constexpr int exit_runtime = 2;
 constexpr int exit_usage = 3;
 
-// Waits for the connections to finish, up to the deadline; a second signal cuts it short.
+// Waits for the connections to finish, up to the deadline; a second SIGINT/SIGTERM cuts it short.
 void drain(streamcheck::proxy::server &srv, const sigset_t &signals,
            std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   const timespec tick{0, 50'000'000};
   while (srv.connections() > 0 && std::chrono::steady_clock::now() < until)
-    if (sigtimedwait(&signals, nullptr, &tick) > 0) return;
+    if (const int sig = sigtimedwait(&signals, nullptr, &tick); sig == SIGINT || sig == SIGTERM)
+      return;
 }
 
 } // namespace
@@ -44,6 +45,7 @@ int main(int argc, char **argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   raise_fd_limit();
@@ -70,7 +72,9 @@ int main(int argc, char **argv) {
                to_url_authority(bound).c_str(), config.upstream.authority().c_str());
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
+    if (auto reopened = (*log)->reopen(); !reopened)
+      std::fprintf(stderr, "streamcheck-proxy: SIGHUP: %s\n", reopened.message().c_str());
   std::fprintf(stderr, "streamcheck-proxy: %s: draining %zu connection(s)\n",
                sig == SIGINT ? "SIGINT" : "SIGTERM", srv.connections());
   srv.drain();

@@ -2,6 +2,7 @@
 // log: framing per client version, keep-alive on both sides, truncation, upstream timeouts and
 // errors, no retries, the access log. Bounds here do not depend on scheduling (timeouts are 1 s
 // against 10 s silences); the tests whose bounds do are in timing_test.cc.
+#include <csignal>
 #include <gtest/gtest.h>
 
 #include "tests/integration/reference_proxy/proxy_fixture.h"
@@ -373,6 +374,27 @@ TEST_F(ProxyAccessLog, OneJsonLinePerRequest) {
   EXPECT_EQ(lines[1]["bytes_out"], v.body.size());
   EXPECT_EQ(lines[2]["status"], 404);
   EXPECT_EQ(lines[2]["bytes_out"], nf.body.size());
+}
+
+// logrotate moves the file and sends SIGHUP: the next line lands in a new file at the old path.
+TEST_F(ProxyAccessLog, SighupReopensTheFile) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  const std::string version =
+      request_bytes("GET", "/api/version", "HTTP/1.1",
+                    {"Host: " + std::string(public_host), "Connection: close"});
+  ASSERT_EQ(exchange(version).status, 200);
+  ASSERT_EQ(wait_for_log_lines(1).size(), 1u);
+  const auto rotated = access_log_path().string() + ".1";
+  std::filesystem::rename(access_log_path(), rotated);
+  ASSERT_EQ(::kill(proxy_->pid(), SIGHUP), 0);
+  // The reopen happens on the signal thread; poll until the new file exists.
+  for (const auto until = deadline_in(5s);
+       !std::filesystem::exists(access_log_path()) && mono_clock::now() < until;)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(exchange(version).status, 200);
+  EXPECT_EQ(wait_for_log_lines(1).size(), 1u) << read_file(access_log_path());
+  EXPECT_NE(read_file(rotated).find("/api/version"), std::string::npos);
+  EXPECT_TRUE(proxy_->running()); // SIGHUP neither stops nor drains it
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 #include "reference_proxy/server.h"
 
+#include <array>
 #include <atomic>
 #include <limits>
 #include <thread>
@@ -121,6 +122,26 @@ awaitable<bool> server::impl::read_request_head(timed_socket &client, beast::fla
   co_return false;
 }
 
+namespace {
+
+// After an answer that leaves part of the request unread (a 413 mid-upload, a malformed head),
+// read and drop what still comes for a moment before closing, as nginx's lingering close:
+// closing with unread bytes makes the kernel send a reset, which destroys our answer in the
+// client's receive buffer before it reads it.
+awaitable<void> linger(timed_socket &client) {
+  constexpr auto linger_time = std::chrono::seconds(2);
+  constexpr std::size_t linger_bytes = 64u << 20;
+  std::array<char, 4096> sink;
+  error_code ec;
+  client.deadline.expires_after(linger_time);
+  for (std::size_t dropped = 0; !ec && dropped < linger_bytes;)
+    dropped += co_await client.socket.async_read_some(asio::buffer(sink),
+                                                      redirect_error(use_awaitable, ec));
+  client.deadline.disarm();
+}
+
+} // namespace
+
 awaitable<void> server::impl::session(tcp::socket socket, event_loop &loop) {
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec); // a token is a few dozen bytes: never wait for more
@@ -130,15 +151,21 @@ awaitable<void> server::impl::session(tcp::socket socket, event_loop &loop) {
   connection_state state{&client};
   loop.connections.insert(&state);
   const exchange_env env{config, cors, upstream, loop.pool, log, draining};
+  bool unread_input = false;
   for (bool first = true;; first = false) {
     request_parser parser;
-    if (!co_await read_request_head(client, buffer, parser, state, first)) break;
-    if (!co_await serve_request(client, buffer, parser, env)) break;
+    const bool served = co_await read_request_head(client, buffer, parser, state, first) &&
+                        co_await serve_request(client, buffer, parser, env);
+    if (!served) {
+      unread_input = parser.got_some() && !parser.is_done();
+      break;
+    }
     // A request body may have grown the buffer; an idle connection should not keep that.
     if (buffer.size() == 0) buffer.shrink_to_fit();
   }
   loop.connections.erase(&state);
   client.socket.shutdown(tcp::socket::shutdown_send, ec);
+  if (unread_input) co_await linger(client);
   client.socket.close(ec);
   --open_connections;
 }

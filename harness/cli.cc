@@ -288,14 +288,21 @@ int run_and_report(const cli_options &o) {
   return write_reports(o, *report);
 }
 
-int self_test(cli_options o) {
+// The mock in this process that self-test measures and every managed target (nginx, exec)
+// forwards to: a stock Ollama's policy, its journal on a control port.
+result<std::unique_ptr<mock::server>> start_embedded_mock() {
   mock::server_options mo;
   mo.control = mo.listen;
   mo.behaviour.request_policy = *mock::policy_for_profile("ollama");
   auto srv = mock::server::start(mo);
+  if (!srv) return error{"cannot start the embedded mock: " + srv.message()};
+  return std::move(srv.value());
+}
+
+int self_test(cli_options o) {
+  auto srv = start_embedded_mock();
   if (!srv) {
-    std::fprintf(stderr, "streamcheck: cannot start the embedded mock: %s\n",
-                 srv.message().c_str());
+    std::fprintf(stderr, "streamcheck: %s\n", srv.message().c_str());
     return exit_setup_error;
   }
   o.run.proxy_url = "http://127.0.0.1:" + std::to_string(srv.value()->port());
@@ -307,14 +314,22 @@ int self_test(cli_options o) {
   return run_and_report(o);
 }
 
-// A private prefix (0700) that is removed again unless --keep-temp.
+// A private directory (0700) under /tmp, removed again unless --keep-temp.
 struct temp_prefix {
   std::string path;
   bool keep = false;
+  std::string contents; // what it holds, for the --keep-temp message
+
+  bool create(const std::string &kind) {
+    std::string pattern = "/tmp/streamcheck-" + kind + "-XXXXXX";
+    if (!mkdtemp(pattern.data())) return false;
+    path = pattern;
+    return true;
+  }
   ~temp_prefix() {
     if (path.empty()) return;
     if (keep) {
-      std::fprintf(stderr, "streamcheck: kept %s (nginx.conf, logs/)\n", path.c_str());
+      std::fprintf(stderr, "streamcheck: kept %s (%s)\n", path.c_str(), contents.c_str());
       return;
     }
     std::error_code ec;
@@ -356,19 +371,12 @@ int nginx_command(cli_options o) {
                  "inside http { } with default events { }\n",
                  o.conf.c_str());
 
-  mock::server_options mo;
-  mo.control = mo.listen;
-  mo.behaviour.request_policy = *mock::policy_for_profile("ollama");
-  auto srv = mock::server::start(mo);
-  if (!srv) return setup_error("cannot start the embedded mock: " + srv.message());
-
+  auto srv = start_embedded_mock();
+  if (!srv) return setup_error(srv.message());
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
-  {
-    char dir[] = "/tmp/streamcheck-nginx-XXXXXX";
-    if (!mkdtemp(dir)) return setup_error("cannot create a temp directory in /tmp");
-    tmp.path = dir;
-  }
+  tmp.contents = "nginx.conf, logs/";
+  if (!tmp.create("nginx")) return setup_error("cannot create a temp directory in /tmp");
   std::error_code ec;
   std::filesystem::create_directories(tmp.path + "/logs", ec);
   files.prefix = tmp.path;
@@ -480,18 +488,12 @@ bool says_address_in_use(const std::string &log) {
 // HAProxy, socat...), in front of the embedded mock.
 int exec_command(cli_options o) {
   using std::chrono::seconds;
-  mock::server_options mo;
-  mo.control = mo.listen;
-  mo.behaviour.request_policy = *mock::policy_for_profile("ollama");
-  auto srv = mock::server::start(mo);
-  if (!srv) return setup_error("cannot start the embedded mock: " + srv.message());
+  auto srv = start_embedded_mock();
+  if (!srv) return setup_error(srv.message());
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
-  {
-    char dir[] = "/tmp/streamcheck-exec-XXXXXX";
-    if (!mkdtemp(dir)) return setup_error("cannot create a temp directory in /tmp");
-    tmp.path = dir;
-  }
+  tmp.contents = "output.log: the command's output";
+  if (!tmp.create("exec")) return setup_error("cannot create a temp directory in /tmp");
   const std::string log = tmp.path + "/output.log";
   const std::string name = o.exec_argv.front();
   child_process child;

@@ -27,14 +27,13 @@ TEST(ProxyConfig, DefaultsSitAboveTheThoroughProfile) {
 
 TEST(ProxyConfig, FlagsSetEveryKind) {
   auto r = parse({"--listen", "[::1]:0", "--upstream", "http://10.0.0.5:8000/", "--allow-origin",
-                  "https://a.example", "--allow-origin=http://localhost:*", "--idle-timeout",
-                  "15m", "--max-body", "20MiB", "--log-format", "text", "--threads", "3"});
+                  "https://a.example", "--allow-origin=http://localhost:*", "--idle-timeout", "15m",
+                  "--max-body", "20MiB", "--log-format", "text", "--threads", "3"});
   ASSERT_TRUE(r) << r.message();
   const auto &c = r->config;
   EXPECT_TRUE(c.listen.address().is_v6());
   EXPECT_EQ(c.upstream.authority(), "10.0.0.5:8000");
-  EXPECT_EQ(c.allow_origins,
-            (std::vector<std::string>{"https://a.example", "http://localhost:*"}));
+  EXPECT_EQ(c.allow_origins, (std::vector<std::string>{"https://a.example", "http://localhost:*"}));
   EXPECT_EQ(c.idle_timeout, 15min);
   EXPECT_EQ(c.max_body_bytes, std::size_t{20} << 20);
   EXPECT_EQ(c.log, log_format::text);
@@ -52,14 +51,19 @@ TEST(ProxyConfig, UpstreamForms) {
 }
 
 TEST(ProxyConfig, BadValuesNameTheOption) {
-  const std::vector<std::vector<std::string>> bad = {
-      {"--upstream", "https://x:1"},  {"--upstream", "http://x:1/v1"},
-      {"--upstream", "http://x:0"},   {"--idle-timeout", "soon"},
-      {"--idle-timeout", "0s"},       {"--max-body", "12XB"},
-      {"--threads", "0"},             {"--allow-origin", "example.com"},
-      {"--allow-origin", "https://a.example/"},
-      {"--log-format", "xml"},        {"--listen", "nowhere"},
-      {"--no-such-flag", "1"},        {"--listen"}};
+  const std::vector<std::vector<std::string>> bad = {{"--upstream", "https://x:1"},
+                                                     {"--upstream", "http://x:1/v1"},
+                                                     {"--upstream", "http://x:0"},
+                                                     {"--idle-timeout", "soon"},
+                                                     {"--idle-timeout", "0s"},
+                                                     {"--max-body", "12XB"},
+                                                     {"--threads", "0"},
+                                                     {"--allow-origin", "example.com"},
+                                                     {"--allow-origin", "https://a.example/"},
+                                                     {"--log-format", "xml"},
+                                                     {"--listen", "nowhere"},
+                                                     {"--no-such-flag", "1"},
+                                                     {"--listen"}};
   for (const auto &args : bad) {
     auto r = parse(args);
     EXPECT_FALSE(r) << args[0];
@@ -131,10 +135,10 @@ TEST_F(ConfigFile, ErrorsSayWhereAndWhat) {
 
 TEST(ProxyConfig, UsageListsEveryOptionWithItsDefault) {
   const std::string text = usage();
-  for (const char *name : {"--listen", "--upstream", "--allow-origin", "--connect-timeout",
-                           "--first-byte-timeout", "--idle-timeout", "--header-timeout",
-                           "--max-body", "--max-connections", "--access-log", "--log-format",
-                           "--config", "--drain-timeout"})
+  for (const char *name :
+       {"--listen", "--upstream", "--allow-origin", "--connect-timeout", "--first-byte-timeout",
+        "--idle-timeout", "--header-timeout", "--max-body", "--max-connections", "--access-log",
+        "--log-format", "--config", "--drain-timeout"})
     EXPECT_NE(text.find(name), std::string::npos) << name;
   EXPECT_NE(text.find("(default 600s)"), std::string::npos);
 }

@@ -19,7 +19,6 @@ public:
   // POST is never retried, so it must not be sent on a dead connection.
   std::optional<tcp::socket> take();
   void give(tcp::socket socket);
-  std::size_t idle() const { return idle_.size(); }
 
 private:
   struct entry {

@@ -242,6 +242,41 @@ bool has_glob(const std::string &s) {
 struct expander {
   std::string base;
   int max_depth;
+  std::string include_root;
+
+  // The files an include names: a glob's matches (sorted, none is fine, as in nginx), or the
+  // one file when it exists.
+  static result<std::vector<std::string>> matches(const std::string &full, const directive &d,
+                                                  const std::string &pattern) {
+    std::vector<std::string> files;
+    if (!has_glob(pattern)) {
+      std::error_code ec;
+      if (fs::exists(full, ec)) files.push_back(full);
+      return files;
+    }
+    glob_t g{};
+    const int rc = glob(full.c_str(), 0, nullptr, &g);
+    if (rc == 0)
+      for (std::size_t i = 0; i < g.gl_pathc; ++i)
+        files.emplace_back(g.gl_pathv[i]);
+    globfree(&g);
+    if (rc != 0 && rc != GLOB_NOMATCH)
+      return error{d.loc.str() + ": include \"" + pattern + "\": glob failed"};
+    return files;
+  }
+
+  // One line: where, what, and the way out (--prefix for relative paths, --include-root for
+  // absolute ones that exist only where the config is deployed).
+  std::string missing_include(const directive &d, const std::string &pattern, bool relative,
+                              const std::string &full, const std::string &mapped) const {
+    std::string m = d.loc.str() + ": include \"" + pattern + "\": no such file " + full;
+    if (relative) return m + " (relative includes resolve against " + base + "; see --prefix)";
+    if (!mapped.empty()) return m + ", nor " + mapped + " (--include-root " + include_root + ")";
+    return m +
+           " (a path from the deployment's host or container? --include-root DIR reads it "
+           "from DIR" +
+           pattern + ")";
+  }
 
   result<bool> expand(std::vector<directive> &tree, int depth) {
     std::vector<directive> out;
@@ -262,27 +297,21 @@ struct expander {
       const std::string pattern = d.arg(0);
       const bool relative = pattern.empty() || pattern[0] != '/';
       const std::string full = relative ? base + "/" + pattern : pattern;
-      std::vector<std::string> files;
-      if (has_glob(pattern)) {
-        glob_t g{};
-        const int rc = glob(full.c_str(), 0, nullptr, &g);
-        if (rc == 0)
-          for (std::size_t i = 0; i < g.gl_pathc; ++i)
-            files.emplace_back(g.gl_pathv[i]);
-        globfree(&g);
-        if (rc != 0 && rc != GLOB_NOMATCH)
-          return error{d.loc.str() + ": include \"" + pattern + "\": glob failed"};
-      } else {
-        files.push_back(full);
+      auto files = matches(full, d, pattern);
+      if (!files) return error{files.message()};
+      std::string mapped;
+      if (files->empty() && !relative && !include_root.empty()) {
+        mapped = include_root + pattern;
+        files = matches(mapped, d, pattern);
+        if (!files) return error{files.message()};
       }
-      for (const auto &f : files) {
+      if (files->empty() && !has_glob(pattern))
+        return error{missing_include(d, pattern, relative, full, mapped)};
+      for (const auto &f : *files) {
         std::error_code ec;
         if (fs::is_directory(f, ec)) continue;
         auto text = read_file(f);
-        if (!text)
-          return error{
-              d.loc.str() + ": include \"" + pattern + "\": " + text.message() +
-              (relative ? " (relative includes resolve against " + base + "; see --prefix)" : "")};
+        if (!text) return error{d.loc.str() + ": include \"" + pattern + "\": " + text.message()};
         // Name included files as the user wrote them where that is unambiguous.
         const std::string shown = relative && !has_glob(pattern) ? pattern : f;
         tokenizer t{*text, shown};
@@ -338,7 +367,10 @@ result<config> load(const std::string &path, const load_options &options) {
   auto top = parse_text(*text, path);
   if (!top) return error{top.message()};
   c.top = std::move(*top);
-  expander x{c.include_base, options.max_depth};
+  std::string root = options.include_root;
+  while (root.size() > 1 && root.back() == '/')
+    root.pop_back();
+  expander x{c.include_base, options.max_depth, root};
   auto r = x.expand(c.top, 0);
   if (!r) return error{r.message()};
   return c;

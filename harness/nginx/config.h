@@ -41,6 +41,9 @@ result<std::vector<directive>> parse_text(std::string_view text, const std::stri
 struct load_options {
   std::string include_base; // relative include paths resolve here; "" = the config's directory
   int max_depth = 32;       // include nesting (a loop is an error, not a hang)
+  // --include-root: an absolute include that matches nothing here (a path that exists only in
+  // the deployment's container, /config/nginx/proxy.conf) is read from include_root + path.
+  std::string include_root;
 };
 
 struct config {

@@ -169,7 +169,7 @@ TEST_F(NginxInclude, EmptyGlobIsFineMissingFileIsAnError) {
   write("nginx.conf", "http {\n  include sites/*.conf;\n  include missing.conf;\n}\n");
   auto c = load((dir / "nginx.conf").string());
   ASSERT_FALSE(c);
-  EXPECT_NE(c.message().find("nginx.conf:3: include \"missing.conf\": cannot open"),
+  EXPECT_NE(c.message().find("nginx.conf:3: include \"missing.conf\": no such file"),
             std::string::npos)
       << c.message();
 }
@@ -199,6 +199,41 @@ TEST_F(NginxInclude, ErrorInIncludedFileNamesThatFile) {
   auto c = load((dir / "nginx.conf").string());
   ASSERT_FALSE(c);
   EXPECT_EQ(c.message(), "bad.conf:3: unexpected \"}\"");
+}
+
+// linuxserver SWAG: `include /config/nginx/proxy.conf;` exists only inside the container.
+TEST_F(NginxInclude, AbsoluteIncludeMissingHereNamesTheWayIn) {
+  const std::string abs = "/sc-container-only-" + dir.filename().string() + "/nginx/proxy.conf";
+  write("nginx.conf", "http {\n  server {\n    include " + abs + ";\n  }\n}\n");
+  auto c = load((dir / "nginx.conf").string());
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.message().rfind((dir / "nginx.conf").string() + ":3: include \"" + abs + "\"", 0), 0u)
+      << c.message();
+  EXPECT_NE(c.message().find("--include-root DIR"), std::string::npos) << c.message();
+  EXPECT_EQ(c.message().find('\n'), std::string::npos) << c.message(); // one line
+
+  // --include-root maps it (and the includes inside it, globs too) onto the root.
+  fs::create_directories(dir / "root" / abs.substr(1, abs.rfind('/') - 1) / "confs");
+  std::ofstream(dir / "root" / abs.substr(1))
+      << "proxy_buffering off;\ninclude " << abs.substr(0, abs.rfind('/')) << "/confs/*.conf;\n";
+  std::ofstream(dir / "root" / abs.substr(1, abs.rfind('/') - 1) / "confs/a.conf")
+      << "proxy_http_version 1.1;\n";
+  load_options lo;
+  lo.include_root = (dir / "root").string() + "/";
+  c = load((dir / "nginx.conf").string(), lo);
+  ASSERT_TRUE(c) << c.message();
+  const auto &server = c->top[0].children[0];
+  ASSERT_EQ(server.children.size(), 2u);
+  EXPECT_EQ(server.children[0].name, "proxy_buffering");
+  EXPECT_EQ(server.children[0].loc.str(), (dir / "root").string() + abs + ":1");
+  EXPECT_EQ(server.children[1].name, "proxy_http_version");
+
+  write("nginx.conf", "include /sc-nowhere-" + dir.filename().string() + ".conf;\n");
+  c = load((dir / "nginx.conf").string(), lo);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.message().find(", nor " + (dir / "root").string() + "/sc-nowhere-"),
+            std::string::npos)
+      << c.message();
 }
 
 } // namespace

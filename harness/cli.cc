@@ -419,20 +419,26 @@ result<bool> start_nginx(const cli_options &o, const nginx::config &conf,
 result<run_report> run_listeners(cli_options &o, const nginx::rewritten &flat,
                                  const std::string &mock_control) {
   std::vector<nginx::listener_run> runs;
+  const std::string target = "nginx " + o.conf + ", " + flat.server_label + ", ";
+  std::string labels;
   for (const auto &l : flat.listeners) {
     o.run.proxy_url = l.url();
     o.run.mock_control = mock_control;
-    const std::string label = l.label + " at " + l.url();
-    o.run.target_label = "nginx " + o.conf + ", " + flat.server_label + ", " + label +
-                         (flat.throwaway_certificate && l.tls ? " (throwaway certificate)" : "");
+    const std::string label =
+        l.label + " at " + l.url() +
+        (flat.throwaway_certificate && l.tls ? " (throwaway certificate)" : "");
+    o.run.target_label = target + label;
     auto report = run_with_progress(o);
     if (!report) return error{label + ": " + report.message()};
-    runs.push_back({o.run.target_label, std::move(*report)});
+    runs.push_back({l.label, std::move(*report)});
+    labels += (labels.empty() ? "" : "; ") + label;
   }
-  if (runs.size() > 1)
-    std::fprintf(stderr, "streamcheck: %zu listeners tested; each check shows its worst verdict\n",
-                 runs.size());
-  return nginx::merge_listener_runs(std::move(runs));
+  if (runs.size() == 1) return std::move(runs.front().report);
+  std::fprintf(stderr, "streamcheck: %zu listeners tested; each check shows its worst verdict\n",
+               runs.size());
+  run_report merged = nginx::merge_listener_runs(std::move(runs));
+  merged.target = target + "listeners: " + labels;
+  return merged;
 }
 
 // streamcheck nginx CONF: DESIGN §1 job 1. The user's file is only read.

@@ -523,10 +523,12 @@ struct rewriter {
       kept.push_back(std::move(d));
     }
     tree = std::move(kept);
+    std::string list;
     for (const auto &m : missing)
-      out.notes.push_back(m + ": tested with a throwaway self-signed certificate (a missing "
-                              "dhparam, CRL or ticket key is left out); --keep-certificates "
-                              "insists on the real files");
+      list += (list.empty() ? "" : "; ") + m;
+    out.notes.push_back(list + ": tested with a throwaway self-signed certificate (a missing "
+                               "dhparam, CRL or ticket key is left out); --keep-certificates "
+                               "insists on the real files");
     return true;
   }
 
@@ -668,7 +670,10 @@ result<rewritten> rewrite(std::vector<directive> top, const rewrite_options &o) 
               {},
               {},
               "127.0.0.1:" + std::to_string(o.mock_port),
-              "127.0.0.1:" + std::to_string(o.dead_port)};
+              "127.0.0.1:" + std::to_string(o.dead_port),
+              nullptr,
+              {},
+              0};
   rw.collect(top);
   std::vector<directive *> http, other;
   server_blocks(top, http, other);

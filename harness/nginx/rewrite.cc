@@ -404,18 +404,45 @@ struct rewriter {
     bool tls;
   };
 
+  // `if ($scheme = http) { return 301 https://...; }` at server level: a browser on a plain
+  // listener is sent to the TLS one and never streams through it.
+  static const directive *https_redirect(const directive &server) {
+    for (const auto &d : server.children) {
+      if (!d.block || d.name != "if") continue;
+      std::string condition;
+      for (const auto &a : d.args)
+        condition += a.value + " ";
+      if (condition.find("$scheme") == std::string::npos &&
+          condition.find("$https") == std::string::npos)
+        continue;
+      for (const auto &r : d.children)
+        if (r.name == "return" && r.arg(0).size() == 3 && r.arg(0)[0] == '3' &&
+            r.arg(1).rfind("https://", 0) == 0)
+          return &d;
+    }
+    return nullptr;
+  }
+
+  static bool server_ssl_on(const directive &server) {
+    for (const auto &d : server.children)
+      if (d.name == "ssl" && d.arg(0) == "on") return true;
+    return false;
+  }
+
   // Which listens of the server under test the suite runs against: twins (IPv4 and IPv6 of
-  // one port), HTTP/3 and unix sockets are dropped with a note.
+  // one port), HTTP/3, unix sockets and plain listeners that redirect to https are dropped
+  // with a note.
   std::vector<candidate> reachable_listens(const directive &server, std::vector<bool> &drop) {
     std::vector<candidate> tested;
-    std::map<std::string, std::string> seen; // port + tls -> label
+    const bool ssl_on = server_ssl_on(server); // the obsolete `ssl on;`: every listen is TLS
+    std::map<std::string, std::string> seen;   // port + tls -> label
     drop.assign(server.children.size(), false);
     for (std::size_t i = 0; i < server.children.size(); ++i) {
       const directive &d = server.children[i];
       if (d.name != "listen") continue;
       const std::string label = d.text() + " (" + d.loc.str() + ")";
       const std::string port = listen_port(d.arg(0));
-      const bool tls = has_flag(d, "ssl");
+      const bool tls = ssl_on || has_flag(d, "ssl");
       drop[i] = true;
       if (has_flag(d, "quic")) {
         out.notes.push_back(label + ": HTTP/3 is not tested (the suite speaks HTTP/1.1)");
@@ -438,6 +465,19 @@ struct rewriter {
     }
     std::stable_sort(tested.begin(), tested.end(),
                      [](const candidate &a, const candidate &b) { return a.tls && !b.tls; });
+    const directive *redirect = https_redirect(server);
+    if (redirect && !tested.empty() && tested.front().tls)
+      for (auto it = tested.begin(); it != tested.end();) {
+        if (it->tls) {
+          ++it;
+          continue;
+        }
+        const directive &d = server.children[it->index];
+        out.notes.push_back(d.text() + " (" + d.loc.str() + "): redirects to https (the if at " +
+                            redirect->loc.str() + "), not tested");
+        drop[it->index] = true;
+        it = tested.erase(it);
+      }
     return tested;
   }
 
@@ -459,9 +499,9 @@ struct rewriter {
     std::map<std::size_t, directive> moved;
     for (std::size_t n = 0; n < tested.size(); ++n) {
       const directive &d = server.children[tested[n].index];
-      bool tls = false;
-      moved.emplace(tested[n].index, loopback_listen(d, o.ports[n], tls));
-      out.listeners.push_back({o.ports[n], tls, d.text() + " (" + d.loc.str() + ")"});
+      bool flag = false;
+      moved.emplace(tested[n].index, loopback_listen(d, o.ports[n], flag));
+      out.listeners.push_back({o.ports[n], tested[n].tls, d.text() + " (" + d.loc.str() + ")"});
     }
     std::vector<directive> kept;
     for (std::size_t i = 0; i < server.children.size(); ++i) {

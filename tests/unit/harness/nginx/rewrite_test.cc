@@ -401,5 +401,34 @@ TEST(NginxRewrite, EveryReachableListenerIsTestedTlsFirst) {
             "sockets)");
 }
 
+TEST(NginxRewrite, PlainListenerThatRedirectsToHttpsIsNotTested) {
+  rewritten r;
+  flat("http {\n  server {\n    listen 80;\n    listen 443 ssl;\n"
+       "    if ($scheme != \"https\") { return 301 https://$host$request_uri; }\n"
+       "    location / { proxy_pass http://127.0.0.1:11434; }\n  }\n}\n",
+       options(), &r);
+  ASSERT_EQ(r.listeners.size(), 1u);
+  EXPECT_TRUE(r.listeners[0].tls);
+  bool said = false;
+  for (const auto &n : r.notes)
+    said = said || has(n, "listen 80 (u.conf:3): redirects to https (the if at u.conf:5)");
+  EXPECT_TRUE(said);
+  // Without a TLS listener to go to, the plain one is tested.
+  flat("http { server { listen 80; if ($scheme = http) { return 301 https://x; }\n"
+       "location / { proxy_pass http://127.0.0.1:1; } } }",
+       options(), &r);
+  ASSERT_EQ(r.listeners.size(), 1u);
+  EXPECT_FALSE(r.listeners[0].tls);
+}
+
+TEST(NginxRewrite, ObsoleteSslOnMakesEveryListenTls) {
+  rewritten r;
+  flat("http { server { listen 443; ssl on; location / { proxy_pass http://127.0.0.1:1; } } }",
+       options(), &r);
+  ASSERT_EQ(r.listeners.size(), 1u);
+  EXPECT_TRUE(r.listeners[0].tls);
+  EXPECT_TRUE(r.tls);
+}
+
 } // namespace
 } // namespace streamcheck::harness::nginx

@@ -192,6 +192,61 @@ struct tokenizer {
   }
 };
 
+bool is_lua_block(const std::string &name) {
+  const std::string suffix = "_by_lua_block";
+  return name.size() > suffix.size() &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The length of a Lua long bracket opening at text[at] ("[[", "[==["), 0 when there is none.
+std::size_t long_bracket(std::string_view text, std::size_t at) {
+  if (at >= text.size() || text[at] != '[') return 0;
+  std::size_t i = at + 1;
+  while (i < text.size() && text[i] == '=')
+    ++i;
+  return i < text.size() && text[i] == '[' ? i + 1 - at : 0;
+}
+
+// A Lua block's body up to its matching '}', skipping strings, long strings and comments
+// (as OpenResty's own reader does); t.pos ends after the '}'.
+result<std::string> read_lua_body(tokenizer &t, int open_line) {
+  const std::size_t start = t.pos;
+  int depth = 1;
+  auto skip_to = [&](std::size_t end) {
+    for (; t.pos < end && t.pos < t.text.size(); ++t.pos)
+      if (t.text[t.pos] == '\n') ++t.line;
+  };
+  while (t.pos < t.text.size()) {
+    const char c = t.text[t.pos];
+    const bool comment = c == '-' && t.pos + 1 < t.text.size() && t.text[t.pos + 1] == '-';
+    const std::size_t bracket = long_bracket(t.text, comment ? t.pos + 2 : t.pos);
+    if (bracket > 0) { // [[...]], [==[...]==], --[[...]]
+      const std::size_t open = (comment ? t.pos + 2 : t.pos);
+      const std::string close = "]" + std::string(bracket - 2, '=') + "]";
+      const auto end = t.text.find(close, open + bracket);
+      skip_to(end == std::string_view::npos ? t.text.size() : end + close.size());
+    } else if (comment) {
+      const auto end = t.text.find('\n', t.pos);
+      skip_to(end == std::string_view::npos ? t.text.size() : end);
+    } else if (c == '"' || c == '\'') {
+      std::size_t i = t.pos + 1;
+      while (i < t.text.size() && t.text[i] != c)
+        i += t.text[i] == '\\' ? 2 : 1;
+      skip_to(i + 1);
+    } else {
+      if (c == '{') ++depth;
+      if (c == '}' && --depth == 0) {
+        std::string body(t.text.substr(start, t.pos - start));
+        ++t.pos;
+        return body;
+      }
+      skip_to(t.pos + 1);
+    }
+  }
+  return error{t.error_at(open_line, "Lua block opened here is never closed (unexpected end of "
+                                     "file, expecting \"}\")")};
+}
+
 result<bool> parse_block(tokenizer &t, std::vector<directive> &out, bool nested, int open_line) {
   std::vector<word> words;
   for (;;) {
@@ -214,7 +269,12 @@ result<bool> parse_block(tokenizer &t, std::vector<directive> &out, bool nested,
       d.raw_name = words.front().raw;
       d.args.assign(words.begin() + 1, words.end());
       d.loc = {t.file, first_line};
-      if (*r == token_end::block_start) {
+      if (*r == token_end::block_start && is_lua_block(d.name)) {
+        d.block = true;
+        auto body = read_lua_body(t, first_line);
+        if (!body) return error{body.message()};
+        d.raw_body = std::move(*body);
+      } else if (*r == token_end::block_start) {
         d.block = true;
         auto inner = parse_block(t, d.children, true, first_line);
         if (!inner) return inner;
@@ -333,6 +393,14 @@ void emit_into(const std::vector<directive> &tree, int depth, std::string &out,
                std::vector<source_loc> *line_map) {
   const std::string indent(static_cast<std::size_t>(depth) * 4, ' ');
   for (const auto &d : tree) {
+    if (!d.raw_body.empty()) { // Lua, as written: its lines map to the user's lines
+      out += indent + d.text() + " {" + d.raw_body + "}\n";
+      if (!line_map) continue;
+      line_map->push_back(d.loc);
+      for (std::size_t i = 0, n = 0; i < d.raw_body.size(); ++i)
+        if (d.raw_body[i] == '\n') line_map->push_back({d.loc.file, d.loc.line + int(++n)});
+      continue;
+    }
     out += indent + d.text() + (d.block ? " {\n" : ";\n");
     if (line_map) line_map->push_back(d.loc);
     if (d.block) {

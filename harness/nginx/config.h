@@ -28,6 +28,9 @@ struct directive {
   source_loc loc;
   bool block = false;
   std::vector<directive> children;
+  // OpenResty's *_by_lua_block { ... } holds Lua, not directives: kept verbatim (between the
+  // braces) and re-emitted as written.
+  std::string raw_body;
 
   std::string arg(std::size_t i) const { return i < args.size() ? args[i].value : std::string(); }
   void set_arg(std::size_t i, const std::string &value); // re-quotes the raw form as needed

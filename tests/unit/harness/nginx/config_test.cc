@@ -1,5 +1,6 @@
 // The nginx config parser: nginx's own tokenizer rules (ngx_conf_read_token), file:line for every
 // directive, include globs, and errors that name the user's file and line.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -129,6 +130,32 @@ TEST(NginxConfig, QuoteOnlyWhenNeeded) {
   EXPECT_EQ(quote(""), "\"\"");
   EXPECT_EQ(quote("a b"), "\"a b\"");
   EXPECT_EQ(quote("x\"y\\"), "\"x\\\"y\\\\\"");
+}
+
+// OpenResty: *_by_lua_block bodies are Lua (braces in strings, comments and tables), kept as
+// written so `--nginx openresty` gets them back, and their lines still map to the user's.
+TEST(NginxConfig, LuaBlocksAreKeptVerbatim) {
+  const std::string lua = "\n    local t = { a = \"}\" , b = '{' } -- a } in a comment\n"
+                          "    local s = [[ } ]] --[==[ } ]==]\n"
+                          "    if not ngx.var.http_authorization then return ngx.exit(401) end\n";
+  const std::string text =
+      "location / {\n  access_by_lua_block {" + lua + "  }\n  proxy_pass http://vllm:8000;\n}\n";
+  auto top = parse_text(text, "or.conf");
+  ASSERT_TRUE(top) << top.message();
+  const auto &loc = (*top)[0];
+  ASSERT_EQ(loc.children.size(), 2u);
+  EXPECT_EQ(loc.children[0].name, "access_by_lua_block");
+  EXPECT_EQ(loc.children[0].raw_body, lua + "  ");
+  EXPECT_EQ(loc.children[1].loc.line, 7);
+  std::vector<source_loc> map;
+  const std::string out = emit(*top, &map);
+  EXPECT_NE(out.find("access_by_lua_block {" + lua + "  }\n"), std::string::npos) << out;
+  EXPECT_EQ(static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n')), map.size());
+  EXPECT_EQ(map[5].line, 6); // the block's closing line
+  auto open = parse_text("content_by_lua_block { local x = '}\n", "o.conf");
+  ASSERT_FALSE(open);
+  EXPECT_EQ(open.message().rfind("o.conf:1: Lua block opened here is never closed", 0), 0u)
+      << open.message();
 }
 
 class NginxInclude : public ::testing::Test {

@@ -76,7 +76,8 @@ Options for nginx:
                                        DIR/config/nginx/proxy.conf
   --keep-certificates                  a missing or unreadable ssl_certificate/key is an error
                                        (default: tested with a throwaway self-signed certificate)
-  --listen-port PORT                   the loopback port nginx listens on (default: a free one)
+  --listen-port PORT                   the loopback port of the first listener tested (default: a
+                                       free one)
   --after-suite CMD                    run CMD (/bin/sh -c, 120 s deadline) after the suite while
                                        nginx still runs, with STREAMCHECK_PROXY_URL set
   --keep-temp                          keep the temp prefix (flattened config, logs) and print it
@@ -451,19 +452,6 @@ int nginx_command(cli_options o) {
     return setup_error(o.nginx_binary.empty()
                            ? "nginx not found (not on PATH, not /usr/sbin/nginx); use --nginx PATH"
                            : "--nginx " + o.nginx_binary + ": not an executable");
-  ng::load_options lo;
-  lo.include_base = o.include_prefix;
-  lo.include_root = o.include_root;
-  auto conf = ng::load(o.conf, lo);
-  if (!conf) return setup_error(conf.message());
-  if (ng::wrap_snippet(conf->top))
-    std::fprintf(stderr,
-                 "streamcheck: note: %s has no http { } block: tested as a site snippet "
-                 "inside http { } with default events { }\n",
-                 o.conf.c_str());
-
-  auto srv = start_embedded_mock();
-  if (!srv) return setup_error(srv.message());
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
   tmp.contents = "nginx.conf, logs/";
@@ -474,6 +462,21 @@ int nginx_command(cli_options o) {
   files.conf = tmp.path + "/nginx.conf";
   const ng::build_info build =
       ng::query_build(files.binary, tmp.path + "/logs/nginx-V.log", seconds(10));
+
+  ng::load_options lo;
+  lo.include_base = o.include_prefix;
+  lo.include_root = o.include_root;
+  lo.fallback_base = build.conf_dir;
+  auto conf = ng::load(o.conf, lo);
+  if (!conf) return setup_error(conf.message());
+  if (ng::wrap_snippet(conf->top))
+    std::fprintf(stderr,
+                 "streamcheck: note: %s has no http { } block: tested as a site snippet "
+                 "inside http { } with default events { }\n",
+                 o.conf.c_str());
+
+  auto srv = start_embedded_mock();
+  if (!srv) return setup_error(srv.message());
 
   ng::rewrite_options ro;
   ro.prefix = tmp.path;

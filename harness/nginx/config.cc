@@ -303,6 +303,7 @@ struct expander {
   std::string base;
   int max_depth;
   std::string include_root;
+  std::string fallback_base;
 
   // The files an include names: a glob's matches (sorted, none is fine, as in nginx), or the
   // one file when it exists.
@@ -330,7 +331,9 @@ struct expander {
   std::string missing_include(const directive &d, const std::string &pattern, bool relative,
                               const std::string &full, const std::string &mapped) const {
     std::string m = d.loc.str() + ": include \"" + pattern + "\": no such file " + full;
-    if (relative) return m + " (relative includes resolve against " + base + "; see --prefix)";
+    if (relative)
+      return m + (mapped.empty() ? "" : ", nor " + mapped) +
+             " (relative includes resolve against " + base + "; see --prefix)";
     if (!mapped.empty()) return m + ", nor " + mapped + " (--include-root " + include_root + ")";
     return m +
            " (a path from the deployment's host or container? --include-root DIR reads it "
@@ -360,8 +363,11 @@ struct expander {
       auto files = matches(full, d, pattern);
       if (!files) return error{files.message()};
       std::string mapped;
-      if (files->empty() && !relative && !include_root.empty()) {
-        mapped = include_root + pattern;
+      if (files->empty() && !relative && !include_root.empty()) mapped = include_root + pattern;
+      if (files->empty() && relative && !fallback_base.empty() && fallback_base != base &&
+          !has_glob(pattern))
+        mapped = fallback_base + "/" + pattern;
+      if (!mapped.empty()) {
         files = matches(mapped, d, pattern);
         if (!files) return error{files.message()};
       }
@@ -373,7 +379,7 @@ struct expander {
         auto text = read_file(f);
         if (!text) return error{d.loc.str() + ": include \"" + pattern + "\": " + text.message()};
         // Name included files as the user wrote them where that is unambiguous.
-        const std::string shown = relative && !has_glob(pattern) ? pattern : f;
+        const std::string shown = relative && !has_glob(pattern) && mapped.empty() ? pattern : f;
         tokenizer t{*text, shown};
         std::vector<directive> inner;
         auto r = parse_block(t, inner, false, 0);
@@ -438,7 +444,7 @@ result<config> load(const std::string &path, const load_options &options) {
   std::string root = options.include_root;
   while (root.size() > 1 && root.back() == '/')
     root.pop_back();
-  expander x{c.include_base, options.max_depth, root};
+  expander x{c.include_base, options.max_depth, root, options.fallback_base};
   auto r = x.expand(c.top, 0);
   if (!r) return error{r.message()};
   return c;

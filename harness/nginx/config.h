@@ -47,6 +47,10 @@ struct load_options {
   // --include-root: an absolute include that matches nothing here (a path that exists only in
   // the deployment's container, /config/nginx/proxy.conf) is read from include_root + path.
   std::string include_root;
+  // nginx's own configuration directory (`nginx -V` --conf-path's, /etc/nginx on Debian): a
+  // relative include missing next to the config (`include mime.types;`) is read from there, as
+  // it would be once the config is deployed as nginx.conf.
+  std::string fallback_base;
 };
 
 struct config {

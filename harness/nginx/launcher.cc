@@ -53,6 +53,12 @@ build_info parse_build_info(const std::string &v_output) {
     b.prefix.pop_back();
   b.modules_path = after("--modules-path=");
   if (b.modules_path.empty()) b.modules_path = b.prefix + "/modules";
+  const std::string conf_path = after("--conf-path=");
+  const auto slash = conf_path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : conf_path.substr(0, slash);
+  b.conf_dir = conf_path.empty()     ? b.prefix + "/conf"
+               : conf_path[0] == '/' ? dir
+                                     : b.prefix + (dir.empty() ? "" : "/" + dir);
   return b;
 }
 

@@ -22,6 +22,7 @@ struct build_info {
   std::string flavour = "nginx";           // "openresty" when the binary is OpenResty's
   std::string prefix = "/usr/local/nginx"; // nginx's default when --prefix is not in -V
   std::string modules_path;
+  std::string conf_dir; // --conf-path's directory (default prefix/conf)
 };
 build_info parse_build_info(const std::string &v_output);
 // Runs `binary -V` (its output to log) within the deadline.

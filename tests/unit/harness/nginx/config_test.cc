@@ -263,5 +263,26 @@ TEST_F(NginxInclude, AbsoluteIncludeMissingHereNamesTheWayIn) {
       << c.message();
 }
 
+// `include mime.types;` next to a config written for /etc/nginx: read from nginx's own
+// configuration directory when the config's directory does not have it.
+TEST_F(NginxInclude, RelativeIncludeFallsBackToNginxsConfDir) {
+  write("nginx.conf", "http {\n  include mime.types;\n}\n");
+  fs::create_directories(dir / "etc-nginx");
+  std::ofstream(dir / "etc-nginx/mime.types") << "types { text/html html; }\n";
+  auto c = load((dir / "nginx.conf").string());
+  ASSERT_FALSE(c);
+  load_options lo;
+  lo.fallback_base = (dir / "etc-nginx").string();
+  c = load((dir / "nginx.conf").string(), lo);
+  ASSERT_TRUE(c) << c.message();
+  EXPECT_EQ(c->top[0].children[0].name, "types");
+  EXPECT_EQ(c->top[0].children[0].loc.str(), (dir / "etc-nginx/mime.types").string() + ":1");
+  write("nginx.conf", "include nope.conf;\n");
+  c = load((dir / "nginx.conf").string(), lo);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.message().find(", nor " + (dir / "etc-nginx/nope.conf").string()), std::string::npos)
+      << c.message();
+}
+
 } // namespace
 } // namespace streamcheck::harness::nginx

@@ -22,6 +22,7 @@ TEST(NginxBuildInfo, ReadsDebiansPrefixAndModulesPath) {
   EXPECT_EQ(b.flavour, "nginx");
   EXPECT_EQ(b.prefix, "/usr/share/nginx");
   EXPECT_EQ(b.modules_path, "/usr/lib/nginx/modules");
+  EXPECT_EQ(b.conf_dir, "/etc/nginx");
 }
 
 TEST(NginxBuildInfo, DefaultsAndOpenResty) {
@@ -31,6 +32,7 @@ TEST(NginxBuildInfo, DefaultsAndOpenResty) {
   EXPECT_EQ(b.version, "1.21.4.3");
   EXPECT_EQ(b.prefix, "/usr/local/openresty/nginx");
   EXPECT_EQ(b.modules_path, "/usr/local/openresty/nginx/modules");
+  EXPECT_EQ(b.conf_dir, "/usr/local/openresty/nginx/conf");
   const auto none = parse_build_info("");
   EXPECT_EQ(none.version, "");
   EXPECT_EQ(none.prefix, "/usr/local/nginx"); // nginx's own default

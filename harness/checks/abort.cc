@@ -11,6 +11,12 @@ std::string ms(double v) {
   return format_ms(v, 0);
 }
 
+// fixtures/haproxy/stock.cfg fails the silent cases, abortonclose.cfg passes all three (HAProxy
+// 2.6: the upstream connection closed 0 ms after the client).
+constexpr const char *haproxy_abort_fix =
+    "option abortonclose (in defaults or the backend): HAProxy then aborts the request as soon as "
+    "the client closes, instead of at its next write";
+
 // What the user sees when Stop does not reach the model, per situation (console and reports).
 struct cancel_situation {
   const char *while_what;  // "while tokens flow"
@@ -79,6 +85,7 @@ check cancel_propagates() {
           "1 s.",
           {{"nginx", "proxy_ignore_client_abort off; (the default), with proxy_buffering off and "
                      "proxy_http_version 1.1 so nginx writes each token and sees the client go"},
+           {"haproxy", haproxy_abort_fix},
            {"generic", "close the upstream connection when the client disconnects"}},
           nullptr,
           nullptr};
@@ -112,6 +119,7 @@ check cancel_during_pause() {
           "closed within 1 s.",
           {{"nginx", "proxy_ignore_client_abort off; (the default): nginx then watches the client "
                      "while the upstream is silent"},
+           {"haproxy", haproxy_abort_fix},
            {"generic", "watch the client connection while the upstream is silent and close the "
                        "upstream connection when the client goes"}},
           nullptr,
@@ -146,6 +154,7 @@ check cancel_before_first_token() {
           "closed within 1 s.",
           {{"nginx", "proxy_ignore_client_abort off; (the default): nginx then watches the client "
                      "while it waits for the upstream's response"},
+           {"haproxy", haproxy_abort_fix},
            {"generic", "watch the client connection while waiting for the upstream's response "
                        "and close the upstream connection when the client goes"}},
           nullptr,

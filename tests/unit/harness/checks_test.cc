@@ -756,7 +756,9 @@ TEST(Catalog, FixForFallsBackToGenericMarkedAsSuch) {
   EXPECT_NE(c.fix_for("nginx").find("proxy_buffering off"), std::string::npos);
   EXPECT_EQ(c.fix_for("generic"), c.fixes.at("generic"));
   // No other proxy's directive, and no claim that the generic text was verified on it.
-  for (const char *kind : {"caddy", "haproxy", "lighttpd"}) {
+  EXPECT_NE(c.fix_for("haproxy").find("option http-no-delay"), std::string::npos)
+      << "proven by fixtures/haproxy/stock.cfg vs http-no-delay.cfg";
+  for (const char *kind : {"caddy", "apache", "lighttpd"}) {
     EXPECT_EQ(c.fix_for(kind).rfind(c.fixes.at("generic"), 0), 0u) << kind;
     EXPECT_NE(c.fix_for(kind).find(std::string("no ") + kind + " setting has been verified"),
               std::string::npos)

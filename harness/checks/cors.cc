@@ -59,8 +59,6 @@ const std::map<std::string, std::string> one_layer_fixes = {
     {"nginx", "answer CORS in nginx only: proxy_hide_header Access-Control-Allow-Origin (and the "
               "other Access-Control-* headers), then add_header ... always; answer OPTIONS with "
               "'return 204' in the same location"},
-    {"haproxy", "http-response del-header Access-Control-Allow-Origin before setting your own"},
-    {"caddy", "header -Access-Control-Allow-Origin, then one header directive"},
     {"generic", "emit CORS headers in exactly one layer (the proxy or the upstream)"},
 };
 

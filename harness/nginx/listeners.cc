@@ -10,8 +10,9 @@ int severity_rank(outcome o) {
   case outcome::skip: return 0;
   case outcome::pass: return 1;
   case outcome::warn: return 2;
-  case outcome::fail: return 3;
-  case outcome::error: return 4;
+  case outcome::inconclusive: return 3; // a MUST one fails the gate: above warn, below fail
+  case outcome::fail: return 4;
+  case outcome::error: return 5;
   }
   return 0;
 }

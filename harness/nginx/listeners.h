@@ -15,7 +15,8 @@ struct listener_run {
 };
 
 // runs[0]'s report when there is one run; otherwise each check's worst outcome (error, fail,
-// inconclusive, warn, pass, skip), its measured line prefixed with every listener's outcome when they differ.
+// inconclusive, warn, pass, skip), its measured line prefixed with every listener's outcome when
+// they differ.
 run_report merge_listener_runs(std::vector<listener_run> runs);
 
 } // namespace streamcheck::harness::nginx

@@ -124,7 +124,7 @@ std::optional<std::string> command_help(const std::string &command) {
          ++i)
       out += lines[i] + "\n";
     --i;
-    out += entry ? "\n" : "";
+    out += "\n";
   }
   return out;
 }
@@ -366,6 +366,7 @@ int setup_error(const cli_options &o, const std::string &message) {
   r.profile = o.run.profile;
   r.upstream = o.run.mock_control;
   r.strict = o.run.strict;
+  r.started_at = utc_now();
   check_result c;
   c.id = "setup";
   c.title = "The run could start";

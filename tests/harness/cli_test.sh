@@ -63,8 +63,8 @@ done
 for cmd in run self-test nginx exec list; do
   expect "$cmd --help" 0 "usage: streamcheck $cmd" 2 "$sc" "$cmd" --help
 done
-expect "run --help shows run's options" 0 "--mock-control" 2 "$sc" run --help
-expect "nginx -h shows nginx's options" 0 "--listen-port" 2 "$sc" nginx -h
+expect "run --help shows run's options" 0 "[-]-mock-control" 2 "$sc" run --help
+expect "nginx -h shows nginx's options" 0 "[-]-listen-port" 2 "$sc" nginx -h
 expect "help CMD" 0 "usage: streamcheck exec" 2 "$sc" help exec
 expect "help of an unknown command" 3 "unknown command 'nope'" 2 "$sc" nope --help
 # Report destinations are checked before the run: exit 2 at once, nothing run.

@@ -38,7 +38,7 @@ fi
 interrupt_case() { # NAME SIGNAL EXIT KEEP(yes|no)
   local name=$1 sig=$2 want=$3 keep=$4 extra=()
   [ "$keep" = yes ] && extra=(--keep-temp)
-  "$sc" exec --profile standard --check 'stream.idle-gap' "${extra[@]}" -- \
+  "$sc" exec --profile standard --check 'timeout.idle-gap' "${extra[@]}" -- \
     "$proxy" --listen {listen} --upstream http://{upstream} --log-format off \
     >"$work/int.out" 2>"$work/int.err" </dev/null &
   local pid=$! ok=1

@@ -10,13 +10,6 @@
 #include "harness/proxy_kind.h"
 
 namespace streamcheck::harness {
-namespace {
-
-std::string trim_slash(std::string url) {
-  while (!url.empty() && url.back() == '/')
-    url.pop_back();
-  return url;
-}
 
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
@@ -25,6 +18,14 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+namespace {
+
+std::string trim_slash(std::string url) {
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  return url;
 }
 
 std::string run_id() {

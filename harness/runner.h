@@ -40,6 +40,9 @@ bool selected(const std::string &id, const run_options &o);
 // Setup problems (mock or proxy unreachable, bad profile) come back as an error value: exit 2.
 result<run_report> run_suite(const run_options &o, const run_callbacks &cb);
 
+// Now, RFC 3339 UTC to the second: a report's started_at.
+std::string utc_now();
+
 // Judging, separated from the network for tests: direct and proxied observations -> result.
 check_result judge_check(const check &c, const check_context &ctx, const observations &direct,
                          observations proxied, bool strict, const std::string &proxy_kind);

@@ -1688,6 +1688,19 @@ TEST(CorsVaryOrigin, VaryListsAndWildcardOriginsPass) {
   EXPECT_EQ(r.judge().measured, "origin not echoed (wildcard)");
 }
 
+TEST(CorsVaryOrigin, NoCorsAtAllIsInconclusive) {
+  // Nothing echoed because nothing was sent: cors.stream-response is the failure.
+  run r("cors.vary-origin");
+  for (const char *name : {"preflight", "stream"}) {
+    set_header(r.probe(name), "Vary", {});
+    set_header(r.probe(name), "Access-Control-Allow-Origin", {});
+  }
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_TRUE(v.inconclusive);
+  EXPECT_EQ(v.blocked_by, "cors.stream-response");
+}
+
 // --- upstream.* ----------------------------------------------------------------------------------
 
 // The upstream's bare policy 403 (Ollama's Origin or Host guard), relayed by the proxy.

@@ -59,9 +59,12 @@ if [ "$(digest "$work/site")" = "$before" ]; then
 else
   failures=$((failures + 1)); echo "FAIL the config changed on disk"
 fi
-expect "--listen-port" 0 "nginx listening on http://127\.0\.0\.1:$(($$ % 20000 + 30000))" 60 \
+# A port the kernel just handed out (bound to port 0 and released), never a guessed one.
+free_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
+  console.log(s.address().port); s.close(); })')
+expect "--listen-port" 0 "nginx listening on http://127\.0\.0\.1:$free_port" 60 \
   "$sc" nginx "$work/site/nginx.conf" --nginx "$nginx" --profile quick --check 'api.endpoints' \
-  --listen-port $(($$ % 20000 + 30000))
+  --listen-port "$free_port"
 expect "--after-suite sees the proxy" 0 "hook saw http://127\.0\.0\.1:[0-9]+" 60 \
   "$sc" nginx "$work/site/nginx.conf" --nginx "$nginx" --profile quick --check 'api.endpoints' \
   --after-suite 'curl -fsS "$STREAMCHECK_PROXY_URL/api/version" >/dev/null && echo "hook saw $STREAMCHECK_PROXY_URL" >&2'

@@ -69,6 +69,8 @@ void write_header(std::ostream &out, const run_report &r) {
   out << "streamcheck " << text::clean(r.tool_version, "") << ": " << text::clean(r.target, "")
       << ", profile " << text::clean(r.profile, "") << (r.strict ? ", strict" : "") << '\n';
   if (!r.upstream.empty()) out << "upstream: " << text::clean(r.upstream, "") << '\n';
+  for (const auto &n : r.notes)
+    out << "note: " << text::clean(n, "") << '\n';
 }
 
 void write_details(std::ostream &out, const run_report &r, bool color) {

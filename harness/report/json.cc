@@ -35,6 +35,7 @@ ordered check_json(const check_result &c) {
                  {"cause", c.cause},
                  {"fix", c.fix},
                  {"reproduce", c.reproduce},
+                 {"via", c.via},
                  {"seconds", seconds_of(c.seconds)},
                  {"measurements", measurements_of(c)}};
 }
@@ -57,7 +58,8 @@ void write_json(std::ostream &out, const run_report &r) {
               {"started_at", r.started_at},
               {"seconds", seconds_of(r.seconds)},
               {"summary", summary_json(r.summary())},
-              {"exit_code", r.exit_code()}};
+              {"exit_code", r.exit_code()},
+              {"notes", r.notes}};
   ordered checks = ordered::array();
   for (const check_result &c : r.checks)
     checks.push_back(check_json(c));

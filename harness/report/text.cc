@@ -115,6 +115,7 @@ std::vector<std::pair<std::string_view, std::string_view>> detail_fields(const c
   const std::pair<std::string_view, std::string_view> all[] = {{"requirement", c.requirement},
                                                                {"expected", c.expected},
                                                                {"actual", c.actual},
+                                                               {"via", c.via},
                                                                {"cause", c.cause},
                                                                {"fix", c.fix},
                                                                {"reproduce", c.reproduce}};

@@ -1,5 +1,7 @@
 #include "harness/diagnosis.h"
 
+#include <algorithm>
+
 namespace streamcheck::harness {
 namespace {
 
@@ -26,7 +28,8 @@ status_reading read_status(long status, const check_result &r) {
     return {"the proxy redirected the request (" + seen +
                 ") instead of forwarding it: the check never reached the upstream",
             "test the address the redirect points to (the TLS listener: --server, or run against "
-            "the https URL), or give the streaming routes a location that proxies"};
+            "the https URL); behind a TLS-terminating balancer, send what it sends: --header "
+            "'X-Forwarded-Proto: https'"};
   if (status == 401 || status == 403)
     return {"the proxy refused the request itself (" + seen +
                 ", the upstream never saw it): an authentication gate in front of the upstream",
@@ -41,14 +44,13 @@ status_reading read_status(long status, const check_result &r) {
                   "was accepted)",
             "do not set framing headers (Transfer-Encoding, Content-Length, Connection: upgrade) "
             "towards the upstream"};
-  if (status == 404 || status == 405)
+  if (status == 404)
     return {"the proxy answered " + seen + " for " + (r.path.empty() ? "the route" : r.path) +
                 ": it does not forward this route to the upstream",
             "forward the API routes (/api/, /v1/) to the upstream, or point the suite at the "
             "prefix that does: --base-path PATH"};
-  if (status == 413)
-    return {"the proxy's request body limit refused the request (HTTP 413)",
-            "raise the request body limit above the largest request (images)"};
+  if (status == 413) // the check's own fix names the proxy's directive
+    return {"the proxy's request body limit refused the request (HTTP 413)", ""};
   if (status == 429 || status == 503)
     return {"the proxy refused the request with " + seen +
                 ": a rate or connection limit; the suite sends bursts of requests (up to the "
@@ -86,7 +88,9 @@ bool divergence_explains(const check_result &r) {
   if (s == 0 || s == 502 || s == 504) return false;
   if (s == 400) return true;
   if (r.diverged_at_upstream) return false; // the upstream's own answer: the check's subject
-  return s == -1 || (s >= 300 && s < 600);
+  static const long proxy_made[] = {-1, 401, 403, 404, 413, 429, 500, 503};
+  return (s >= 300 && s < 400) ||
+         std::find(std::begin(proxy_made), std::end(proxy_made), s) != std::end(proxy_made);
 }
 
 std::string describe_divergence(const check_result &r) {
@@ -101,7 +105,7 @@ void explain_divergence(check_result &r) {
   if (!divergence_explains(r)) return;
   const status_reading reading = read_status(r.diverged_status, r);
   r.cause = reading.cause;
-  r.fix = reading.fix;
+  if (!reading.fix.empty()) r.fix = reading.fix;
 }
 
 } // namespace streamcheck::harness

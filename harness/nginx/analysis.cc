@@ -218,13 +218,15 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   const directive *server = find_server(top, o.server, &http);
   if (!server) return out;
   const directive *location = find_location(*server, o.path);
-  // Never judge a location that does not proxy: its directives say nothing about the stream.
-  if (!location || !proxy_pass_of(*location)) return out;
   scope sc{{&top, &http->children, &server->children}};
   if (location) sc.levels.push_back(&location->children);
   const std::string where =
       location ? "`location " + location->args.back().raw + "` at " + location->loc.str()
                : "the server at " + server->loc.str();
+  // Why nginx answered itself holds for any location; how it proxies only for one that does:
+  // never judge the streaming settings of a location that does not proxy.
+  status_findings(top, *server, location, sc, where, o, out);
+  if (!location || !proxy_pass_of(*location)) return out;
   auto add = [&](std::vector<std::string> ids, const std::string &text) {
     for (auto &id : ids)
       out.push_back({std::move(id), text});
@@ -339,8 +341,6 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
                                "to " +
                                    where);
 
-  status_findings(top, *server, location, sc, where, o, out);
-
   return out;
 }
 
@@ -356,7 +356,7 @@ std::string log_evidence(long status, const std::vector<std::string> &log_lines)
     for (const char *k : keys)
       if (l.find(k) != std::string::npos) {
         const auto at = l.find(k);
-        return l.substr(at, std::min<std::size_t>(l.find(',', at) - at, 100));
+        return l.substr(at, std::min<std::size_t>(l.find(", client", at) - at, 120));
       }
   return "";
 }

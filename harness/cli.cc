@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "harness/diagnosis.h"
 #include "harness/nginx/analysis.h"
 #include "harness/nginx/config.h"
 #include "harness/nginx/launcher.h"
@@ -330,6 +331,10 @@ result<run_report> run_with_progress(const cli_options &o) {
 }
 
 int write_reports(const cli_options &o, const run_report &report) {
+  if (const auto refused = refused_everything(report)) {
+    std::fprintf(stderr, "streamcheck: %s\n", refused->c_str());
+    return exit_setup_error;
+  }
   for (const auto &t : o.reports)
     write_report(t, report, o.color);
   return report.exit_code();
@@ -531,6 +536,7 @@ int nginx_command(cli_options o) {
     ao.path = path;
     ng::annotate(*report, ng::analyse(conf->top, ao), path, log_lines);
   }
+  ng::note_rate_limits(*report);
 
   run_after_suite(o.after_suite, url);
   proc.stop(seconds(5));

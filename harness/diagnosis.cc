@@ -70,10 +70,12 @@ void find_divergence(check_result &r, const observations &direct, const observat
   for (std::size_t i = 0; i < proxied.probes.size(); ++i) {
     const probe_result &p = proxied.probes[i];
     const probe_result *d = direct.probe(p.name);
-    if (!p.started || p.aborted || !d->started) continue;
+    if (!p.started || !d->started) continue;
     const bool answered = p.status != 0;
     if (answered && p.status == d->status) continue;
-    if (!answered && (d->status == 0 || timed_out(p))) continue;
+    // Closed by the harness before any header (cancel checks), or cut by a timeout: no answer
+    // was due yet, which is the check's own subject.
+    if (!answered && (d->status == 0 || p.aborted || timed_out(p))) continue;
     r.diverged_status = answered ? p.status : -1;
     r.diverged_detail = !answered ? "curl: " + p.curl_error : p.header("Location");
     const auto &journal = i < proxied.journal.size() ? proxied.journal[i] : std::vector<json>{};
@@ -99,6 +101,26 @@ std::string describe_divergence(const check_result &r) {
   if (r.diverged_status >= 300 && r.diverged_status < 400 && !r.diverged_detail.empty())
     s += " to " + r.diverged_detail;
   return s;
+}
+
+std::optional<std::string> refused_everything(const run_report &r) {
+  const check_result *first = nullptr; // the first failure: its cause and fix are quoted
+  long status = 0;
+  int judged = 0;
+  for (const auto &c : r.checks) {
+    if (c.severity == level::info || c.result == outcome::skip) continue;
+    ++judged;
+    // A check that passed on refusals alone (no doubled CORS header on a 401) observed nothing.
+    if (c.result == outcome::error || !divergence_explains(c)) return std::nullopt;
+    if (status == 0) status = c.diverged_status;
+    if (c.diverged_status != status) return std::nullopt;
+    if (!first && c.result != outcome::pass) first = &c;
+  }
+  if (!first || judged < 2) return std::nullopt;
+  return "every request through the proxy got " + describe_divergence(*first) + " (" +
+         std::to_string(judged) +
+         " checks), so nothing about streaming was measured: " + first->cause +
+         "\n  fix: " + first->fix;
 }
 
 void explain_divergence(check_result &r) {

@@ -251,6 +251,7 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
     r.measurements = {{"direct", self.measurements}};
     return r;
   }
+  find_divergence(r, direct, proxied);
   proxied.baseline = &direct;
   const verdict v = c.judge(proxied, ctx);
   r.measured = v.measured;
@@ -265,7 +266,6 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
     r.actual = v.actual;
     r.cause = v.cause;
     r.fix = c.fix_for(proxy_kind);
-    find_divergence(r, direct, proxied);
     if (!c.judges_proxy_errors) explain_divergence(r);
   }
   return r;
@@ -288,8 +288,15 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   body.clear();
   err.clear();
   std::string server_header;
-  if (simple_request("GET", proxy + "/api/version", "", 5000, body, err) == 0)
-    return error{"cannot reach the proxy at " + proxy + ": " + err};
+  std::vector<std::string> notes = o.notes;
+  if (simple_request("GET", proxy + "/api/version", "", 5000, body, err) == 0) {
+    // Connected but silent (a proxy waiting on its upstream) is reachable: the checks will say
+    // what it does. Refused or unresolvable is not.
+    if (err.find("Timeout") == std::string::npos)
+      return error{"cannot reach the proxy at " + proxy + ": " + err};
+    notes.push_back("the proxy accepted a connection but did not answer GET /api/version within "
+                    "5 s");
+  }
 
   check_context ctx{.prof = *prof, .tol = tolerances{o.tolerance_mult}};
   ctx.origin = o.origin;
@@ -342,7 +349,7 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   report.strict = o.strict;
   report.upstream =
       "streamcheck-mock at " + direct + " (control " + control + "), profile " + o.upstream_profile;
-  report.notes = o.notes;
+  report.notes = notes;
   report.started_at = utc_now();
   const auto t0 = std::chrono::steady_clock::now();
 

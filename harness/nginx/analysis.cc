@@ -365,8 +365,6 @@ std::string log_evidence(long status, const std::vector<std::string> &log_lines)
 
 void annotate(run_report &r, const std::vector<finding> &findings, const std::string &path,
               const std::vector<std::string> &log_lines) {
-  std::vector<std::string> limited;
-  std::string limit_text;
   for (auto &c : r.checks) {
     if (c.result != outcome::fail && c.result != outcome::warn) continue;
     if (!path.empty() && c.path != path) continue;
@@ -380,24 +378,29 @@ void annotate(run_report &r, const std::vector<finding> &findings, const std::st
       const std::string seen = log_evidence(c.diverged_status, log_lines);
       if (!seen.empty()) c.cause += " (nginx's error log: \"" + seen + "\")";
       if (mine.empty()) c.cause += "; nothing in the config under test explains it";
-      if ((c.diverged_status == 503 || c.diverged_status == 429) && !mine.empty()) {
-        limited.push_back(c.id);
-        limit_text = mine;
-      }
     }
     if (mine.empty()) continue;
     c.fix += (c.fix.empty() ? "" : " | ") + std::string("in your config: ") + mine;
   }
-  if (!limited.empty()) {
-    std::string ids;
-    for (const auto &id : limited)
-      ids += (ids.empty() ? "" : ", ") + id;
-    r.notes.push_back("the suite's own bursts tripped a rate limit (" + limit_text +
-                      "): " + std::to_string(limited.size()) +
+}
+
+void note_rate_limits(run_report &r) {
+  std::string ids, limit;
+  int n = 0;
+  for (const auto &c : r.checks) {
+    if ((c.diverged_status != 503 && c.diverged_status != 429) || !divergence_explains(c)) continue;
+    const auto at = c.fix.find("in your config: ");
+    if (at == std::string::npos || c.fix.find("limit_", at) == std::string::npos) continue;
+    if (limit.empty()) limit = c.fix.substr(at + 16);
+    ids += (ids.empty() ? "" : ", ") + c.id;
+    ++n;
+  }
+  if (n > 0)
+    r.notes.push_back("the suite's own bursts tripped a rate limit (" + limit +
+                      "): " + std::to_string(n) +
                       " checks got its refusal instead of a stream and could not be judged "
                       "(inconclusive): " +
                       ids);
-  }
 }
 
 } // namespace streamcheck::harness::nginx

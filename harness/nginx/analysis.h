@@ -36,10 +36,13 @@ long long parse_size(const std::string &s);
 
 bool matches(const finding &f, const std::string &check_id);
 
+// After annotate: one report note when the suite's own bursts tripped a rate limit the analysis
+// found (limit_req, limit_conn), naming the checks it left unjudged.
+void note_rate_limits(run_report &r);
+
 // Appends the matching findings to the fix of each failing or warning check whose first request
 // went to `path` ("" = every check): the status findings to a check the proxy answered with that
-// status itself (with the error log's evidence), the others to the rest. Notes a rate limit the
-// suite's bursts tripped.
+// status itself (with the error log's evidence), the others to the rest.
 void annotate(run_report &r, const std::vector<finding> &findings, const std::string &path = "",
               const std::vector<std::string> &log_lines = {});
 

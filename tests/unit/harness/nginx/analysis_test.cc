@@ -275,6 +275,7 @@ TEST(NginxAnalysis, ARateLimitTheSuiteTrippedIsNoted) {
   r.checks = {c};
   annotate(r, {{"*", "`limit_req zone=llm` at n.conf:4", 503}}, "",
            {"2026/12/01 [error] 7#7: *9 limiting requests, excess: 8.5 by zone \"llm\", client"});
+  note_rate_limits(r);
   ASSERT_EQ(r.notes.size(), 1u);
   EXPECT_TRUE(has(r.notes[0], "tripped a rate limit")) << r.notes[0];
   EXPECT_TRUE(has(r.notes[0], "conn.concurrent-streams")) << r.notes[0];

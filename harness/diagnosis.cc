@@ -5,11 +5,6 @@
 namespace streamcheck::harness {
 namespace {
 
-bool timed_out(const probe_result &r) {
-  return r.curl_error.find("Timeout") != std::string::npos ||
-         r.curl_error.find("timed out") != std::string::npos;
-}
-
 // An answer of the proxy's own, as opposed to one the upstream produced.
 struct status_reading {
   std::string cause;
@@ -19,7 +14,7 @@ struct status_reading {
 status_reading read_status(long status, const check_result &r) {
   const std::string seen = describe_divergence(r);
   if (status == -1)
-    return {"the proxy closed the connection without answering (" + seen +
+    return {"the proxy gave no answer (" + seen +
                 "); the upstream's stream never reached the client, so nothing about streaming "
                 "was measured",
             "look at the proxy's error log: a connection limit (nginx worker_connections) or a "
@@ -40,8 +35,8 @@ status_reading read_status(long status, const check_result &r) {
                 ? "the upstream refused what the proxy forwarded as malformed (HTTP 400; direct, "
                   "the same request was accepted): the proxy alters the request's framing or "
                   "headers"
-                : "the proxy refused the request as malformed (HTTP 400; direct, the same request "
-                  "was accepted)",
+                : "the request was refused as malformed on the way (HTTP 400; direct, the same "
+                  "request was accepted): the proxy alters its framing or headers",
             "do not set framing headers (Transfer-Encoding, Content-Length, Connection: upgrade) "
             "towards the upstream"};
   if (status == 404)
@@ -75,7 +70,7 @@ void find_divergence(check_result &r, const observations &direct, const observat
     if (answered && p.status == d->status) continue;
     // Closed by the harness before any header (cancel checks), or cut by a timeout: no answer
     // was due yet, which is the check's own subject.
-    if (!answered && (d->status == 0 || p.aborted || timed_out(p))) continue;
+    if (!answered && (d->status == 0 || p.aborted)) continue;
     r.diverged_status = answered ? p.status : -1;
     r.diverged_detail = !answered ? "curl: " + p.curl_error : p.header("Location");
     const auto &journal = i < proxied.journal.size() ? proxied.journal[i] : std::vector<json>{};

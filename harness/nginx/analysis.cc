@@ -93,9 +93,12 @@ void status_findings(const std::vector<directive> &top, const directive &server,
   // 400: framing headers set towards the upstream (the body is not re-framed to match them).
   for (const directive *h : sc.array("proxy_set_header")) {
     const std::string name = lower(h->arg(0));
-    if (name == "transfer-encoding" || name == "content-length")
-      add_status(400, q(*h) + " sends a framing header that does not match the body nginx "
-                              "forwards: the upstream cannot read the request");
+    if (name == "transfer-encoding" || name == "content-length") {
+      const std::string text = q(*h) + " sends a framing header that does not match the body "
+                                       "nginx forwards: the upstream cannot read the request";
+      add_status(400, text); // a body framed twice (Content-Length and chunked)
+      add_status(-1, text);  // a body-less request announced as chunked: the upstream waits
+    }
   }
 
   // 3xx: a redirect instead of the proxy.

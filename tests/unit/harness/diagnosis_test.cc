@@ -30,7 +30,9 @@ probe_result answered(const std::string &name, long status) {
 }
 
 // stream.first-token with the direct run streaming and the proxy answering `status` itself.
-check_result first_token_through(long status, bool upstream_saw = false) {
+check_result first_token_through(
+    long status, bool upstream_saw = false,
+    const std::string &transport = "Server returned nothing (no headers, no status code)") {
   const check &c = by_id("stream.first-token");
   const check_context ctx{.prof = *find_profile("quick"), .tol = tolerances{}};
   observations direct, proxied;
@@ -47,7 +49,7 @@ check_result first_token_through(long status, bool upstream_saw = false) {
   probe_result p = answered("stream", status);
   if (status == 0) {
     p.curl_code = 52;
-    p.curl_error = "Server returned nothing (no headers, no status code)";
+    p.curl_error = transport;
   }
   if (status == 308) p.header_lines = {"Location: https://llm.example.test/api/chat"};
   proxied.probes = {p};
@@ -79,7 +81,7 @@ TEST(Diagnosis, ARedirectNamesWhereItPoints) {
 TEST(Diagnosis, NoResponseAtAll) {
   const check_result r = first_token_through(0);
   EXPECT_EQ(r.diverged_status, -1);
-  EXPECT_TRUE(has(r.cause, "without answering")) << r.cause;
+  EXPECT_TRUE(has(r.cause, "no answer")) << r.cause;
   EXPECT_TRUE(has(r.cause, "Server returned nothing")) << r.cause;
 }
 
@@ -107,6 +109,36 @@ TEST(Diagnosis, TheUpstreamsOwnRefusalAndTimeoutsStayWithTheCheck) {
 TEST(Diagnosis, NoDivergenceWhenTheProxyAnswersLikeTheUpstream) {
   const check_result r = first_token_through(200);
   EXPECT_EQ(r.diverged_status, 0);
+}
+
+TEST(Diagnosis, AProxyThatAnswersNothingButItsOwnStatusIsASetupError) {
+  run_report r;
+  for (const char *id : {"stream.first-token", "api.endpoints", "cors.single-value"}) {
+    check_result c = first_token_through(401);
+    c.id = id;
+    r.checks.push_back(c);
+  }
+  r.checks[2].result = outcome::pass; // passed on a 401: observed nothing
+  check_result info = first_token_through(200);
+  info.severity = level::info;
+  r.checks.push_back(info); // INFO checks always pass: not counted
+  const auto refused = refused_everything(r);
+  ASSERT_TRUE(refused);
+  EXPECT_TRUE(has(*refused, "every request through the proxy got HTTP 401 (3 checks)")) << *refused;
+  EXPECT_TRUE(has(*refused, "--header")) << *refused;
+  // One check that really streamed: a verdict, not a setup error.
+  r.checks[1] = first_token_through(200);
+  EXPECT_FALSE(refused_everything(r));
+  // Two different statuses: not one thing in the way.
+  r.checks[1] = first_token_through(308);
+  EXPECT_FALSE(refused_everything(r));
+}
+
+TEST(Diagnosis, AProxyThatNeverAnswersDiverges) {
+  // A GET the proxy forwards with a body announced that never comes: curl's deadline passes.
+  const check_result r = first_token_through(0, false, "Timeout was reached");
+  EXPECT_EQ(r.diverged_status, -1);
+  EXPECT_TRUE(has(r.cause, "Timeout was reached")) << r.cause;
 }
 
 TEST(RouteMap, BasePathPrefixesEveryPath) {

@@ -12,11 +12,13 @@
 #include <unistd.h>
 #include <vector>
 
+#include "harness/diagnosis.h"
 #include "harness/interrupt.h"
 #include "harness/nginx/analysis.h"
 #include "harness/nginx/config.h"
 #include "harness/nginx/launcher.h"
 #include "harness/nginx/listeners.h"
+#include "harness/nginx/locations.h"
 #include "harness/nginx/rewrite.h"
 #include "harness/process.h"
 #include "harness/runner.h"
@@ -65,8 +67,18 @@ Options for run and self-test:
                                        https://app.example.test)
   --public-host NAME                   the Host clients use for the proxy (default llm.example.test)
   --upstream-profile P                 the upstream's policy the proxy must work with: ollama
-                                       (default: Origin allow-list, Host check), ollama-open,
-                                       openai (CORS *), bare (no CORS at all)
+                                       (default: Origin allow-list, Host check), ollama-lan
+                                       (bound to a non-loopback address: no Host check),
+                                       ollama-open, openai (CORS *), openai-only (only /v1/:
+                                       vLLM, llama.cpp server, LiteLLM), bare (no CORS at all).
+                                       nginx reads it from the config unless given
+  --base-path PATH                     the proxy serves the API under PATH (/ollama/ for
+                                       location /ollama/ { proxy_pass http://ollama:11434/; }):
+                                       every request goes to PATH + the upstream path. nginx
+                                       finds it from the config unless given
+  --header 'Name: value'               sent on every request through the proxy (an API-key
+                                       gate), never printed in reports (repeatable)
+  --user USER:PASS                     HTTP Basic credentials for an auth_basic gate, same
   --no-color                           plain console output
 
 Options for nginx:
@@ -162,7 +174,23 @@ struct cli_options {
   bool keep_temp = false;
   // exec command
   std::vector<std::string> exec_argv;
+  bool upstream_profile_given = false;
+  bool base_path_given = false;
 };
+
+std::string base64(const std::string &in) {
+  static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
+    std::uint32_t v = 0;
+    for (std::size_t k = 0; k < 3; ++k)
+      v = (v << 8) | (k < n ? static_cast<unsigned char>(in[i + k]) : 0u);
+    for (std::size_t k = 0; k < 4; ++k)
+      out += k <= n ? table[(v >> (18 - 6 * k)) & 63] : '=';
+  }
+  return out;
+}
 
 int usage_error(const std::string &message) {
   std::fprintf(stderr, "streamcheck: %s (see streamcheck help)\n", message.c_str());
@@ -176,11 +204,11 @@ bool valid_url(const std::string &url) {
 
 bool takes_value(const std::string &arg) {
   static const char *const options[] = {
-      "--proxy",       "--mock-control",   "--profile",          "--check",
-      "--skip",        "--tolerance-mult", "--proxy-kind",       "--report",
-      "--origin",      "--public-host",    "--upstream-profile", "--nginx",
-      "--server",      "--prefix",         "--listen-port",      "--after-suite",
-      "--include-root"};
+      "--proxy",        "--mock-control",   "--profile",          "--check",
+      "--skip",         "--tolerance-mult", "--proxy-kind",       "--report",
+      "--origin",       "--public-host",    "--upstream-profile", "--nginx",
+      "--server",       "--prefix",         "--listen-port",      "--after-suite",
+      "--include-root", "--base-path",      "--header",           "--user"};
   return std::find(std::begin(options), std::end(options), arg) != std::end(options);
 }
 
@@ -228,9 +256,25 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
         o.run.origin = *v;
       else if (arg == "--public-host")
         o.run.public_host = *v;
-      else if (arg == "--upstream-profile")
+      else if (arg == "--upstream-profile") {
         o.run.upstream_profile = *v;
-      else if (arg == "--nginx")
+        o.upstream_profile_given = true;
+      } else if (arg == "--base-path") {
+        std::string problem;
+        const auto p = normalize_base_path(*v, problem);
+        if (!p) return problem;
+        o.run.routes.base_path = *p;
+        o.base_path_given = true;
+      } else if (arg == "--header") {
+        const auto colon = v->find(':');
+        if (colon == std::string::npos || colon == 0 || v->find_first_of(" \t\r\n") < colon ||
+            v->find_first_of("\r\n") != std::string::npos)
+          return "--header: expected 'Name: value', got a malformed header";
+        o.run.extra_headers.push_back(*v);
+      } else if (arg == "--user") {
+        if (v->find(':') == std::string::npos) return "--user: expected USER:PASS";
+        o.run.extra_headers.push_back("Authorization: Basic " + base64(*v));
+      } else if (arg == "--nginx")
         o.nginx_binary = *v;
       else if (arg == "--server")
         o.server_name = *v;
@@ -266,10 +310,9 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
   }
   if (!find_profile(o.run.profile))
     return "--profile: unknown profile '" + o.run.profile + "' (quick, standard, thorough)";
-  if (o.run.upstream_profile != "ollama" && o.run.upstream_profile != "ollama-open" &&
-      o.run.upstream_profile != "openai" && o.run.upstream_profile != "bare")
-    return "--upstream-profile: unknown profile '" + o.run.upstream_profile +
-           "' (ollama, ollama-open, openai, bare)";
+  if (!mock::policy_for_profile(o.run.upstream_profile))
+    return "--upstream-profile: unknown profile '" + o.run.upstream_profile + "' (" +
+           mock::profile_names() + ")";
   if (!valid_url(o.run.origin)) return "--origin: not an http(s) origin: '" + o.run.origin + "'";
   if (o.run.public_host.empty() || o.run.public_host.find_first_of(" /\r\n") != std::string::npos)
     return "--public-host: not a host name: '" + o.run.public_host + "'";
@@ -368,6 +411,11 @@ int write_reports(const cli_options &o, const run_report &report) {
   bool all_written = true;
   for (const auto &t : o.reports)
     all_written = write_report(t, report, o.color) && all_written;
+  // The reports say what answered; the exit code says the run never reached the upstream.
+  if (const auto refused = refused_everything(report)) {
+    std::fprintf(stderr, "streamcheck: %s\n", refused->c_str());
+    return exit_setup_error;
+  }
   return all_written ? report.exit_code() : exit_setup_error;
 }
 
@@ -543,6 +591,31 @@ result<run_report> run_listeners(cli_options &o, const nginx::rewritten &flat,
   return merged;
 }
 
+// Where the server under test serves each API route (its proxying locations, or --base-path) and
+// what upstream it is meant for (or --upstream-profile), said in the report.
+void read_routes_and_upstream(cli_options &o, const std::vector<nginx::directive> &top,
+                              const nginx::source_loc &server) {
+  const auto found = nginx::discover_routes(top, server, probed_paths());
+  if (!o.base_path_given) {
+    o.run.routes = found.routes;
+    std::string prefixed;
+    for (const auto &[path, r] : found.routes.exact)
+      if (r.client_path != path && prefixed.empty())
+        prefixed = path + " through " + r.client_path + " (" + r.via + ")";
+    if (!prefixed.empty()) o.run.notes.push_back("the API is served under a prefix: " + prefixed);
+    for (const auto &[path, why] : found.routes.unreached)
+      if (path == "/api/chat" || path == "/v1/chat/completions")
+        o.run.notes.push_back("no proxying location forwards " + path + ": " + why);
+  }
+  if (o.upstream_profile_given) {
+    o.run.notes.push_back("upstream profile " + o.run.upstream_profile + " (--upstream-profile)");
+    return;
+  }
+  const auto guess = nginx::infer_upstream(found);
+  o.run.upstream_profile = guess.profile;
+  o.run.notes.push_back(guess.note + " (--upstream-profile to override)");
+}
+
 // streamcheck nginx CONF: DESIGN §1 job 1. The user's file is only read.
 int nginx_command(cli_options o) {
   namespace ng = nginx;
@@ -607,6 +680,7 @@ int nginx_command(cli_options o) {
     o.run.proxy_kind = "nginx";
     o.run.proxy_kind_source = "managed nginx target";
   }
+  read_routes_and_upstream(o, conf->top, flat.server_loc);
   auto report =
       run_listeners(o, flat, "http://127.0.0.1:" + std::to_string(srv.value()->control_port()));
   if (!report) {
@@ -621,7 +695,16 @@ int nginx_command(cli_options o) {
   ao.silence_ms = prof->silence_ms;
   ao.large_body = prof->large_body;
   ao.concurrent_streams = prof->concurrent_streams;
-  ng::annotate(*report, ng::analyse(conf->top, ao));
+  const auto log_lines = ng::relevant_log_lines(files.error_log(), 200);
+  std::vector<std::string> paths;
+  for (const auto &c : report->checks)
+    if (!c.path.empty() && std::find(paths.begin(), paths.end(), c.path) == paths.end())
+      paths.push_back(c.path);
+  for (const auto &path : paths) {
+    ao.path = path;
+    ng::annotate(*report, ng::analyse(conf->top, ao), path, log_lines);
+  }
+  ng::note_rate_limits(*report);
 
   const std::string url = flat.listeners.front().url();
 

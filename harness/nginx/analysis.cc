@@ -240,9 +240,8 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
     add({"stream.", "conn.concurrent-streams"},
         q(*b) + " makes nginx collect the response before sending it");
   else if (!b)
-    add({"stream.", "conn.concurrent-streams"},
-        "no `proxy_buffering off` applies to " + where +
-            ": nginx buffers proxied responses by default");
+    add({"stream.", "conn.concurrent-streams"}, "no `proxy_buffering off` applies to " + where +
+                                                    ": nginx buffers proxied responses by default");
   const directive *v = sc.get("proxy_http_version");
   if (!v || v->arg(0) != "1.1") {
     const std::string text =

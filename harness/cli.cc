@@ -54,8 +54,10 @@ Options for run and self-test:
   --skip GLOB                          leave out matching checks (repeatable)
   --strict                             SHOULD-level failures fail the run
   --tolerance-mult X                   scale every timing bound (slow or loaded machines)
-  --proxy-kind KIND                    nginx|haproxy|caddy|apache|generic (default: detected from
-                                       the Server header) - picks the remediation text
+  --proxy-kind KIND                    nginx|haproxy|caddy|apache|lighttpd|generic (default:
+                                       detected from the Server or Via header, the proxy's own
+                                       error pages, HAProxy's lower-case header names) - picks
+                                       the remediation text
   --report FORMAT[:FILE]               console, json, junit, markdown (repeatable; FILE default
                                        stdout; console is the default)
   --origin URL                         the browser app's origin for cors.* (default
@@ -403,6 +405,7 @@ int self_test(cli_options o) {
   o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
   o.run.target_label = "the embedded mock itself (self-test, no proxy)";
   o.run.proxy_kind = "generic";
+  o.run.proxy_kind_source = "self-test (no proxy)";
   o.run.upstream_profile = "ollama-open"; // no proxy to satisfy a strict upstream
   o.run.self_test = true;
   return run_and_report(o);
@@ -525,7 +528,10 @@ int nginx_command(cli_options o) {
   o.run.proxy_url = url;
   o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
   o.run.target_label = "nginx " + o.conf + ", " + flat.server_label + ", at " + url;
-  if (o.run.proxy_kind.empty()) o.run.proxy_kind = "nginx";
+  if (o.run.proxy_kind.empty()) {
+    o.run.proxy_kind = "nginx";
+    o.run.proxy_kind_source = "managed nginx target";
+  }
   auto report = run_with_progress(o);
   if (!report) {
     proc.stop(seconds(5));

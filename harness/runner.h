@@ -20,7 +20,8 @@ struct run_options {
   std::vector<std::string> skip; // --skip globs
   bool strict = false;
   double tolerance_mult = 1.0;
-  std::string proxy_kind;   // empty: detect from the Server header
+  std::string proxy_kind;        // empty: detect (harness/proxy_kind.h)
+  std::string proxy_kind_source; // how a given kind is known (default "--proxy-kind")
   std::string target_label; // shown in reports; default "proxy URL"
   std::string origin = "https://app.example.test";
   std::string public_host = "llm.example.test";

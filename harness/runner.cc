@@ -289,10 +289,20 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   err.clear();
   std::vector<std::string> notes = o.notes;
   if (simple_request("GET", proxy + "/api/version", "", 5000, body, err) == 0) {
-    // Connected but silent (a proxy waiting on its upstream) is reachable: the checks will say
-    // what it does. Refused or unresolvable is not.
+    // Refused or unresolvable is unreachable. Connected but silent is reachable only if it
+    // answers something else: a proxy that hangs body-less GETs (a forced Transfer-Encoding)
+    // is the checks' to judge; one that answers nothing at all is a setup error, in seconds.
     if (err.find("Timeout") == std::string::npos)
       return error{"cannot reach the proxy at " + proxy + ": " + err};
+    const auto chat = o.routes.find("/api/chat");
+    std::string chat_err;
+    if (simple_request("POST", proxy + (chat ? chat->client_path : "/api/chat"),
+                       R"({"model":"llama3.2","messages":[],"stream":false})", 3000, body,
+                       chat_err) == 0)
+      return error{"cannot reach the proxy at " + proxy +
+                   ": it accepts connections but answered neither GET /api/version (5 s) nor "
+                   "POST /api/chat (3 s): " +
+                   err};
     notes.push_back("the proxy accepted a connection but did not answer GET /api/version within "
                     "5 s");
   }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <unistd.h>
@@ -55,8 +56,11 @@ Options for run and self-test:
   --tolerance-mult X                   scale every timing bound (slow or loaded machines)
   --proxy-kind KIND                    nginx|haproxy|caddy|apache|generic (default: detected from
                                        the Server header) - picks the remediation text
-  --report FORMAT[:FILE]               console, json, junit, markdown (repeatable; FILE default
-                                       stdout; console is the default)
+  --report FORMAT[:FILE]               console, json, junit, markdown, html (self-contained,
+                                       with arrival timelines), sarif (2.1.0, located in the
+                                       config for nginx), github (workflow annotations, and the
+                                       Markdown report appended to $GITHUB_STEP_SUMMARY)
+                                       (repeatable; FILE default stdout; console is the default)
   --origin URL                         the browser app's origin for cors.* (default
                                        https://app.example.test)
   --public-host NAME                   the Host clients use for the proxy (default llm.example.test)
@@ -74,6 +78,11 @@ Options for nginx:
   --after-suite CMD                    run CMD (/bin/sh -c, 120 s deadline) after the suite while
                                        nginx still runs, with STREAMCHECK_PROXY_URL set
   --keep-temp                          keep the temp prefix (flattened config, logs) and print it
+  --fix[=OUT]                          after the run, write CONF with the remedy of every failing
+                                       check applied where the analysis located it to OUT
+                                       (default CONF.fixed.conf; never CONF itself), print the
+                                       diff, run the suite again on it and report how many of
+                                       the failing checks it makes pass (exit code: the first run)
   nginx prints "nginx listening on URL" on stderr once it answers.
   exec takes --after-suite and --keep-temp (its output log) too; its command gets 15 s to listen.
 
@@ -105,6 +114,8 @@ struct cli_options {
   unsigned short listen_port = 0;
   std::string after_suite;
   bool keep_temp = false;
+  bool fix = false;    // --fix[=OUT]
+  std::string fix_out; // "" = CONF with .fixed before its extension
   // exec command
   std::vector<std::string> exec_argv;
 };
@@ -149,6 +160,9 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       o.list_json = true;
     } else if (arg == "--keep-temp") {
       o.keep_temp = true;
+    } else if (arg == "--fix" || arg.rfind("--fix=", 0) == 0) {
+      o.fix = true;
+      o.fix_out = arg.size() > 6 ? arg.substr(6) : "";
     } else if (o.command == "nginx" && o.conf.empty() && !arg.empty() && arg[0] != '-') {
       o.conf = arg;
     } else if (takes_value(arg)) {
@@ -196,8 +210,10 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
         report_target t{v->substr(0, colon),
                         colon == std::string::npos ? "" : v->substr(colon + 1)};
         if (t.format != "console" && t.format != "json" && t.format != "junit" &&
-            t.format != "markdown")
-          return "--report: unknown format '" + t.format + "' (console, json, junit, markdown)";
+            t.format != "markdown" && t.format != "html" && t.format != "sarif" &&
+            t.format != "github")
+          return "--report: unknown format '" + t.format +
+                 "' (console, json, junit, markdown, html, sarif, github)";
         o.reports.push_back(t);
       }
     } else {
@@ -241,6 +257,12 @@ void write_report(const report_target &t, const run_report &r, bool color) {
       write_junit(out, r);
     else if (t.format == "markdown")
       write_markdown(out, r);
+    else if (t.format == "html")
+      write_html(out, r);
+    else if (t.format == "sarif")
+      write_sarif(out, r);
+    else if (t.format == "github")
+      write_github(out, r);
     else
       write_console(out, r, use_color);
   };
@@ -252,6 +274,15 @@ void write_report(const report_target &t, const run_report &r, bool color) {
   std::ofstream f(t.file);
   emit(f, false);
   if (!f) std::fprintf(stderr, "streamcheck: cannot write %s\n", t.file.c_str());
+}
+
+// --report github: the job summary is the Markdown report, appended as GitHub asks.
+void append_step_summary(const report_target &t, const run_report &r) {
+  const char *summary = std::getenv("GITHUB_STEP_SUMMARY");
+  if (t.format != "github" || !summary || !*summary) return;
+  std::ofstream f(summary, std::ios::app);
+  write_markdown(f, r);
+  if (!f) std::fprintf(stderr, "streamcheck: cannot append to GITHUB_STEP_SUMMARY %s\n", summary);
 }
 
 void show_progress(const engine_progress &p) {
@@ -274,8 +305,10 @@ result<run_report> run_with_progress(const cli_options &o) {
 }
 
 int write_reports(const cli_options &o, const run_report &report) {
-  for (const auto &t : o.reports)
+  for (const auto &t : o.reports) {
     write_report(t, report, o.color);
+    append_step_summary(t, report);
+  }
   return report.exit_code();
 }
 
@@ -351,20 +384,27 @@ void run_after_suite(const std::string &command, const std::string &url) {
                  rc < 0 ? "did not finish within 120 s" : ("exited " + std::to_string(rc)).c_str());
 }
 
-// streamcheck nginx CONF: DESIGN §1 job 1. The user's file is only read.
-int nginx_command(cli_options o) {
+// One managed nginx run: CONF flattened into a private prefix, the suite, the static analysis.
+// The user's file is only read. Setup problems come back as an error value (exit 2).
+struct nginx_run {
+  run_report report;
+  std::vector<nginx::finding> findings;
+  std::string include_base; // where CONF's relative includes resolved
+};
+
+result<nginx_run> run_nginx_gate(cli_options o, bool after_suite) {
   namespace ng = nginx;
   using std::chrono::seconds;
   ng::nginx_files files;
   files.binary = ng::find_nginx(o.nginx_binary);
   if (files.binary.empty())
-    return setup_error(o.nginx_binary.empty()
-                           ? "nginx not found (not on PATH, not /usr/sbin/nginx); use --nginx PATH"
-                           : "--nginx " + o.nginx_binary + ": not an executable");
+    return error{o.nginx_binary.empty()
+                     ? "nginx not found (not on PATH, not /usr/sbin/nginx); use --nginx PATH"
+                     : "--nginx " + o.nginx_binary + ": not an executable"};
   ng::load_options lo;
   lo.include_base = o.include_prefix;
   auto conf = ng::load(o.conf, lo);
-  if (!conf) return setup_error(conf.message());
+  if (!conf) return error{conf.message()};
   if (ng::wrap_snippet(conf->top))
     std::fprintf(stderr,
                  "streamcheck: note: %s has no http { } block: tested as a site snippet "
@@ -372,11 +412,11 @@ int nginx_command(cli_options o) {
                  o.conf.c_str());
 
   auto srv = start_embedded_mock();
-  if (!srv) return setup_error(srv.message());
+  if (!srv) return error{srv.message()};
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
   tmp.contents = "nginx.conf, logs/";
-  if (!tmp.create("nginx")) return setup_error("cannot create a temp directory in /tmp");
+  if (!tmp.create("nginx")) return error{"cannot create a temp directory in /tmp"};
   std::error_code ec;
   std::filesystem::create_directories(tmp.path + "/logs", ec);
   files.prefix = tmp.path;
@@ -395,29 +435,29 @@ int nginx_command(cli_options o) {
   std::vector<nginx::source_loc> line_map;
   for (int attempt = 1;; ++attempt) {
     auto ports = ng::free_ports(std::max(needed, 1));
-    if (!ports) return setup_error(ports.message());
+    if (!ports) return error{ports.message()};
     ro.ports = *ports;
     if (o.listen_port != 0) ro.ports[0] = o.listen_port;
     auto rw = ng::rewrite(conf->top, ro);
-    if (!rw) return setup_error(rw.message());
+    if (!rw) return error{rw.message()};
     flat = std::move(*rw);
     line_map.clear();
     const std::string text = ng::emit(flat.top, &line_map);
     {
       std::ofstream f(files.conf, std::ios::binary | std::ios::trunc);
       f << text;
-      if (!f) return setup_error("cannot write " + files.conf);
+      if (!f) return error{"cannot write " + files.conf};
     }
     if (attempt == 1) {
       for (const auto &n : flat.notes)
         std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
       auto t = ng::test_config(files, line_map, seconds(30));
-      if (!t) return setup_error(t.message());
+      if (!t) return error{t.message()};
     }
     bool in_use = false;
     auto started = proc.start(files, flat.port, seconds(15), in_use);
     if (started) break;
-    if (!in_use || o.listen_port != 0 || attempt >= 3) return setup_error(started.message());
+    if (!in_use || o.listen_port != 0 || attempt >= 3) return error{started.message()};
   }
   const std::string url =
       std::string(flat.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(flat.port);
@@ -432,7 +472,7 @@ int nginx_command(cli_options o) {
     proc.stop(seconds(5));
     for (const auto &l : ng::relevant_log_lines(files.error_log()))
       std::fprintf(stderr, "  nginx: %s\n", l.c_str());
-    return setup_error(report.message());
+    return error{report.message()};
   }
   const profile *prof = find_profile(o.run.profile);
   ng::analysis_options ao;
@@ -440,11 +480,13 @@ int nginx_command(cli_options o) {
   ao.silence_ms = prof->silence_ms;
   ao.large_body = prof->large_body;
   ao.concurrent_streams = prof->concurrent_streams;
-  ng::annotate(*report, ng::analyse(conf->top, ao));
 
-  run_after_suite(o.after_suite, url);
+  const auto findings = ng::analyse(conf->top, ao);
+  ng::annotate(*report, findings,
+               {flat.server_loc.file, flat.server_loc.line, "the server block under test"});
+
+  if (after_suite) run_after_suite(o.after_suite, url);
   proc.stop(seconds(5));
-  const int code = write_reports(o, *report);
   bool trouble = false;
   for (const auto &c : report->checks)
     trouble = trouble || c.result == outcome::fail || c.result == outcome::warn ||
@@ -458,6 +500,132 @@ int nginx_command(cli_options o) {
         std::fprintf(stderr, "  %s\n", l.c_str());
     }
   }
+  return nginx_run{std::move(*report), findings, conf->include_base};
+}
+
+// --fix: where the patched copy goes unless --fix=OUT says.
+std::string default_fix_path(const std::string &conf) {
+  const std::string ext = ".conf";
+  if (conf.size() > ext.size() && conf.compare(conf.size() - ext.size(), ext.size(), ext) == 0)
+    return conf.substr(0, conf.size() - ext.size()) + ".fixed.conf";
+  return conf + ".fixed";
+}
+
+bool failing(const check_result &c) {
+  return c.result == outcome::fail || c.result == outcome::warn;
+}
+
+// The edits the analysis proposes for the failing checks, each once; per check, why none.
+std::vector<nginx::edit> edits_for(const nginx_run &run, std::map<std::string, std::string> &none) {
+  std::vector<nginx::edit> edits;
+  for (const check_result &c : run.report.checks) {
+    if (!failing(c)) continue;
+    bool any = false;
+    for (const auto &f : run.findings) {
+      if (!nginx::matches(f, c.id)) continue;
+      for (const auto &e : f.edits) {
+        any = true;
+        const bool seen = std::any_of(edits.begin(), edits.end(), [&](const nginx::edit &x) {
+          return x.what == e.what && x.at.file == e.at.file && x.at.line == e.at.line &&
+                 x.directive == e.directive;
+        });
+        if (!seen) edits.push_back(e);
+      }
+    }
+    if (!any)
+      none[c.id] = "the analysis located no cause for it in the config (a behaviour of the "
+                   "upstream or of nginx itself, or a pattern streamcheck does not know yet)";
+  }
+  return edits;
+}
+
+void print_diff(const std::string &from, const std::string &to) {
+  temp_prefix tmp;
+  if (!tmp.create("diff")) return;
+  child_process diff;
+  const std::string log = tmp.path + "/diff.txt";
+  if (!diff.start({{"diff", "-u", from, to}, log, {}, {}})) return;
+  diff.wait(std::chrono::seconds(10));
+  std::fputs(read_file(log).c_str(), stdout);
+  std::fflush(stdout);
+}
+
+// streamcheck nginx CONF --fix[=OUT]: the remedies the analysis located, written to a copy of
+// the user's file (never the file itself), shown as a diff, and proven by a second run.
+void fix_and_verify(const cli_options &o, const nginx_run &first) {
+  std::vector<std::string> was_failing;
+  for (const check_result &c : first.report.checks)
+    if (failing(c)) was_failing.push_back(c.id);
+  if (was_failing.empty()) {
+    std::fprintf(stderr, "streamcheck: --fix: no failing check, nothing to patch\n");
+    return;
+  }
+  std::map<std::string, std::string> why_not;
+  std::vector<nginx::edit> edits = edits_for(first, why_not);
+  std::vector<nginx::edit> here;
+  for (const auto &e : edits) {
+    if (e.at.file == o.conf)
+      here.push_back(e);
+    else
+      std::fprintf(stderr,
+                   "streamcheck: --fix: %s is in an included file; change it by hand: %s%s\n",
+                   e.at.str().c_str(), e.what == nginx::edit::kind::remove ? "remove " : "",
+                   e.directive.c_str());
+  }
+  auto patched = nginx::apply_edits(read_file(o.conf), o.conf, here);
+  if (!patched) {
+    std::fprintf(stderr, "streamcheck: --fix: cannot patch %s: %s\n", o.conf.c_str(),
+                 patched.message().c_str());
+    return;
+  }
+  const std::string out = o.fix_out.empty() ? default_fix_path(o.conf) : o.fix_out;
+  {
+    std::ofstream f(out, std::ios::binary | std::ios::trunc);
+    f << *patched;
+    if (!f) {
+      std::fprintf(stderr, "streamcheck: --fix: cannot write %s\n", out.c_str());
+      return;
+    }
+  }
+  std::fprintf(stderr, "streamcheck: --fix: wrote %s (%zu edits); the diff:\n", out.c_str(),
+               here.size());
+  print_diff(o.conf, out);
+
+  cli_options again = o;
+  again.conf = out;
+  again.include_prefix = first.include_base; // includes resolve as for the original
+  std::fprintf(stderr, "streamcheck: --fix: running the suite against %s\n", out.c_str());
+  auto second = run_nginx_gate(again, false);
+  if (!second) {
+    std::fprintf(stderr, "streamcheck: --fix: the patched config does not run: %s\n",
+                 second.message().c_str());
+    return;
+  }
+  int fixed = 0;
+  std::string still;
+  for (const std::string &id : was_failing) {
+    const auto it = std::find_if(second->report.checks.begin(), second->report.checks.end(),
+                                 [&](const check_result &c) { return c.id == id; });
+    if (it != second->report.checks.end() && !failing(*it) && it->result != outcome::error) {
+      ++fixed;
+      continue;
+    }
+    std::string reason = why_not.count(id) ? why_not[id] : "the patched config still fails it";
+    if (it != second->report.checks.end())
+      reason += " (now " + std::string(to_string(it->result)) + ": " +
+                (it->actual.empty() ? it->measured : it->actual) + ")";
+    still += "  " + id + ": " + reason + "\n";
+  }
+  std::printf("streamcheck: the patch makes %d of %zu failing checks pass\n%s", fixed,
+              was_failing.size(), still.c_str());
+  std::fflush(stdout);
+}
+
+int nginx_command(const cli_options &o) {
+  auto run = run_nginx_gate(o, true);
+  if (!run) return setup_error(run.message());
+  const int code = write_reports(o, run->report);
+  if (o.fix) fix_and_verify(o, *run);
   return code;
 }
 
@@ -551,10 +719,16 @@ int run_cli(int argc, char **argv) {
   }
   cli_options o;
   if (auto problem = parse(argc, argv, o)) return usage_error(*problem);
+  if (o.fix && o.command != "nginx") return usage_error("--fix works with streamcheck nginx only");
   if (o.command == "list") return list_checks(o.list_json);
   if (o.command == "self-test") return self_test(o);
   if (o.command == "nginx") {
     if (o.conf.empty()) return usage_error("nginx needs the config file: streamcheck nginx CONF");
+    std::error_code ec;
+    if (o.fix && !o.fix_out.empty() &&
+        std::filesystem::weakly_canonical(o.fix_out, ec) ==
+            std::filesystem::weakly_canonical(o.conf, ec))
+      return usage_error("--fix=OUT: OUT must not be the config itself");
     return nginx_command(o);
   }
   if (o.command == "exec") {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "common/go_json.h"
+#include "harness/timeline.h"
 
 namespace streamcheck::harness {
 namespace {
@@ -285,6 +286,8 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
         obs[t].probes.push_back(std::move(r));
       }
     check_result cr = judge_check(*pc.c, ctx, obs[0], obs[1], o.strict, report.proxy_kind);
+    // Three streams show the pattern; conn.concurrent-streams' hundreds would bloat the report.
+    if (pc.c->timing) cr.timelines = record_timelines(obs[1], obs[0], 3);
     if (cr.result == outcome::fail || cr.result == outcome::warn || cr.result == outcome::error) {
       const auto &spec = pc.specs.front();
       cr.reproduce = reproduction(proxy, spec, scheduled[pc.first_index[1]].body);

@@ -86,6 +86,7 @@ check cancel_propagates() {
     return std::vector{p};
   };
   c.judge = judge_cancel;
+  c.timing = true;
   return c;
 }
 
@@ -107,6 +108,7 @@ check cancel_before_first_token() {
     return std::vector{p};
   };
   c.judge = judge_cancel;
+  c.timing = true;
   return c;
 }
 
@@ -145,6 +147,7 @@ check truncation_visible() {
                 "upstream's crash is indistinguishable from the end",
                 m);
   };
+  c.timing = true;
   return c;
 }
 

@@ -92,6 +92,7 @@ check first_token() {
                   "the proxy holds the response until its buffer fills or the stream ends", m);
     return pass("first event +" + ms(s.first_ms), m);
   };
+  c.timing = true;
   return c;
 }
 
@@ -110,6 +111,7 @@ check no_coalescing_ndjson() {
   c.judge = [](const observations &o, const check_context &ctx) {
     return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
   };
+  c.timing = true;
   return c;
 }
 
@@ -126,6 +128,7 @@ check no_coalescing_sse() {
   c.judge = [](const observations &o, const check_context &ctx) {
     return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
   };
+  c.timing = true;
   return c;
 }
 
@@ -155,6 +158,7 @@ check compressed_client() {
     if (!enc.empty()) v.measured += " (Content-Encoding: " + enc + ")";
     return v;
   };
+  c.timing = true;
   return c;
 }
 
@@ -177,6 +181,7 @@ check large_response() {
     v.measurements["body_bytes"] = o.probe("stream")->body_bytes;
     return v;
   };
+  c.timing = true;
   return c;
 }
 
@@ -248,6 +253,7 @@ check framing() {
                     " merged, " + std::to_string(partial) + " partial, " + to_string(r->framing),
                 m);
   };
+  c.timing = true;
   return c;
 }
 

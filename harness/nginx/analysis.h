@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "harness/nginx/config.h"
+#include "harness/nginx/patch.h"
 #include "harness/report/report.h"
 
 namespace streamcheck::harness::nginx {
@@ -13,6 +14,11 @@ namespace streamcheck::harness::nginx {
 struct finding {
   std::string check_id; // exact id, or a prefix ending in '.' ("stream.") or '*' ("abort.cancel-*")
   std::string text;     // one sentence quoting the directive with file:line
+  // Where it is: the directive at fault, or the location/server block that lacks one.
+  source_loc loc;
+  std::string subject; // that directive or block as written, e.g. "proxy_buffering on"
+  // The remedy as edits to the user's text (streamcheck nginx --fix); empty when none applies.
+  std::vector<edit> edits;
 };
 
 struct analysis_options {
@@ -33,7 +39,9 @@ long long parse_size(const std::string &s);
 
 bool matches(const finding &f, const std::string &check_id);
 
-// Appends the matching findings to each failing, warning or erroring check's fix.
-void annotate(run_report &r, const std::vector<finding> &findings);
+// Appends the matching findings to each failing or warning check's fix, and their locations to
+// its locations; a check no finding explains is located at the server block (server_block).
+void annotate(run_report &r, const std::vector<finding> &findings,
+              const config_location &server_block = {});
 
 } // namespace streamcheck::harness::nginx

@@ -57,8 +57,8 @@ ordered rule_of(const check_result &c) {
   const char *default_level = c.severity == level::must     ? "error"
                               : c.severity == level::should ? "warning"
                                                             : "note";
+  // No "name": SARIF wants it different from the id or absent (multitool SARIF1001).
   return ordered{{"id", c.id},
-                 {"name", c.id},
                  {"shortDescription", {{"text", text::clean(c.title, "")}}},
                  {"fullDescription", {{"text", text::clean(c.requirement, "")}}},
                  {"helpUri", help_uri},

@@ -277,7 +277,8 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
           {edit::kind::add, block.loc, "if ($request_method = OPTIONS) { return 204; }", ""});
     for (const char *h : {"Access-Control-Allow-Origin", "Access-Control-Allow-Methods",
                           "Access-Control-Allow-Headers"})
-      e.push_back({edit::kind::add, block.loc, std::string("proxy_hide_header ") + h, ""});
+      e.push_back({edit::kind::add, array_block("proxy_hide_header").loc,
+                   std::string("proxy_hide_header ") + h, ""});
     return e;
   };
   auto removals = [&](const std::vector<const directive *> &ds) {
@@ -312,6 +313,70 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
       add({"cors.preflight"},
           q(*h) + " does not allow " + missing + ", which browsers ask for in the preflight", h,
           {edit{edit::kind::set, h->loc, allow_headers_statement, ""}});
+  }
+  // One CORS layer: nginx adds its own, so the upstream's must be hidden, or a permissive
+  // upstream (OLLAMA_ORIGINS=*, an OpenAI-compatible server) doubles every header.
+  const auto hidden = sc.array("proxy_hide_header");
+  auto hides = [&](const std::string &name) {
+    return std::any_of(hidden.begin(), hidden.end(),
+                       [&](const directive *d) { return lower(d->arg(0)) == lower(name); });
+  };
+  if (allow_origin && !hides("Access-Control-Allow-Origin")) {
+    std::vector<edit> e;
+    for (const char *h : {"Access-Control-Allow-Origin", "Access-Control-Allow-Methods",
+                          "Access-Control-Allow-Headers", "Access-Control-Allow-Credentials",
+                          "Access-Control-Expose-Headers", "Access-Control-Max-Age", "Vary"})
+      if (!hides(h))
+        e.push_back({edit::kind::add, array_block("proxy_hide_header").loc,
+                     std::string("proxy_hide_header ") + h, ""});
+    add({"cors.single-value", "cors.stream-response", "cors.error-responses"},
+        "nginx adds CORS headers but no `proxy_hide_header Access-Control-Allow-Origin` applies "
+        "to " +
+            where + ": an upstream that sends its own doubles them",
+        nullptr, e);
+  }
+  const directive *wildcard = nullptr, *credentials = nullptr, *echo = nullptr, *vary = nullptr;
+  for (const directive *h : headers) {
+    const std::string name = lower(h->arg(0));
+    if (name == "access-control-allow-origin" && h->arg(1) == "*") wildcard = h;
+    if (name == "access-control-allow-origin" && h->arg(1).rfind('$', 0) == 0) echo = h;
+    if (name == "access-control-allow-credentials" && lower(h->arg(1)) == "true") credentials = h;
+    if (name == "vary" && lower(h->arg(1)).find("origin") != std::string::npos) vary = h;
+  }
+  if (wildcard && credentials)
+    add({"cors.credentials"},
+        q(*credentials) + " with " + q(*wildcard) +
+            ": browsers refuse credentialed responses for `*`",
+        credentials, {removal(*credentials)});
+  if (echo && !vary)
+    add({"cors.vary-origin"},
+        q(*echo) + " echoes the origin without `add_header Vary Origin always`: a cache can serve "
+                   "one origin's answer to another",
+        echo, {add_array("add_header", "add_header Vary Origin always")});
+  // A Content-Type set or hidden here replaces the upstream's stream type.
+  for (const directive *h : headers)
+    if (lower(h->arg(0)) == "content-type")
+      add({"stream.content-type", "stream.no-coalescing.sse"},
+          q(*h) + " replaces the stream's Content-Type", h, {removal(*h)});
+  for (const directive *h : hidden)
+    if (lower(h->arg(0)) == "content-type")
+      add({"stream.content-type", "stream.no-coalescing.sse"},
+          q(*h) + " drops the upstream's Content-Type (nginx then sends its default_type)", h,
+          {removal(*h)});
+  if (location && !answers_preflight(*location))
+    add({"cors.preflight"},
+        "no `if ($request_method = OPTIONS) { return 204; }` in " + where +
+            ": the preflight goes to the upstream, which may refuse it",
+        nullptr,
+        {edit{edit::kind::add, location->loc, "if ($request_method = OPTIONS) { return 204; }",
+              ""}});
+  if (const directive *n = sc.get("proxy_next_upstream"); n && has_arg(*n, "non_idempotent")) {
+    std::string kept = "proxy_next_upstream";
+    for (const auto &a : n->args)
+      if (lower(a.value) != "non_idempotent") kept += " " + a.raw;
+    add({"abort.no-replay"}, q(*n) + " retries a POST on another attempt after an error", n,
+        {edit{edit::kind::set, n->loc,
+              kept == "proxy_next_upstream" ? "proxy_next_upstream off" : kept, ""}});
   }
   // The `if` trap: an if block with an add_header of its own inherits none of the location's.
   // When it sets CORS headers itself, those are what the preflight gets: quote them instead.

@@ -515,7 +515,7 @@ bool failing(const check_result &c) {
   return c.result == outcome::fail || c.result == outcome::warn;
 }
 
-// The edits the analysis proposes for the failing checks, each once; per check, why none.
+// The edits the analysis proposes for the failing checks; per check without one, why.
 std::vector<nginx::edit> edits_for(const nginx_run &run, std::map<std::string, std::string> &none) {
   std::vector<nginx::edit> edits;
   for (const check_result &c : run.report.checks) {
@@ -523,14 +523,8 @@ std::vector<nginx::edit> edits_for(const nginx_run &run, std::map<std::string, s
     bool any = false;
     for (const auto &f : run.findings) {
       if (!nginx::matches(f, c.id)) continue;
-      for (const auto &e : f.edits) {
-        any = true;
-        const bool seen = std::any_of(edits.begin(), edits.end(), [&](const nginx::edit &x) {
-          return x.what == e.what && x.at.file == e.at.file && x.at.line == e.at.line &&
-                 x.directive == e.directive;
-        });
-        if (!seen) edits.push_back(e);
-      }
+      any = any || !f.edits.empty();
+      edits.insert(edits.end(), f.edits.begin(), f.edits.end()); // apply_edits drops repeats
     }
     if (!any)
       none[c.id] = "the analysis located no cause for it in the config (a behaviour of the "
@@ -587,8 +581,7 @@ void fix_and_verify(const cli_options &o, const nginx_run &first) {
       return;
     }
   }
-  std::fprintf(stderr, "streamcheck: --fix: wrote %s (%zu edits); the diff:\n", out.c_str(),
-               here.size());
+  std::fprintf(stderr, "streamcheck: --fix: wrote %s; the diff:\n", out.c_str());
   print_diff(o.conf, out);
 
   cli_options again = o;

@@ -157,6 +157,14 @@ result<std::string> apply_edits(const std::string &text, const std::string &file
       return error{e.at.str() + ": no such line"};
     if (e.directive.empty()) return error{e.at.str() + ": empty directive"};
   }
+  // Several failing checks often share one remedy (chunked_transfer_encoding off breaks two).
+  std::vector<edit> unique;
+  for (const edit &e : edits)
+    if (std::none_of(unique.begin(), unique.end(), [&](const edit &u) {
+          return u.what == e.what && u.at.line == e.at.line && u.directive == e.directive;
+        }))
+      unique.push_back(e);
+  edits = std::move(unique);
   // Bottom up, so that no edit moves the lines of one still to come; on one line the in-line
   // replacements first, then the additions in reverse, so that they end up in the given order.
   std::stable_sort(edits.begin(), edits.end(), [](const edit &a, const edit &b) {

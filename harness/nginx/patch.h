@@ -19,7 +19,8 @@ struct edit {
   std::string why;       // the check ids it serves, for the comment on an added line
 };
 
-// Applies edits to the text of `file` (the edits' at.file must name it; others are refused).
+// Applies edits to the text of `file` (the edits' at.file must name it; others are refused);
+// identical edits are applied once.
 // set: the statement on that line is replaced, the rest of the line (a comment) kept.
 // remove: the statement is taken out; a line left empty is dropped, a trailing comment stays.
 // add: a new line after the block's '{', indented like the block's first child (or the block

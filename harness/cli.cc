@@ -544,6 +544,37 @@ void print_diff(const std::string &from, const std::string &to) {
   std::fflush(stdout);
 }
 
+// "the patch makes N of M failing checks pass", and for each other one why. A check the patch
+// had no edit for counts only as "did not fail again", never as fixed by the patch.
+void print_patch_verdict(const std::vector<std::string> &was_failing,
+                         const std::map<std::string, std::string> &why_not,
+                         const run_report &second) {
+  int fixed = 0;
+  std::string others;
+  for (const std::string &id : was_failing) {
+    const auto it = std::find_if(second.checks.begin(), second.checks.end(),
+                                 [&](const check_result &c) { return c.id == id; });
+    const bool passes = it != second.checks.end() && !failing(*it) && it->result != outcome::error;
+    const auto none = why_not.find(id);
+    if (passes && none == why_not.end()) {
+      ++fixed;
+      continue;
+    }
+    std::string reason =
+        none != why_not.end() ? none->second : std::string("the patched config still fails it");
+    if (passes)
+      reason = "no edit for it, and it passed the second run: the first failure did not "
+               "reproduce (a timing flake on a loaded machine?)";
+    else if (it != second.checks.end())
+      reason += " (now " + std::string(to_string(it->result)) + ": " +
+                (it->actual.empty() ? it->measured : it->actual) + ")";
+    others += "  " + id + ": " + reason + "\n";
+  }
+  std::printf("streamcheck: the patch makes %d of %zu failing checks pass\n%s", fixed,
+              was_failing.size(), others.c_str());
+  std::fflush(stdout);
+}
+
 // streamcheck nginx CONF --fix[=OUT]: the remedies the analysis located, written to a copy of
 // the user's file (never the file itself), shown as a diff, and proven by a second run.
 void fix_and_verify(const cli_options &o, const nginx_run &first) {
@@ -594,24 +625,7 @@ void fix_and_verify(const cli_options &o, const nginx_run &first) {
                  second.message().c_str());
     return;
   }
-  int fixed = 0;
-  std::string still;
-  for (const std::string &id : was_failing) {
-    const auto it = std::find_if(second->report.checks.begin(), second->report.checks.end(),
-                                 [&](const check_result &c) { return c.id == id; });
-    if (it != second->report.checks.end() && !failing(*it) && it->result != outcome::error) {
-      ++fixed;
-      continue;
-    }
-    std::string reason = why_not.count(id) ? why_not[id] : "the patched config still fails it";
-    if (it != second->report.checks.end())
-      reason += " (now " + std::string(to_string(it->result)) + ": " +
-                (it->actual.empty() ? it->measured : it->actual) + ")";
-    still += "  " + id + ": " + reason + "\n";
-  }
-  std::printf("streamcheck: the patch makes %d of %zu failing checks pass\n%s", fixed,
-              was_failing.size(), still.c_str());
-  std::fflush(stdout);
+  print_patch_verdict(was_failing, why_not, second->report);
 }
 
 int nginx_command(const cli_options &o) {

@@ -42,7 +42,8 @@ h3{margin:1.4em 0 .3em;font-size:1.05em}code,pre{font:12px/1.4 ui-monospace,mono
 pre{white-space:pre-wrap;word-break:break-all;margin:.2em 0;background:#f4f4f4;padding:.3em}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.3em .4em;
 vertical-align:top;text-align:left}th{background:#eee}
-.r{font-weight:bold;white-space:nowrap}.pass{color:#005a8c}.warn{color:#8a5a00}
+.r{font-weight:bold;white-space:nowrap}td code{white-space:nowrap}
+col.c{width:24%}col.m{width:20%}.pass{color:#005a8c}.warn{color:#8a5a00}
 .fail,.error{color:#a33b00}.skip{color:#666}dl{margin:0}dt{font-weight:bold;float:left;
 clear:left;width:6.5em}dd{margin:0 0 .2em 6.8em}.sum{font-size:1.1em;font-weight:bold}
 svg{display:block;width:100%;height:auto;border:1px solid #ddd;background:#fff}
@@ -94,10 +95,35 @@ void write_details(std::ostream &out, const check_result &c) {
   out << "</dl>";
 }
 
+// What needs attention first: failures, harness errors, warnings; then passes and skips, each
+// group in catalog order.
+int rank_of(outcome o) {
+  switch (o) {
+  case outcome::fail: return 0;
+  case outcome::error: return 1;
+  case outcome::warn: return 2;
+  case outcome::pass: return 3;
+  case outcome::skip: return 4;
+  }
+  return 5;
+}
+
+std::vector<const check_result *> problems_first(const run_report &r) {
+  std::vector<const check_result *> out;
+  for (const check_result &c : r.checks)
+    out.push_back(&c);
+  std::stable_sort(out.begin(), out.end(), [](const check_result *a, const check_result *b) {
+    return rank_of(a->result) < rank_of(b->result);
+  });
+  return out;
+}
+
 void write_verdicts(std::ostream &out, const run_report &r) {
-  out << "<h2>Verdicts</h2>\n<table>\n<tr><th>result</th><th>check</th><th>level</th>"
+  out << "<h2>Verdicts</h2>\n<table>\n<colgroup><col><col class=\"c\"><col><col class=\"m\"><col>"
+         "</colgroup>\n<tr><th>result</th><th>check</th><th>level</th>"
          "<th>measured</th><th>expected, actual, cause, fix, reproduction</th></tr>\n";
-  for (const check_result &c : r.checks) {
+  for (const check_result *p : problems_first(r)) {
+    const check_result &c = *p;
     const char *o = to_string(c.result);
     out << "<tr><td class=\"r " << o << "\">" << symbol_of(c.result) << " " << o
         << "</td><td><code>" << esc(c.id) << "</code><br>" << esc(c.title);

@@ -584,6 +584,15 @@ TEST(Html, SummaryAndEveryVerdictWithItsExplanation) {
   EXPECT_NE(html.find("<pre>curl -N http://127.0.0.1:8080/api/chat</pre>"), std::string::npos);
 }
 
+TEST(Html, ProblemsComeFirstInTheVerdictTable) {
+  const std::string html = render(write_html, sample());
+  const auto at = [&](const char *id) { return html.find("<code>" + std::string(id) + "</code>"); };
+  EXPECT_LT(at("stream.no-coalescing.ndjson"), at("timeout.idle-gap")); // fail, error
+  EXPECT_LT(at("timeout.idle-gap"), at("cors.vary-origin"));            // error, warn
+  EXPECT_LT(at("cors.vary-origin"), at("stream.first-token"));          // warn, pass
+  EXPECT_LT(at("stream.first-token"), at("conn.keepalive"));            // pass, skip
+}
+
 TEST(Html, OneTimelinePerProbeWithExactFiguresOnHover) {
   const std::string html = render(write_html, sample());
   EXPECT_EQ(count(html, "<svg class=\"timeline\""), 1u);

@@ -165,8 +165,12 @@ TEST(NginxAnalysis, AnnotateAppendsToFailingChecksOnly) {
   fail.result = outcome::warn;
   fail.fix = "chunked_transfer_encoding on";
   r.checks = {pass, fail};
-  annotate(r, {{"abort.truncation-visible", "`chunked_transfer_encoding off` at nginx.conf:22 x"},
-               {"conn.keepalive", "unrelated"}});
+  annotate(r, {{"abort.truncation-visible",
+                "`chunked_transfer_encoding off` at nginx.conf:22 x",
+                {},
+                "",
+                {}},
+               {"conn.keepalive", "unrelated", {}, "", {}}});
   EXPECT_EQ(r.checks[0].fix, "");
   EXPECT_EQ(r.checks[1].fix, "chunked_transfer_encoding on | in your config: "
                              "`chunked_transfer_encoding off` at nginx.conf:22 x");

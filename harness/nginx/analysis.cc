@@ -212,11 +212,11 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
 
   // stream.*: response buffering and the HTTP/1.0 upstream (close-delimited answers).
   if (const directive *b = sc.get("proxy_buffering"); b && lower(b->arg(0)) == "on")
-    add({"stream.", "conn.concurrent-streams", "abort.cancel-propagates"},
+    add({"stream.", "conn.concurrent-streams"},
         q(*b) + " makes nginx collect the response before sending it", b,
         {set_or_add(b, "proxy_buffering off")});
   else if (!b)
-    add({"stream.", "conn.concurrent-streams", "abort.cancel-propagates"},
+    add({"stream.", "conn.concurrent-streams"},
         "no `proxy_buffering off` applies to " + where +
             ": nginx buffers proxied responses by default",
         nullptr, {set_or_add(nullptr, "proxy_buffering off")});

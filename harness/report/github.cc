@@ -1,6 +1,7 @@
 // GitHub Actions workflow commands: an ::error or ::warning annotation per failing or warning
-// check, on the config line the analysis located (managed configs), else unattached. The runner
-// shows them on the job and, with a file and line, in the pull request's diff.
+// check (::notice for an inconclusive one), on the config line the analysis located (managed
+// configs), else unattached. The runner shows them on the job and, with a file and line, in the
+// pull request's diff.
 #include "harness/report/report.h"
 #include "harness/report/text.h"
 
@@ -38,6 +39,7 @@ const char *command_of(outcome o) {
   switch (o) {
   case outcome::fail: return "error";
   case outcome::warn: return "warning";
+  case outcome::inconclusive: return "notice";
   case outcome::pass:
   case outcome::skip:
   case outcome::error: return nullptr;

@@ -29,6 +29,7 @@ const char *symbol_of(outcome o) {
   case outcome::pass: return "\u2714"; // ✔
   case outcome::warn: return "\u26A0"; // ⚠
   case outcome::fail: return "\u2718"; // ✘
+  case outcome::inconclusive: return "?";
   case outcome::skip: return "\u2013"; // –
   case outcome::error: return "!";
   }
@@ -44,7 +45,7 @@ table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.3
 vertical-align:top;text-align:left}th{background:#eee}
 .r{font-weight:bold;white-space:nowrap}td code{white-space:nowrap}
 col.c{width:24%}col.m{width:20%}.pass{color:#005a8c}.warn{color:#8a5a00}
-.fail,.error{color:#a33b00}.skip{color:#666}dl{margin:0}dt{font-weight:bold;float:left;
+.fail,.error{color:#a33b00}.inconclusive{color:#5d3a8a}.skip{color:#666}dl{margin:0}dt{font-weight:bold;float:left;
 clear:left;width:6.5em}dd{margin:0 0 .2em 6.8em}.sum{font-size:1.1em;font-weight:bold}
 svg{display:block;width:100%;height:auto;border:1px solid #ddd;background:#fff}
 .cap{color:#333;font-size:.92em;margin:.2em 0 1em}
@@ -95,17 +96,19 @@ void write_details(std::ostream &out, const check_result &c) {
   out << "</dl>";
 }
 
-// What needs attention first: failures, harness errors, warnings; then passes and skips, each
+// What needs attention first: failures, harness errors, warnings, inconclusive (never a pass);
+// then passes and skips, each
 // group in catalog order.
 int rank_of(outcome o) {
   switch (o) {
   case outcome::fail: return 0;
   case outcome::error: return 1;
   case outcome::warn: return 2;
-  case outcome::pass: return 3;
-  case outcome::skip: return 4;
+  case outcome::inconclusive: return 3;
+  case outcome::pass: return 4;
+  case outcome::skip: return 5;
   }
-  return 5;
+  return 6;
 }
 
 std::vector<const check_result *> problems_first(const run_report &r) {

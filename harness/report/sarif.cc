@@ -1,7 +1,7 @@
 // SARIF 2.1.0 for code-scanning tools (GitHub code scanning, IDE viewers): the catalog as rules,
-// one result per failing or warning check, located where the static analysis of a managed config
-// found its cause (the directive, or the server/location block that lacks one). Validated in
-// tests/report with Microsoft's SARIF multitool.
+// one result per failing or warning check (and a note per inconclusive one), located where the
+// static analysis of a managed config found its cause (the directive, or the server/location
+// block that lacks one). Validated in tests/report with Microsoft's SARIF multitool.
 #include "harness/report/report.h"
 #include "harness/report/text.h"
 
@@ -17,6 +17,7 @@ const char *sarif_level(outcome o) {
   switch (o) {
   case outcome::fail: return "error";
   case outcome::warn: return "warning";
+  case outcome::inconclusive: return "note"; // not observed because of another fault
   case outcome::pass:
   case outcome::skip:
   case outcome::error: return "none";
@@ -27,7 +28,8 @@ const char *sarif_level(outcome o) {
 bool reported(outcome o) {
   switch (o) {
   case outcome::fail:
-  case outcome::warn: return true;
+  case outcome::warn:
+  case outcome::inconclusive: return true;
   case outcome::pass:
   case outcome::skip:
   case outcome::error: return false; // a harness error is no finding about the config
@@ -70,6 +72,7 @@ ordered rule_of(const check_result &c) {
 std::string message_of(const check_result &c) {
   std::string m =
       c.id + " (" + to_string(c.severity) + "): " + (c.actual.empty() ? c.measured : c.actual);
+  if (!c.blocked_by.empty()) m += ". Inconclusive because " + c.blocked_by + " failed";
   if (!c.expected.empty()) m += ". Expected: " + c.expected;
   if (!c.cause.empty()) m += ". Likely cause: " + c.cause;
   if (!c.fix.empty()) m += ". Fix: " + c.fix;

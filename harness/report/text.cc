@@ -108,16 +108,16 @@ std::string_view group_of(std::string_view id) {
 }
 
 bool has_details(outcome o) {
-  return o == outcome::warn || o == outcome::fail || o == outcome::error;
+  return o == outcome::warn || o == outcome::fail || o == outcome::inconclusive ||
+         o == outcome::error;
 }
 
 std::vector<std::pair<std::string_view, std::string_view>> detail_fields(const check_result &c) {
-  const std::pair<std::string_view, std::string_view> all[] = {{"requirement", c.requirement},
-                                                               {"expected", c.expected},
-                                                               {"actual", c.actual},
-                                                               {"cause", c.cause},
-                                                               {"fix", c.fix},
-                                                               {"reproduce", c.reproduce}};
+  const std::pair<std::string_view, std::string_view> all[] = {
+      {"requirement", c.requirement}, {"expected", c.expected},
+      {"actual", c.actual},           {"cause", c.cause},
+      {"blocked by", c.blocked_by},   {"fix", c.fix},
+      {"reproduce", c.reproduce}};
   std::vector<std::pair<std::string_view, std::string_view>> out;
   for (const auto &field : all)
     if (!field.second.empty()) out.push_back(field);

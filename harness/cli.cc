@@ -650,34 +650,38 @@ void print_diff(const std::string &from, const std::string &to) {
   std::fflush(stdout);
 }
 
-// "the patch makes N of M failing checks pass", and for each other one why. A check the patch
-// had no edit for counts only as "did not fail again", never as fixed by the patch.
+// "the patch makes N of M failing checks pass", and for each other one why. With no edit at all
+// a pass on the second run proves nothing (the first failure did not reproduce); a check that
+// passes with no edit of its own is counted (another check's remedy fixed it: the Origin edit
+// also ends cors.stream-response's 403) and named.
 void print_patch_verdict(const std::vector<std::string> &was_failing,
-                         const std::map<std::string, std::string> &why_not,
+                         const std::map<std::string, std::string> &why_not, bool edited,
                          const run_report &second) {
   int fixed = 0;
-  std::string others;
+  std::string others, notes;
   for (const std::string &id : was_failing) {
     const auto it = std::find_if(second.checks.begin(), second.checks.end(),
                                  [&](const check_result &c) { return c.id == id; });
     const bool passes = it != second.checks.end() && it->result == outcome::pass;
     const auto none = why_not.find(id);
-    if (passes && none == why_not.end()) {
+    if (passes && edited) {
       ++fixed;
+      if (none != why_not.end())
+        notes += "  (" + id + " passes with no edit of its own: another check's remedy fixed it)\n";
       continue;
     }
     std::string reason =
         none != why_not.end() ? none->second : std::string("the patched config still fails it");
     if (passes)
-      reason = "no edit for it, and it passed the second run: the first failure did not "
+      reason = "no edit at all, and it passed the second run: the first failure did not "
                "reproduce (a timing flake on a loaded machine?)";
     else if (it != second.checks.end())
       reason += " (now " + std::string(to_string(it->result)) + ": " +
                 (it->actual.empty() ? it->measured : it->actual) + ")";
     others += "  " + id + ": " + reason + "\n";
   }
-  std::printf("streamcheck: the patch makes %d of %zu failing checks pass\n%s", fixed,
-              was_failing.size(), others.c_str());
+  std::printf("streamcheck: the patch makes %d of %zu failing checks pass\n%s%s", fixed,
+              was_failing.size(), others.c_str(), notes.c_str());
   std::fflush(stdout);
 }
 
@@ -731,7 +735,7 @@ void fix_and_verify(const cli_options &o, const nginx_run &first) {
                  second.message().c_str());
     return;
   }
-  print_patch_verdict(was_failing, why_not, second->report);
+  print_patch_verdict(was_failing, why_not, !here.empty(), second->report);
 }
 
 int nginx_command(const cli_options &o) {

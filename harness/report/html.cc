@@ -46,7 +46,7 @@ vertical-align:top;text-align:left}th{background:#eee}
 .r{font-weight:bold;white-space:nowrap}td code{white-space:nowrap}
 col.c{width:24%}col.m{width:20%}.pass{color:#005a8c}.warn{color:#8a5a00}
 .fail,.error{color:#a33b00}.inconclusive{color:#5d3a8a}.skip{color:#666}dl{margin:0}dt{font-weight:bold;float:left;
-clear:left;width:6.5em}dd{margin:0 0 .2em 6.8em}.sum{font-size:1.1em;font-weight:bold}
+clear:left;width:7.6em}dd{margin:0 0 .2em 8em}.sum{font-size:1.1em;font-weight:bold}
 svg{display:block;width:100%;height:auto;border:1px solid #ddd;background:#fff}
 .cap{color:#333;font-size:.92em;margin:.2em 0 1em}
 .key span{margin-right:1.2em;white-space:nowrap}
@@ -67,7 +67,8 @@ void write_summary(std::ostream &out, const run_report &r) {
       << " &#8212; exit code " << r.exit_code() << "</p>\n<table>\n";
   const std::pair<const char *, std::string> rows[] = {
       {"target", r.target},
-      {"proxy kind", r.proxy_kind},
+      {"proxy kind",
+       r.proxy_kind + (r.proxy_kind_source.empty() ? "" : " (" + r.proxy_kind_source + ")")},
       {"profile", r.profile + (r.strict ? " (strict: SHOULD failures fail)" : "")},
       {"upstream", r.upstream},
       {"started", r.started_at},

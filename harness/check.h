@@ -37,6 +37,12 @@ struct check_context {
   std::string origin = "https://app.example.test"; // a browser app on another origin
   std::string public_host = "llm.example.test";    // the Host a deployed proxy is reached by
   std::string upstream_profile = "ollama";         // the upstream policy the proxy must satisfy
+  // The upstream serves only the OpenAI API (/v1/): streams go to /v1/chat/completions and the
+  // checks about Ollama's own routes are not applicable.
+  bool openai_only = false;
+  // Whether the proxy reaches an upstream path (route_map); unset: every path.
+  std::function<bool(const std::string &)> reachable = nullptr;
+  bool reaches(const std::string &path) const { return !reachable || reachable(path); }
 };
 
 // What one target (the proxy, or the mock directly) showed for one check.
@@ -80,6 +86,13 @@ struct check {
   bool timing = false;
   // Only meaningful with a proxy in between (e.g. forwarded headers): skipped in self-test.
   bool needs_proxy = false;
+  // About Ollama's own routes (/api/chat NDJSON): not applicable to an OpenAI-only upstream.
+  bool ollama_routes = false;
+  // Its subject is the proxy's own error responses: a status the proxy made up is what it
+  // judges, not an explanation to substitute for its cause.
+  bool judges_proxy_errors = false;
+  // Judges a header its requests carry: not applicable when --header/--user replaces it.
+  bool judges_request_headers = false;
 
   std::string fix_for(const std::string &proxy_kind) const;
 };

@@ -13,10 +13,13 @@
 #include <unistd.h>
 #include <vector>
 
+#include "harness/diagnosis.h"
 #include "harness/interrupt.h"
 #include "harness/nginx/analysis.h"
 #include "harness/nginx/config.h"
 #include "harness/nginx/launcher.h"
+#include "harness/nginx/listeners.h"
+#include "harness/nginx/locations.h"
 #include "harness/nginx/rewrite.h"
 #include "harness/process.h"
 #include "harness/runner.h"
@@ -68,8 +71,18 @@ Options for run and self-test:
                                        https://app.example.test)
   --public-host NAME                   the Host clients use for the proxy (default llm.example.test)
   --upstream-profile P                 the upstream's policy the proxy must work with: ollama
-                                       (default: Origin allow-list, Host check), ollama-open,
-                                       openai (CORS *), bare (no CORS at all)
+                                       (default: Origin allow-list, Host check), ollama-lan
+                                       (bound to a non-loopback address: no Host check),
+                                       ollama-open, openai (CORS *), openai-only (only /v1/:
+                                       vLLM, llama.cpp server, LiteLLM), bare (no CORS at all).
+                                       nginx reads it from the config unless given
+  --base-path PATH                     the proxy serves the API under PATH (/ollama/ for
+                                       location /ollama/ { proxy_pass http://ollama:11434/; }):
+                                       every request goes to PATH + the upstream path. nginx
+                                       finds it from the config unless given
+  --header 'Name: value'               sent on every request through the proxy (an API-key
+                                       gate), never printed in reports (repeatable)
+  --user USER:PASS                     HTTP Basic credentials for an auth_basic gate, same
   --no-color                           plain console output
 
 Options for nginx:
@@ -77,7 +90,13 @@ Options for nginx:
   --server NAME                        the server block to test, by server_name (default: the
                                        first one with a proxy_pass)
   --prefix DIR                         where relative includes resolve (default: CONF's directory)
-  --listen-port PORT                   the loopback port nginx listens on (default: a free one)
+  --include-root DIR                   absolute include and certificate paths missing here
+                                       (/config/nginx/proxy.conf from a container) are read from
+                                       DIR/config/nginx/proxy.conf
+  --keep-certificates                  a missing or unreadable ssl_certificate/key is an error
+                                       (default: tested with a throwaway self-signed certificate)
+  --listen-port PORT                   the loopback port of the first listener tested (default: a
+                                       free one)
   --after-suite CMD                    run CMD (/bin/sh -c, 120 s deadline) after the suite while
                                        nginx still runs, with STREAMCHECK_PROXY_URL set
   --keep-temp                          keep the temp prefix (flattened config, logs) and print it
@@ -86,7 +105,8 @@ Options for nginx:
                                        (default CONF.fixed.conf; never CONF itself), print the
                                        diff, run the suite again on it and report how many of
                                        the failing checks it makes pass (exit code: the first run)
-  nginx prints "nginx listening on URL" on stderr once it answers.
+  nginx prints "nginx listening on URL" on stderr once it answers. Every listen of the server
+  under test a browser could reach is tested (TLS first); the report shows the worst verdicts.
   exec takes --after-suite and --keep-temp (its output log) too; its command gets 15 s to listen.
 
 How to set it up by hand:
@@ -156,6 +176,8 @@ struct cli_options {
   std::string nginx_binary;
   std::string server_name;
   std::string include_prefix;
+  std::string include_root;
+  bool keep_certificates = false;
   unsigned short listen_port = 0;
   std::string after_suite;
   bool keep_temp = false;
@@ -163,7 +185,23 @@ struct cli_options {
   std::string fix_out; // "" = CONF with .fixed before its extension
   // exec command
   std::vector<std::string> exec_argv;
+  bool upstream_profile_given = false;
+  bool base_path_given = false;
 };
+
+std::string base64(const std::string &in) {
+  static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
+    std::uint32_t v = 0;
+    for (std::size_t k = 0; k < 3; ++k)
+      v = (v << 8) | (k < n ? static_cast<unsigned char>(in[i + k]) : 0u);
+    for (std::size_t k = 0; k < 4; ++k)
+      out += k <= n ? table[(v >> (18 - 6 * k)) & 63] : '=';
+  }
+  return out;
+}
 
 int usage_error(const std::string &message) {
   std::fprintf(stderr, "streamcheck: %s (see streamcheck help)\n", message.c_str());
@@ -177,10 +215,11 @@ bool valid_url(const std::string &url) {
 
 bool takes_value(const std::string &arg) {
   static const char *const options[] = {
-      "--proxy",  "--mock-control",   "--profile",          "--check",
-      "--skip",   "--tolerance-mult", "--proxy-kind",       "--report",
-      "--origin", "--public-host",    "--upstream-profile", "--nginx",
-      "--server", "--prefix",         "--listen-port",      "--after-suite"};
+      "--proxy",        "--mock-control",   "--profile",          "--check",
+      "--skip",         "--tolerance-mult", "--proxy-kind",       "--report",
+      "--origin",       "--public-host",    "--upstream-profile", "--nginx",
+      "--server",       "--prefix",         "--listen-port",      "--after-suite",
+      "--include-root", "--base-path",      "--header",           "--user"};
   return std::find(std::begin(options), std::end(options), arg) != std::end(options);
 }
 
@@ -208,6 +247,8 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
     } else if (arg == "--fix" || arg.rfind("--fix=", 0) == 0) {
       o.fix = true;
       o.fix_out = arg.size() > 6 ? arg.substr(6) : "";
+    } else if (arg == "--keep-certificates") {
+      o.keep_certificates = true;
     } else if (o.command == "nginx" && o.conf.empty() && !arg.empty() && arg[0] != '-') {
       o.conf = arg;
     } else if (takes_value(arg)) {
@@ -229,14 +270,32 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
         o.run.origin = *v;
       else if (arg == "--public-host")
         o.run.public_host = *v;
-      else if (arg == "--upstream-profile")
+      else if (arg == "--upstream-profile") {
         o.run.upstream_profile = *v;
-      else if (arg == "--nginx")
+        o.upstream_profile_given = true;
+      } else if (arg == "--base-path") {
+        std::string problem;
+        const auto p = normalize_base_path(*v, problem);
+        if (!p) return problem;
+        o.run.routes.base_path = *p;
+        o.base_path_given = true;
+      } else if (arg == "--header") {
+        const auto colon = v->find(':');
+        if (colon == std::string::npos || colon == 0 || v->find_first_of(" \t\r\n") < colon ||
+            v->find_first_of("\r\n") != std::string::npos)
+          return "--header: expected 'Name: value', got a malformed header";
+        o.run.extra_headers.push_back(*v);
+      } else if (arg == "--user") {
+        if (v->find(':') == std::string::npos) return "--user: expected USER:PASS";
+        o.run.extra_headers.push_back("Authorization: Basic " + base64(*v));
+      } else if (arg == "--nginx")
         o.nginx_binary = *v;
       else if (arg == "--server")
         o.server_name = *v;
       else if (arg == "--prefix")
         o.include_prefix = *v;
+      else if (arg == "--include-root")
+        o.include_root = *v;
       else if (arg == "--after-suite")
         o.after_suite = *v;
       else if (arg == "--listen-port") {
@@ -267,10 +326,9 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
   }
   if (!find_profile(o.run.profile))
     return "--profile: unknown profile '" + o.run.profile + "' (quick, standard, thorough)";
-  if (o.run.upstream_profile != "ollama" && o.run.upstream_profile != "ollama-open" &&
-      o.run.upstream_profile != "openai" && o.run.upstream_profile != "bare")
-    return "--upstream-profile: unknown profile '" + o.run.upstream_profile +
-           "' (ollama, ollama-open, openai, bare)";
+  if (!mock::policy_for_profile(o.run.upstream_profile))
+    return "--upstream-profile: unknown profile '" + o.run.upstream_profile + "' (" +
+           mock::profile_names() + ")";
   if (!valid_url(o.run.origin)) return "--origin: not an http(s) origin: '" + o.run.origin + "'";
   if (o.run.public_host.empty() || o.run.public_host.find_first_of(" /\r\n") != std::string::npos)
     return "--public-host: not a host name: '" + o.run.public_host + "'";
@@ -386,6 +444,11 @@ int write_reports(const cli_options &o, const run_report &report) {
     all_written = write_report(t, report, o.color) && all_written;
     append_step_summary(t, report);
   }
+  // The reports say what answered; the exit code says the run never reached the upstream.
+  if (const auto refused = refused_everything(report)) {
+    std::fprintf(stderr, "streamcheck: %s\n", refused->c_str());
+    return exit_setup_error;
+  }
   return all_written ? report.exit_code() : exit_setup_error;
 }
 
@@ -429,6 +492,8 @@ result<std::unique_ptr<mock::server>> start_embedded_mock() {
   mock::server_options mo;
   mo.control = mo.listen;
   mo.behaviour.request_policy = *mock::policy_for_profile("ollama");
+  // Lives for one run, whose checks read back every request they made: keep them all.
+  mo.journal_entries = 100'000;
   auto srv = mock::server::start(mo);
   if (!srv) return error{"cannot start the embedded mock: " + srv.message()};
   return std::move(srv.value());
@@ -488,11 +553,113 @@ void run_after_suite(const std::string &command, const std::string &url) {
                  rc < 0 ? "did not finish within 120 s" : ("exited " + std::to_string(rc)).c_str());
 }
 
-// One managed nginx run: CONF flattened into a private prefix, the suite, the static analysis.
-// The user's file is only read. Setup problems come back as an error value (exit 2).
+// The flattened config written, checked (nginx -t, once) and started; retried on a port another
+// process took first. The throwaway certificate and cache directories are made before nginx -t.
+result<bool> start_nginx(const cli_options &o, const nginx::config &conf,
+                         nginx::rewrite_options &ro, nginx::nginx_files &files,
+                         const nginx::build_info &build, nginx::nginx_process &proc,
+                         nginx::rewritten &flat) {
+  namespace ng = nginx;
+  using std::chrono::seconds;
+  const int needed = ng::ports_needed(conf.top);
+  for (int attempt = 1;; ++attempt) {
+    auto ports = ng::free_ports(needed + 1); // the last one stays closed: ro.dead_port
+    if (!ports) return error{ports.message()};
+    ro.dead_port = ports->back();
+    ports->pop_back();
+    ro.ports = *ports;
+    if (o.listen_port != 0) ro.ports[0] = o.listen_port;
+    auto rw = ng::rewrite(conf.top, ro);
+    if (!rw) return error{rw.message()};
+    flat = std::move(*rw);
+    std::vector<ng::source_loc> line_map;
+    const std::string text = ng::emit(flat.top, &line_map);
+    {
+      std::ofstream f(files.conf, std::ios::binary | std::ios::trunc);
+      f << text;
+      if (!f) return error{"cannot write " + files.conf};
+    }
+    if (attempt == 1) {
+      for (const auto &n : flat.notes)
+        std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
+      for (const auto &d : flat.dirs) {
+        std::error_code ec;
+        std::filesystem::create_directories(d, ec);
+      }
+      if (flat.throwaway_certificate)
+        if (auto c =
+                ng::make_throwaway_certificate(ro.throwaway_cert, ro.throwaway_key,
+                                               files.prefix + "/logs/openssl.log", seconds(30));
+            !c)
+          return c;
+      auto t = ng::test_config(files, line_map, seconds(30));
+      if (!t) return error{ng::explain_rejection(t.message(), build, files.binary)};
+    }
+    bool in_use = false;
+    auto started = proc.start(files, flat.port, seconds(15), in_use);
+    if (started) return true;
+    if (!in_use || o.listen_port != 0 || attempt >= 3) return started;
+  }
+}
+
+// One suite run per listener of the server under test (TLS first), merged: the worst verdict
+// of each check, naming the listener where they differ.
+result<run_report> run_listeners(cli_options &o, const nginx::rewritten &flat,
+                                 const std::string &mock_control) {
+  std::vector<nginx::listener_run> runs;
+  const std::string target = "nginx " + o.conf + ", " + flat.server_label + ", ";
+  std::string labels;
+  for (const auto &l : flat.listeners) {
+    o.run.proxy_url = l.url();
+    o.run.mock_control = mock_control;
+    const std::string label =
+        l.label + " at " + l.url() +
+        (flat.throwaway_certificate && l.tls ? " (throwaway certificate)" : "");
+    o.run.target_label = target + label;
+    auto report = run_with_progress(o);
+    if (!report) return error{label + ": " + report.message()};
+    runs.push_back({l.label, std::move(*report)});
+    labels += (labels.empty() ? "" : "; ") + label;
+  }
+  if (runs.size() == 1) return std::move(runs.front().report);
+  std::fprintf(stderr, "streamcheck: %zu listeners tested; each check shows its worst verdict\n",
+               runs.size());
+  run_report merged = nginx::merge_listener_runs(std::move(runs));
+  merged.target = target + "listeners: " + labels;
+  return merged;
+}
+
+// Where the server under test serves each API route (its proxying locations, or --base-path) and
+// what upstream it is meant for (or --upstream-profile), said in the report.
+void read_routes_and_upstream(cli_options &o, const std::vector<nginx::directive> &top,
+                              const nginx::source_loc &server) {
+  const auto found = nginx::discover_routes(top, server, probed_paths());
+  if (!o.base_path_given) {
+    o.run.routes = found.routes;
+    std::string prefixed;
+    for (const auto &[path, r] : found.routes.exact)
+      if (r.client_path != path && prefixed.empty())
+        prefixed = path + " through " + r.client_path + " (" + r.via + ")";
+    if (!prefixed.empty()) o.run.notes.push_back("the API is served under a prefix: " + prefixed);
+    for (const auto &[path, why] : found.routes.unreached)
+      if (path == "/api/chat" || path == "/v1/chat/completions")
+        o.run.notes.push_back("no proxying location forwards " + path + ": " + why);
+  }
+  if (o.upstream_profile_given) {
+    o.run.notes.push_back("upstream profile " + o.run.upstream_profile + " (--upstream-profile)");
+    return;
+  }
+  const auto guess = nginx::infer_upstream(found);
+  o.run.upstream_profile = guess.profile;
+  o.run.notes.push_back(guess.note + " (--upstream-profile to override)");
+}
+
+// streamcheck nginx CONF: DESIGN §1 job 1. The user's file is only read.
+// One managed nginx run: CONF flattened into a private prefix, the suite on every listener, the
+// static analysis per probed path. Setup problems come back as an error value (exit 2).
 struct nginx_run {
   run_report report;
-  std::vector<nginx::finding> findings;
+  std::vector<std::pair<std::string, std::vector<nginx::finding>>> findings; // by client path
   std::string include_base; // where CONF's relative includes resolved
 };
 
@@ -505,8 +672,21 @@ result<nginx_run> run_nginx_gate(cli_options o, bool after_suite) {
     return error{o.nginx_binary.empty()
                      ? "nginx not found (not on PATH, not /usr/sbin/nginx); use --nginx PATH"
                      : "--nginx " + o.nginx_binary + ": not an executable"};
+  temp_prefix tmp;
+  tmp.keep = o.keep_temp;
+  tmp.contents = "nginx.conf, logs/";
+  if (!tmp.create("nginx")) return error{"cannot create a temp directory in /tmp"};
+  std::error_code ec;
+  std::filesystem::create_directories(tmp.path + "/logs", ec);
+  files.prefix = tmp.path;
+  files.conf = tmp.path + "/nginx.conf";
+  const ng::build_info build =
+      ng::query_build(files.binary, tmp.path + "/logs/nginx-V.log", seconds(10));
+
   ng::load_options lo;
   lo.include_base = o.include_prefix;
+  lo.include_root = o.include_root;
+  lo.fallback_base = build.conf_dir;
   auto conf = ng::load(o.conf, lo);
   if (!conf) return error{conf.message()};
   if (ng::wrap_snippet(conf->top))
@@ -517,14 +697,6 @@ result<nginx_run> run_nginx_gate(cli_options o, bool after_suite) {
 
   auto srv = start_embedded_mock();
   if (!srv) return error{srv.message()};
-  temp_prefix tmp;
-  tmp.keep = o.keep_temp;
-  tmp.contents = "nginx.conf, logs/";
-  if (!tmp.create("nginx")) return error{"cannot create a temp directory in /tmp"};
-  std::error_code ec;
-  std::filesystem::create_directories(tmp.path + "/logs", ec);
-  files.prefix = tmp.path;
-  files.conf = tmp.path + "/nginx.conf";
 
   ng::rewrite_options ro;
   ro.prefix = tmp.path;
@@ -532,49 +704,30 @@ result<nginx_run> run_nginx_gate(cli_options o, bool after_suite) {
   ro.mock_port = srv.value()->port();
   ro.server_name = o.server_name;
   ro.as_root = geteuid() == 0;
-  const int needed = ng::ports_needed(conf->top);
+  ro.nginx_prefix = build.prefix;
+  ro.modules_path = build.modules_path;
+  ro.include_root = o.include_root;
+  while (ro.include_root.size() > 1 && ro.include_root.back() == '/')
+    ro.include_root.pop_back();
+  ro.keep_certificates = o.keep_certificates;
+  ro.throwaway_cert = tmp.path + "/throwaway.crt";
+  ro.throwaway_key = tmp.path + "/throwaway.key";
 
   ng::nginx_process proc;
   ng::rewritten flat;
-  std::vector<nginx::source_loc> line_map;
-  for (int attempt = 1;; ++attempt) {
-    auto ports = ng::free_ports(std::max(needed, 1));
-    if (!ports) return error{ports.message()};
-    ro.ports = *ports;
-    if (o.listen_port != 0) ro.ports[0] = o.listen_port;
-    auto rw = ng::rewrite(conf->top, ro);
-    if (!rw) return error{rw.message()};
-    flat = std::move(*rw);
-    line_map.clear();
-    const std::string text = ng::emit(flat.top, &line_map);
-    {
-      std::ofstream f(files.conf, std::ios::binary | std::ios::trunc);
-      f << text;
-      if (!f) return error{"cannot write " + files.conf};
-    }
-    if (attempt == 1) {
-      for (const auto &n : flat.notes)
-        std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
-      auto t = ng::test_config(files, line_map, seconds(30));
-      if (!t) return error{t.message()};
-    }
-    bool in_use = false;
-    auto started = proc.start(files, flat.port, seconds(15), in_use);
-    if (started) break;
-    if (!in_use || o.listen_port != 0 || attempt >= 3) return error{started.message()};
-  }
-  const std::string url =
-      std::string(flat.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(flat.port);
-  std::fprintf(stderr, "streamcheck: nginx listening on %s\n", url.c_str());
+  if (auto started = start_nginx(o, *conf, ro, files, build, proc, flat); !started)
+    return error{started.message()};
+  for (const auto &l : flat.listeners)
+    std::fprintf(stderr, "streamcheck: nginx listening on %s (%s)\n", l.url().c_str(),
+                 l.label.c_str());
 
-  o.run.proxy_url = url;
-  o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
-  o.run.target_label = "nginx " + o.conf + ", " + flat.server_label + ", at " + url;
   if (o.run.proxy_kind.empty()) {
     o.run.proxy_kind = "nginx";
     o.run.proxy_kind_source = "managed nginx target";
   }
-  auto report = run_with_progress(o);
+  read_routes_and_upstream(o, conf->top, flat.server_loc);
+  auto report =
+      run_listeners(o, flat, "http://127.0.0.1:" + std::to_string(srv.value()->control_port()));
   if (!report) {
     proc.stop(seconds(5));
     for (const auto &l : ng::relevant_log_lines(files.error_log()))
@@ -587,9 +740,22 @@ result<nginx_run> run_nginx_gate(cli_options o, bool after_suite) {
   ao.silence_ms = prof->silence_ms;
   ao.large_body = prof->large_body;
   ao.concurrent_streams = prof->concurrent_streams;
-  const auto findings = ng::analyse(conf->top, ao);
-  ng::annotate(*report, findings,
-               {flat.server_loc.file, flat.server_loc.line, "the server block under test"});
+  const auto log_lines = ng::relevant_log_lines(files.error_log(), 200);
+  std::vector<std::string> paths;
+  for (const auto &c : report->checks)
+    if (!c.path.empty() && std::find(paths.begin(), paths.end(), c.path) == paths.end())
+      paths.push_back(c.path);
+  nginx_run run;
+  for (const auto &path : paths) {
+    ao.path = path;
+    run.findings.push_back({path, ng::analyse(conf->top, ao)});
+    ng::annotate(*report, run.findings.back().second, path, log_lines);
+  }
+  ng::locate_unexplained(
+      *report, {flat.server_loc.file, flat.server_loc.line, "the server block under test"});
+  ng::note_rate_limits(*report);
+
+  const std::string url = flat.listeners.front().url();
 
   if (after_suite) run_after_suite(o.after_suite, url);
   proc.stop(seconds(5));
@@ -606,7 +772,9 @@ result<nginx_run> run_nginx_gate(cli_options o, bool after_suite) {
         std::fprintf(stderr, "  %s\n", l.c_str());
     }
   }
-  return nginx_run{std::move(*report), findings, conf->include_base};
+  run.report = std::move(*report);
+  run.include_base = conf->include_base;
+  return run;
 }
 
 // --fix: where the patched copy goes unless --fix=OUT says.
@@ -627,10 +795,14 @@ std::vector<nginx::edit> edits_for(const nginx_run &run, std::map<std::string, s
   for (const check_result &c : run.report.checks) {
     if (!failing(c)) continue;
     bool any = false;
-    for (const auto &f : run.findings) {
-      if (!nginx::matches(f, c.id)) continue;
-      any = any || !f.edits.empty();
-      edits.insert(edits.end(), f.edits.begin(), f.edits.end()); // apply_edits drops repeats
+    for (const auto &[path, findings] : run.findings) {
+      if (path != c.path) continue;
+      // As annotate does: a status finding explains only a check nginx answered with it.
+      for (const auto &f : findings) {
+        if (!nginx::matches(f, c.id) || (f.status != 0 && f.status != c.diverged_status)) continue;
+        any = any || !f.edits.empty();
+        edits.insert(edits.end(), f.edits.begin(), f.edits.end()); // apply_edits drops repeats
+      }
     }
     if (!any)
       none[c.id] = "the analysis located no cause for it in the config (a behaviour of the "

@@ -17,7 +17,10 @@ struct probe_spec {
   std::vector<std::string> headers; // "Name: value"
   json body;                        // null: no body; the runner adds streamcheck.id
   std::string raw_body;             // used instead of body when non-empty
-  std::string accept_encoding;      // sent as-is and decoded by curl when set
+  // When set, the serialized body (correlation id included) is exactly this many bytes: what a
+  // proxy's body limit counts (nginx: the whole request body). The last image is trimmed to fit.
+  std::size_t exact_body_bytes = 0;
+  std::string accept_encoding; // sent as-is and decoded by curl when set
   bool http10 = false;
   int start_after_ms = 0;      // delay from the start of the run
   std::string after_probe;     // start when this probe (same check, same target) has finished

@@ -5,8 +5,11 @@
 #include <fnmatch.h>
 #include <map>
 #include <random>
+#include <strings.h>
 
 #include "common/go_json.h"
+#include "harness/checks/requests.h"
+#include "harness/diagnosis.h"
 #include "harness/proxy_kind.h"
 #include "harness/timeline.h"
 
@@ -67,10 +70,22 @@ std::string id_for(const std::string &run, const std::string &check_id, const st
 }
 
 scheduled_probe schedule(const probe_spec &spec, const target &t, const std::string &id,
-                         const std::string &policy) {
+                         const std::string &policy, const std::string &path,
+                         const std::vector<std::string> &extra_headers) {
   scheduled_probe s;
   s.spec = spec;
-  s.url = t.base_url + spec.path;
+  s.url = t.base_url + path;
+  for (const auto &h : extra_headers) { // the user's gate credentials win over the probe's own
+    const std::string name = h.substr(0, h.find(':') + 1);
+    std::erase_if(s.spec.headers, [&](const std::string &mine) {
+      return mine.size() >= name.size() &&
+             std::equal(name.begin(), name.end(), mine.begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) ==
+                      std::tolower(static_cast<unsigned char>(b));
+             });
+    });
+    s.spec.headers.push_back(h);
+  }
   if (!policy.empty())
     s.url += (spec.path.find('?') == std::string::npos ? "?" : "&") +
              std::string("streamcheck.policy=") + policy;
@@ -83,6 +98,7 @@ scheduled_probe schedule(const probe_spec &spec, const target &t, const std::str
         (s.url.find('?') == std::string::npos ? "?" : "&") + std::string("streamcheck.id=") + id;
   }
   if (!spec.raw_body.empty()) s.body = spec.raw_body;
+  if (spec.exact_body_bytes > 0) s.body = fit_body(body, spec.exact_body_bytes);
   // Pools are private to one check on one target: the probe id minus its probe name.
   if (!spec.connection_pool.empty())
     s.pool = id.substr(0, id.size() - spec.name.size() - 2) + t.tag + "." + spec.connection_pool;
@@ -117,6 +133,54 @@ double check_seconds(const observations &o) {
   return s;
 }
 
+check_result skip_result(const check &c, std::string why) {
+  check_result s;
+  s.id = c.id;
+  s.title = c.title;
+  s.severity = c.severity;
+  s.requirement = c.requirement;
+  s.result = outcome::skip;
+  s.measured = std::move(why);
+  return s;
+}
+
+// Why a check cannot be judged through this proxy ("" when it can): it is about Ollama's own
+// routes and the upstream serves only the OpenAI API, or the proxy does not reach a route it uses.
+std::string not_applicable(const check &c, const std::vector<probe_spec> &specs,
+                           const run_options &o, const check_context &ctx) {
+  if (ctx.openai_only && c.ollama_routes)
+    return "the upstream serves only the OpenAI API (/v1/), this check is about Ollama's /api/ "
+           "routes";
+  if (specs.empty()) return "the proxy forwards none of its routes to the upstream";
+  if (c.judges_request_headers)
+    for (const auto &spec : specs)
+      for (const auto &mine : spec.headers)
+        for (const auto &h : o.extra_headers)
+          if (strcasecmp(mine.substr(0, mine.find(':')).c_str(),
+                         h.substr(0, h.find(':')).c_str()) == 0)
+            return "your --header/--user replaces the " + h.substr(0, h.find(':')) +
+                   " header it sends";
+  for (const auto &spec : specs)
+    if (!o.routes.find(spec.path)) {
+      const std::string path = spec.path.substr(0, spec.path.find('?'));
+      const auto why = o.routes.unreached.find(path);
+      return "the proxy does not forward " + path + " to the upstream" +
+             (why == o.routes.unreached.end() ? "" : " (" + why->second + ")");
+    }
+  return "";
+}
+
+// Where the check's requests went: the first one's client path, every distinct location.
+void note_route(check_result &r, const std::vector<probe_spec> &specs, const route_map &routes) {
+  for (const auto &spec : specs) {
+    const auto found = routes.find(spec.path);
+    if (!found) continue;
+    if (r.path.empty()) r.path = found->client_path.substr(0, found->client_path.find('?'));
+    if (!found->via.empty() && r.via.find(found->via) == std::string::npos)
+      r.via += (r.via.empty() ? "" : "; ") + found->via;
+  }
+}
+
 } // namespace
 
 bool selected(const std::string &id, const run_options &o) {
@@ -136,8 +200,8 @@ static std::string sh_quote(const std::string &s) {
   return out + "'";
 }
 
-std::string reproduction(const std::string &proxy_url, const probe_spec &spec,
-                         const std::string &body) {
+std::string reproduction(const std::string &proxy_url, const std::string &path,
+                         const probe_spec &spec, const std::string &body) {
   std::string cmd = "curl -N -sS -i";
   if (spec.method != "GET" && !(spec.method == "POST" && !body.empty()))
     cmd += " -X " + spec.method;
@@ -146,7 +210,7 @@ std::string reproduction(const std::string &proxy_url, const probe_spec &spec,
     cmd += " --compressed -H " + sh_quote("Accept-Encoding: " + spec.accept_encoding);
   for (const auto &h : spec.headers)
     cmd += " -H " + sh_quote(h);
-  cmd += " " + sh_quote(trim_slash(proxy_url) + spec.path);
+  cmd += " " + sh_quote(trim_slash(proxy_url) + path);
   if (!body.empty()) {
     cmd += " -H 'Content-Type: application/json'";
     cmd += body.size() <= 1024
@@ -154,6 +218,11 @@ std::string reproduction(const std::string &proxy_url, const probe_spec &spec,
                : " --data-binary @body.json  # " + std::to_string(body.size()) + " bytes";
   }
   return cmd;
+}
+
+std::string reproduction(const std::string &proxy_url, const probe_spec &spec,
+                         const std::string &body) {
+  return reproduction(proxy_url, spec.path, spec, body);
 }
 
 check_result judge_check(const check &c, const check_context &ctx, const observations &direct,
@@ -175,6 +244,7 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
     r.measurements = {{"direct", self.measurements}};
     return r;
   }
+  find_divergence(r, direct, proxied);
   proxied.baseline = &direct;
   const verdict v = c.judge(proxied, ctx);
   r.measured = v.measured;
@@ -182,11 +252,13 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
   if (v.skipped) {
     r.result = outcome::skip;
   } else if (v.inconclusive) {
-    // No fix: the check found nothing wrong with what it tests, only that it could not see it.
+    // No fix of the check's own: it found nothing wrong with what it tests, only that it could
+    // not see it. What the proxy answered instead says why, and how to let the check see it.
     r.result = outcome::inconclusive;
     r.actual = v.actual;
     r.cause = v.cause;
     r.blocked_by = v.blocked_by;
+    if (!c.judges_proxy_errors) explain_divergence(r);
   } else if (v.passed || c.severity == level::info) {
     r.result = outcome::pass;
   } else {
@@ -195,6 +267,7 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
     r.actual = v.actual;
     r.cause = v.cause;
     r.fix = c.fix_for(proxy_kind);
+    if (!c.judges_proxy_errors) explain_divergence(r);
   }
   return r;
 }
@@ -215,11 +288,22 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
 
   body.clear();
   err.clear();
-  if (simple_request("GET", proxy + "/api/version", "", 5000, body, err) == 0)
-    return error{"cannot reach the proxy at " + proxy + ": " + err};
+  std::vector<std::string> notes = o.notes;
+  if (simple_request("GET", proxy + "/api/version", "", 5000, body, err) == 0) {
+    // Connected but silent (a proxy waiting on its upstream) is reachable: the checks will say
+    // what it does. Refused or unresolvable is not.
+    if (err.find("Timeout") == std::string::npos)
+      return error{"cannot reach the proxy at " + proxy + ": " + err};
+    notes.push_back("the proxy accepted a connection but did not answer GET /api/version within "
+                    "5 s");
+  }
 
-  check_context ctx{*prof, tolerances{o.tolerance_mult}, o.origin, o.public_host,
-                    o.upstream_profile};
+  check_context ctx{.prof = *prof, .tol = tolerances{o.tolerance_mult}};
+  ctx.origin = o.origin;
+  ctx.public_host = o.public_host;
+  ctx.upstream_profile = o.upstream_profile;
+  ctx.openai_only = o.upstream_profile == "openai-only";
+  ctx.reachable = [&o](const std::string &path) { return o.routes.find(path).has_value(); };
   const std::string run = run_id();
   const target targets[2] = {{direct, 'd'}, {proxy, 'p'}};
 
@@ -229,25 +313,28 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   for (const auto &c : catalog()) {
     const bool skip_in_self_test = o.self_test && c.needs_proxy;
     if (!selected(c.id, o) || skip_in_self_test) {
-      check_result s;
-      s.id = c.id;
-      s.title = c.title;
-      s.severity = c.severity;
-      s.requirement = c.requirement;
-      s.result = outcome::skip;
-      s.measured = skip_in_self_test ? "needs a proxy" : "not selected";
-      skipped.push_back(s);
+      skipped.push_back(skip_result(c, skip_in_self_test ? "needs a proxy" : "not selected"));
       continue;
     }
     planned_check pc{&c, c.probes(ctx), {}};
+    if (ctx.openai_only)
+      for (auto &spec : pc.specs)
+        spec = for_openai_upstream(spec);
+    const std::string unfit = not_applicable(c, pc.specs, o, ctx);
+    if (!unfit.empty()) {
+      skipped.push_back(skip_result(c, "not applicable: " + unfit));
+      continue;
+    }
     for (int t = 0; t < 2; ++t) {
       pc.first_index[t] = scheduled.size();
       for (const auto &spec : pc.specs) {
         // Direct: a permissive upstream for policy checks; proxied: the upstream under test.
         const std::string policy =
             t == 0 ? (c.policy_dependent ? "ollama-open" : "") : o.upstream_profile;
-        scheduled.push_back(
-            schedule(spec, targets[t], id_for(run, c.id, spec.name, targets[t].tag), policy));
+        const std::string path = t == 0 ? spec.path : o.routes.find(spec.path)->client_path;
+        static const std::vector<std::string> none;
+        scheduled.push_back(schedule(spec, targets[t], id_for(run, c.id, spec.name, targets[t].tag),
+                                     policy, path, t == 0 ? none : o.extra_headers));
         for (std::size_t k = 0; k < pc.specs.size(); ++k)
           if (!spec.after_probe.empty() && pc.specs[k].name == spec.after_probe)
             scheduled.back().after_index = static_cast<int>(pc.first_index[t] + k);
@@ -260,7 +347,9 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   report.tool_version = "0.1.0";
   report.profile = prof->name;
   report.strict = o.strict;
-  report.upstream = "streamcheck-mock at " + direct + " (control " + control + ")";
+  report.upstream =
+      "streamcheck-mock at " + direct + " (control " + control + "), profile " + o.upstream_profile;
+  report.notes = notes;
   report.started_at = utc_now();
   const auto t0 = std::chrono::steady_clock::now();
 
@@ -291,11 +380,14 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
         obs[t].probes.push_back(std::move(r));
       }
     check_result cr = judge_check(*pc.c, ctx, obs[0], obs[1], o.strict, report.proxy_kind);
+    note_route(cr, pc.specs, o.routes);
     // Three streams show the pattern; conn.concurrent-streams' hundreds would bloat the report.
     if (pc.c->timing) cr.timelines = record_timelines(obs[1], obs[0], 3);
     if (cr.result != outcome::pass && cr.result != outcome::skip) {
       const auto &spec = pc.specs.front();
-      cr.reproduce = reproduction(proxy, spec, scheduled[pc.first_index[1]].body);
+      cr.reproduce = reproduction(proxy, o.routes.find(spec.path)->client_path, spec,
+                                  scheduled[pc.first_index[1]].body);
+      if (!o.extra_headers.empty()) cr.reproduce += "  # plus your --header/--user credentials";
       if (!journal_err.empty()) cr.cause += " (journal unavailable: " + journal_err + ")";
     }
     if (cb.on_check) cb.on_check(cr);

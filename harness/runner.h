@@ -9,6 +9,7 @@
 #include "harness/check.h"
 #include "harness/engine.h"
 #include "harness/report/report.h"
+#include "harness/routes.h"
 
 namespace streamcheck::harness {
 
@@ -22,11 +23,15 @@ struct run_options {
   double tolerance_mult = 1.0;
   std::string proxy_kind;        // empty: detect (harness/proxy_kind.h)
   std::string proxy_kind_source; // how a given kind is known (default "--proxy-kind")
-  std::string target_label; // shown in reports; default "proxy URL"
+  std::string target_label;      // shown in reports; default "proxy URL"
   std::string origin = "https://app.example.test";
   std::string public_host = "llm.example.test";
   std::string upstream_profile = "ollama"; // ollama, ollama-open, openai, bare
   bool self_test = false;                  // the "proxy" is the mock itself
+  route_map routes; // where the proxy serves each upstream route (--base-path, nginx locations)
+  // --header / --user: sent on every request through the proxy (gated proxies), never printed.
+  std::vector<std::string> extra_headers;
+  std::vector<std::string> notes; // setup facts for the report ("assumed: ...")
 };
 
 // Called as checks finish (for live console lines) and periodically with engine progress.
@@ -47,8 +52,10 @@ std::string utc_now();
 check_result judge_check(const check &c, const check_context &ctx, const observations &direct,
                          observations proxied, bool strict, const std::string &proxy_kind);
 
-// "curl -N ..." reproducing a probe against the proxy.
+// "curl -N ..." reproducing a probe against the proxy, at the client path it was sent to.
 std::string reproduction(const std::string &proxy_url, const probe_spec &spec,
                          const std::string &body);
+std::string reproduction(const std::string &proxy_url, const std::string &path,
+                         const probe_spec &spec, const std::string &body);
 
 } // namespace streamcheck::harness

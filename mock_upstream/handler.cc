@@ -165,8 +165,8 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
           string_field(overrides, "id"),
           "",
           {},
-          json_response(400, native_error("streamcheck.policy: must be ollama, ollama-open, "
-                                          "openai or bare"))};
+          json_response(400, native_error(std::string("streamcheck.policy: must be one of ") +
+                                          profile_names()))};
     request_policy = &*chosen;
     overrides.erase("policy");
   }
@@ -207,6 +207,9 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
   }
   if (m.which == route::not_found)
     return finish(make_plan(text_response(404, "404 page not found", "text/plain")));
+  // FastAPI's answer for a route it does not have (vLLM, LiteLLM).
+  if (request_policy->openai_routes_only && !is_v1(m.which))
+    return finish(make_plan(json_response(404, R"({"detail":"Not Found"})")));
   if (!m.method_allowed) {
     plan p = make_plan(text_response(405, "405 method not allowed", "text/plain"));
     std::get<whole_response>(p.response).headers.emplace_back("Allow", m.allow);

@@ -24,7 +24,9 @@ journal of every request it received.
   --port-file FILE         write the bound --listen port to FILE
   --control-port-file FILE write the bound --control port to FILE
   --profile NAME           upstream policy: ollama (default: Origin allow-list, Host check),
+                           ollama-lan (OLLAMA_HOST=0.0.0.0, default origins: no Host check),
                            ollama-open (OLLAMA_HOST=0.0.0.0, OLLAMA_ORIGINS=*), openai (CORS *),
+                           openai-only (CORS *, only /v1/ routes: vLLM, llama.cpp, LiteLLM),
                            bare (no CORS, no Host check: OPTIONS gets a 405)
   --origins LIST           like OLLAMA_ORIGINS: "*", "default", or comma list added to the defaults
   --host-check on|off      reject non-local Host headers with a bare 403, as Ollama on loopback
@@ -83,8 +85,8 @@ int main(int argc, char **argv) {
     } else if (arg == "--profile") {
       auto p = mock::policy_for_profile(value);
       if (!p)
-        return usage_error("--profile: unknown profile '" + value +
-                           "' (ollama, ollama-open, openai, bare)");
+        return usage_error("--profile: unknown profile '" + value + "' (" + mock::profile_names() +
+                           ")");
       opts.behaviour.request_policy = *p;
       opts.profile_name = value;
     } else if (arg == "--origins") {

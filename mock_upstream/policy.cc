@@ -87,11 +87,26 @@ std::optional<policy> policy_for_profile(const std::string &name) {
                   .allow_all_origins = false,
                   .origins = default_ollama_origins(),
                   .host_check = true};
+  if (name == "ollama-lan")
+    return policy{.cors = true,
+                  .allow_all_origins = false,
+                  .origins = default_ollama_origins(),
+                  .host_check = false};
   if (name == "ollama-open" || name == "openai")
     return policy{.cors = true, .allow_all_origins = true, .origins = {}, .host_check = false};
+  if (name == "openai-only")
+    return policy{.cors = true,
+                  .allow_all_origins = true,
+                  .origins = {},
+                  .host_check = false,
+                  .openai_routes_only = true};
   if (name == "bare")
     return policy{.cors = false, .allow_all_origins = false, .origins = {}, .host_check = false};
   return std::nullopt;
+}
+
+const char *profile_names() {
+  return "ollama, ollama-lan, ollama-open, openai, openai-only, bare";
 }
 
 policy with_origins(policy p, const std::string &spec) {

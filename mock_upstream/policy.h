@@ -14,15 +14,22 @@ struct policy {
   bool allow_all_origins = false;
   std::vector<std::string> origins; // exact entries or one-'*' wildcards, lower-case
   bool host_check = true;
+  // An OpenAI-compatible server (vLLM, llama.cpp server, LiteLLM): Ollama's own routes (/, /api/*)
+  // do not exist there and get a 404.
+  bool openai_routes_only = false;
 };
 
 // Ollama's built-in allow-list, after any OLLAMA_ORIGINS entries.
 std::vector<std::string> default_ollama_origins();
 
-// Profiles: "ollama" (real defaults), "ollama-open" (OLLAMA_HOST=0.0.0.0, OLLAMA_ORIGINS=*),
-// "openai" (a generic OpenAI-compatible server: no host check, CORS "*"), "bare" (no CORS and no
-// host check: OPTIONS gets the router's 405, like servers that never heard of browsers).
+// Profiles: "ollama" (real defaults), "ollama-lan" (OLLAMA_HOST=0.0.0.0 with the default
+// OLLAMA_ORIGINS: no Host check, origins still refused), "ollama-open" (OLLAMA_HOST=0.0.0.0,
+// OLLAMA_ORIGINS=*), "openai" (a generic OpenAI-compatible server: no host check, CORS "*"),
+// "openai-only" (the same, serving only /v1/: vLLM, llama.cpp server, LiteLLM), "bare" (no CORS
+// and no host check: OPTIONS gets the router's 405, like servers that never heard of browsers).
 std::optional<policy> policy_for_profile(const std::string &name);
+// Every name policy_for_profile knows, for usage messages: "ollama, ollama-lan, ...".
+const char *profile_names();
 
 // "--origins" value: "default", "*", or a comma list (prepended to the defaults, like
 // OLLAMA_ORIGINS).

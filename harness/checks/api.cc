@@ -24,22 +24,28 @@ json parsed(const std::string &body) {
   return v.is_discarded() ? json(body) : without_volatile(v);
 }
 
-std::vector<probe_spec> endpoint_probes() {
+// Ollama's routes and the OpenAI ones, less those the upstream or the proxy does not serve.
+std::vector<probe_spec> endpoint_probes(const check_context &ctx) {
   const json chat = {{"model", "llama3.2"},
                      {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})},
                      {"stream", false},
                      {"streamcheck", {{"tokens", 5}, {"gap_ms", 1}}}};
   json v1 = chat;
   v1.erase("stream");
-  return {plain("root", "GET", "/"),
-          plain("version", "GET", "/api/version"),
-          plain("tags", "GET", "/api/tags"),
-          plain("ps", "GET", "/api/ps"),
-          plain("show", "POST", "/api/show", {{"model", "llama3.2"}}),
-          plain("embed", "POST", "/api/embed", {{"model", "llama3.2"}, {"input", "hello <world>"}}),
-          plain("chat", "POST", "/api/chat", chat),
-          plain("v1-models", "GET", "/v1/models"),
-          plain("v1-chat", "POST", "/v1/chat/completions", v1)};
+  std::vector<probe_spec> all = {
+      plain("root", "GET", "/"),
+      plain("version", "GET", "/api/version"),
+      plain("tags", "GET", "/api/tags"),
+      plain("ps", "GET", "/api/ps"),
+      plain("show", "POST", "/api/show", {{"model", "llama3.2"}}),
+      plain("embed", "POST", "/api/embed", {{"model", "llama3.2"}, {"input", "hello <world>"}}),
+      plain("chat", "POST", "/api/chat", chat),
+      plain("v1-models", "GET", "/v1/models"),
+      plain("v1-chat", "POST", "/v1/chat/completions", v1)};
+  std::erase_if(all, [&](const probe_spec &p) {
+    return (ctx.openai_only && p.path.rfind("/v1/", 0) != 0) || !ctx.reaches(p.path);
+  });
+  return all;
 }
 
 check endpoints() {
@@ -54,11 +60,11 @@ check endpoints() {
            {"generic", "forward every path and body unchanged"}},
           nullptr,
           nullptr};
-  c.probes = [](const check_context &) { return endpoint_probes(); };
-  c.judge = [](const observations &o, const check_context &) -> verdict {
+  c.probes = endpoint_probes;
+  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
     json m = json::object();
     std::string bad;
-    const auto routes = endpoint_probes();
+    const auto routes = endpoint_probes(ctx);
     for (const auto &spec : routes) {
       const probe_result &r = *o.probe(spec.name); // a missing route reads as "not sent"
       const probe_result *base = o.baseline ? o.baseline->probe(spec.name) : nullptr;

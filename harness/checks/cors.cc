@@ -208,6 +208,7 @@ check proxy_errors() {
           nullptr};
   c.policy_dependent = true;
   c.needs_proxy = true;
+  c.judges_proxy_errors = true;
   c.probes = [](const check_context &ctx) {
     probe_spec reset =
         with_origin(chat_stream("upstream-reset", {{"abort_after", 0}, {"abort", "rst"}}), ctx);

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "common/go_json.h"
+
 namespace streamcheck::harness {
 namespace {
 
@@ -47,6 +49,22 @@ std::string format_ms(double value, int decimals) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f ms", decimals, value);
   return buf;
+}
+
+std::string fit_body(json body, std::size_t bytes) {
+  std::string out = go_json(body);
+  auto *images = body.is_object() && body.contains("messages") && body["messages"].is_array() &&
+                         !body["messages"].empty() && body["messages"][0].contains("images")
+                     ? &body["messages"][0]["images"]
+                     : nullptr;
+  if (!images || images->empty() || !(*images)[0].is_string() || out.size() == bytes) return out;
+  std::string image = (*images)[0].get<std::string>();
+  if (out.size() > bytes)
+    image.resize(image.size() - std::min(image.size(), out.size() - bytes));
+  else
+    image.append(bytes - out.size(), 'A');
+  (*images)[0] = image;
+  return go_json(body);
 }
 
 probe_spec plain(std::string name, std::string method, std::string path, json body) {

@@ -11,6 +11,10 @@ probe_spec sse_stream(std::string name, json scenario);
 // A probe for a body-less or fixed request.
 probe_spec plain(std::string name, std::string method, std::string path, json body = nullptr);
 
+// `body` serialized at exactly `bytes` bytes: its first message's first image is trimmed or
+// padded to fit (probe_spec::exact_body_bytes).
+std::string fit_body(json body, std::size_t bytes);
+
 // "12.3 ms": the one way figures are printed in verdicts.
 std::string format_ms(double value, int decimals);
 

@@ -108,6 +108,7 @@ check no_coalescing_ndjson() {
       buffering_fixes,
       nullptr,
       nullptr};
+  c.ollama_routes = true;
   c.probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; };
   c.judge = [](const observations &o, const check_context &ctx) {
     return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
@@ -212,14 +213,16 @@ check content_type() {
     const json short_stream = {{"tokens", 3}};
     return std::vector{chat_stream("ndjson", short_stream), sse_stream("sse", short_stream)};
   };
-  c.judge = [](const observations &o, const check_context &) -> verdict {
+  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
     for (const char *probe : {"ndjson", "sse"})
       if (auto v = unless_forwarded(o, probe)) return *v;
     const std::string nd = media_type(o.probe("ndjson")->header("Content-Type"));
     const std::string sse = media_type(o.probe("sse")->header("Content-Type"));
     json m = {{"ndjson", nd}, {"sse", sse}};
-    if (nd != "application/x-ndjson" || sse != "text/event-stream")
-      return fail("application/x-ndjson and text/event-stream", "'" + nd + "' and '" + sse + "'",
+    // Against an OpenAI-only upstream both probes are SSE streams (routes.h).
+    const char *want_nd = ctx.openai_only ? "text/event-stream" : "application/x-ndjson";
+    if (nd != want_nd || sse != "text/event-stream")
+      return fail(std::string(want_nd) + " and text/event-stream", "'" + nd + "' and '" + sse + "'",
                   "the proxy rewrote Content-Type", m);
     return pass(nd + ", " + sse, m);
   };

@@ -111,6 +111,7 @@ check authorization() {
            {"generic", "forward Authorization unchanged"}},
           nullptr,
           nullptr};
+  c.judges_request_headers = true;
   c.probes = [](const check_context &) {
     probe_spec p = chat_stream("stream", {{"tokens", 2}});
     p.headers.push_back("Authorization: Bearer sk-streamcheck-3f9a1c7e");

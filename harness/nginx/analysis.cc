@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <functional>
 #include <regex>
+
+#include "harness/diagnosis.h"
+#include "harness/nginx/locations.h"
 
 namespace streamcheck::harness::nginx {
 namespace {
@@ -43,51 +48,23 @@ struct scope {
   }
 };
 
-const directive *find_server(const std::vector<directive> &top, const source_loc &loc,
-                             const directive **http) {
-  for (const auto &d : top)
-    if (d.block && d.name == "http")
-      for (const auto &s : d.children)
-        if (s.block && s.name == "server" && s.loc.file == loc.file && s.loc.line == loc.line) {
-          *http = &d;
-          return &s;
-        }
-  return nullptr;
+bool has_arg(const directive &d, const std::string &value) {
+  for (const auto &a : d.args)
+    if (lower(a.value) == value) return true;
+  return false;
 }
 
-// nginx's location choice for a path: exact, then the longest prefix (final with ^~), then the
-// first matching regex, else the longest prefix.
-const directive *find_location(const directive &server, const std::string &path) {
-  const directive *longest = nullptr;
-  std::size_t longest_len = 0;
-  bool longest_final = false;
-  for (const auto &l : server.children) {
-    if (!l.block || l.name != "location" || l.args.empty()) continue;
-    const std::string m = l.arg(0);
-    if (m == "=" && l.args.size() > 1 && l.arg(1) == path) return &l;
-    if (m == "=" || m == "~" || m == "~*" || m[0] == '@') continue;
-    const bool final = m == "^~";
-    const std::string prefix = final ? l.arg(1) : m;
-    if (path.rfind(prefix, 0) == 0 && prefix.size() >= longest_len) {
-      longest = &l;
-      longest_len = prefix.size();
-      longest_final = final;
-    }
+// `if (...) { return CODE ...; }` blocks (in the location, then the server) and plain `return`s.
+void returns_with(const std::vector<directive> &level, const std::function<bool(int)> &code_ok,
+                  std::vector<std::string> &out) {
+  for (const auto &d : level) {
+    if (d.block && d.name == "if")
+      for (const auto &c : d.children)
+        if (c.name == "return" && code_ok(std::atoi(c.arg(0).c_str())))
+          out.push_back("`if " + d.args.front().raw + (d.args.size() > 1 ? " ..." : "") + "` at " +
+                        d.loc.str() + " answers `" + c.text() + "` at " + c.loc.str());
+    if (!d.block && d.name == "return" && code_ok(std::atoi(d.arg(0).c_str()))) out.push_back(q(d));
   }
-  if (longest_final) return longest;
-  for (const auto &l : server.children) {
-    if (!l.block || l.name != "location" || l.args.size() < 2) continue;
-    const std::string m = l.arg(0);
-    if (m != "~" && m != "~*") continue;
-    try {
-      const auto flags =
-          m == "~*" ? std::regex::ECMAScript | std::regex::icase : std::regex::ECMAScript;
-      if (std::regex_search(path, std::regex(l.arg(1), flags))) return &l;
-    } catch (const std::regex_error &) {
-      // PCRE syntax std::regex does not know: not this location, as far as we can tell.
-    }
-  }
-  return longest;
 }
 
 // What browsers' preflights ask for (the OpenAI SDK's x-stainless-* among them), as in
@@ -110,10 +87,114 @@ bool answers_preflight(const directive &location) {
   return false;
 }
 
-bool has_arg(const directive &d, const std::string &value) {
-  for (const auto &a : d.args)
-    if (lower(a.value) == value) return true;
-  return false;
+// Directives that make nginx itself answer a status: what a divergent status is explained by.
+void status_findings(const std::vector<directive> &top, const directive &server,
+                     const directive *location, const scope &sc, const std::string &where,
+                     const analysis_options &o, std::vector<finding> &out) {
+  const directive &block = location ? *location : server;
+  auto add_status = [&](long status, const std::string &text, const directive *at = nullptr,
+                        std::vector<edit> edits = {}) {
+    const directive &d = at ? *at : block;
+    for (auto &e : edits)
+      if (e.why.empty()) e.why = "HTTP " + std::to_string(status);
+    out.push_back({"*", text, status, d.loc, d.block ? d.text() + " { ... }" : d.text(), edits});
+  };
+  std::vector<const std::vector<directive> *> levels{&server.children};
+  if (location) levels.insert(levels.begin(), &location->children);
+
+  // 401/403: an API-key or password gate.
+  std::vector<std::string> gates;
+  if (const directive *b = sc.get("auth_basic"); b && lower(b->arg(0)) != "off")
+    gates.push_back(q(*b) + " asks for a password");
+  if (const directive *r = sc.get("auth_request"); r && lower(r->arg(0)) != "off")
+    gates.push_back(q(*r) + " lets an auth service decide");
+  for (const auto *level : levels)
+    returns_with(
+        *level, [](int c) { return c == 401 || c == 403; }, gates);
+  for (const auto &g : gates) {
+    add_status(401, g);
+    add_status(403, g);
+  }
+
+  // 400: framing headers set towards the upstream (the body is not re-framed to match them).
+  for (const directive *h : sc.array("proxy_set_header")) {
+    const std::string name = lower(h->arg(0));
+    if (name == "transfer-encoding" || name == "content-length") {
+      const std::string text = q(*h) + " sends a framing header that does not match the body "
+                                       "nginx forwards: the upstream cannot read the request";
+      add_status(400, text); // a body framed twice (Content-Length and chunked)
+      add_status(-1, text);  // a body-less request announced as chunked: the upstream waits
+    }
+  }
+
+  // 3xx: a redirect instead of the proxy.
+  std::vector<std::string> redirects;
+  for (const auto *level : levels)
+    returns_with(
+        *level, [](int c) { return c >= 301 && c <= 308; }, redirects);
+  for (const auto &r : redirects)
+    for (long status : {301L, 302L, 303L, 307L, 308L})
+      add_status(status, r);
+
+  // 500: try_files whose fallback leads back into itself (nginx: internal redirection cycle).
+  if (location)
+    for (const auto &d : location->children)
+      if (d.name == "try_files")
+        add_status(500, q(d) + " falls back to a URI this location handles again: nginx stops "
+                               "after 10 internal redirects with a 500");
+
+  // 503 (or limit_req_status): request or connection rate limits.
+  for (const char *limit : {"limit_req", "limit_conn"}) {
+    const auto limits = sc.array(limit);
+    for (const directive *l : limits) {
+      std::string text = q(*l);
+      const std::string zone = l->arg(0).rfind("zone=", 0) == 0 ? l->arg(0).substr(5) : l->arg(0);
+      for (const auto &h : top)
+        if (h.block && h.name == "http")
+          for (const auto &z : h.children)
+            if (z.name == std::string(limit) + "_zone")
+              for (const auto &a : z.args)
+                if (a.value.find(zone + ":") != std::string::npos ||
+                    a.value == "zone=" + zone.substr(0, zone.find(':')))
+                  text += " (zone defined by " + q(z) + ")";
+      text += " refuses requests beyond the limit; the suite's own bursts (" +
+              std::to_string(o.concurrent_streams) + " streams at once) exceed it";
+      const directive *st = sc.get(std::string(limit) + "_status");
+      add_status(st ? std::atol(st->arg(0).c_str()) : 503, text);
+    }
+  }
+
+  // 413: the body limit, quoting the configured value.
+  const directive *mb = sc.get("client_max_body_size");
+  const long long max_body = mb ? parse_size(mb->arg(0)) : 1 << 20;
+  if (max_body > 0 && static_cast<std::size_t>(max_body) < o.large_body)
+    add_status(
+        413,
+        (mb ? q(*mb) + " (" + std::to_string(max_body) + " bytes)"
+            : "client_max_body_size is not set for " + where + " (nginx's default is 1m), which") +
+            " is smaller than the " + std::to_string(o.large_body) + "-byte request body",
+        mb,
+        {mb ? edit{edit::kind::set, mb->loc, "client_max_body_size 100m", "body.large-request"}
+            : edit{edit::kind::add, block.loc, "client_max_body_size 100m", "body.large-request"}});
+
+  // No response at all: too few worker connections for the streams held open.
+  for (const auto &d : top)
+    if (d.block && d.name == "events")
+      for (const auto &c : d.children)
+        if (c.name == "worker_connections" &&
+            parse_size(c.arg(0)) < 2LL * o.concurrent_streams + 16) {
+          std::string text = q(c);
+          for (const auto &w : top)
+            if (w.name == "worker_processes") text += " with " + q(w);
+          text += ": each stream holds two connections (client and upstream)";
+          const edit more{edit::kind::set, c.loc,
+                          "worker_connections " +
+                              std::to_string(std::max(4096, 4 * o.concurrent_streams)),
+                          "conn.concurrent-streams"};
+          add_status(-1, text, &c, {more});
+          add_status(500, text, &c, {more});
+          out.push_back({"conn.concurrent-streams", text, 0, c.loc, c.text(), {more}});
+        }
 }
 
 } // namespace
@@ -178,6 +259,10 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   const std::string where =
       location ? "`location " + location->args.back().raw + "` at " + location->loc.str()
                : "the server at " + server->loc.str();
+  // Why nginx answered itself holds for any location; how it proxies only for one that does:
+  // never judge the streaming settings of a location that does not proxy.
+  status_findings(top, *server, location, sc, where, o, out);
+  if (!location || !proxy_pass_of(*location)) return out;
   const directive &block = location ? *location : *server;
   auto add = [&](std::vector<std::string> ids, const std::string &text,
                  const directive *at = nullptr, std::vector<edit> edits = {}) {
@@ -189,7 +274,7 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
     for (auto &e : edits)
       e.why = why;
     for (auto &id : ids)
-      out.push_back({std::move(id), text, d.loc, subject, edits});
+      out.push_back({std::move(id), text, 0, d.loc, subject, edits});
   };
   // A missing directive goes into the block under test; one present is replaced where it is.
   auto set_or_add = [&](const directive *d, const std::string &statement) {
@@ -441,47 +526,79 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
                    "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for"),
          add_array("proxy_set_header", "proxy_set_header X-Forwarded-Proto $scheme")});
 
-  const directive *mb = sc.get("client_max_body_size");
-  const long long max_body = mb ? parse_size(mb->arg(0)) : 1 << 20;
-  if (max_body > 0 && static_cast<std::size_t>(max_body) < o.large_body)
-    add({"body.large-request"},
-        (mb ? q(*mb)
-            : "client_max_body_size is not set for " + where + " (nginx's default is 1m), which") +
-            " is smaller than the " + std::to_string(o.large_body >> 20) + " MiB request",
-        mb, {set_or_add(mb, "client_max_body_size 100m")});
-
-  for (const auto &d : top)
-    if (d.block && d.name == "events")
-      for (const auto &c : d.children)
-        if (c.name == "worker_connections" &&
-            parse_size(c.arg(0)) < 2LL * o.concurrent_streams + 16) {
-          std::string text = q(c);
-          for (const auto &w : top)
-            if (w.name == "worker_processes") text += " with " + q(w);
-          add({"conn.concurrent-streams"},
-              text + ": each stream holds two connections (client and upstream)", &c,
-              {edit{edit::kind::set, c.loc,
-                    "worker_connections " +
-                        std::to_string(std::max(4096, 4 * o.concurrent_streams)),
-                    ""}});
-        }
   return out;
 }
 
-void annotate(run_report &r, const std::vector<finding> &findings,
-              const config_location &server_block) {
+namespace {
+
+// What nginx's error log says about a status, when it says anything.
+std::string log_evidence(long status, const std::vector<std::string> &log_lines) {
+  std::vector<const char *> keys;
+  if (status == 500) keys = {"internal redirection cycle", "worker_connections are not enough"};
+  if (status == 503 || status == 429) keys = {"limiting requests", "limiting connections"};
+  if (status == -1) keys = {"worker_connections are not enough"};
+  for (const auto &l : log_lines)
+    for (const char *k : keys)
+      if (l.find(k) != std::string::npos) {
+        const auto at = l.find(k);
+        return l.substr(at, std::min<std::size_t>(l.find(", client", at) - at, 120));
+      }
+  return "";
+}
+
+} // namespace
+
+void annotate(run_report &r, const std::vector<finding> &findings, const std::string &path,
+              const std::vector<std::string> &log_lines) {
   for (auto &c : r.checks) {
-    if (c.result != outcome::fail && c.result != outcome::warn) continue;
+    const bool by_status = divergence_explains(c);
+    // An inconclusive check observed nothing of its own subject: only what the proxy answered
+    // instead (an auth gate, a redirect, a limit) is worth quoting for it.
+    if (c.result != outcome::fail && c.result != outcome::warn &&
+        !(c.result == outcome::inconclusive && by_status))
+      continue;
+    if (!path.empty() && c.path != path) continue;
     std::string mine;
-    for (const auto &f : findings) {
-      if (!matches(f, c.id) || mine.find(f.text) != std::string::npos) continue;
-      mine += (mine.empty() ? "" : "; ") + f.text;
-      c.locations.push_back({f.loc.file, f.loc.line, f.subject});
+    for (const auto &f : findings)
+      if (matches(f, c.id) && f.status == (by_status ? c.diverged_status : 0) &&
+          mine.find(f.text) == std::string::npos) {
+        mine += (mine.empty() ? "" : "; ") + f.text;
+        if (f.loc.line > 0) c.locations.push_back({f.loc.file, f.loc.line, f.subject});
+      }
+    if (by_status) {
+      const std::string seen = log_evidence(c.diverged_status, log_lines);
+      if (!seen.empty()) c.cause += " (nginx's error log: \"" + seen + "\")";
+      if (mine.empty()) c.cause += "; nothing in the config under test explains it";
     }
-    if (c.locations.empty() && server_block.line > 0) c.locations.push_back(server_block);
     if (mine.empty()) continue;
     c.fix += (c.fix.empty() ? "" : " | ") + std::string("in your config: ") + mine;
   }
+}
+
+void locate_unexplained(run_report &r, const config_location &server_block) {
+  if (server_block.line <= 0) return;
+  for (auto &c : r.checks)
+    if ((c.result == outcome::fail || c.result == outcome::warn) && c.locations.empty())
+      c.locations.push_back(server_block);
+}
+
+void note_rate_limits(run_report &r) {
+  std::string ids, limit;
+  int n = 0;
+  for (const auto &c : r.checks) {
+    if ((c.diverged_status != 503 && c.diverged_status != 429) || !divergence_explains(c)) continue;
+    const auto at = c.fix.find("in your config: ");
+    if (at == std::string::npos || c.fix.find("limit_", at) == std::string::npos) continue;
+    if (limit.empty()) limit = c.fix.substr(at + 16);
+    ids += (ids.empty() ? "" : ", ") + c.id;
+    ++n;
+  }
+  if (n > 0)
+    r.notes.push_back("the suite's own bursts tripped a rate limit (" + limit +
+                      "): " + std::to_string(n) +
+                      " checks got its refusal instead of a stream and could not be judged "
+                      "(inconclusive): " +
+                      ids);
 }
 
 } // namespace streamcheck::harness::nginx

@@ -73,6 +73,8 @@ void write_header(std::ostream &out, const run_report &r) {
   if (!r.proxy_kind_source.empty())
     out << "proxy kind: " << text::clean(r.proxy_kind, "") << " ("
         << text::clean(r.proxy_kind_source, "") << ")\n";
+  for (const auto &n : r.notes)
+    out << "note: " << text::clean(n, "") << '\n';
 }
 
 void write_details(std::ostream &out, const run_report &r, bool color) {

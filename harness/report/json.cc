@@ -71,6 +71,7 @@ ordered check_json(const check_result &c) {
                  {"fix", c.fix},
                  {"reproduce", c.reproduce},
                  {"blocked_by", c.blocked_by},
+                 {"via", c.via},
                  {"seconds", seconds_of(c.seconds)},
                  {"measurements", measurements_of(c)},
                  {"timelines", timelines_json(c)},
@@ -101,7 +102,8 @@ void write_json(std::ostream &out, const run_report &r) {
               {"started_at", r.started_at},
               {"seconds", seconds_of(r.seconds)},
               {"summary", summary_json(r.summary())},
-              {"exit_code", r.exit_code()}};
+              {"exit_code", r.exit_code()},
+              {"notes", r.notes}};
   ordered checks = ordered::array();
   for (const check_result &c : r.checks)
     checks.push_back(check_json(c));

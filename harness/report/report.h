@@ -68,6 +68,14 @@ struct check_result {
   std::string blocked_by; // inconclusive: the check whose failure explains it, if one does
   nlohmann::json measurements = nlohmann::json::object(); // every figure, for JSON reports
   double seconds = 0;                                     // wall time of the check
+  std::string path; // the client path of its first request through the proxy
+  std::string via;  // where the proxy handled its requests ("location /ollama/ at nginx.conf:12")
+  // The first request the proxy answered differently from the bare upstream: its status (-1: no
+  // HTTP response at all; 0: none diverged), what else was seen (Location, curl's error), and
+  // whether the upstream saw that request and answered it with the same status itself.
+  long diverged_status = 0;
+  std::string diverged_detail;
+  bool diverged_at_upstream = false;
   std::vector<probe_timeline> timelines;                  // timing checks only; see probe_timeline
   std::vector<config_location> locations; // managed configs: where the analysis located a failure
 };
@@ -87,6 +95,7 @@ struct run_report {
   std::string started_at; // RFC 3339 UTC
   double seconds = 0;
   std::vector<check_result> checks;
+  std::vector<std::string> notes; // what the run assumed or found about the setup, one line each
 
   run_summary summary() const;
   // DESIGN §4.2: 0 all MUST pass (and SHOULD under --strict), 1 a check failed or a MUST (SHOULD

@@ -91,6 +91,18 @@ TEST(Handle, UnknownPathIs404Text) {
                {404, {{"Content-Type", "text/plain"}}, "404 page not found"});
 }
 
+TEST(Handle, OpenAiOnlyUpstreamHasNoOllamaRoutes) {
+  // streamcheck.policy=openai-only: vLLM's FastAPI 404 for Ollama's routes, /v1 served.
+  for (const char *target :
+       {"/api/chat?streamcheck.policy=openai-only", "/?streamcheck.policy=openai-only"}) {
+    const auto p = run(request(target[1] == 'a' ? "POST" : "GET", target, "{}"));
+    EXPECT_EQ(whole_of(p).status, 404) << target;
+    EXPECT_EQ(whole_of(p).body, R"({"detail":"Not Found"})") << target;
+  }
+  const auto v1 = run(request("GET", "/v1/models?streamcheck.policy=openai-only"));
+  EXPECT_EQ(whole_of(v1).status, 200);
+}
+
 TEST(Handle, WrongMethodIs405WithAllowInGinOrder) {
   expect_whole(
       run(request("POST", "/", "{}")),

@@ -55,6 +55,26 @@ TEST(Profiles, OpenProfilesAllowEverything) {
   }
 }
 
+TEST(Profiles, OllamaOnALanAddressHasNoHostCheckButTheDefaultOrigins) {
+  const auto p = policy_for_profile("ollama-lan");
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->host_check);
+  EXPECT_FALSE(p->allow_all_origins);
+  EXPECT_EQ(p->origins, default_ollama_origins());
+  EXPECT_EQ(decide(*p, "POST", "", "llm.example.test", false).action, policy_decision::proceed);
+  EXPECT_EQ(decide(*p, "POST", "https://app.example.test", "llm.example.test", true).action,
+            policy_decision::reject_403);
+}
+
+TEST(Profiles, OpenAiOnlyServesOnlyV1) {
+  const auto p = policy_for_profile("openai-only");
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->openai_routes_only);
+  EXPECT_TRUE(p->allow_all_origins);
+  EXPECT_FALSE(p->host_check);
+  EXPECT_FALSE(policy_for_profile("openai")->openai_routes_only);
+}
+
 TEST(Profiles, UnknownProfile) {
   EXPECT_FALSE(policy_for_profile("nginx"));
 }

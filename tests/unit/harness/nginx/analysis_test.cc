@@ -14,10 +14,12 @@ namespace {
 
 struct analysed {
   std::vector<finding> findings;
-  std::string for_check(const std::string &id) const {
+  // What a failing check is told; `status`: for a check the proxy answered with that status
+  // itself (diagnosis.h), which only the status findings explain.
+  std::string for_check(const std::string &id, long status = 0) const {
     std::string out;
     for (const auto &f : findings)
-      if (matches(f, id)) out += f.text + "\n";
+      if (matches(f, id) && f.status == status) out += f.text + "\n";
     return out;
   }
 };
@@ -94,7 +96,6 @@ TEST(NginxAnalysis, EachFixtureFaultIsQuotedWithFileLine) {
       {"cors-no-always", "cors.error-responses", "has no `always`"},
       {"host-passthrough", "upstream.host-accepted", "`proxy_set_header Host $host` at "},
       {"origin-forwarded", "upstream.origin-accepted", "`proxy_set_header Origin"},
-      {"default-body-size", "body.large-request", "client_max_body_size is not set"},
       {"auth-stripped", "headers.authorization", "`proxy_set_header Authorization"},
       {"no-forwarded-headers", "headers.forwarded", "no `proxy_set_header X-Forwarded-For`"},
       {"small-worker-connections", "conn.concurrent-streams", "`worker_connections 40` at "},
@@ -210,7 +211,7 @@ TEST(NginxAnalysis, FindingsCarryTheirLocationAndRemedy) {
       EXPECT_EQ(f.edits[0].what, edit::kind::set);
       EXPECT_EQ(f.edits[0].directive, "proxy_buffering off");
     }
-    if (f.check_id == "body.large-request") {
+    if (f.status == 413) { // the body limit: a status finding (nginx answers 413 itself)
       body = true;
       EXPECT_EQ(f.loc.line, 4); // no directive: the location block
       ASSERT_EQ(f.edits.size(), 1u);
@@ -230,9 +231,10 @@ TEST(NginxAnalysis, AnnotateRecordsLocationsOrTheServerBlock) {
   unlocated.id = "api.endpoints";
   unlocated.result = outcome::fail;
   r.checks = {located, unlocated};
-  annotate(r,
-           {{"abort.truncation-visible", "x", {"n.conf", 22}, "chunked_transfer_encoding off", {}}},
-           {"n.conf", 5, "the server block under test"});
+  annotate(
+      r,
+      {{"abort.truncation-visible", "x", 0, {"n.conf", 22}, "chunked_transfer_encoding off", {}}});
+  locate_unexplained(r, {"n.conf", 5, "the server block under test"});
   ASSERT_EQ(r.checks[0].locations.size(), 1u);
   EXPECT_EQ(r.checks[0].locations[0].line, 22);
   EXPECT_EQ(r.checks[0].locations[0].note, "chunked_transfer_encoding off");
@@ -285,6 +287,119 @@ TEST(NginxAnalysis, RemediesAppliedLeaveNothingToBlame) {
     for (const auto &id : ids)
       EXPECT_EQ(after.for_check(id), "") << name << " " << id << "\n" << *patched;
   }
+}
+
+} // namespace
+} // namespace streamcheck::harness::nginx
+
+namespace streamcheck::harness::nginx {
+namespace {
+
+TEST(NginxAnalysis, BodyLimitOnlyFor413AndQuotingTheConfiguredValue) {
+  const analysed unset = of_fixture("default-body-size");
+  EXPECT_TRUE(has(unset.for_check("body.large-request", 413), "client_max_body_size is not set"));
+  EXPECT_EQ(unset.for_check("body.large-request", 503), "");
+  EXPECT_EQ(unset.for_check("body.large-request"), "");
+  const analysed set = of_text("http { server { client_max_body_size 10M;\n"
+                               "location / { proxy_pass http://o; } } }");
+  const std::string got = set.for_check("body.large-request", 413);
+  EXPECT_TRUE(has(got, "`client_max_body_size 10M` at n.conf:1 (10485760 bytes)")) << got;
+  EXPECT_FALSE(has(got, "default is 1m")) << got;
+  // 20M holds the suite's 20 MiB body exactly: nothing to say.
+  EXPECT_EQ(of_text("http { server { client_max_body_size 20M; location / { proxy_pass http://o; "
+                    "} } }")
+                .for_check("body.large-request", 413),
+            "");
+}
+
+TEST(NginxAnalysis, StatusFindingsNameTheDirectiveThatAnswered) {
+  const analysed gate =
+      of_text("http { server { location / {\n if ($http_authorization != \"Bearer k\") {\n"
+              " return 401; }\n proxy_pass http://o; } } }");
+  EXPECT_TRUE(has(gate.for_check("stream.first-token", 401), "answers `return 401` at n.conf:3"));
+  EXPECT_FALSE(has(gate.for_check("stream.first-token", 401), "proxy_buffering"));
+  const analysed basic =
+      of_text("http { server { location / { auth_basic \"x\"; proxy_pass http://o; } } }");
+  EXPECT_TRUE(has(basic.for_check("api.endpoints", 401), "`auth_basic \"x\"`"));
+  const analysed te = of_text("http { server { location / { proxy_pass http://o;\n"
+                              "proxy_set_header Transfer-Encoding chunked; } } }");
+  EXPECT_TRUE(has(te.for_check("stream.first-token", 400),
+                  "`proxy_set_header Transfer-Encoding chunked` at n.conf:2"));
+  const analysed redirect = of_text("http { server { if ($scheme = http) { return 308 "
+                                    "https://$host$request_uri; } location / { proxy_pass "
+                                    "http://o; } } }");
+  EXPECT_TRUE(has(redirect.for_check("stream.first-token", 308), "`return 308"));
+  const analysed loop = of_text("http { server { location / { try_files $uri /index.html;\n"
+                                "proxy_pass http://o; } } }");
+  EXPECT_TRUE(has(loop.for_check("stream.first-token", 500), "`try_files $uri /index.html`"));
+  const analysed limited =
+      of_text("http { limit_req_zone $binary_remote_addr zone=llm:10m rate=2r/s;\n"
+              "server { location / { limit_req zone=llm burst=5; proxy_pass http://o; } } }");
+  const std::string got = limited.for_check("conn.concurrent-streams", 503);
+  EXPECT_TRUE(has(got, "`limit_req zone=llm burst=5`")) << got;
+  EXPECT_TRUE(has(got, "zone defined by `limit_req_zone")) << got;
+  EXPECT_EQ(limited.for_check("conn.concurrent-streams", 401), "");
+}
+
+TEST(NginxAnalysis, ALocationThatDoesNotProxyIsNeverJudged) {
+  // /api/chat lands in a static location: no buffering or http_version finding from it.
+  const analysed a = of_text("http { server { location / { root /srv; }\n"
+                             "location /ollama/ { proxy_pass http://o/; } } }");
+  EXPECT_EQ(a.for_check("stream.first-token"), "");
+  EXPECT_EQ(a.for_check("cors.preflight"), "");
+}
+
+TEST(NginxAnalysis, TheProbedLocationIsTheOneJudged) {
+  auto top = parse_text("http { server { location / { root /srv; }\n"
+                        "location /ollama/ { proxy_pass http://o/; proxy_http_version 1.1; "
+                        "proxy_buffering off; } } }",
+                        "n.conf");
+  ASSERT_TRUE(top);
+  analysis_options o;
+  o.server = first_server(*top);
+  o.path = "/ollama/api/chat";
+  analysed a{analyse(*top, o)};
+  EXPECT_FALSE(has(a.for_check("stream.first-token"), "proxy_http_version"))
+      << a.for_check("stream.first-token");
+  EXPECT_FALSE(has(a.for_check("stream.first-token"), "proxy_buffering"));
+}
+
+TEST(NginxAnalysis, AnnotateUsesStatusFindingsForDivergedChecksOnly) {
+  run_report r;
+  check_result gated;
+  gated.id = "stream.first-token";
+  gated.result = outcome::fail;
+  gated.path = "/api/chat";
+  gated.diverged_status = 401;
+  gated.fix = "give the suite the gate's credentials";
+  check_result plain = gated;
+  plain.id = "stream.no-coalescing.sse";
+  plain.diverged_status = 0;
+  plain.fix = "proxy_buffering off;";
+  r.checks = {gated, plain};
+  const std::vector<finding> f = {{"*", "`return 401` at n.conf:3", 401},
+                                  {"stream.", "no `proxy_buffering off` applies", 0}};
+  annotate(r, f, "/api/chat");
+  EXPECT_TRUE(has(r.checks[0].fix, "`return 401`"));
+  EXPECT_FALSE(has(r.checks[0].fix, "proxy_buffering"));
+  EXPECT_TRUE(has(r.checks[1].fix, "no `proxy_buffering off` applies"));
+  EXPECT_FALSE(has(r.checks[1].fix, "return 401"));
+}
+
+TEST(NginxAnalysis, ARateLimitTheSuiteTrippedIsNoted) {
+  run_report r;
+  check_result c;
+  c.id = "conn.concurrent-streams";
+  c.result = outcome::fail;
+  c.diverged_status = 503;
+  r.checks = {c};
+  annotate(r, {{"*", "`limit_req zone=llm` at n.conf:4", 503}}, "",
+           {"2026/12/01 [error] 7#7: *9 limiting requests, excess: 8.5 by zone \"llm\", client"});
+  note_rate_limits(r);
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_TRUE(has(r.notes[0], "tripped a rate limit")) << r.notes[0];
+  EXPECT_TRUE(has(r.notes[0], "conn.concurrent-streams")) << r.notes[0];
+  EXPECT_TRUE(has(r.checks[0].cause, "limiting requests, excess")) << r.checks[0].cause;
 }
 
 } // namespace

@@ -26,8 +26,9 @@ trap 'rm -rf "$work"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
+# As in seed.expect: the seed meant for a default Ollama (Origin allow-list, Host check).
 conf="$src/fixtures/nginx/seed.conf"
-GITHUB_STEP_SUMMARY="$work/summary.md" "$sc" nginx "$conf" --profile quick \
+GITHUB_STEP_SUMMARY="$work/summary.md" "$sc" nginx "$conf" --profile quick --upstream-profile ollama \
   --check stream.no-coalescing.ndjson --check abort.cancel-propagates \
   --check abort.truncation-visible --check upstream.host-accepted --check conn.keepalive \
   --check api.endpoints \

@@ -76,7 +76,7 @@ struct check_result {
   long diverged_status = 0;
   std::string diverged_detail;
   bool diverged_at_upstream = false;
-  std::vector<probe_timeline> timelines;                  // timing checks only; see probe_timeline
+  std::vector<probe_timeline> timelines;  // timing checks only; see probe_timeline
   std::vector<config_location> locations; // managed configs: where the analysis located a failure
 };
 

@@ -81,6 +81,9 @@ struct check {
   // permissive mock (a default Ollama refuses foreign origins by design), the proxied run the
   // upstream profile under test.
   bool policy_dependent = false;
+  // Its verdict is about when events arrive: the report keeps every probe's arrivals (and the
+  // upstream's close) so the HTML report can draw them on a timeline.
+  bool timing = false;
   // Only meaningful with a proxy in between (e.g. forwarded headers): skipped in self-test.
   bool needs_proxy = false;
   // About Ollama's own routes (/api/chat NDJSON): not applicable to an OpenAI-only upstream.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <unistd.h>
@@ -61,8 +62,11 @@ Options for run and self-test:
                                        detected from the Server or Via header, the proxy's own
                                        error pages, HAProxy's lower-case header names) - picks
                                        the remediation text
-  --report FORMAT[:FILE]               console, json, junit, markdown (repeatable; FILE default
-                                       stdout; console is the default)
+  --report FORMAT[:FILE]               console, json, junit, markdown, html (self-contained,
+                                       with arrival timelines), sarif (2.1.0, located in the
+                                       config for nginx), github (workflow annotations, and the
+                                       Markdown report appended to $GITHUB_STEP_SUMMARY)
+                                       (repeatable; FILE default stdout; console is the default)
   --origin URL                         the browser app's origin for cors.* (default
                                        https://app.example.test)
   --public-host NAME                   the Host clients use for the proxy (default llm.example.test)
@@ -96,6 +100,11 @@ Options for nginx:
   --after-suite CMD                    run CMD (/bin/sh -c, 120 s deadline) after the suite while
                                        nginx still runs, with STREAMCHECK_PROXY_URL set
   --keep-temp                          keep the temp prefix (flattened config, logs) and print it
+  --fix[=OUT]                          after the run, write CONF with the remedy of every failing
+                                       check applied where the analysis located it to OUT
+                                       (default CONF.fixed.conf; never CONF itself), print the
+                                       diff, run the suite again on it and report how many of
+                                       the failing checks it makes pass (exit code: the first run)
   nginx prints "nginx listening on URL" on stderr once it answers. Every listen of the server
   under test a browser could reach is tested (TLS first); the report shows the worst verdicts.
   exec takes --after-suite and --keep-temp (its output log) too; its command gets 15 s to listen.
@@ -172,6 +181,8 @@ struct cli_options {
   unsigned short listen_port = 0;
   std::string after_suite;
   bool keep_temp = false;
+  bool fix = false;    // --fix[=OUT]
+  std::string fix_out; // "" = CONF with .fixed before its extension
   // exec command
   std::vector<std::string> exec_argv;
   bool upstream_profile_given = false;
@@ -233,6 +244,9 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       o.list_json = true;
     } else if (arg == "--keep-temp") {
       o.keep_temp = true;
+    } else if (arg == "--fix" || arg.rfind("--fix=", 0) == 0) {
+      o.fix = true;
+      o.fix_out = arg.size() > 6 ? arg.substr(6) : "";
     } else if (arg == "--keep-certificates") {
       o.keep_certificates = true;
     } else if (o.command == "nginx" && o.conf.empty() && !arg.empty() && arg[0] != '-') {
@@ -300,8 +314,10 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
         report_target t{v->substr(0, colon),
                         colon == std::string::npos ? "" : v->substr(colon + 1)};
         if (t.format != "console" && t.format != "json" && t.format != "junit" &&
-            t.format != "markdown")
-          return "--report: unknown format '" + t.format + "' (console, json, junit, markdown)";
+            t.format != "markdown" && t.format != "html" && t.format != "sarif" &&
+            t.format != "github")
+          return "--report: unknown format '" + t.format +
+                 "' (console, json, junit, markdown, html, sarif, github)";
         o.reports.push_back(t);
       }
     } else {
@@ -372,6 +388,12 @@ bool write_report(const report_target &t, const run_report &r, bool color) {
       write_junit(out, r);
     else if (t.format == "markdown")
       write_markdown(out, r);
+    else if (t.format == "html")
+      write_html(out, r);
+    else if (t.format == "sarif")
+      write_sarif(out, r);
+    else if (t.format == "github")
+      write_github(out, r);
     else
       write_console(out, r, use_color);
   };
@@ -385,6 +407,15 @@ bool write_report(const report_target &t, const run_report &r, bool color) {
   f.close();
   if (!f) std::fprintf(stderr, "streamcheck: cannot write %s\n", t.file.c_str());
   return static_cast<bool>(f);
+}
+
+// --report github: the job summary is the Markdown report, appended as GitHub asks.
+void append_step_summary(const report_target &t, const run_report &r) {
+  const char *summary = std::getenv("GITHUB_STEP_SUMMARY");
+  if (t.format != "github" || !summary || !*summary) return;
+  std::ofstream f(summary, std::ios::app);
+  write_markdown(f, r);
+  if (!f) std::fprintf(stderr, "streamcheck: cannot append to GITHUB_STEP_SUMMARY %s\n", summary);
 }
 
 void show_progress(const engine_progress &p) {
@@ -409,8 +440,10 @@ result<run_report> run_with_progress(const cli_options &o) {
 // A report that was asked for and not written makes the run a runtime error, never a pass.
 int write_reports(const cli_options &o, const run_report &report) {
   bool all_written = true;
-  for (const auto &t : o.reports)
+  for (const auto &t : o.reports) {
     all_written = write_report(t, report, o.color) && all_written;
+    append_step_summary(t, report);
+  }
   // The reports say what answered; the exit code says the run never reached the upstream.
   if (const auto refused = refused_everything(report)) {
     std::fprintf(stderr, "streamcheck: %s\n", refused->c_str());
@@ -440,7 +473,10 @@ int setup_error(const cli_options &o, const std::string &message) {
   c.actual = message;
   r.checks.push_back(c);
   for (const auto &t : o.reports)
-    if (t.format != "console") write_report(t, r, o.color);
+    if (t.format != "console") {
+      write_report(t, r, o.color);
+      append_step_summary(t, r);
+    }
   return exit_setup_error;
 }
 
@@ -619,20 +655,27 @@ void read_routes_and_upstream(cli_options &o, const std::vector<nginx::directive
 }
 
 // streamcheck nginx CONF: DESIGN §1 job 1. The user's file is only read.
-int nginx_command(cli_options o) {
+// One managed nginx run: CONF flattened into a private prefix, the suite on every listener, the
+// static analysis per probed path. Setup problems come back as an error value (exit 2).
+struct nginx_run {
+  run_report report;
+  std::vector<std::pair<std::string, std::vector<nginx::finding>>> findings; // by client path
+  std::string include_base; // where CONF's relative includes resolved
+};
+
+result<nginx_run> run_nginx_gate(cli_options o, bool after_suite) {
   namespace ng = nginx;
   using std::chrono::seconds;
   ng::nginx_files files;
   files.binary = ng::find_nginx(o.nginx_binary);
   if (files.binary.empty())
-    return setup_error(o,
-                       o.nginx_binary.empty()
-                           ? "nginx not found (not on PATH, not /usr/sbin/nginx); use --nginx PATH"
-                           : "--nginx " + o.nginx_binary + ": not an executable");
+    return error{o.nginx_binary.empty()
+                     ? "nginx not found (not on PATH, not /usr/sbin/nginx); use --nginx PATH"
+                     : "--nginx " + o.nginx_binary + ": not an executable"};
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
   tmp.contents = "nginx.conf, logs/";
-  if (!tmp.create("nginx")) return setup_error(o, "cannot create a temp directory in /tmp");
+  if (!tmp.create("nginx")) return error{"cannot create a temp directory in /tmp"};
   std::error_code ec;
   std::filesystem::create_directories(tmp.path + "/logs", ec);
   files.prefix = tmp.path;
@@ -645,7 +688,7 @@ int nginx_command(cli_options o) {
   lo.include_root = o.include_root;
   lo.fallback_base = build.conf_dir;
   auto conf = ng::load(o.conf, lo);
-  if (!conf) return setup_error(o, conf.message());
+  if (!conf) return error{conf.message()};
   if (ng::wrap_snippet(conf->top))
     std::fprintf(stderr,
                  "streamcheck: note: %s has no http { } block: tested as a site snippet "
@@ -653,7 +696,7 @@ int nginx_command(cli_options o) {
                  o.conf.c_str());
 
   auto srv = start_embedded_mock();
-  if (!srv) return setup_error(o, srv.message());
+  if (!srv) return error{srv.message()};
 
   ng::rewrite_options ro;
   ro.prefix = tmp.path;
@@ -673,7 +716,7 @@ int nginx_command(cli_options o) {
   ng::nginx_process proc;
   ng::rewritten flat;
   if (auto started = start_nginx(o, *conf, ro, files, build, proc, flat); !started)
-    return setup_error(o, started.message());
+    return error{started.message()};
   for (const auto &l : flat.listeners)
     std::fprintf(stderr, "streamcheck: nginx listening on %s (%s)\n", l.url().c_str(),
                  l.label.c_str());
@@ -689,7 +732,7 @@ int nginx_command(cli_options o) {
     proc.stop(seconds(5));
     for (const auto &l : ng::relevant_log_lines(files.error_log()))
       std::fprintf(stderr, "  nginx: %s\n", l.c_str());
-    return setup_error(o, report.message());
+    return error{report.message()};
   }
   const profile *prof = find_profile(o.run.profile);
   ng::analysis_options ao;
@@ -702,17 +745,20 @@ int nginx_command(cli_options o) {
   for (const auto &c : report->checks)
     if (!c.path.empty() && std::find(paths.begin(), paths.end(), c.path) == paths.end())
       paths.push_back(c.path);
+  nginx_run run;
   for (const auto &path : paths) {
     ao.path = path;
-    ng::annotate(*report, ng::analyse(conf->top, ao), path, log_lines);
+    run.findings.push_back({path, ng::analyse(conf->top, ao)});
+    ng::annotate(*report, run.findings.back().second, path, log_lines);
   }
+  ng::locate_unexplained(
+      *report, {flat.server_loc.file, flat.server_loc.line, "the server block under test"});
   ng::note_rate_limits(*report);
 
   const std::string url = flat.listeners.front().url();
 
-  run_after_suite(o.after_suite, url);
+  if (after_suite) run_after_suite(o.after_suite, url);
   proc.stop(seconds(5));
-  const int code = write_reports(o, *report);
   bool trouble = false;
   for (const auto &c : report->checks)
     trouble = trouble || c.result == outcome::fail || c.result == outcome::warn ||
@@ -726,6 +772,149 @@ int nginx_command(cli_options o) {
         std::fprintf(stderr, "  %s\n", l.c_str());
     }
   }
+  run.report = std::move(*report);
+  run.include_base = conf->include_base;
+  return run;
+}
+
+// --fix: where the patched copy goes unless --fix=OUT says.
+std::string default_fix_path(const std::string &conf) {
+  const std::string ext = ".conf";
+  if (conf.size() > ext.size() && conf.compare(conf.size() - ext.size(), ext.size(), ext) == 0)
+    return conf.substr(0, conf.size() - ext.size()) + ".fixed.conf";
+  return conf + ".fixed";
+}
+
+bool failing(const check_result &c) {
+  return c.result == outcome::fail || c.result == outcome::warn;
+}
+
+// The edits the analysis proposes for the failing checks; per check without one, why.
+std::vector<nginx::edit> edits_for(const nginx_run &run, std::map<std::string, std::string> &none) {
+  std::vector<nginx::edit> edits;
+  for (const check_result &c : run.report.checks) {
+    if (!failing(c)) continue;
+    bool any = false;
+    for (const auto &[path, findings] : run.findings) {
+      if (path != c.path) continue;
+      // As annotate does: a status finding explains only a check nginx answered with it.
+      for (const auto &f : findings) {
+        if (!nginx::matches(f, c.id) || (f.status != 0 && f.status != c.diverged_status)) continue;
+        any = any || !f.edits.empty();
+        edits.insert(edits.end(), f.edits.begin(), f.edits.end()); // apply_edits drops repeats
+      }
+    }
+    if (!any)
+      none[c.id] = "the analysis located no cause for it in the config (a behaviour of the "
+                   "upstream or of nginx itself, or a pattern streamcheck does not know yet)";
+  }
+  return edits;
+}
+
+void print_diff(const std::string &from, const std::string &to) {
+  temp_prefix tmp;
+  if (!tmp.create("diff")) return;
+  child_process diff;
+  const std::string log = tmp.path + "/diff.txt";
+  if (!diff.start({{"diff", "-u", from, to}, log, {}, {}})) return;
+  diff.wait(std::chrono::seconds(10));
+  std::fputs(read_file(log).c_str(), stdout);
+  std::fflush(stdout);
+}
+
+// "the patch makes N of M failing checks pass", and for each other one why. With no edit at all
+// a pass on the second run proves nothing (the first failure did not reproduce); a check that
+// passes with no edit of its own is counted (another check's remedy fixed it: the Origin edit
+// also ends cors.stream-response's 403) and named.
+void print_patch_verdict(const std::vector<std::string> &was_failing,
+                         const std::map<std::string, std::string> &why_not, bool edited,
+                         const run_report &second) {
+  int fixed = 0;
+  std::string others, notes;
+  for (const std::string &id : was_failing) {
+    const auto it = std::find_if(second.checks.begin(), second.checks.end(),
+                                 [&](const check_result &c) { return c.id == id; });
+    const bool passes = it != second.checks.end() && it->result == outcome::pass;
+    const auto none = why_not.find(id);
+    if (passes && edited) {
+      ++fixed;
+      if (none != why_not.end())
+        notes += "  (" + id + " passes with no edit of its own: another check's remedy fixed it)\n";
+      continue;
+    }
+    std::string reason =
+        none != why_not.end() ? none->second : std::string("the patched config still fails it");
+    if (passes)
+      reason = "no edit at all, and it passed the second run: the first failure did not "
+               "reproduce (a timing flake on a loaded machine?)";
+    else if (it != second.checks.end())
+      reason += " (now " + std::string(to_string(it->result)) + ": " +
+                (it->actual.empty() ? it->measured : it->actual) + ")";
+    others += "  " + id + ": " + reason + "\n";
+  }
+  std::printf("streamcheck: the patch makes %d of %zu failing checks pass\n%s%s", fixed,
+              was_failing.size(), others.c_str(), notes.c_str());
+  std::fflush(stdout);
+}
+
+// streamcheck nginx CONF --fix[=OUT]: the remedies the analysis located, written to a copy of
+// the user's file (never the file itself), shown as a diff, and proven by a second run.
+void fix_and_verify(const cli_options &o, const nginx_run &first) {
+  std::vector<std::string> was_failing;
+  for (const check_result &c : first.report.checks)
+    if (failing(c)) was_failing.push_back(c.id);
+  if (was_failing.empty()) {
+    std::fprintf(stderr, "streamcheck: --fix: no failing check, nothing to patch\n");
+    return;
+  }
+  std::map<std::string, std::string> why_not;
+  std::vector<nginx::edit> edits = edits_for(first, why_not);
+  std::vector<nginx::edit> here;
+  for (const auto &e : edits) {
+    if (e.at.file == o.conf)
+      here.push_back(e);
+    else
+      std::fprintf(stderr,
+                   "streamcheck: --fix: %s is in an included file; change it by hand: %s%s\n",
+                   e.at.str().c_str(), e.what == nginx::edit::kind::remove ? "remove " : "",
+                   e.directive.c_str());
+  }
+  auto patched = nginx::apply_edits(read_file(o.conf), o.conf, here);
+  if (!patched) {
+    std::fprintf(stderr, "streamcheck: --fix: cannot patch %s: %s\n", o.conf.c_str(),
+                 patched.message().c_str());
+    return;
+  }
+  const std::string out = o.fix_out.empty() ? default_fix_path(o.conf) : o.fix_out;
+  {
+    std::ofstream f(out, std::ios::binary | std::ios::trunc);
+    f << *patched;
+    if (!f) {
+      std::fprintf(stderr, "streamcheck: --fix: cannot write %s\n", out.c_str());
+      return;
+    }
+  }
+  std::fprintf(stderr, "streamcheck: --fix: wrote %s; the diff:\n", out.c_str());
+  print_diff(o.conf, out);
+
+  cli_options again = o;
+  again.conf = out;
+  again.include_prefix = first.include_base; // includes resolve as for the original
+  std::fprintf(stderr, "streamcheck: --fix: running the suite against %s\n", out.c_str());
+  auto second = run_nginx_gate(again, false);
+  if (!second) {
+    std::fprintf(stderr, "streamcheck: --fix: the patched config does not run: %s\n",
+                 second.message().c_str());
+    return;
+  }
+  print_patch_verdict(was_failing, why_not, !here.empty(), second->report);
+}
+
+int nginx_command(const cli_options &o) {
+  auto run = run_nginx_gate(o, true);
+  if (!run) return setup_error(o, run.message());
+  const int code = write_reports(o, run->report);
+  if (o.fix) fix_and_verify(o, *run);
   return code;
 }
 
@@ -838,10 +1027,16 @@ int run_cli(int argc, char **argv) {
   if (auto problem = parse(argc, argv, o)) return usage_error(*problem);
   if (o.command != "list")
     if (auto problem = unwritable_report(o.reports)) return report_destination_error(*problem);
+  if (o.fix && o.command != "nginx") return usage_error("--fix works with streamcheck nginx only");
   if (o.command == "list") return list_checks(o.list_json);
   if (o.command == "self-test") return self_test(o);
   if (o.command == "nginx") {
     if (o.conf.empty()) return usage_error("nginx needs the config file: streamcheck nginx CONF");
+    std::error_code ec;
+    if (o.fix && !o.fix_out.empty() &&
+        std::filesystem::weakly_canonical(o.fix_out, ec) ==
+            std::filesystem::weakly_canonical(o.conf, ec))
+      return usage_error("--fix=OUT: OUT must not be the config itself");
     return nginx_command(o);
   }
   if (o.command == "exec") {

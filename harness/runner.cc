@@ -11,6 +11,7 @@
 #include "harness/checks/requests.h"
 #include "harness/diagnosis.h"
 #include "harness/proxy_kind.h"
+#include "harness/timeline.h"
 
 namespace streamcheck::harness {
 
@@ -390,6 +391,8 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
       }
     check_result cr = judge_check(*pc.c, ctx, obs[0], obs[1], o.strict, report.proxy_kind);
     note_route(cr, pc.specs, o.routes);
+    // Three streams show the pattern; conn.concurrent-streams' hundreds would bloat the report.
+    if (pc.c->timing) cr.timelines = record_timelines(obs[1], obs[0], 3);
     if (cr.result != outcome::pass && cr.result != outcome::skip) {
       const auto &spec = pc.specs.front();
       cr.reproduce = reproduction(proxy, o.routes.find(spec.path)->client_path, spec,

@@ -40,6 +40,12 @@ if [ -f "$root/tests/clients/package-lock.json" ] && [ ! -d "$root/tests/clients
   echo "setup: installing Node.js client packages (tests/clients)"
   npm ci --prefix "$root/tests/clients" --no-audit --no-fund --loglevel=error
 fi
+# The report validators: Microsoft's SARIF multitool (a self-contained binary, runs offline) and
+# a PNG decoder for the HTML report's screenshot test.
+if [ -f "$root/tests/report/package-lock.json" ] && [ ! -d "$root/tests/report/node_modules" ]; then
+  echo "setup: installing the report validators (tests/report)"
+  npm ci --prefix "$root/tests/report" --no-audit --no-fund --loglevel=error
+fi
 
 cmake -S "$root" -B "$build" "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)"

@@ -107,6 +107,7 @@ check cancel_propagates() {
                                               "complete"},
                         "stream.first-token");
   };
+  c.timing = true;
   return c;
 }
 
@@ -144,6 +145,7 @@ check cancel_during_pause() {
                                              "(and until its next token is relayed)"},
                         "stream.first-token");
   };
+  c.timing = true;
   return c;
 }
 
@@ -174,6 +176,7 @@ check cancel_before_first_token() {
                                                    "the whole answer for nobody"},
                         "");
   };
+  c.timing = true;
   return c;
 }
 
@@ -219,6 +222,7 @@ check truncation_visible() {
                 "upstream's crash is indistinguishable from the end",
                 m);
   };
+  c.timing = true;
   return c;
 }
 

@@ -176,6 +176,7 @@ check concurrent_streams() {
                   figures, "the proxy coalesces events under load", m);
     return pass(figures, m);
   };
+  c.timing = true;
   return c;
 }
 

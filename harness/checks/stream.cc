@@ -93,6 +93,7 @@ check first_token() {
                   "the proxy holds the response until its buffer fills or the stream ends", m);
     return pass("first event +" + ms(s.first_ms), m);
   };
+  c.timing = true;
   return c;
 }
 
@@ -112,6 +113,7 @@ check no_coalescing_ndjson() {
   c.judge = [](const observations &o, const check_context &ctx) {
     return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
   };
+  c.timing = true;
   return c;
 }
 
@@ -128,6 +130,7 @@ check no_coalescing_sse() {
   c.judge = [](const observations &o, const check_context &ctx) {
     return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
   };
+  c.timing = true;
   return c;
 }
 
@@ -157,6 +160,7 @@ check compressed_client() {
     if (!enc.empty()) v.measured += " (Content-Encoding: " + enc + ")";
     return v;
   };
+  c.timing = true;
   return c;
 }
 
@@ -179,6 +183,7 @@ check large_response() {
     v.measurements["body_bytes"] = o.probe("stream")->body_bytes;
     return v;
   };
+  c.timing = true;
   return c;
 }
 
@@ -254,6 +259,7 @@ check framing() {
                     " merged, " + std::to_string(partial) + " partial, " + to_string(r->framing),
                 m);
   };
+  c.timing = true;
   return c;
 }
 

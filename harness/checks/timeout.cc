@@ -55,6 +55,7 @@ check slow_first_token() {
     return judge_complete(o, 6,
                           seconds(ctx.prof.silence_ms) + " of silence before the first token");
   };
+  c.timing = true;
   return c;
 }
 
@@ -78,6 +79,7 @@ check idle_gap() {
   c.judge = [](const observations &o, const check_context &ctx) {
     return judge_complete(o, 9, "a " + seconds(ctx.prof.silence_ms) + " pause mid-stream");
   };
+  c.timing = true;
   return c;
 }
 
@@ -101,6 +103,7 @@ check long_stream() {
     return judge_complete(o, ctx.prof.long_stream_ms / 100 + 1,
                           "a " + seconds(ctx.prof.long_stream_ms) + " stream");
   };
+  c.timing = true;
   return c;
 }
 

@@ -1,5 +1,6 @@
 #include "harness/nginx/analysis.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <functional>
@@ -66,12 +67,37 @@ void returns_with(const std::vector<directive> &level, const std::function<bool(
   }
 }
 
+// What browsers' preflights ask for (the OpenAI SDK's x-stainless-* among them), as in
+// nginx/ollama.conf.
+const std::string allow_headers_statement =
+    "add_header Access-Control-Allow-Headers \"authorization, content-type, openai-beta, "
+    "x-requested-with, x-stainless-arch, x-stainless-async, x-stainless-helper-method, "
+    "x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, "
+    "x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout\" always";
+
+// The headers cors.preflight requests; an Allow-Headers list must name each (or be *).
+const char *const preflight_headers[] = {"authorization", "content-type", "x-stainless-os"};
+
+// An `if ($request_method = OPTIONS)` block that returns: the preflight is answered here.
+bool answers_preflight(const directive &location) {
+  for (const auto &b : location.children)
+    if (b.block && b.name == "if" && b.text().find("OPTIONS") != std::string::npos)
+      for (const auto &d : b.children)
+        if (d.name == "return") return true;
+  return false;
+}
+
 // Directives that make nginx itself answer a status: what a divergent status is explained by.
 void status_findings(const std::vector<directive> &top, const directive &server,
                      const directive *location, const scope &sc, const std::string &where,
                      const analysis_options &o, std::vector<finding> &out) {
-  auto add_status = [&](long status, const std::string &text) {
-    out.push_back({"*", text, status});
+  const directive &block = location ? *location : server;
+  auto add_status = [&](long status, const std::string &text, const directive *at = nullptr,
+                        std::vector<edit> edits = {}) {
+    const directive &d = at ? *at : block;
+    for (auto &e : edits)
+      if (e.why.empty()) e.why = "HTTP " + std::to_string(status);
+    out.push_back({"*", text, status, d.loc, d.block ? d.text() + " { ... }" : d.text(), edits});
   };
   std::vector<const std::vector<directive> *> levels{&server.children};
   if (location) levels.insert(levels.begin(), &location->children);
@@ -146,7 +172,10 @@ void status_findings(const std::vector<directive> &top, const directive &server,
         413,
         (mb ? q(*mb) + " (" + std::to_string(max_body) + " bytes)"
             : "client_max_body_size is not set for " + where + " (nginx's default is 1m), which") +
-            " is smaller than the " + std::to_string(o.large_body) + "-byte request body");
+            " is smaller than the " + std::to_string(o.large_body) + "-byte request body",
+        mb,
+        {mb ? edit{edit::kind::set, mb->loc, "client_max_body_size 100m", "body.large-request"}
+            : edit{edit::kind::add, block.loc, "client_max_body_size 100m", "body.large-request"}});
 
   // No response at all: too few worker connections for the streams held open.
   for (const auto &d : top)
@@ -158,9 +187,13 @@ void status_findings(const std::vector<directive> &top, const directive &server,
           for (const auto &w : top)
             if (w.name == "worker_processes") text += " with " + q(w);
           text += ": each stream holds two connections (client and upstream)";
-          add_status(-1, text);
-          add_status(500, text);
-          out.push_back({"conn.concurrent-streams", text, 0});
+          const edit more{edit::kind::set, c.loc,
+                          "worker_connections " +
+                              std::to_string(std::max(4096, 4 * o.concurrent_streams)),
+                          "conn.concurrent-streams"};
+          add_status(-1, text, &c, {more});
+          add_status(500, text, &c, {more});
+          out.push_back({"conn.concurrent-streams", text, 0, c.loc, c.text(), {more}});
         }
 }
 
@@ -230,24 +263,55 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   // never judge the streaming settings of a location that does not proxy.
   status_findings(top, *server, location, sc, where, o, out);
   if (!location || !proxy_pass_of(*location)) return out;
-  auto add = [&](std::vector<std::string> ids, const std::string &text) {
+  const directive &block = location ? *location : *server;
+  auto add = [&](std::vector<std::string> ids, const std::string &text,
+                 const directive *at = nullptr, std::vector<edit> edits = {}) {
+    const directive &d = at ? *at : block;
+    const std::string subject = d.block ? d.text() + " { ... }" : d.text();
+    std::string why;
+    for (const auto &id : ids)
+      why += (why.empty() ? "" : ", ") + id;
+    for (auto &e : edits)
+      e.why = why;
     for (auto &id : ids)
-      out.push_back({std::move(id), text});
+      out.push_back({std::move(id), text, 0, d.loc, subject, edits});
+  };
+  // A missing directive goes into the block under test; one present is replaced where it is.
+  auto set_or_add = [&](const directive *d, const std::string &statement) {
+    return d ? edit{edit::kind::set, d->loc, statement, ""}
+             : edit{edit::kind::add, block.loc, statement, ""};
+  };
+  auto removal = [](const directive &d) { return edit{edit::kind::remove, d.loc, d.text(), ""}; };
+  // Array directives (add_header, proxy_set_header) go where the ones in force are: a first one
+  // in a deeper block would replace every inherited one.
+  const directive *owners[] = {nullptr, http, server, location};
+  auto array_block = [&](const std::string &name) -> const directive & {
+    for (std::size_t k = sc.levels.size(); k-- > 1;)
+      for (const auto &d : *sc.levels[k])
+        if (d.name == name) return *owners[k];
+    return block;
+  };
+  auto add_array = [&](const std::string &name, const std::string &statement) {
+    return edit{edit::kind::add, array_block(name).loc, statement, ""};
   };
 
   // stream.*: response buffering and the HTTP/1.0 upstream (close-delimited answers).
   if (const directive *b = sc.get("proxy_buffering"); b && lower(b->arg(0)) == "on")
     add({"stream.", "conn.concurrent-streams"},
-        q(*b) + " makes nginx collect the response before sending it");
+        q(*b) + " makes nginx collect the response before sending it", b,
+        {set_or_add(b, "proxy_buffering off")});
   else if (!b)
-    add({"stream.", "conn.concurrent-streams"}, "no `proxy_buffering off` applies to " + where +
-                                                    ": nginx buffers proxied responses by default");
+    add({"stream.", "conn.concurrent-streams"},
+        "no `proxy_buffering off` applies to " + where +
+            ": nginx buffers proxied responses by default",
+        nullptr, {set_or_add(nullptr, "proxy_buffering off")});
   const directive *v = sc.get("proxy_http_version");
   if (!v || v->arg(0) != "1.1") {
     const std::string text =
         (v ? q(*v) : "no `proxy_http_version 1.1` applies to " + where) +
         ": nginx talks HTTP/1.0 to the upstream, which then answers close-delimited";
-    add({"stream.", "abort.truncation-visible", "conn.concurrent-streams"}, text);
+    add({"stream.", "abort.truncation-visible", "conn.concurrent-streams"}, text, v,
+        {set_or_add(v, "proxy_http_version 1.1")});
   }
 
   // timeout.*: proxy_read_timeout shorter than the profile's silence.
@@ -258,33 +322,61 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
         (rt ? q(*rt)
             : "proxy_read_timeout is not set for " + where + " (nginx's default is 60s), which") +
             " is shorter than the " + std::to_string(o.silence_ms / 1000) +
-            " s the upstream stays silent");
+            " s the upstream stays silent",
+        rt, {set_or_add(rt, "proxy_read_timeout 3600s")});
 
   if (const directive *a = sc.get("proxy_ignore_client_abort"); a && lower(a->arg(0)) == "on")
-    add({"abort.cancel-*"},
-        q(*a) + " keeps the upstream request running after the client has gone");
+    add({"abort.cancel-*"}, q(*a) + " keeps the upstream request running after the client has gone",
+        a, {removal(*a)});
   if (const directive *c = sc.get("chunked_transfer_encoding"); c && lower(c->arg(0)) == "off")
     add({"abort.truncation-visible", "conn.keepalive"},
         q(*c) + " makes the response close-delimited (a cut stream looks complete, and the "
-                "connection cannot be reused)");
+                "connection cannot be reused)",
+        c, {removal(*c)});
   if (const directive *i = sc.get("proxy_intercept_errors"); i && lower(i->arg(0)) == "on")
     add({"api.error-passthrough"},
-        q(*i) + " replaces the upstream's error responses with nginx's own pages");
+        q(*i) + " replaces the upstream's error responses with nginx's own pages", i,
+        {removal(*i)});
 
   if (const directive *g = sc.get("gzip"); g && lower(g->arg(0)) == "on") {
     const directive *types = sc.get("gzip_types");
     if (types && (has_arg(*types, "application/x-ndjson") || has_arg(*types, "text/event-stream") ||
                   has_arg(*types, "*")))
       add({"stream.compressed-client"},
-          q(*g) + " with " + q(*types) + " compresses the stream, and gzip buffers it");
+          q(*g) + " with " + q(*types) + " compresses the stream, and gzip buffers it", types,
+          {edit{edit::kind::add, block.loc, "gzip off", ""}});
   }
 
   // add_header: CORS headers without `always` are left off 4xx/5xx responses.
   const auto headers = sc.array("add_header");
+  // CORS answered here, in one layer, also on errors; the preflight never forwarded.
+  auto cors_edits = [&]() {
+    std::vector<edit> e;
+    for (const std::string &h : {std::string("add_header Access-Control-Allow-Origin * always"),
+                                 std::string("add_header Access-Control-Allow-Methods \"GET, POST, "
+                                             "OPTIONS\" always"),
+                                 allow_headers_statement})
+      e.push_back(add_array("add_header", h));
+    if (!answers_preflight(block))
+      e.push_back(
+          {edit::kind::add, block.loc, "if ($request_method = OPTIONS) { return 204; }", ""});
+    for (const char *h : {"Access-Control-Allow-Origin", "Access-Control-Allow-Methods",
+                          "Access-Control-Allow-Headers"})
+      e.push_back({edit::kind::add, array_block("proxy_hide_header").loc,
+                   std::string("proxy_hide_header ") + h, ""});
+    return e;
+  };
+  auto removals = [&](const std::vector<const directive *> &ds) {
+    std::vector<edit> e;
+    for (const directive *d : ds)
+      e.push_back(removal(*d));
+    return e;
+  };
   for (const directive *h : headers)
     if (lower(h->arg(0)).rfind("access-control-", 0) == 0 && !has_arg(*h, "always"))
       add({"cors.error-responses", "cors.proxy-errors"},
-          q(*h) + " has no `always`: nginx adds it to 2xx/3xx responses only");
+          q(*h) + " has no `always`: nginx adds it to 2xx/3xx responses only", h,
+          {edit{edit::kind::set, h->loc, h->text() + " always", ""}});
   bool allow_origin = false;
   for (const directive *h : headers)
     if (lower(h->arg(0)) == "access-control-allow-origin") allow_origin = true;
@@ -293,7 +385,84 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
         "no `add_header Access-Control-Allow-Origin ... always` applies to " + where +
             (headers.empty() ? ""
                              : " (its add_header lines start at " + headers.front()->loc.str() +
-                                   " and replace any inherited ones)"));
+                                   " and replace any inherited ones)"),
+        nullptr, cors_edits());
+  for (const directive *h : headers) {
+    if (lower(h->arg(0)) != "access-control-allow-headers" || h->arg(1) == "*") continue;
+    const std::string allowed = lower(h->arg(1));
+    std::string missing;
+    for (const char *name : preflight_headers)
+      if (allowed.find(name) == std::string::npos)
+        missing += (missing.empty() ? "" : ", ") + std::string(name);
+    if (!missing.empty())
+      add({"cors.preflight"},
+          q(*h) + " does not allow " + missing + ", which browsers ask for in the preflight", h,
+          {edit{edit::kind::set, h->loc, allow_headers_statement, ""}});
+  }
+  // One CORS layer: nginx adds its own, so the upstream's must be hidden, or a permissive
+  // upstream (OLLAMA_ORIGINS=*, an OpenAI-compatible server) doubles every header.
+  const auto hidden = sc.array("proxy_hide_header");
+  auto hides = [&](const std::string &name) {
+    return std::any_of(hidden.begin(), hidden.end(),
+                       [&](const directive *d) { return lower(d->arg(0)) == lower(name); });
+  };
+  if (allow_origin && !hides("Access-Control-Allow-Origin")) {
+    std::vector<edit> e;
+    for (const char *h : {"Access-Control-Allow-Origin", "Access-Control-Allow-Methods",
+                          "Access-Control-Allow-Headers", "Access-Control-Allow-Credentials",
+                          "Access-Control-Expose-Headers", "Access-Control-Max-Age", "Vary"})
+      if (!hides(h))
+        e.push_back({edit::kind::add, array_block("proxy_hide_header").loc,
+                     std::string("proxy_hide_header ") + h, ""});
+    add({"cors.single-value", "cors.stream-response", "cors.error-responses"},
+        "nginx adds CORS headers but no `proxy_hide_header Access-Control-Allow-Origin` applies "
+        "to " +
+            where + ": an upstream that sends its own doubles them",
+        nullptr, e);
+  }
+  const directive *wildcard = nullptr, *credentials = nullptr, *echo = nullptr, *vary = nullptr;
+  for (const directive *h : headers) {
+    const std::string name = lower(h->arg(0));
+    if (name == "access-control-allow-origin" && h->arg(1) == "*") wildcard = h;
+    if (name == "access-control-allow-origin" && h->arg(1).rfind('$', 0) == 0) echo = h;
+    if (name == "access-control-allow-credentials" && lower(h->arg(1)) == "true") credentials = h;
+    if (name == "vary" && lower(h->arg(1)).find("origin") != std::string::npos) vary = h;
+  }
+  if (wildcard && credentials)
+    add({"cors.credentials"},
+        q(*credentials) + " with " + q(*wildcard) +
+            ": browsers refuse credentialed responses for `*`",
+        credentials, {removal(*credentials)});
+  if (echo && !vary)
+    add({"cors.vary-origin"},
+        q(*echo) + " echoes the origin without `add_header Vary Origin always`: a cache can serve "
+                   "one origin's answer to another",
+        echo, {add_array("add_header", "add_header Vary Origin always")});
+  // A Content-Type set or hidden here replaces the upstream's stream type.
+  for (const directive *h : headers)
+    if (lower(h->arg(0)) == "content-type")
+      add({"stream.content-type", "stream.no-coalescing.sse"},
+          q(*h) + " replaces the stream's Content-Type", h, {removal(*h)});
+  for (const directive *h : hidden)
+    if (lower(h->arg(0)) == "content-type")
+      add({"stream.content-type", "stream.no-coalescing.sse"},
+          q(*h) + " drops the upstream's Content-Type (nginx then sends its default_type)", h,
+          {removal(*h)});
+  if (location && !answers_preflight(*location))
+    add({"cors.preflight"},
+        "no `if ($request_method = OPTIONS) { return 204; }` in " + where +
+            ": the preflight goes to the upstream, which may refuse it",
+        nullptr,
+        {edit{edit::kind::add, location->loc, "if ($request_method = OPTIONS) { return 204; }",
+              ""}});
+  if (const directive *n = sc.get("proxy_next_upstream"); n && has_arg(*n, "non_idempotent")) {
+    std::string kept = "proxy_next_upstream";
+    for (const auto &a : n->args)
+      if (lower(a.value) != "non_idempotent") kept += " " + a.raw;
+    add({"abort.no-replay"}, q(*n) + " retries a POST on another attempt after an error", n,
+        {edit{edit::kind::set, n->loc,
+              kept == "proxy_next_upstream" ? "proxy_next_upstream off" : kept, ""}});
+  }
   // The `if` trap: an if block with an add_header of its own inherits none of the location's.
   // When it sets CORS headers itself, those are what the preflight gets: quote them instead.
   if (location && !headers.empty())
@@ -310,14 +479,17 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
         add({"cors.preflight"},
             q(*own.front()) + " inside `if` at " + blk.loc.str() +
                 " replaces every add_header the location has: responses answered in that block "
-                "carry none of the CORS headers");
+                "carry none of the CORS headers",
+            own.front(), removals(own));
         continue;
       }
       std::string quoted;
       for (const directive *h : cors)
         quoted += (quoted.empty() ? "" : ", ") + q(*h);
-      add({"cors.preflight"}, "the `if` block at " + blk.loc.str() +
-                                  " answers with its own CORS headers only: " + quoted);
+      add({"cors.preflight"},
+          "the `if` block at " + blk.loc.str() +
+              " answers with its own CORS headers only: " + quoted,
+          &blk, removals(own));
     }
 
   const auto set_headers = sc.array("proxy_set_header");
@@ -329,19 +501,30 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   if (const directive *h = set_header("Host");
       h && (h->arg(1) == "$host" || h->arg(1) == "$http_host"))
     add({"upstream.host-accepted"},
-        q(*h) + " passes the public Host to the upstream (Ollama on loopback refuses it with 403)");
+        q(*h) + " passes the public Host to the upstream (Ollama on loopback refuses it with 403)",
+        h, {edit{edit::kind::set, h->loc, "proxy_set_header Host localhost", ""}});
   if (const directive *h = set_header("Origin"); !h || !h->arg(1).empty())
-    add({"upstream.origin-accepted"}, (h ? q(*h) + " forwards an Origin"
-                                         : "no `proxy_set_header Origin \"\"` applies to " + where +
-                                               ": the browser's Origin reaches the upstream") +
-                                          ", whose allow-list refuses foreign origins");
+    add({"upstream.origin-accepted"},
+        (h ? q(*h) + " forwards an Origin"
+           : "no `proxy_set_header Origin \"\"` applies to " + where +
+                 ": the browser's Origin reaches the upstream") +
+            ", whose allow-list refuses foreign origins",
+        h,
+        {h ? edit{edit::kind::set, h->loc, "proxy_set_header Origin \"\"", ""}
+           : add_array("proxy_set_header", "proxy_set_header Origin \"\"")});
   if (const directive *h = set_header("Authorization"))
-    add({"headers.authorization"}, q(*h) + " replaces the client's Authorization header");
+    add({"headers.authorization"}, q(*h) + " replaces the client's Authorization header", h,
+        {removal(*h)});
   if (!set_header("X-Forwarded-For") && !set_header("X-Forwarded-Proto") &&
       !set_header("Forwarded"))
-    add({"headers.forwarded"}, "no `proxy_set_header X-Forwarded-For`/`X-Forwarded-Proto` applies "
-                               "to " +
-                                   where);
+    add({"headers.forwarded"},
+        "no `proxy_set_header X-Forwarded-For`/`X-Forwarded-Proto` applies "
+        "to " +
+            where,
+        nullptr,
+        {add_array("proxy_set_header",
+                   "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for"),
+         add_array("proxy_set_header", "proxy_set_header X-Forwarded-Proto $scheme")});
 
   return out;
 }
@@ -378,8 +561,10 @@ void annotate(run_report &r, const std::vector<finding> &findings, const std::st
     std::string mine;
     for (const auto &f : findings)
       if (matches(f, c.id) && f.status == (by_status ? c.diverged_status : 0) &&
-          mine.find(f.text) == std::string::npos)
+          mine.find(f.text) == std::string::npos) {
         mine += (mine.empty() ? "" : "; ") + f.text;
+        if (f.loc.line > 0) c.locations.push_back({f.loc.file, f.loc.line, f.subject});
+      }
     if (by_status) {
       const std::string seen = log_evidence(c.diverged_status, log_lines);
       if (!seen.empty()) c.cause += " (nginx's error log: \"" + seen + "\")";
@@ -388,6 +573,13 @@ void annotate(run_report &r, const std::vector<finding> &findings, const std::st
     if (mine.empty()) continue;
     c.fix += (c.fix.empty() ? "" : " | ") + std::string("in your config: ") + mine;
   }
+}
+
+void locate_unexplained(run_report &r, const config_location &server_block) {
+  if (server_block.line <= 0) return;
+  for (auto &c : r.checks)
+    if ((c.result == outcome::fail || c.result == outcome::warn) && c.locations.empty())
+      c.locations.push_back(server_block);
 }
 
 void note_rate_limits(run_report &r) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "harness/nginx/config.h"
+#include "harness/nginx/patch.h"
 #include "harness/report/report.h"
 
 namespace streamcheck::harness::nginx {
@@ -16,6 +17,11 @@ struct finding {
   // Non-zero: it explains a check whose request the proxy answered with this status (-1: no
   // response) instead of forwarding it (diagnosis.h), and applies only to such checks.
   long status = 0;
+  // Where it is: the directive at fault, or the location/server block that lacks one.
+  source_loc loc{};
+  std::string subject{}; // that directive or block as written, e.g. "proxy_buffering on"
+  // The remedy as edits to the user's text (streamcheck nginx --fix); empty when none applies.
+  std::vector<edit> edits{};
 };
 
 struct analysis_options {
@@ -42,8 +48,12 @@ void note_rate_limits(run_report &r);
 
 // Appends the matching findings to the fix of each failing or warning check whose first request
 // went to `path` ("" = every check): the status findings to a check the proxy answered with that
-// status itself (with the error log's evidence), the others to the rest.
+// status itself (with the error log's evidence), the others to the rest; and their locations to
+// each check's locations (for SARIF and annotations).
 void annotate(run_report &r, const std::vector<finding> &findings, const std::string &path = "",
               const std::vector<std::string> &log_lines = {});
+
+// A failing or warning check no finding located is located at the server block under test.
+void locate_unexplained(run_report &r, const config_location &server_block);
 
 } // namespace streamcheck::harness::nginx

@@ -23,6 +23,41 @@ ordered measurements_of(const check_result &c) {
   return ordered{{"value", std::move(m)}};
 }
 
+// -1 means "not seen"; a non-finite value would print as null, which the schema does not allow.
+double ms_of(double ms) {
+  return std::isfinite(ms) && ms >= 0 ? ms : -1.0;
+}
+
+ordered track_json(const timeline_track &t) {
+  ordered events = ordered::array();
+  for (const timeline_event &e : t.events)
+    events.push_back(ordered::array({e.seq, ms_of(e.emitted_ms), ms_of(e.arrival_ms)}));
+  return ordered{{"present", t.present},
+                 {"status", t.status},
+                 {"headers_ms", ms_of(t.headers_ms)},
+                 {"finished_ms", ms_of(t.finished_ms)},
+                 {"client_closed_ms", ms_of(t.client_closed_ms)},
+                 {"upstream_closed_ms", ms_of(t.upstream_closed_ms)},
+                 {"upstream_outcome", t.upstream_outcome},
+                 {"ended", t.ended},
+                 {"events", std::move(events)}};
+}
+
+ordered timelines_json(const check_result &c) {
+  ordered out = ordered::array();
+  for (const probe_timeline &t : c.timelines)
+    out.push_back(ordered{
+        {"probe", t.probe}, {"proxied", track_json(t.proxied)}, {"direct", track_json(t.direct)}});
+  return out;
+}
+
+ordered locations_json(const check_result &c) {
+  ordered out = ordered::array();
+  for (const config_location &l : c.locations)
+    out.push_back(ordered{{"file", l.file}, {"line", l.line}, {"note", l.note}});
+  return out;
+}
+
 ordered check_json(const check_result &c) {
   return ordered{{"id", c.id},
                  {"title", c.title},
@@ -38,7 +73,9 @@ ordered check_json(const check_result &c) {
                  {"blocked_by", c.blocked_by},
                  {"via", c.via},
                  {"seconds", seconds_of(c.seconds)},
-                 {"measurements", measurements_of(c)}};
+                 {"measurements", measurements_of(c)},
+                 {"timelines", timelines_json(c)},
+                 {"locations", locations_json(c)}};
 }
 
 ordered summary_json(const run_summary &s) {

@@ -17,6 +17,40 @@ enum class outcome { pass, warn, fail, inconclusive, skip, error };
 const char *to_string(level l);   // "MUST", "SHOULD", "INFO"
 const char *to_string(outcome o); // "pass", "warn", "fail", "inconclusive", "skip", "error"
 
+// What the harness recorded of one streamed probe, for the HTML timeline: each event's emission
+// at the mock and its arrival at the client, through the proxy and directly. Times in ms;
+// arrivals count from the client's send, emissions and the upstream's close from the moment the
+// mock read the request (the two origins differ by the proxy's forwarding time). -1: not seen.
+struct timeline_event {
+  int seq = -1;           // the mock's sequence number; -1 when the event carried no stamp
+  double emitted_ms = -1; // the mock's t_us
+  double arrival_ms = -1; // the body read that completed the event
+};
+
+struct timeline_track {
+  bool present = false; // the probe ran against this target
+  long status = 0;
+  double headers_ms = -1;
+  double finished_ms = -1;
+  double client_closed_ms = -1;   // the harness left on purpose (cancellation checks)
+  double upstream_closed_ms = -1; // the mock saw its connection close or end (journal)
+  std::string upstream_outcome;   // the journal's outcome: completed, peer_closed, ...
+  std::string ended;              // "complete", "closed by the client", or the transport error
+  std::vector<timeline_event> events;
+};
+
+struct probe_timeline {
+  std::string probe; // the probe's name within its check
+  timeline_track proxied, direct;
+};
+
+// Where a user's config produces a failure (managed config targets): for SARIF and annotations.
+struct config_location {
+  std::string file; // as the user names it
+  int line = 0;
+  std::string note; // what is there, e.g. "`proxy_buffering on`" or "location / block"
+};
+
 struct check_result {
   std::string id;    // stable, e.g. "stream.first-token"
   std::string title; // short human title
@@ -42,6 +76,8 @@ struct check_result {
   long diverged_status = 0;
   std::string diverged_detail;
   bool diverged_at_upstream = false;
+  std::vector<probe_timeline> timelines;  // timing checks only; see probe_timeline
+  std::vector<config_location> locations; // managed configs: where the analysis located a failure
 };
 
 struct run_summary {
@@ -72,6 +108,13 @@ void write_console(std::ostream &out, const run_report &r, bool color);
 void write_json(std::ostream &out, const run_report &r);
 void write_junit(std::ostream &out, const run_report &r);
 void write_markdown(std::ostream &out, const run_report &r);
+// One self-contained HTML file (no script, no network): summary, verdicts, SVG timelines.
+void write_html(std::ostream &out, const run_report &r);
+// SARIF 2.1.0: one result per failing or warning check, located in the user's config.
+void write_sarif(std::ostream &out, const run_report &r);
+// GitHub Actions workflow commands (::error file=...,line=...::), one per failing or warning
+// check; the job summary is write_markdown appended to $GITHUB_STEP_SUMMARY by the caller.
+void write_github(std::ostream &out, const run_report &r);
 
 // One line per check as it finishes (console progress), and the summary line.
 std::string console_line(const check_result &c, bool color);

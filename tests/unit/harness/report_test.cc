@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/report/report.h"
+#include "harness/report/text.h"
 #include "tests/unit/harness/mini_schema.h"
 #include "tests/unit/harness/mini_xml.h"
 
@@ -56,6 +57,19 @@ run_report sample() {
   r.checks[5].cause = "the proxy held the stream back";
   r.checks[5].blocked_by = "stream.first-token";
   r.checks[0].measurements = {{"added_ms", {{"p95", 3.1}, {"max", 7.9}}}, {"events", 40}};
+  // A buffering proxy: three events emitted 40 ms apart all arrive at 812 ms; direct at once.
+  probe_timeline t;
+  t.probe = "stream";
+  t.direct = {true, 200, 0.4, 121.0, -1, 121.0, "completed", "complete", {}};
+  t.proxied = {true, 200, 811.0, 812.5, -1, 121.2, "completed", "complete", {}};
+  for (int seq = 0; seq < 3; ++seq) {
+    const double emitted = 40.0 * seq + 0.25;
+    t.direct.events.push_back({seq, emitted, emitted + 0.5});
+    t.proxied.events.push_back({seq, emitted, 812.0});
+  }
+  r.checks[2].timelines = {t};
+  r.checks[2].locations = {{"deploy/nginx.conf", 12, "proxy_buffering on"}};
+  r.checks[1].locations = {{"deploy/nginx.conf", 7, "location / { ... }"}};
   return r;
 }
 
@@ -566,6 +580,186 @@ TEST(Markdown, CleanRunHasNoDetails) {
   EXPECT_EQ(md.find("Details"), std::string::npos);
   EXPECT_NE(md.find("**1 checks, 1 passed, 0 warned, 0 failed, 0 inconclusive, 0 skipped**"),
             std::string::npos);
+}
+
+// ---- HTML, SARIF, GitHub ----------------------------------------------------------------------
+
+std::size_t count(const std::string &hay, const std::string &needle) {
+  std::size_t n = 0;
+  for (auto at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1))
+    ++n;
+  return n;
+}
+
+TEST(Json, CarriesTimelinesAndLocations) {
+  const nlohmann::json doc = json_of(sample());
+  const nlohmann::json &t = doc["checks"][2]["timelines"][0];
+  EXPECT_EQ(t["probe"], "stream");
+  EXPECT_EQ(t["proxied"]["events"].size(), 3u);
+  EXPECT_EQ(t["proxied"]["events"][1], (nlohmann::json{1, 40.25, 812.0}));
+  EXPECT_EQ(t["direct"]["events"][2], (nlohmann::json{2, 80.25, 80.75}));
+  EXPECT_EQ(t["proxied"]["client_closed_ms"], -1);
+  EXPECT_EQ(t["proxied"]["upstream_outcome"], "completed");
+  EXPECT_EQ(doc["checks"][2]["locations"][0],
+            (nlohmann::json{
+                {"file", "deploy/nginx.conf"}, {"line", 12}, {"note", "proxy_buffering on"}}));
+  EXPECT_EQ(doc["checks"][0]["timelines"], nlohmann::json::array());
+}
+
+TEST(Html, SelfContainedWithoutScriptOrExternalResource) {
+  const std::string html = render(write_html, sample());
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(html.find("content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\""),
+            std::string::npos);
+  // URLs appear only as quoted text (the target, a curl line), never as a resource.
+  for (const char *banned :
+       {"<script", "<link", "<img", "src=", "url(", "@import", "=\"http", "=\"//"})
+    EXPECT_EQ(html.find(banned), std::string::npos) << banned;
+}
+
+TEST(Html, SummaryAndEveryVerdictWithItsExplanation) {
+  const std::string html = render(write_html, sample());
+  EXPECT_NE(html.find(text::xml_escape(summary_line(sample().summary()), false)),
+            std::string::npos);
+  EXPECT_EQ(count(html, "<tr><td class=\"r "), 6u);
+  EXPECT_NE(html.find("<dt>expected</dt><dd>expected value</dd>"), std::string::npos);
+  EXPECT_NE(html.find("<pre>fix line 1;\nfix line 2;</pre>"), std::string::npos);
+  EXPECT_NE(html.find("<pre>curl -N http://127.0.0.1:8080/api/chat</pre>"), std::string::npos);
+}
+
+TEST(Html, ProblemsComeFirstInTheVerdictTable) {
+  const std::string html = render(write_html, sample());
+  const auto at = [&](const char *id) { return html.find("<code>" + std::string(id) + "</code>"); };
+  EXPECT_LT(at("stream.no-coalescing.ndjson"), at("timeout.idle-gap")); // fail, error
+  EXPECT_LT(at("timeout.idle-gap"), at("cors.vary-origin"));            // error, warn
+  EXPECT_LT(at("cors.vary-origin"), at("abort.cancel-during-pause"));   // warn, inconclusive
+  EXPECT_LT(at("abort.cancel-during-pause"), at("stream.first-token")); // inconclusive, pass
+  EXPECT_LT(at("stream.first-token"), at("conn.keepalive"));            // pass, skip
+}
+
+TEST(Html, OneTimelinePerProbeWithExactFiguresOnHover) {
+  const std::string html = render(write_html, sample());
+  EXPECT_EQ(count(html, "<svg class=\"timeline\""), 1u);
+  // One hover title per event, with emission, both arrivals and the added delay.
+  EXPECT_NE(html.find("<title>event 1: emitted 40.2 ms; directly 40.8 ms; through the proxy "
+                      "812.0 ms (771.2 ms later than direct)</title>"),
+            std::string::npos);
+  EXPECT_EQ(count(html, "<g><title>event "), 3u);
+  // The fan: one grey line per proxied event from its emission to its arrival.
+  EXPECT_EQ(count(html, "<line x1="),
+            3u + 1u /* axis */ + 3u /* row rules */ + 5u /* ticks: 0..800 ms by 200 */);
+  EXPECT_NE(html.find("href=\"#t-stream.no-coalescing.ndjson\""), std::string::npos);
+}
+
+TEST(Html, CancellationShowsClientLeavingAndUpstreamClosing) {
+  run_report r = sample();
+  timeline_track &p = r.checks[2].timelines[0].proxied;
+  p.client_closed_ms = 300;
+  p.upstream_closed_ms = 1800;
+  p.upstream_outcome = "peer_closed";
+  p.ended = "closed by the client";
+  const std::string html = render(write_html, r);
+  EXPECT_NE(html.find("the client closed the connection at 300.0 ms"), std::string::npos);
+  EXPECT_NE(html.find("the upstream connection ended at 1800.0 ms (peer_closed), 1500.0 ms after "
+                      "the client left"),
+            std::string::npos);
+}
+
+TEST(Html, CutStreamIsMarked) {
+  run_report r = sample();
+  r.checks[2].timelines[0].proxied.ended = "Transferred a partial file";
+  const std::string html = render(write_html, r);
+  EXPECT_NE(html.find("cut at 812.5 ms: Transferred a partial file"), std::string::npos);
+}
+
+TEST(Html, ProxyBytesAreEscaped) {
+  run_report r = sample();
+  r.checks[2].actual = hostile;
+  r.checks[2].timelines[0].probe = "<script>";
+  const std::string html = render(write_html, r);
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_NE(html.find("&lt;b&gt;&amp;"), std::string::npos);
+}
+
+nlohmann::json sarif_of(const run_report &r) {
+  return nlohmann::json::parse(render(write_sarif, r), nullptr, false);
+}
+
+TEST(Sarif, CatalogAsRulesOneResultPerFailureWithLocation) {
+  const nlohmann::json doc = sarif_of(sample());
+  ASSERT_FALSE(doc.is_discarded());
+  EXPECT_EQ(doc["version"], "2.1.0");
+  const nlohmann::json &run = doc["runs"][0];
+  EXPECT_EQ(run["tool"]["driver"]["name"], "streamcheck");
+  ASSERT_EQ(run["tool"]["driver"]["rules"].size(), 6u);
+  EXPECT_EQ(run["tool"]["driver"]["rules"][1]["fullDescription"]["text"],
+            "the requirement of cors.vary-origin");
+  EXPECT_NE(run["tool"]["driver"]["rules"][1]["helpUri"].get<std::string>().find("#the-checks"),
+            std::string::npos);
+  // The warn, the fail and (as a note) the inconclusive one; not pass, skip or error.
+  ASSERT_EQ(run["results"].size(), 3u);
+  EXPECT_EQ(run["results"][2]["level"], "note");
+  EXPECT_NE(run["results"][2]["message"]["text"].get<std::string>().find(
+                "Inconclusive because stream.first-token failed"),
+            std::string::npos);
+  const nlohmann::json &fail = run["results"][1];
+  EXPECT_EQ(fail["ruleId"], "stream.no-coalescing.ndjson");
+  EXPECT_EQ(fail["ruleIndex"], 2);
+  EXPECT_EQ(fail["level"], "error");
+  EXPECT_EQ(run["results"][0]["level"], "warning");
+  const nlohmann::json &loc = fail["locations"][0]["physicalLocation"];
+  EXPECT_EQ(loc["artifactLocation"]["uri"], "deploy/nginx.conf");
+  EXPECT_EQ(loc["region"]["startLine"], 12);
+  EXPECT_NE(fail["message"]["text"].get<std::string>().find("Fix: fix line 1;"), std::string::npos);
+  // The harness error is a notification, and the run did not succeed (exit 2).
+  EXPECT_EQ(run["invocations"][0]["executionSuccessful"], false);
+  EXPECT_EQ(run["invocations"][0]["toolExecutionNotifications"].size(), 1u);
+}
+
+TEST(Sarif, AbsolutePathsBecomeFileUris) {
+  run_report r = sample();
+  r.checks[2].locations = {{"/etc/nginx/sites enabled/llm.conf", 3, "x"}};
+  const nlohmann::json doc = sarif_of(r);
+  EXPECT_EQ(
+      doc["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+      "file:///etc/nginx/sites%20enabled/llm.conf");
+}
+
+TEST(Sarif, AnyBytesStayParseable) {
+  run_report r = sample();
+  r.checks[2].actual = every_byte();
+  EXPECT_FALSE(sarif_of(r).is_discarded());
+}
+
+TEST(Github, AnnotationsOnTheLocatedLineWithEscapedData) {
+  const auto lines = lines_of(render(write_github, sample()));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0], "::warning file=deploy/nginx.conf,line=7,title=cors.vary-origin SHOULD::"
+                      "actual value (expected expected value)%0Afix: fix line 1;%0Afix line 2;");
+  EXPECT_EQ(lines[1].rfind("::error file=deploy/nginx.conf,line=12,title=stream.no-coalescing."
+                           "ndjson MUST::actual value",
+                           0),
+            0u);
+  EXPECT_EQ(lines[2], "::error title=timeout.idle-gap harness error::actual value (the cause)");
+  EXPECT_EQ(lines[3].rfind("::notice title=abort.cancel-during-pause SHOULD::never paused", 0), 0u);
+  EXPECT_EQ(lines[4], "::notice title=streamcheck::" + summary_line(sample().summary()));
+}
+
+TEST(Github, PropertiesEscapeColonsAndCommas) {
+  run_report r = sample();
+  r.checks[2].locations = {{"a,b:c%.conf", 1, ""}};
+  r.checks[2].actual = "50% late\r\nnext";
+  const auto lines = lines_of(render(write_github, r));
+  EXPECT_EQ(lines[1].rfind("::error file=a%2Cb%3Ac%25.conf,line=1,", 0), 0u);
+  EXPECT_NE(lines[1].find("::50%25 late%0D%0Anext"), std::string::npos);
+}
+
+TEST(Github, UnlocatedFailureIsAnnotatedWithoutFile) {
+  run_report r = sample();
+  r.checks[2].locations.clear();
+  const auto lines = lines_of(render(write_github, r));
+  EXPECT_EQ(lines[1].rfind("::error title=stream.no-coalescing.ndjson MUST::", 0), 0u);
 }
 
 } // namespace

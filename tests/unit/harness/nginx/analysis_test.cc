@@ -1,5 +1,7 @@
 // The static analysis: for each fixture's fault, the finding quotes the user's directive with
 // file:line under the check that fails; nginx's inheritance rules decide what applies.
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -72,7 +74,9 @@ TEST(NginxAnalysis, RecommendedConfigHasNothingToBlame) {
        {"stream.first-token", "stream.no-coalescing.sse", "timeout.idle-gap", "cors.preflight",
         "cors.error-responses", "upstream.origin-accepted", "upstream.host-accepted",
         "headers.forwarded", "headers.authorization", "body.large-request",
-        "abort.truncation-visible", "abort.cancel-propagates", "api.error-passthrough"})
+        "abort.truncation-visible", "abort.cancel-propagates", "api.error-passthrough",
+        "cors.single-value", "cors.credentials", "cors.vary-origin", "stream.content-type",
+        "abort.no-replay"})
     EXPECT_EQ(a.for_check(id), "") << id;
 }
 
@@ -170,11 +174,119 @@ TEST(NginxAnalysis, AnnotateAppendsToFailingChecksOnly) {
   fail.result = outcome::warn;
   fail.fix = "chunked_transfer_encoding on";
   r.checks = {pass, fail};
-  annotate(r, {{"abort.truncation-visible", "`chunked_transfer_encoding off` at nginx.conf:22 x"},
-               {"conn.keepalive", "unrelated"}});
+  annotate(r, {{"abort.truncation-visible",
+                "`chunked_transfer_encoding off` at nginx.conf:22 x",
+                {},
+                "",
+                {}},
+               {"conn.keepalive", "unrelated", {}, "", {}}});
   EXPECT_EQ(r.checks[0].fix, "");
   EXPECT_EQ(r.checks[1].fix, "chunked_transfer_encoding on | in your config: "
                              "`chunked_transfer_encoding off` at nginx.conf:22 x");
+}
+
+TEST(NginxAnalysis, NewRulesQuoteTheirFixturesFault) {
+  EXPECT_TRUE(has(of_fixture("cors-wildcard-credentials").for_check("cors.credentials"),
+                  "`add_header Access-Control-Allow-Credentials true always`"));
+  EXPECT_TRUE(has(of_fixture("no-vary-origin").for_check("cors.vary-origin"),
+                  "without `add_header Vary Origin always`"));
+  EXPECT_TRUE(has(of_fixture("content-type-overridden").for_check("stream.content-type"),
+                  "replaces the stream's Content-Type"));
+  EXPECT_TRUE(has(of_fixture("replay-post").for_check("abort.no-replay"), "non_idempotent"));
+  EXPECT_TRUE(has(of_fixture("cors-doubled").for_check("cors.single-value"),
+                  "no `proxy_hide_header Access-Control-Allow-Origin`"));
+  EXPECT_TRUE(has(of_fixture("preflight-forwarded").for_check("cors.preflight"),
+                  "the preflight goes to the upstream"));
+}
+
+TEST(NginxAnalysis, FindingsCarryTheirLocationAndRemedy) {
+  const auto a = of_text("http {\n server {\n  listen 80;\n  location / {\n"
+                         "   proxy_pass http://u;\n   proxy_buffering on;\n  }\n }\n}\n");
+  bool buffering = false, body = false;
+  for (const auto &f : a.findings) {
+    if (f.check_id == "stream." && f.subject == "proxy_buffering on") {
+      buffering = true;
+      EXPECT_EQ(f.loc.line, 6);
+      ASSERT_EQ(f.edits.size(), 1u);
+      EXPECT_EQ(f.edits[0].what, edit::kind::set);
+      EXPECT_EQ(f.edits[0].directive, "proxy_buffering off");
+    }
+    if (f.status == 413) { // the body limit: a status finding (nginx answers 413 itself)
+      body = true;
+      EXPECT_EQ(f.loc.line, 4); // no directive: the location block
+      ASSERT_EQ(f.edits.size(), 1u);
+      EXPECT_EQ(f.edits[0].what, edit::kind::add);
+      EXPECT_EQ(f.edits[0].at.line, 4);
+    }
+  }
+  EXPECT_TRUE(buffering);
+  EXPECT_TRUE(body);
+}
+
+TEST(NginxAnalysis, AnnotateRecordsLocationsOrTheServerBlock) {
+  run_report r;
+  check_result located, unlocated;
+  located.id = "abort.truncation-visible";
+  located.result = outcome::warn;
+  unlocated.id = "api.endpoints";
+  unlocated.result = outcome::fail;
+  r.checks = {located, unlocated};
+  annotate(
+      r,
+      {{"abort.truncation-visible", "x", 0, {"n.conf", 22}, "chunked_transfer_encoding off", {}}});
+  locate_unexplained(r, {"n.conf", 5, "the server block under test"});
+  ASSERT_EQ(r.checks[0].locations.size(), 1u);
+  EXPECT_EQ(r.checks[0].locations[0].line, 22);
+  EXPECT_EQ(r.checks[0].locations[0].note, "chunked_transfer_encoding off");
+  ASSERT_EQ(r.checks[1].locations.size(), 1u);
+  EXPECT_EQ(r.checks[1].locations[0].line, 5);
+}
+
+// The remedies, applied to each fixture's text for the checks its .expect says fail, leave the
+// analysis nothing to blame for those checks (the run-time proof is nginx_fix_fixtures).
+TEST(NginxAnalysis, RemediesAppliedLeaveNothingToBlame) {
+  for (const char *name : {"defaults",
+                           "seed",
+                           "chunked-off",
+                           "cors-doubled",
+                           "cors-if-trap",
+                           "cors-no-always",
+                           "cors-wildcard-credentials",
+                           "default-body-size",
+                           "gzip-stream-types",
+                           "host-passthrough",
+                           "ignore-client-abort",
+                           "intercept-errors",
+                           "no-forwarded-headers",
+                           "no-vary-origin",
+                           "origin-forwarded",
+                           "preflight-forwarded",
+                           "replay-post",
+                           "short-read-timeout",
+                           "small-worker-connections",
+                           "content-type-overridden"}) {
+    const std::string path = STREAMCHECK_SOURCE_DIR "/fixtures/nginx/" + std::string(name);
+    std::ifstream expect(path + ".expect"), conf(path + ".conf");
+    std::stringstream text;
+    text << conf.rdbuf();
+    std::vector<std::string> ids;
+    for (std::string line; std::getline(expect, line);)
+      if (line.rfind("fail ", 0) == 0 || line.rfind("warn ", 0) == 0) ids.push_back(line.substr(5));
+    const auto before = of_text(text.str());
+    std::vector<edit> edits;
+    for (const auto &id : ids)
+      for (const auto &f : before.findings)
+        if (matches(f, id))
+          for (auto e : f.edits) {
+            e.at.file = "n.conf";
+            edits.push_back(e);
+          }
+    auto patched = apply_edits(text.str(), "n.conf", edits);
+    ASSERT_TRUE(patched) << name << ": " << patched.message();
+    const auto after = of_text(*patched);
+    for (const auto &id : ids)
+      EXPECT_EQ(after.for_check(id), "") << name << " " << id << "\n" << *patched;
+  }
 }
 
 } // namespace

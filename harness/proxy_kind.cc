@@ -3,14 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
+
 namespace streamcheck::harness {
 namespace {
-
-std::string lower(std::string s) {
-  for (auto &c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // Sentences of each proxy's built-in error pages (HAProxy's errorfiles, nginx's
 // ngx_http_special_response, Apache's mod_proxy), as they appear in 4xx/5xx bodies.
@@ -41,7 +37,7 @@ bool names_lowercased(const probe_result &r) {
   for (std::size_t i = 1; i < r.header_lines.size(); ++i) {
     const std::string name = field_name(r.header_lines[i]);
     if (name.empty() || name.size() == r.header_lines[i].size()) continue;
-    if (name != lower(name)) return false;
+    if (name != ascii_lower(name)) return false;
     ++names;
   }
   return names >= 3;
@@ -50,7 +46,7 @@ bool names_lowercased(const probe_result &r) {
 } // namespace
 
 std::string kind_named_in(const std::string &header_value) {
-  const std::string s = lower(header_value);
+  const std::string s = ascii_lower(header_value);
   for (const char *k : {"streamcheck-proxy", "nginx", "openresty", "haproxy", "caddy", "apache",
                         "lighttpd", "envoy", "traefik"})
     if (s.find(k) != std::string::npos) return std::string(k) == "openresty" ? "nginx" : k;

@@ -6,17 +6,12 @@
 #include <functional>
 #include <regex>
 
+#include "common/ascii.h"
 #include "harness/diagnosis.h"
 #include "harness/nginx/locations.h"
 
 namespace streamcheck::harness::nginx {
 namespace {
-
-std::string lower(std::string s) {
-  for (auto &c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string q(const directive &d) {
   return "`" + d.text() + "` at " + d.loc.str();
@@ -50,7 +45,7 @@ struct scope {
 
 bool has_arg(const directive &d, const std::string &value) {
   for (const auto &a : d.args)
-    if (lower(a.value) == value) return true;
+    if (ascii_lower(a.value) == value) return true;
   return false;
 }
 
@@ -104,9 +99,9 @@ void status_findings(const std::vector<directive> &top, const directive &server,
 
   // 401/403: an API-key or password gate.
   std::vector<std::string> gates;
-  if (const directive *b = sc.get("auth_basic"); b && lower(b->arg(0)) != "off")
+  if (const directive *b = sc.get("auth_basic"); b && ascii_lower(b->arg(0)) != "off")
     gates.push_back(q(*b) + " asks for a password");
-  if (const directive *r = sc.get("auth_request"); r && lower(r->arg(0)) != "off")
+  if (const directive *r = sc.get("auth_request"); r && ascii_lower(r->arg(0)) != "off")
     gates.push_back(q(*r) + " lets an auth service decide");
   for (const auto *level : levels)
     returns_with(
@@ -118,7 +113,7 @@ void status_findings(const std::vector<directive> &top, const directive &server,
 
   // 400: framing headers set towards the upstream (the body is not re-framed to match them).
   for (const directive *h : sc.array("proxy_set_header")) {
-    const std::string name = lower(h->arg(0));
+    const std::string name = ascii_lower(h->arg(0));
     if (name == "transfer-encoding" || name == "content-length") {
       const std::string text = q(*h) + " sends a framing header that does not match the body "
                                        "nginx forwards: the upstream cannot read the request";
@@ -233,7 +228,7 @@ long long parse_size(const std::string &s) {
   while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
     n = n * 10 + (s[i++] - '0');
   if (i == 0) return -1;
-  const std::string unit = lower(s.substr(i));
+  const std::string unit = ascii_lower(s.substr(i));
   if (unit.empty()) return n;
   if (unit == "k") return n << 10;
   if (unit == "m") return n << 20;
@@ -296,7 +291,7 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   };
 
   // stream.*: response buffering and the HTTP/1.0 upstream (close-delimited answers).
-  if (const directive *b = sc.get("proxy_buffering"); b && lower(b->arg(0)) == "on")
+  if (const directive *b = sc.get("proxy_buffering"); b && ascii_lower(b->arg(0)) == "on")
     add({"stream.", "conn.concurrent-streams"},
         q(*b) + " makes nginx collect the response before sending it", b,
         {set_or_add(b, "proxy_buffering off")});
@@ -325,20 +320,21 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
             " s the upstream stays silent",
         rt, {set_or_add(rt, "proxy_read_timeout 3600s")});
 
-  if (const directive *a = sc.get("proxy_ignore_client_abort"); a && lower(a->arg(0)) == "on")
+  if (const directive *a = sc.get("proxy_ignore_client_abort"); a && ascii_lower(a->arg(0)) == "on")
     add({"abort.cancel-*"}, q(*a) + " keeps the upstream request running after the client has gone",
         a, {removal(*a)});
-  if (const directive *c = sc.get("chunked_transfer_encoding"); c && lower(c->arg(0)) == "off")
+  if (const directive *c = sc.get("chunked_transfer_encoding");
+      c && ascii_lower(c->arg(0)) == "off")
     add({"abort.truncation-visible", "conn.keepalive"},
         q(*c) + " makes the response close-delimited (a cut stream looks complete, and the "
                 "connection cannot be reused)",
         c, {removal(*c)});
-  if (const directive *i = sc.get("proxy_intercept_errors"); i && lower(i->arg(0)) == "on")
+  if (const directive *i = sc.get("proxy_intercept_errors"); i && ascii_lower(i->arg(0)) == "on")
     add({"api.error-passthrough"},
         q(*i) + " replaces the upstream's error responses with nginx's own pages", i,
         {removal(*i)});
 
-  if (const directive *g = sc.get("gzip"); g && lower(g->arg(0)) == "on") {
+  if (const directive *g = sc.get("gzip"); g && ascii_lower(g->arg(0)) == "on") {
     const directive *types = sc.get("gzip_types");
     if (types && (has_arg(*types, "application/x-ndjson") || has_arg(*types, "text/event-stream") ||
                   has_arg(*types, "*")))
@@ -373,13 +369,13 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
     return e;
   };
   for (const directive *h : headers)
-    if (lower(h->arg(0)).rfind("access-control-", 0) == 0 && !has_arg(*h, "always"))
+    if (ascii_lower(h->arg(0)).rfind("access-control-", 0) == 0 && !has_arg(*h, "always"))
       add({"cors.error-responses", "cors.proxy-errors"},
           q(*h) + " has no `always`: nginx adds it to 2xx/3xx responses only", h,
           {edit{edit::kind::set, h->loc, h->text() + " always", ""}});
   bool allow_origin = false;
   for (const directive *h : headers)
-    if (lower(h->arg(0)) == "access-control-allow-origin") allow_origin = true;
+    if (ascii_lower(h->arg(0)) == "access-control-allow-origin") allow_origin = true;
   if (!allow_origin)
     add({"cors.preflight", "cors.stream-response", "cors.error-responses", "cors.proxy-errors"},
         "no `add_header Access-Control-Allow-Origin ... always` applies to " + where +
@@ -388,8 +384,8 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
                                    " and replace any inherited ones)"),
         nullptr, cors_edits());
   for (const directive *h : headers) {
-    if (lower(h->arg(0)) != "access-control-allow-headers" || h->arg(1) == "*") continue;
-    const std::string allowed = lower(h->arg(1));
+    if (ascii_lower(h->arg(0)) != "access-control-allow-headers" || h->arg(1) == "*") continue;
+    const std::string allowed = ascii_lower(h->arg(1));
     std::string missing;
     for (const char *name : preflight_headers)
       if (allowed.find(name) == std::string::npos)
@@ -403,8 +399,9 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   // upstream (OLLAMA_ORIGINS=*, an OpenAI-compatible server) doubles every header.
   const auto hidden = sc.array("proxy_hide_header");
   auto hides = [&](const std::string &name) {
-    return std::any_of(hidden.begin(), hidden.end(),
-                       [&](const directive *d) { return lower(d->arg(0)) == lower(name); });
+    return std::any_of(hidden.begin(), hidden.end(), [&](const directive *d) {
+      return ascii_lower(d->arg(0)) == ascii_lower(name);
+    });
   };
   if (allow_origin && !hides("Access-Control-Allow-Origin")) {
     std::vector<edit> e;
@@ -422,11 +419,12 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   }
   const directive *wildcard = nullptr, *credentials = nullptr, *echo = nullptr, *vary = nullptr;
   for (const directive *h : headers) {
-    const std::string name = lower(h->arg(0));
+    const std::string name = ascii_lower(h->arg(0));
     if (name == "access-control-allow-origin" && h->arg(1) == "*") wildcard = h;
     if (name == "access-control-allow-origin" && h->arg(1).rfind('$', 0) == 0) echo = h;
-    if (name == "access-control-allow-credentials" && lower(h->arg(1)) == "true") credentials = h;
-    if (name == "vary" && lower(h->arg(1)).find("origin") != std::string::npos) vary = h;
+    if (name == "access-control-allow-credentials" && ascii_lower(h->arg(1)) == "true")
+      credentials = h;
+    if (name == "vary" && ascii_lower(h->arg(1)).find("origin") != std::string::npos) vary = h;
   }
   if (wildcard && credentials)
     add({"cors.credentials"},
@@ -440,11 +438,11 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
         echo, {add_array("add_header", "add_header Vary Origin always")});
   // A Content-Type set or hidden here replaces the upstream's stream type.
   for (const directive *h : headers)
-    if (lower(h->arg(0)) == "content-type")
+    if (ascii_lower(h->arg(0)) == "content-type")
       add({"stream.content-type", "stream.no-coalescing.sse"},
           q(*h) + " replaces the stream's Content-Type", h, {removal(*h)});
   for (const directive *h : hidden)
-    if (lower(h->arg(0)) == "content-type")
+    if (ascii_lower(h->arg(0)) == "content-type")
       add({"stream.content-type", "stream.no-coalescing.sse"},
           q(*h) + " drops the upstream's Content-Type (nginx then sends its default_type)", h,
           {removal(*h)});
@@ -458,7 +456,7 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   if (const directive *n = sc.get("proxy_next_upstream"); n && has_arg(*n, "non_idempotent")) {
     std::string kept = "proxy_next_upstream";
     for (const auto &a : n->args)
-      if (lower(a.value) != "non_idempotent") kept += " " + a.raw;
+      if (ascii_lower(a.value) != "non_idempotent") kept += " " + a.raw;
     add({"abort.no-replay"}, q(*n) + " retries a POST on another attempt after an error", n,
         {edit{edit::kind::set, n->loc,
               kept == "proxy_next_upstream" ? "proxy_next_upstream off" : kept, ""}});
@@ -472,7 +470,7 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
       for (const auto &h : blk.children)
         if (h.name == "add_header") {
           own.push_back(&h);
-          if (lower(h.arg(0)).rfind("access-control-", 0) == 0) cors.push_back(&h);
+          if (ascii_lower(h.arg(0)).rfind("access-control-", 0) == 0) cors.push_back(&h);
         }
       if (own.empty()) continue;
       if (cors.empty()) {
@@ -495,7 +493,7 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   const auto set_headers = sc.array("proxy_set_header");
   auto set_header = [&](const std::string &name) -> const directive * {
     for (const directive *h : set_headers)
-      if (lower(h->arg(0)) == lower(name)) return h;
+      if (ascii_lower(h->arg(0)) == ascii_lower(name)) return h;
     return nullptr;
   };
   if (const directive *h = set_header("Host");

@@ -4,14 +4,10 @@
 #include <cctype>
 #include <regex>
 
+#include "common/ascii.h"
+
 namespace streamcheck::harness::nginx {
 namespace {
-
-std::string lower(std::string s) {
-  for (auto &c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 bool is_regex(const std::string &modifier) {
   return modifier == "~" || modifier == "~*";
@@ -79,7 +75,7 @@ std::string apply_rewrites(const directive &location, const std::string &uri, bo
 // How much an upstream address looks like an LLM server (3 Ollama, 2 OpenAI-compatible server,
 // 1 unknown, 0 a web application such as a chat UI in front of one).
 int llm_score(const std::string &address) {
-  const std::string a = lower(address);
+  const std::string a = ascii_lower(address);
   if (a.find("ollama") != std::string::npos || a.find(":11434") != std::string::npos) return 3;
   for (const char *app : {"webui", "open-webui", "librechat", "chat-ui", "anythingllm", "frontend"})
     if (a.find(app) != std::string::npos) return 0;
@@ -119,14 +115,14 @@ std::string resolve_address(const std::vector<directive> &top, const directive &
       for (const auto &u : d.children)
         if (u.block && u.name == "upstream") blocks.push_back(&u);
   for (const directive *u : blocks)
-    if (lower(u->arg(0)) == lower(authority))
+    if (ascii_lower(u->arg(0)) == ascii_lower(authority))
       for (const auto &s : u->children)
         if (s.name == "server" && !s.args.empty()) return s.arg(0);
   return authority;
 }
 
 bool loopback(const std::string &address) {
-  std::string host = lower(address);
+  std::string host = ascii_lower(address);
   if (!host.empty() && host[0] == '[')
     host = host.substr(1, host.find(']') - 1);
   else

@@ -7,14 +7,10 @@
 #include <set>
 #include <unistd.h>
 
+#include "common/ascii.h"
+
 namespace streamcheck::harness::nginx {
 namespace {
-
-std::string lower(std::string s) {
-  for (auto &c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 bool ends_with(const std::string &s, const std::string &suffix) {
   return s.size() >= suffix.size() &&
@@ -188,7 +184,8 @@ struct rewriter {
 
   void collect(std::vector<directive> &tree) {
     for (auto &d : tree) {
-      if (d.block && d.name == "upstream" && !d.args.empty()) upstreams.insert(lower(d.arg(0)));
+      if (d.block && d.name == "upstream" && !d.args.empty())
+        upstreams.insert(ascii_lower(d.arg(0)));
       if (!d.block && d.name == "set" && d.args.size() >= 2 && d.arg(0).size() > 1)
         var_values[d.arg(0).substr(1)].push_back(&d.args[1]);
       if (d.block && d.name == "map" && d.args.size() >= 2 && d.arg(1).size() > 1) {
@@ -202,7 +199,7 @@ struct rewriter {
   }
 
   bool is_upstream(const std::string &host) const {
-    return upstreams.count(lower(host_of(host))) > 0;
+    return upstreams.count(ascii_lower(host_of(host))) > 0;
   }
 
   // Every value `token` ($name) can take, when all are literal; nullptr for a request
@@ -303,7 +300,7 @@ struct rewriter {
     auto *values = literal_values(scheme_var);
     if (!values) return unreachable_pass(d, under_test, scheme_var);
     for (word *w : *values) {
-      if (lower(w->value) == "https")
+      if (ascii_lower(w->value) == "https")
         out.notes.push_back(d.loc.str() + ": " + d.text() + ": " + scheme_var +
                             " is https; the mock speaks plain HTTP, tested as http");
       if (auto r = assign(w, "http", d); !r) return r;
@@ -670,7 +667,7 @@ result<directive *> choose_server(const std::vector<directive *> &http, const re
     for (const auto &d : s->children)
       if (d.name == "server_name")
         for (const auto &a : d.args) {
-          if (!chosen && lower(a.value) == lower(o.server_name)) chosen = s;
+          if (!chosen && ascii_lower(a.value) == ascii_lower(o.server_name)) chosen = s;
           names.push_back(a.value);
         }
   if (chosen) return chosen;

@@ -23,7 +23,8 @@ journal of every request it received.
   --control ADDR           journal and health API, e.g. 127.0.0.1:0 (default: none)
   --port-file FILE         write the bound --listen port to FILE
   --control-port-file FILE write the bound --control port to FILE
-  --profile NAME           upstream policy: ollama (default: Origin allow-list, Host check),
+  --policy NAME            upstream policy (--profile is an older name for it): ollama
+                           (default: Origin allow-list, Host check),
                            ollama-lan (OLLAMA_HOST=0.0.0.0, default origins: no Host check),
                            ollama-open (OLLAMA_HOST=0.0.0.0, OLLAMA_ORIGINS=*), openai (CORS *),
                            openai-only (CORS *, only /v1/ routes: vLLM, llama.cpp, LiteLLM),
@@ -82,10 +83,12 @@ int main(int argc, char **argv) {
       port_file = value;
     } else if (arg == "--control-port-file") {
       control_port_file = value;
-    } else if (arg == "--profile") {
+    } else if (arg == "--policy" || arg == "--profile") {
+      // --policy, as the harness's streamcheck.policy= says; --profile kept for old scripts
+      // (in the harness "profile" means durations).
       auto p = mock::policy_for_profile(value);
       if (!p)
-        return usage_error("--profile: unknown profile '" + value + "' (" + mock::profile_names() +
+        return usage_error(arg + ": unknown policy '" + value + "' (" + mock::profile_names() +
                            ")");
       opts.behaviour.request_policy = *p;
       opts.profile_name = value;

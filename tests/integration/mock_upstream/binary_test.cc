@@ -94,9 +94,26 @@ TEST(MockBinary, ServesOnItsPortFilesAndStopsOnSigterm) {
   EXPECT_EQ(m.err(), "");
 }
 
+TEST(MockBinary, PolicyFlagAndItsOlderNameProfile) {
+  for (const char *flag : {"--policy", "--profile"}) {
+    running_mock m;
+    start(m, {flag, "openai"});
+    const auto health =
+        http_exchange(m.control, request_bytes("GET", "/health", "HTTP/1.1",
+                                               {"Host: 127.0.0.1", "Connection: close"}));
+    ASSERT_TRUE(health) << flag;
+    const json h = json::parse(parse_http_response(*health).body, nullptr, false);
+    EXPECT_EQ(h["profile"], "openai") << flag;
+  }
+  std::string out, err;
+  const int st = run_to_exit({"--policy", "nonsense"}, out, err);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 3) << describe_status(st);
+  EXPECT_NE(err.find("--policy: unknown policy 'nonsense'"), std::string::npos) << err;
+}
+
 TEST(MockBinary, SigintWithAStreamInFlightExitsZeroPromptly) {
   running_mock m;
-  start(m, {"--profile", "openai"});
+  start(m, {"--policy", "openai"});
   auto c = tcp_client::connect(m.port);
   ASSERT_TRUE(c);
   const std::string body =

@@ -11,7 +11,7 @@ packages=(
   build-essential cmake pkg-config git curl ca-certificates
   libboost-dev libcurl4-openssl-dev nlohmann-json3-dev libgtest-dev
   nginx-light haproxy openssl socat nodejs npm chromium iproute2
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
 )
 
 missing=()

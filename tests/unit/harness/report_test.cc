@@ -339,8 +339,24 @@ TEST(Json, ValidatesAgainstPublishedSchema) {
   test::mini_schema checker(schema());
   for (const auto &err : checker.validate(json_of(sample())))
     ADD_FAILURE() << err;
-  for (const auto &err : checker.validate(json_of(run_report{})))
+  run_report empty;
+  empty.started_at = "2026-12-01T18:00:00Z";
+  for (const auto &err : checker.validate(json_of(empty)))
     ADD_FAILURE() << "empty report: " << err;
+}
+
+TEST(Json, SchemaChecksTheStartTimeFormat) {
+  // Guards the checker: "format": "date-time" is evaluated, not just accepted.
+  test::mini_schema checker(schema());
+  nlohmann::json doc = json_of(sample());
+  for (const char *good : {"2025-01-02T03:04:05Z", "2025-01-02T03:04:05.123+01:00"}) {
+    doc["started_at"] = good;
+    EXPECT_TRUE(checker.validate(doc).empty()) << good;
+  }
+  for (const char *bad : {"", "2025-01-02 03:04:05", "2025-01-02T03:04:05", "yesterday"}) {
+    doc["started_at"] = bad;
+    EXPECT_EQ(checker.validate(doc).size(), 1u) << bad;
+  }
 }
 
 TEST(Json, SchemaRejectsDrift) {

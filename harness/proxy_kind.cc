@@ -1,7 +1,6 @@
 #include "harness/proxy_kind.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "common/ascii.h"
 

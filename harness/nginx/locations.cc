@@ -1,7 +1,6 @@
 #include "harness/nginx/locations.h"
 
 #include <algorithm>
-#include <cctype>
 #include <regex>
 
 #include "common/ascii.h"

@@ -29,10 +29,15 @@ const std::vector<json> *observations::journal_of(const std::string &name) const
   return &none;
 }
 
+// A kind's own text only where a fixture pair proved it on that kind; otherwise the generic
+// advice, marked as such, never another proxy's directive.
 std::string check::fix_for(const std::string &proxy_kind) const {
   if (auto it = fixes.find(proxy_kind); it != fixes.end()) return it->second;
-  if (auto it = fixes.find("generic"); it != fixes.end()) return it->second;
-  return fixes.empty() ? "" : fixes.begin()->second;
+  const auto generic = fixes.find("generic");
+  if (generic == fixes.end()) return "";
+  if (proxy_kind.empty() || proxy_kind == "generic") return generic->second;
+  return generic->second + " (general advice: no " + proxy_kind +
+         " setting has been verified for this check yet)";
 }
 
 verdict pass(std::string measured, json measurements) {
@@ -51,6 +56,28 @@ verdict fail(std::string expected, std::string actual, std::string cause, json m
   v.cause = std::move(cause);
   v.measurements = std::move(measurements);
   return v;
+}
+
+verdict inconclusive(std::string unobserved, std::string why, std::string blocked_by,
+                     json measurements) {
+  verdict v;
+  v.inconclusive = true;
+  v.measured = "inconclusive: " + unobserved;
+  v.actual = std::move(unobserved);
+  v.cause = std::move(why);
+  v.blocked_by = std::move(blocked_by);
+  v.measurements = std::move(measurements);
+  return v;
+}
+
+std::optional<verdict> unless_forwarded(const observations &o, const std::string &probe) {
+  if (!o.journal_of(probe)->empty()) return std::nullopt;
+  const probe_result *r = o.probe(probe);
+  return inconclusive("the request never reached the upstream (client saw " + describe_failure(*r) +
+                          ")",
+                      "the proxy answered or dropped the request itself, so there was no "
+                      "upstream stream to judge",
+                      "", {{"status", r->status}, {"curl", r->curl_error}});
 }
 
 std::string describe_failure(const probe_result &r) {

@@ -4,6 +4,7 @@
 #pragma once
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,10 @@ struct observations {
 struct verdict {
   bool passed = false;
   bool skipped = false;
+  // The situation the check needs never arose (another fault got in the way): actual says what
+  // could not be observed, cause why, blocked_by the check whose failure explains it (if one).
+  bool inconclusive = false;
+  std::string blocked_by;
   std::string measured; // headline figure
   std::string expected; // on failure
   std::string actual;   // on failure
@@ -96,6 +101,12 @@ const std::vector<check> &catalog();
 verdict pass(std::string measured, json measurements = json::object());
 verdict fail(std::string expected, std::string actual, std::string cause,
              json measurements = json::object());
+verdict inconclusive(std::string unobserved, std::string why, std::string blocked_by = "",
+                     json measurements = json::object());
+// Inconclusive when the upstream never saw the probe's request: the proxy answered (404 from a
+// static root, 401 from an auth gate) or dropped it, so the stream the check is about never
+// existed. nullopt when the request was forwarded.
+std::optional<verdict> unless_forwarded(const observations &o, const std::string &probe);
 // Describes a transport failure or a bad status in one line ("HTTP 504", "curl: Timeout ...").
 std::string describe_failure(const probe_result &r);
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "harness/diagnosis.h"
+#include "harness/interrupt.h"
 #include "harness/nginx/analysis.h"
 #include "harness/nginx/config.h"
 #include "harness/nginx/launcher.h"
@@ -55,8 +56,10 @@ Options for run and self-test:
   --skip GLOB                          leave out matching checks (repeatable)
   --strict                             SHOULD-level failures fail the run
   --tolerance-mult X                   scale every timing bound (slow or loaded machines)
-  --proxy-kind KIND                    nginx|haproxy|caddy|apache|generic (default: detected from
-                                       the Server header) - picks the remediation text
+  --proxy-kind KIND                    nginx|haproxy|caddy|apache|lighttpd|generic (default:
+                                       detected from the Server or Via header, the proxy's own
+                                       error pages, HAProxy's lower-case header names) - picks
+                                       the remediation text
   --report FORMAT[:FILE]               console, json, junit, markdown (repeatable; FILE default
                                        stdout; console is the default)
   --origin URL                         the browser app's origin for cors.* (default
@@ -95,8 +98,50 @@ How to set it up by hand:
   streamcheck run --proxy http://127.0.0.1:8080 --mock-control http://127.0.0.1:11435
 
 Exit codes: 0 every MUST check passed (and SHOULD with --strict); 1 a check failed;
-            2 setup or runtime error (mock or proxy unreachable, harness error); 3 usage error.
+            2 setup or runtime error (mock or proxy unreachable, nginx -t failed, a --report
+            file not writable: checked before the run; the other reports say what went wrong);
+            3 usage error; 130/143 stopped by SIGINT/SIGTERM (the proxy stopped, the temp
+            prefix removed unless --keep-temp).
+  streamcheck COMMAND --help: that command's help.
 )";
+
+// The help of one command: its entry under "Commands:", the option sections it takes, the exit
+// codes. Cut from usage_text, so an option added there shows up here too.
+std::optional<std::string> command_help(const std::string &command) {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> sections = {
+      {"run", {"Options for run and self-test:"}},
+      {"self-test", {"Options for run and self-test:"}},
+      {"nginx", {"Options for run and self-test:", "Options for nginx:"}},
+      {"exec", {"Options for run and self-test:", "Options for nginx:"}},
+      {"list", {}},
+      {"help", {}}};
+  const auto found = std::find_if(sections.begin(), sections.end(),
+                                  [&](const auto &s) { return s.first == command; });
+  if (found == sections.end()) return std::nullopt;
+  std::vector<std::string> lines;
+  for (std::string_view rest = usage_text; !rest.empty();) {
+    const auto nl = rest.find('\n');
+    lines.emplace_back(rest.substr(0, nl));
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+  }
+  std::string out = "usage: streamcheck " + command + " [options]\n\n";
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string &l = lines[i];
+    const bool entry = l.rfind("  " + command + " ", 0) == 0 || l == "  " + command;
+    const bool section =
+        std::find(found->second.begin(), found->second.end(), l) != found->second.end();
+    if (!entry && !section && l.rfind("Exit codes:", 0) != 0) continue;
+    out += l + "\n";
+    // An entry goes on while lines are indented deeper; a section and the exit codes until a
+    // blank line.
+    for (++i; i < lines.size() && !lines[i].empty() && (!entry || lines[i].rfind("   ", 0) == 0);
+         ++i)
+      out += lines[i] + "\n";
+    --i;
+    out += "\n";
+  }
+  return out;
+}
 
 struct report_target {
   std::string format;
@@ -290,7 +335,35 @@ int list_checks(bool as_json) {
   return exit_ok;
 }
 
-void write_report(const report_target &t, const run_report &r, bool color) {
+// Why a --report FILE cannot be written (a directory, a missing or read-only directory, the
+// same file twice), before anything runs: a CI gate must not run for minutes and lose its report.
+std::optional<std::string> unwritable_report(const std::vector<report_target> &reports) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> seen;
+  for (const auto &t : reports) {
+    if (t.file.empty() || t.file == "-") continue;
+    const fs::path file = fs::absolute(t.file).lexically_normal();
+    std::error_code ec;
+    if (fs::is_directory(file, ec)) return t.file + " is a directory";
+    const fs::path dir = file.parent_path();
+    if (!fs::is_directory(dir, ec))
+      return "cannot write " + t.file + ": no directory " + dir.string();
+    if (fs::exists(file, ec) ? access(file.c_str(), W_OK) != 0
+                             : access(dir.c_str(), W_OK | X_OK) != 0)
+      return "cannot write " + t.file + ": permission denied";
+    if (std::find(seen.begin(), seen.end(), file) != seen.end())
+      return t.file + " is named by two --report options";
+    seen.push_back(file);
+  }
+  return std::nullopt;
+}
+
+int report_destination_error(const std::string &problem) {
+  std::fprintf(stderr, "streamcheck: --report: %s (checked before the run)\n", problem.c_str());
+  return exit_setup_error;
+}
+
+bool write_report(const report_target &t, const run_report &r, bool color) {
   auto emit = [&](std::ostream &out, bool use_color) {
     if (t.format == "json")
       write_json(out, r);
@@ -304,11 +377,13 @@ void write_report(const report_target &t, const run_report &r, bool color) {
   if (t.file.empty() || t.file == "-") {
     emit(std::cout, color);
     std::cout.flush();
-    return;
+    return static_cast<bool>(std::cout);
   }
   std::ofstream f(t.file);
   emit(f, false);
+  f.close();
   if (!f) std::fprintf(stderr, "streamcheck: cannot write %s\n", t.file.c_str());
+  return static_cast<bool>(f);
 }
 
 void show_progress(const engine_progress &p) {
@@ -330,22 +405,46 @@ result<run_report> run_with_progress(const cli_options &o) {
   return report;
 }
 
+int setup_error(const cli_options &o, const std::string &message);
+
+// A report that was asked for and not written makes the run a runtime error, never a pass. A run
+// the proxy refused entirely measured nothing: a setup error (diagnosis.h).
 int write_reports(const cli_options &o, const run_report &report) {
-  if (const auto refused = refused_everything(report)) {
-    std::fprintf(stderr, "streamcheck: %s\n", refused->c_str());
-    return exit_setup_error;
-  }
+  if (const auto refused = refused_everything(report)) return setup_error(o, *refused);
+  bool all_written = true;
   for (const auto &t : o.reports)
-    write_report(t, report, o.color);
-  return report.exit_code();
+    all_written = write_report(t, report, o.color) && all_written;
+  return all_written ? report.exit_code() : exit_setup_error;
+}
+
+// A run that could not start (nginx -t failed, the proxy unreachable) still gets its reports,
+// one "setup" check in error saying why, so a CI dashboard shows the cause instead of nothing.
+int setup_error(const cli_options &o, const std::string &message) {
+  std::fprintf(stderr, "streamcheck: %s\n", message.c_str());
+  run_report r;
+  r.tool_version = "0.1.0";
+  r.target =
+      o.run.target_label.empty() ? (o.conf.empty() ? o.run.proxy_url : o.conf) : o.run.target_label;
+  r.proxy_kind = o.run.proxy_kind;
+  r.profile = o.run.profile;
+  r.upstream = o.run.mock_control;
+  r.strict = o.run.strict;
+  r.started_at = utc_now();
+  check_result c;
+  c.id = "setup";
+  c.title = "The run could start";
+  c.requirement = "streamcheck can start and reach the proxy and the mock";
+  c.result = outcome::error;
+  c.actual = message;
+  r.checks.push_back(c);
+  for (const auto &t : o.reports)
+    if (t.format != "console") write_report(t, r, o.color);
+  return exit_setup_error;
 }
 
 int run_and_report(const cli_options &o) {
   auto report = run_with_progress(o);
-  if (!report) {
-    std::fprintf(stderr, "streamcheck: %s\n", report.message().c_str());
-    return exit_setup_error;
-  }
+  if (!report) return setup_error(o, report.message());
   return write_reports(o, *report);
 }
 
@@ -362,32 +461,35 @@ result<std::unique_ptr<mock::server>> start_embedded_mock() {
 
 int self_test(cli_options o) {
   auto srv = start_embedded_mock();
-  if (!srv) {
-    std::fprintf(stderr, "streamcheck: %s\n", srv.message().c_str());
-    return exit_setup_error;
-  }
+  if (!srv) return setup_error(o, srv.message());
   o.run.proxy_url = "http://127.0.0.1:" + std::to_string(srv.value()->port());
   o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
   o.run.target_label = "the embedded mock itself (self-test, no proxy)";
   o.run.proxy_kind = "generic";
+  o.run.proxy_kind_source = "self-test (no proxy)";
   o.run.upstream_profile = "ollama-open"; // no proxy to satisfy a strict upstream
   o.run.self_test = true;
   return run_and_report(o);
 }
 
-// A private directory (0700) under /tmp, removed again unless --keep-temp.
+// A private directory (0700) under /tmp, removed again unless --keep-temp, on a signal too.
 struct temp_prefix {
   std::string path;
   bool keep = false;
   std::string contents; // what it holds, for the --keep-temp message
+  std::optional<interrupt_guard> on_interrupt;
 
   bool create(const std::string &kind) {
     std::string pattern = "/tmp/streamcheck-" + kind + "-XXXXXX";
     if (!mkdtemp(pattern.data())) return false;
     path = pattern;
+    on_interrupt.emplace([this] {
+      finish();
+      if (!keep) std::fprintf(stderr, "streamcheck: removed %s\n", path.c_str());
+    });
     return true;
   }
-  ~temp_prefix() {
+  void finish() const {
     if (path.empty()) return;
     if (keep) {
       std::fprintf(stderr, "streamcheck: kept %s (%s)\n", path.c_str(), contents.c_str());
@@ -396,12 +498,11 @@ struct temp_prefix {
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
   }
+  ~temp_prefix() {
+    on_interrupt.reset(); // waits for a signal's cleanup that is under way
+    finish();
+  }
 };
-
-int setup_error(const std::string &message) {
-  std::fprintf(stderr, "streamcheck: %s\n", message.c_str());
-  return exit_setup_error;
-}
 
 // --after-suite: the user's command, while the proxy still runs.
 void run_after_suite(const std::string &command, const std::string &url) {
@@ -444,13 +545,14 @@ int nginx_command(cli_options o) {
   ng::nginx_files files;
   files.binary = ng::find_nginx(o.nginx_binary);
   if (files.binary.empty())
-    return setup_error(o.nginx_binary.empty()
+    return setup_error(o,
+                       o.nginx_binary.empty()
                            ? "nginx not found (not on PATH, not /usr/sbin/nginx); use --nginx PATH"
                            : "--nginx " + o.nginx_binary + ": not an executable");
   ng::load_options lo;
   lo.include_base = o.include_prefix;
   auto conf = ng::load(o.conf, lo);
-  if (!conf) return setup_error(conf.message());
+  if (!conf) return setup_error(o, conf.message());
   if (ng::wrap_snippet(conf->top))
     std::fprintf(stderr,
                  "streamcheck: note: %s has no http { } block: tested as a site snippet "
@@ -458,11 +560,11 @@ int nginx_command(cli_options o) {
                  o.conf.c_str());
 
   auto srv = start_embedded_mock();
-  if (!srv) return setup_error(srv.message());
+  if (!srv) return setup_error(o, srv.message());
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
   tmp.contents = "nginx.conf, logs/";
-  if (!tmp.create("nginx")) return setup_error("cannot create a temp directory in /tmp");
+  if (!tmp.create("nginx")) return setup_error(o, "cannot create a temp directory in /tmp");
   std::error_code ec;
   std::filesystem::create_directories(tmp.path + "/logs", ec);
   files.prefix = tmp.path;
@@ -481,29 +583,29 @@ int nginx_command(cli_options o) {
   std::vector<nginx::source_loc> line_map;
   for (int attempt = 1;; ++attempt) {
     auto ports = ng::free_ports(std::max(needed, 1));
-    if (!ports) return setup_error(ports.message());
+    if (!ports) return setup_error(o, ports.message());
     ro.ports = *ports;
     if (o.listen_port != 0) ro.ports[0] = o.listen_port;
     auto rw = ng::rewrite(conf->top, ro);
-    if (!rw) return setup_error(rw.message());
+    if (!rw) return setup_error(o, rw.message());
     flat = std::move(*rw);
     line_map.clear();
     const std::string text = ng::emit(flat.top, &line_map);
     {
       std::ofstream f(files.conf, std::ios::binary | std::ios::trunc);
       f << text;
-      if (!f) return setup_error("cannot write " + files.conf);
+      if (!f) return setup_error(o, "cannot write " + files.conf);
     }
     if (attempt == 1) {
       for (const auto &n : flat.notes)
         std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
       auto t = ng::test_config(files, line_map, seconds(30));
-      if (!t) return setup_error(t.message());
+      if (!t) return setup_error(o, t.message());
     }
     bool in_use = false;
     auto started = proc.start(files, flat.port, seconds(15), in_use);
     if (started) break;
-    if (!in_use || o.listen_port != 0 || attempt >= 3) return setup_error(started.message());
+    if (!in_use || o.listen_port != 0 || attempt >= 3) return setup_error(o, started.message());
   }
   const std::string url =
       std::string(flat.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(flat.port);
@@ -512,14 +614,17 @@ int nginx_command(cli_options o) {
   o.run.proxy_url = url;
   o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
   o.run.target_label = "nginx " + o.conf + ", " + flat.server_label + ", at " + url;
-  if (o.run.proxy_kind.empty()) o.run.proxy_kind = "nginx";
+  if (o.run.proxy_kind.empty()) {
+    o.run.proxy_kind = "nginx";
+    o.run.proxy_kind_source = "managed nginx target";
+  }
   read_routes_and_upstream(o, conf->top, flat.server_loc);
   auto report = run_with_progress(o);
   if (!report) {
     proc.stop(seconds(5));
     for (const auto &l : ng::relevant_log_lines(files.error_log()))
       std::fprintf(stderr, "  nginx: %s\n", l.c_str());
-    return setup_error(report.message());
+    return setup_error(o, report.message());
   }
   const profile *prof = find_profile(o.run.profile);
   ng::analysis_options ao;
@@ -585,34 +690,34 @@ bool says_address_in_use(const std::string &log) {
 int exec_command(cli_options o) {
   using std::chrono::seconds;
   auto srv = start_embedded_mock();
-  if (!srv) return setup_error(srv.message());
+  if (!srv) return setup_error(o, srv.message());
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
   tmp.contents = "output.log: the command's output";
-  if (!tmp.create("exec")) return setup_error("cannot create a temp directory in /tmp");
+  if (!tmp.create("exec")) return setup_error(o, "cannot create a temp directory in /tmp");
   const std::string log = tmp.path + "/output.log";
   const std::string name = o.exec_argv.front();
   child_process child;
   unsigned short port = 0;
   for (int attempt = 1;; ++attempt) {
     auto ports = free_ports(1);
-    if (!ports) return setup_error(ports.message());
+    if (!ports) return setup_error(o, ports.message());
     port = ports->front();
     auto started =
         child.start({fill_placeholders(o.exec_argv, port, srv.value()->port()), log, {}, {}});
-    if (!started) return setup_error(started.message());
+    if (!started) return setup_error(o, started.message());
     const auto ready = child.wait_listening(port, seconds(15));
     if (ready == child_process::readiness::listening) break;
     const std::string said = last_lines(read_file(log), 5);
     if (ready == child_process::readiness::timed_out) {
       child.stop(seconds(5));
-      return setup_error(name + " did not listen on 127.0.0.1:" + std::to_string(port) +
-                         " within 15 s (does the command use {listen} or {port}?)" +
-                         (said.empty() ? "" : ":\n" + said));
+      return setup_error(o, name + " did not listen on 127.0.0.1:" + std::to_string(port) +
+                                " within 15 s (does the command use {listen} or {port}?)" +
+                                (said.empty() ? "" : ":\n" + said));
     }
     if (!says_address_in_use(said) || attempt >= 3)
-      return setup_error(name + " exited with status " + std::to_string(child.exit_status()) +
-                         " before listening" + (said.empty() ? "" : ":\n" + said));
+      return setup_error(o, name + " exited with status " + std::to_string(child.exit_status()) +
+                                " before listening" + (said.empty() ? "" : ":\n" + said));
   }
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   std::fprintf(stderr, "streamcheck: %s listening on %s\n", name.c_str(), url.c_str());
@@ -626,7 +731,7 @@ int exec_command(cli_options o) {
   if (!report) {
     if (!said.empty())
       std::fprintf(stderr, "streamcheck: %s said:\n%s\n", name.c_str(), said.c_str());
-    return setup_error(report.message());
+    return setup_error(o, report.message());
   }
   const int code = write_reports(o, *report);
   if (code != exit_ok && !said.empty())
@@ -637,16 +742,35 @@ int exec_command(cli_options o) {
   return code;
 }
 
+// `streamcheck CMD --help` (or -h anywhere before exec's --) and `streamcheck help CMD`: CMD.
+std::optional<std::string> wants_command_help(int argc, char **argv) {
+  if (argc >= 3 && std::string(argv[1]) == "help") return std::string(argv[2]);
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-h") return std::string(argv[1]);
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 int run_cli(int argc, char **argv) {
-  if (argc >= 2 && (std::string(argv[1]) == "help" || std::string(argv[1]) == "--help" ||
+  if (argc == 2 && (std::string(argv[1]) == "help" || std::string(argv[1]) == "--help" ||
                     std::string(argv[1]) == "-h")) {
     std::fputs(usage_text, stdout);
     return exit_ok;
   }
+  if (const auto help = wants_command_help(argc, argv)) {
+    const auto text = command_help(*help);
+    if (!text) return usage_error("unknown command '" + *help + "'");
+    std::fputs(text->c_str(), stdout);
+    return exit_ok;
+  }
   cli_options o;
   if (auto problem = parse(argc, argv, o)) return usage_error(*problem);
+  if (o.command != "list")
+    if (auto problem = unwritable_report(o.reports)) return report_destination_error(*problem);
   if (o.command == "list") return list_checks(o.list_json);
   if (o.command == "self-test") return self_test(o);
   if (o.command == "nginx") {

@@ -23,24 +23,9 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// The running child, for the signal handler: it runs in its own process group, so a Ctrl-C on
-// the terminal would not reach it.
+// The running child, for the interrupt thread (harness/interrupt.cc): it runs in its own process
+// group, so a Ctrl-C on the terminal would not reach it.
 std::atomic<pid_t> running_child{-1};
-
-extern "C" void stop_child_and_exit(int sig) {
-  const pid_t pid = running_child.load();
-  if (pid > 0) kill(pid, SIGTERM); // async-signal-safe
-  std::signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-void stop_on_signals() {
-  static bool installed = false;
-  if (installed) return;
-  installed = true;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP})
-    std::signal(sig, stop_child_and_exit);
-}
 
 // Children get their own process group (so a whole tree, e.g. nginx's workers, can be
 // signalled) and SIGPIPE back at its default, which streamcheck ignores for itself.
@@ -51,7 +36,13 @@ void init_child_attributes(posix_spawnattr_t &attr) {
   sigemptyset(&defaults);
   sigaddset(&defaults, SIGPIPE);
   posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+  // streamcheck blocks SIGINT/SIGTERM/SIGHUP for its interrupt thread; a child must not inherit
+  // that, or SIGTERM would not stop it.
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 }
 
 std::vector<char *> environment(const spawn_request &r) {
@@ -97,7 +88,6 @@ result<bool> child_process::start(const spawn_request &r) {
     args.push_back(const_cast<char *>(a.c_str()));
   args.push_back(nullptr);
   auto env = environment(r);
-  stop_on_signals();
   const int rc = posix_spawnp(&pid_, args[0], &fa, &attr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
@@ -149,6 +139,16 @@ int child_process::stop(std::chrono::milliseconds deadline) {
   }
   pid_ = -1;
   return status;
+}
+
+void stop_running_child(std::chrono::milliseconds deadline) {
+  const pid_t pid = running_child.exchange(-1);
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  if (wait_for(pid, deadline) == -1) {
+    kill(-pid, SIGKILL);
+    wait_for(pid, std::chrono::seconds(5));
+  }
 }
 
 int wait_for(pid_t pid, std::chrono::milliseconds deadline) {

@@ -44,6 +44,10 @@ private:
   int exit_status_ = -1;
 };
 
+// The child started last and still running, stopped as child_process::stop does (for the
+// interrupt thread; safe from any thread).
+void stop_running_child(std::chrono::milliseconds deadline);
+
 // Waits for pid until the deadline; the exit status, or -1 if it is still running.
 int wait_for(pid_t pid, std::chrono::milliseconds deadline);
 

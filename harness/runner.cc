@@ -10,15 +10,9 @@
 #include "common/go_json.h"
 #include "harness/checks/requests.h"
 #include "harness/diagnosis.h"
+#include "harness/proxy_kind.h"
 
 namespace streamcheck::harness {
-namespace {
-
-std::string trim_slash(std::string url) {
-  while (!url.empty() && url.back() == '/')
-    url.pop_back();
-  return url;
-}
 
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
@@ -27,6 +21,14 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+namespace {
+
+std::string trim_slash(std::string url) {
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  return url;
 }
 
 std::string run_id() {
@@ -48,16 +50,6 @@ std::string scheme_host(const std::string &url) {
   if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket))
     authority.resize(colon);
   return url.substr(0, host_start) + authority;
-}
-
-std::string kind_from_server_header(const std::string &server) {
-  std::string s = server;
-  for (auto &c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const char *k : {"nginx", "openresty", "haproxy", "caddy", "apache", "lighttpd", "envoy",
-                        "streamcheck-proxy"})
-    if (s.find(k) != std::string::npos) return std::string(k) == "openresty" ? "nginx" : k;
-  return "generic";
 }
 
 struct target {
@@ -258,6 +250,13 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
   r.measurements = v.measurements;
   if (v.skipped) {
     r.result = outcome::skip;
+  } else if (v.inconclusive) {
+    // No fix: the check found nothing wrong with what it tests, only that it could not see it.
+    r.result = outcome::inconclusive;
+    r.actual = v.actual;
+    r.cause = v.cause;
+    r.blocked_by = v.blocked_by;
+    if (!c.judges_proxy_errors) explain_divergence(r, false);
   } else if (v.passed || c.severity == level::info) {
     r.result = outcome::pass;
   } else {
@@ -287,7 +286,6 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
 
   body.clear();
   err.clear();
-  std::string server_header;
   std::vector<std::string> notes = o.notes;
   if (simple_request("GET", proxy + "/api/version", "", 5000, body, err) == 0) {
     // Connected but silent (a proxy waiting on its upstream) is reachable: the checks will say
@@ -354,9 +352,17 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   const auto t0 = std::chrono::steady_clock::now();
 
   std::vector<probe_result> results = run_probes(scheduled, cb.on_progress);
-  for (const auto &r : results)
-    if (server_header.empty() && r.url.rfind(proxy, 0) == 0) server_header = r.header("Server");
-  report.proxy_kind = o.proxy_kind.empty() ? kind_from_server_header(server_header) : o.proxy_kind;
+  if (o.proxy_kind.empty()) {
+    std::vector<probe_result> proxied;
+    for (const auto &r : results)
+      if (r.url.rfind(proxy, 0) == 0) proxied.push_back(r);
+    const proxy_kind detected = detect_proxy_kind(proxied);
+    report.proxy_kind = detected.kind;
+    report.proxy_kind_source = detected.source;
+  } else {
+    report.proxy_kind = o.proxy_kind;
+    report.proxy_kind_source = o.proxy_kind_source.empty() ? "--proxy-kind" : o.proxy_kind_source;
+  }
   report.target =
       o.target_label.empty() ? "proxy " + proxy + " (" + report.proxy_kind + ")" : o.target_label;
 
@@ -373,7 +379,7 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
       }
     check_result cr = judge_check(*pc.c, ctx, obs[0], obs[1], o.strict, report.proxy_kind);
     note_route(cr, pc.specs, o.routes);
-    if (cr.result == outcome::fail || cr.result == outcome::warn || cr.result == outcome::error) {
+    if (cr.result != outcome::pass && cr.result != outcome::skip) {
       const auto &spec = pc.specs.front();
       cr.reproduce = reproduction(proxy, o.routes.find(spec.path)->client_path, spec,
                                   scheduled[pc.first_index[1]].body);

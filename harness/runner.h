@@ -21,7 +21,8 @@ struct run_options {
   std::vector<std::string> skip; // --skip globs
   bool strict = false;
   double tolerance_mult = 1.0;
-  std::string proxy_kind;   // empty: detect from the Server header
+  std::string proxy_kind;        // empty: detect (harness/proxy_kind.h)
+  std::string proxy_kind_source; // how a given kind is known (default "--proxy-kind")
   std::string target_label; // shown in reports; default "proxy URL"
   std::string origin = "https://app.example.test";
   std::string public_host = "llm.example.test";
@@ -43,6 +44,9 @@ bool selected(const std::string &id, const run_options &o);
 
 // Setup problems (mock or proxy unreachable, bad profile) come back as an error value: exit 2.
 result<run_report> run_suite(const run_options &o, const run_callbacks &cb);
+
+// Now, RFC 3339 UTC to the second: a report's started_at.
+std::string utc_now();
 
 // Judging, separated from the network for tests: direct and proxied observations -> result.
 check_result judge_check(const check &c, const check_context &ctx, const observations &direct,

@@ -351,7 +351,18 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
     const json input = body.value.value("input", json());
     if (input.is_null() || (input.is_array() && input.empty()))
       return whole(error_response(m.which, 400, "invalid input"), instant);
-    return scripted(json_response(200, v1_embeddings_body(model, input), "application/json"),
+    // The openai SDK asks for base64 unless told otherwise: plain floats would be decoded as
+    // base64 into zero vectors of the wrong length, silently.
+    const json format = body.value.value("encoding_format", json(""));
+    const std::string format_text = format.is_string() ? format.get<std::string>() : format.dump();
+    if (!format_text.empty() && format_text != "float" && format_text != "base64")
+      return whole(json_response(400, openai_error(400, "Invalid value for 'encoding_format' = " +
+                                                            format_text +
+                                                            ". Supported values: ['float', "
+                                                            "'base64'].")),
+                   instant);
+    return scripted(json_response(200, v1_embeddings_body(model, input, format_text == "base64"),
+                                  "application/json"),
                     instant);
   }
   case route::v1_models: return scripted(json_response(200, v1_models_body()), instant);

@@ -35,8 +35,28 @@ std::uint64_t journal::add(journal_entry e) {
   const std::uint64_t seq = next_seq_++;
   e.seq = seq;
   entries_.push_back(std::move(e));
-  if (entries_.size() > capacity_) entries_.pop_front();
+  evict_beyond_capacity();
   return seq; // entries_ may be empty again when capacity_ is 0
+}
+
+void journal::evict_beyond_capacity() {
+  while (entries_.size() > capacity_) {
+    entries_.pop_front();
+    ++dropped_;
+  }
+}
+
+void journal::set_capacity(std::size_t capacity) {
+  std::lock_guard lock(mu_);
+  capacity_ = capacity;
+  evict_beyond_capacity();
+}
+
+json journal::retention() const {
+  std::lock_guard lock(mu_);
+  return {{"capacity", capacity_},
+          {"dropped", dropped_},
+          {"first_seq", entries_.empty() ? 0 : entries_.front().seq}};
 }
 
 void journal::update(std::uint64_t seq, const std::function<void(journal_entry &)> &edit) {
@@ -58,6 +78,7 @@ json journal::query(const std::string &id, std::uint64_t after, const std::strin
 void journal::clear() {
   std::lock_guard lock(mu_);
   entries_.clear();
+  dropped_ = 0;
 }
 
 } // namespace streamcheck::mock

@@ -34,6 +34,8 @@ journal of every request it received.
                            /v1 SSE chunk layout (legacy = Ollama <= v0.32.5; default current)
   --threads N              event loops (default: one per core)
   --max-body BYTES         largest request body accepted (default 536870912)
+  --journal-entries N      requests the journal keeps, the oldest dropped first (default 10000,
+                           about 120 MiB at most; 0 keeps none)
   --help                   this text
 
 Scenarios: a request's "model" picks a preset (GET /api/tags lists them) and a top-level
@@ -44,8 +46,9 @@ events_per_write split_events split_gap_ms abort_after abort(fin|rst) error_afte
 status headers{} legacy_chunks seed. Body-less requests: ?streamcheck.KEY=VALUE.
 ?streamcheck.policy=PROFILE applies another profile's policy to one request.
 
-Control API (--control): GET /journal[?id=ID&prefix=P&after=SEQ], DELETE /journal, GET /health,
-GET /presets.
+Control API (--control): GET /journal[?id=ID&prefix=P&after=SEQ] ({"entries": [...],
+"capacity": N, "dropped": entries evicted since start or DELETE, "first_seq": oldest kept}),
+DELETE /journal, GET /health, GET /presets.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 2 cannot listen, 3 usage error.
 )";
@@ -96,13 +99,15 @@ int main(int argc, char **argv) {
       if (value != "current" && value != "legacy")
         return usage_error("--openai-chunks: expected current or legacy, got '" + value + "'");
       opts.behaviour.legacy_chunks = value == "legacy";
-    } else if (arg == "--threads" || arg == "--max-body") {
+    } else if (arg == "--threads" || arg == "--max-body" || arg == "--journal-entries") {
       char *end = nullptr;
       const unsigned long long n = std::strtoull(value.c_str(), &end, 10);
       if (value.empty() || *end != '\0' || (arg == "--threads" && (n == 0 || n > 256)))
         return usage_error(arg + ": expected a positive number, got '" + value + "'");
       if (arg == "--threads")
         opts.threads = static_cast<unsigned>(n);
+      else if (arg == "--journal-entries")
+        opts.journal_entries = n;
       else
         opts.max_body_bytes = n;
     } else {

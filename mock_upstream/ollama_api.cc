@@ -1,8 +1,12 @@
 #include "mock_upstream/ollama_api.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <string_view>
 
 namespace streamcheck::mock {
 namespace {
@@ -421,13 +425,51 @@ std::string embeddings_body(const std::string &prompt) {
   return go_json(json{{"embedding", unit_vector(prompt, 32)}});
 }
 
-std::string v1_embeddings_body(const std::string &model, const json &input) {
+namespace {
+
+std::string base64_encode(std::string_view bytes) {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+    std::uint32_t group = 0;
+    for (std::size_t k = 0; k < 3; ++k)
+      group = (group << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+    for (std::size_t k = 0; k < 4; ++k)
+      out += k <= n ? alphabet[(group >> (18 - 6 * k)) & 0x3f] : '=';
+  }
+  return out;
+}
+
+// float32 little-endian, whatever the host's byte order.
+std::string float32_le(const std::vector<double> &values) {
+  std::string out;
+  for (const double x : values) {
+    const float f = static_cast<float>(x);
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, &f, sizeof bits);
+    for (int k = 0; k < 4; ++k)
+      out += static_cast<char>((bits >> (8 * k)) & 0xff);
+  }
+  return out;
+}
+
+} // namespace
+
+std::string v1_embeddings_body(const std::string &model, const json &input, bool base64) {
   json data = json::array();
   int index = 0;
   for (const auto &text : inputs_of(input)) {
+    const auto values = unit_vector(text, 32);
     json v = json::array();
-    for (double x : unit_vector(text, 32))
-      v.push_back(static_cast<float>(x));
+    if (base64) {
+      v = base64_encode(float32_le(values));
+    } else {
+      for (double x : values)
+        v.push_back(static_cast<float>(x));
+    }
     data.push_back({{"object", "embedding"}, {"embedding", v}, {"index", index++}});
   }
   return go_json(json{{"object", "list"},

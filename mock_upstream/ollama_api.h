@@ -78,7 +78,8 @@ std::string v1_chat_complete(const stream_context &c, const scenario &s);
 std::string v1_completion_complete(const stream_context &c, const scenario &s);
 std::string embed_body(const std::string &model, const json &input);
 std::string embeddings_body(const std::string &prompt);
-std::string v1_embeddings_body(const std::string &model, const json &input);
+// base64: each vector as its float32 values, little-endian, base64-encoded (as Ollama and OpenAI).
+std::string v1_embeddings_body(const std::string &model, const json &input, bool base64 = false);
 
 std::string now_rfc3339();
 

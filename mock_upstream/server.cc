@@ -289,25 +289,6 @@ awaitable<std::string> read_raw_head(tcp::socket &sock, beast::flat_buffer &buf,
   }
 }
 
-header_list in_sent_order(std::string_view raw_head, header_list parsed) {
-  header_list out;
-  std::size_t pos = raw_head.find("\r\n");
-  while (pos != std::string_view::npos && pos + 2 < raw_head.size()) {
-    const auto eol = raw_head.find("\r\n", pos + 2);
-    const auto line = raw_head.substr(pos + 2, eol - pos - 2);
-    pos = eol;
-    const auto colon = line.find(':');
-    if (line.empty() || colon == std::string_view::npos) continue;
-    auto value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-      value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
-      value.remove_suffix(1);
-    out.emplace_back(std::string(line.substr(0, colon)), std::string(value));
-  }
-  // Anything unusual (folded lines): keep Beast's view rather than guess.
-  return out.size() == parsed.size() ? out : parsed;
-}
 
 request_view to_view(const http::request<http::string_body> &req) {
   request_view v;
@@ -500,9 +481,12 @@ awaitable<void> server::impl::control_session(tcp::socket sock) {
     http::response<http::string_body> res;
     if (path == "/journal" && req.method() == http::verb::get) {
       const std::string after = query_param(target, "after");
-      res = control_reply(http::status::ok,
-                          {{"entries", log.query(query_param(target, "id"), parse_seq(after),
-                                                 query_param(target, "prefix"))}});
+      // Says whether older entries were dropped (--journal-entries), so a reader that finds
+      // nothing knows whether nothing came or it came and was evicted.
+      json reply = log.retention();
+      reply["entries"] =
+          log.query(query_param(target, "id"), parse_seq(after), query_param(target, "prefix"));
+      res = control_reply(http::status::ok, reply);
     } else if (path == "/journal" && req.method() == http::verb::delete_) {
       log.clear();
       res = control_reply(http::status::ok, {{"cleared", true}});
@@ -530,6 +514,7 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   const unsigned n =
       options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   p->options = std::move(options);
+  p->log.set_capacity(p->options.journal_entries);
   for (unsigned i = 0; i < n; ++i) {
     p->loops.push_back(std::make_unique<asio::io_context>(1));
     p->work.push_back(asio::make_work_guard(*p->loops.back()));

@@ -20,6 +20,7 @@ struct server_options {
   std::string profile_name = "ollama";
   std::size_t max_body_bytes = 512u << 20;
   std::size_t max_header_bytes = 1u << 20; // Go's DefaultMaxHeaderBytes
+  std::size_t journal_entries = default_journal_capacity;
 };
 
 class server {

@@ -120,4 +120,24 @@ std::string chunk(std::string_view data) {
   return out;
 }
 
+header_list in_sent_order(std::string_view raw_head, header_list parsed) {
+  header_list out;
+  std::size_t pos = raw_head.find("\r\n");
+  while (pos != std::string_view::npos && pos + 2 < raw_head.size()) {
+    const auto eol = raw_head.find("\r\n", pos + 2);
+    const auto line = raw_head.substr(pos + 2, eol - pos - 2);
+    pos = eol;
+    const auto colon = line.find(':');
+    if (line.empty() || colon == std::string_view::npos) continue;
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+      value.remove_suffix(1);
+    out.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+  }
+  // Anything unusual (folded lines): keep Beast's view rather than guess.
+  return out.size() == parsed.size() ? out : parsed;
+}
+
 } // namespace streamcheck::mock

@@ -44,4 +44,8 @@ inline constexpr std::string_view last_chunk = "0\r\n\r\n";
 // Go's rule: a complete body that fits the 2048-byte buffer gets Content-Length.
 inline constexpr std::size_t go_prechunk_buffer = 2048;
 
+// The request's header fields in the order the client sent them (Beast files a repeated field
+// right after its first occurrence), from the raw head; Beast's list when the two disagree.
+header_list in_sent_order(std::string_view raw_head, header_list parsed);
+
 } // namespace streamcheck::mock

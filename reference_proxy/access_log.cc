@@ -39,7 +39,7 @@ std::string format_text(const exchange_record &r) {
 }
 
 result<std::unique_ptr<access_log>> access_log::open(const std::string &path, log_format format) {
-  if (format == log_format::off)
+  if (format == log_format::off || path == "off")
     return std::unique_ptr<access_log>(new access_log(nullptr, false, format, ""));
   if (path == "-") return std::unique_ptr<access_log>(new access_log(stdout, false, format, ""));
   std::FILE *f = std::fopen(path.c_str(), "a");

@@ -34,7 +34,8 @@ std::string format_text(const exchange_record &r);
 
 class access_log {
 public:
-  // "-" is stdout. Format off opens nothing and writes nothing.
+  // "-" is stdout. "off" (as nginx's access_log off) or format off opens nothing and writes
+  // nothing.
   static result<std::unique_ptr<access_log>> open(const std::string &path, log_format format);
   ~access_log();
   void write(const exchange_record &r);

@@ -134,15 +134,28 @@ const std::vector<option> &options() {
        size_setter(&proxy_config::max_body_bytes, 0), "1GiB"},
       {"max-header-bytes", "SIZE", "largest request head (431 beyond)",
        size_setter(&proxy_config::max_header_bytes, 1024), "64KiB"},
+      {"max-header-line", "SIZE", "longest request header line (431 beyond)",
+       size_setter(&proxy_config::max_header_line_bytes, 64), "8KiB"},
+      {"max-headers", "N", "most request header lines (431 beyond)",
+       size_setter(&proxy_config::max_headers, 1), std::to_string(d.max_headers)},
+      {"underscores-in-headers", "on|off",
+       "forward request headers whose name has '_' (off: dropped, as nginx; an upstream that "
+       "reads '_' as '-' would take Content_Length for Content-Length)",
+       [](proxy_config &c, const std::string &v) -> std::optional<std::string> {
+         if (v != "on" && v != "off") return "expected on or off";
+         c.underscores_in_headers = v == "on";
+         return std::nullopt;
+       },
+       "off"},
       {"max-target-bytes", "SIZE", "longest request target (414 beyond)",
        size_setter(&proxy_config::max_target_bytes, 64), "16KiB"},
       {"max-connections", "N", "client connections at once (more wait in the listen queue)",
        size_setter(&proxy_config::max_connections, 1), std::to_string(d.max_connections)},
       {"upstream-pool", "N", "idle upstream connections kept per event loop",
        size_setter(&proxy_config::upstream_pool_size, 0), std::to_string(d.upstream_pool_size)},
-      {"access-log", "FILE", "one line per request; - is stdout",
+      {"access-log", "FILE", "one line per request; - is stdout, off is none (./off: a file)",
        [](proxy_config &c, const std::string &v) -> std::optional<std::string> {
-         if (v.empty()) return "expected a file name or -";
+         if (v.empty()) return "expected a file name, - or off";
          c.access_log = v;
          return std::nullopt;
        },

@@ -40,11 +40,14 @@ struct proxy_config {
 
   std::size_t max_body_bytes = std::size_t{1} << 30; // base64 images: large by default
   std::size_t max_header_bytes = 64 * 1024;
+  std::size_t max_header_line_bytes = 8 * 1024; // nginx's large_client_header_buffers 4 8k
+  std::size_t max_headers = 100;                // HAProxy's tune.http.maxhdr is 101
+  bool underscores_in_headers = false;          // nginx's underscores_in_headers
   std::size_t max_target_bytes = 16 * 1024;
   std::size_t max_connections = 10'000;
   std::size_t upstream_pool_size = 64; // idle upstream connections kept per event loop
 
-  std::string access_log = "-"; // file path, "-" for stdout
+  std::string access_log = "-"; // file path, "-" for stdout, "off" for none
   log_format log = log_format::json;
   std::string port_file;
 };

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "common/clock.h"
+#include "reference_proxy/request_head.h"
 
 namespace streamcheck::proxy {
 namespace {
@@ -37,10 +38,7 @@ template <class Fields> header_list headers_of(const Fields &fields) {
   return out;
 }
 
-struct refusal {
-  int status;
-  std::string message;
-};
+constexpr std::size_t max_method_bytes = 32; // the longest registered method is 17 bytes
 
 // Beast already refuses Content-Length together with Transfer-Encoding and differing lengths;
 // these are the ambiguities it lets through, each a known request-smuggling vector.
@@ -52,10 +50,20 @@ std::optional<refusal> check_request(const request_head &req, const request_pars
   if (req.target.size() > config.max_target_bytes)
     return refusal{414, "request target longer than " + std::to_string(config.max_target_bytes) +
                             " bytes"};
+  if (auto problem = target_problem(req.target)) return problem;
+  if (req.method.size() > max_method_bytes)
+    return refusal{501, "method longer than " + std::to_string(max_method_bytes) + " bytes"};
+  // An upstream that echoes TRACE would show a script the headers (cookies, Authorization) the
+  // proxy adds or forwards; nginx answers 405 too.
+  if (req.method == "TRACE") return refusal{405, "TRACE is not allowed"};
   // RFC 9112 §3.2: exactly one Host in HTTP/1.1; two would let the hops disagree on the target.
   if (const auto hosts = count_header(req.headers, "Host");
       hosts > 1 || (hosts == 0 && req.version == 11))
     return refusal{400, "an HTTP/1.1 request needs exactly one Host header"};
+  // Forwarded as X-Forwarded-Host: what the upstream builds URLs from must be a host.
+  if (const auto host = find_header(req.headers, "Host");
+      count_header(req.headers, "Host") == 1 && !valid_host(host))
+    return refusal{400, "invalid Host header (RFC 9112 §3.2: host[:port])"};
   if (count_header(req.headers, "Content-Length") > 1 ||
       find_header(req.headers, "Content-Length").find(',') != std::string_view::npos)
     return refusal{400, "more than one Content-Length"};
@@ -276,6 +284,7 @@ awaitable<bool> exchange::serve() {
   else if (has_body)
     fwd.body = body_framing::length;
   fwd.content_length = parser_.content_length().value_or(0);
+  fwd.forward_underscores = env_.config.underscores_in_headers;
   const std::string head = upstream_request_head(req_, fwd);
   timed_socket up(std::move(*connected));
   up.deadline.expires_after(env_.config.body_timeout);

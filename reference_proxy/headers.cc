@@ -1,7 +1,6 @@
 #include "reference_proxy/headers.h"
 
 #include <algorithm>
-#include <array>
 #include <nlohmann/json.hpp>
 
 #include "common/asio.h"
@@ -25,13 +24,27 @@ template <class F> void for_each_token(std::string_view list, F f) {
   }
 }
 
-bool named_by_connection(std::string_view name, const header_list &headers) {
-  bool named = false;
-  for (const auto &[n, v] : headers)
-    if (iequals(n, "Connection"))
-      for_each_token(v, [&](std::string_view t) { named = named || iequals(t, name); });
-  return named;
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto &c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
+
+// A comma-separated list without repeats (case-insensitive), in first-seen order: one set
+// lookup per token.
+class token_list {
+public:
+  void add(std::string_view token) {
+    if (!seen_.insert(lower(token)).second) return;
+    text_ += (text_.empty() ? "" : ", ") + std::string(token);
+  }
+  const std::string &text() const { return text_; }
+
+private:
+  std::unordered_set<std::string> seen_;
+  std::string text_;
+};
 
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
@@ -73,26 +86,39 @@ std::size_t count_header(const header_list &headers, std::string_view name) {
       headers.begin(), headers.end(), [&](const auto &h) { return iequals(h.first, name); }));
 }
 
+hop_by_hop_names::hop_by_hop_names(const header_list &headers) {
+  for (const std::string_view fixed :
+       {"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
+        "transfer-encoding", "proxy-authenticate", "proxy-authorization"})
+    named_.emplace(fixed);
+  for (const auto &[n, v] : headers)
+    if (iequals(n, "Connection"))
+      for_each_token(v, [&](std::string_view t) { named_.insert(lower(t)); });
+}
+
+bool hop_by_hop_names::contains(std::string_view name) const {
+  return named_.count(lower(name)) > 0;
+}
+
 bool is_hop_by_hop(std::string_view name, const header_list &headers) {
-  static constexpr std::array<std::string_view, 9> fixed = {
-      "Connection",        "Keep-Alive",         "Proxy-Connection",   "TE", "Trailer", "Upgrade",
-      "Transfer-Encoding", "Proxy-Authenticate", "Proxy-Authorization"};
-  return std::any_of(fixed.begin(), fixed.end(), [&](auto f) { return iequals(f, name); }) ||
-         named_by_connection(name, headers);
+  return hop_by_hop_names(headers).contains(name);
 }
 
 std::string upstream_request_head(const request_head &req, const forward_context &ctx) {
   std::string out = req.method + " " + req.target + " HTTP/1.1\r\n";
   add(out, "Host", ctx.upstream_authority);
   std::string forwarded_for;
+  const hop_by_hop_names hop_by_hop(req.headers);
   for (const auto &[name, value] : req.headers) {
     if (iequals(name, "X-Forwarded-For")) {
       forwarded_for += (forwarded_for.empty() ? "" : ", ") + value;
       continue;
     }
-    if (is_hop_by_hop(name, req.headers) || iequals(name, "Host") || iequals(name, "Origin") ||
-        iequals(name, "Content-Length") || iequals(name, "Expect") ||
-        iequals(name, "X-Forwarded-Proto") || iequals(name, "X-Forwarded-Host"))
+    if (hop_by_hop.contains(name) ||
+        (!ctx.forward_underscores && name.find('_') != std::string::npos) ||
+        iequals(name, "Host") || iequals(name, "Origin") || iequals(name, "Content-Length") ||
+        iequals(name, "Expect") || iequals(name, "X-Forwarded-Proto") ||
+        iequals(name, "X-Forwarded-Host"))
       continue;
     add(out, name, value);
   }
@@ -109,14 +135,11 @@ std::string upstream_request_head(const request_head &req, const forward_context
 
 std::string client_response_head(const response_head &res, const client_context &ctx) {
   std::string out = status_line(res.status, res.reason);
-  std::string vary;
-  auto add_vary = [&](std::string_view token) {
-    bool present = false;
-    for_each_token(vary, [&](std::string_view t) { present = present || iequals(t, token); });
-    if (!present) vary += (vary.empty() ? "" : ", ") + std::string(token);
-  };
+  token_list vary;
+  const auto add_vary = [&](std::string_view token) { vary.add(token); };
+  const hop_by_hop_names hop_by_hop(res.headers);
   for (const auto &[name, value] : res.headers) {
-    if (is_hop_by_hop(name, res.headers) || iequals(name, "Content-Length") ||
+    if (hop_by_hop.contains(name) || iequals(name, "Content-Length") ||
         starts_with_icase(name, "Access-Control-"))
       continue;
     if (iequals(name, "Vary")) {
@@ -134,7 +157,7 @@ std::string client_response_head(const response_head &res, const client_context 
     else
       add(out, name, value);
   }
-  if (!vary.empty()) add(out, "Vary", vary);
+  if (!vary.text().empty()) add(out, "Vary", vary.text());
   add_framing(out, ctx.body, ctx.content_length);
   if (ctx.close)
     add(out, "Connection", "close");

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,17 @@ std::size_t count_header(const header_list &headers, std::string_view name);
 std::string_view trim_ows(std::string_view s);
 
 // Hop-by-hop: the fixed RFC 9110 §7.6.1 set plus every header the Connection header names.
+// Built once per head, so deciding for every header costs one lookup each, not a rescan of the
+// head and its Connection tokens.
+class hop_by_hop_names {
+public:
+  explicit hop_by_hop_names(const header_list &headers);
+  bool contains(std::string_view name) const;
+
+private:
+  std::unordered_set<std::string> named_; // lower case
+};
+
 bool is_hop_by_hop(std::string_view name, const header_list &headers);
 
 enum class body_framing { none, length, chunked, close };
@@ -34,11 +46,15 @@ struct forward_context {
   std::string client_address;     // appended to X-Forwarded-For
   body_framing body = body_framing::none;
   std::uint64_t content_length = 0;
+  // Names with '_' are dropped unless this is set (nginx's underscores_in_headers): an upstream
+  // that maps '_' to '-' (CGI, WSGI) would read Content_Length as Content-Length.
+  bool forward_underscores = false;
 };
 
 // The request line and head sent upstream: HTTP/1.1 (chunked answers, reusable connections),
-// hop-by-hop headers and Expect dropped, Host rewritten, Origin dropped (CORS is decided here;
-// a default Ollama would refuse the browser's origin), X-Forwarded-For/-Proto/-Host set.
+// hop-by-hop headers, Expect and (by default) names with '_' dropped, Host rewritten, Origin
+// dropped (CORS is decided here; a default Ollama would refuse the browser's origin),
+// X-Forwarded-For/-Proto/-Host set.
 std::string upstream_request_head(const request_head &req, const forward_context &ctx);
 
 struct response_head {

@@ -9,6 +9,7 @@
 
 #include "common/listener.h"
 #include "reference_proxy/exchange.h"
+#include "reference_proxy/request_head.h"
 
 namespace streamcheck::proxy {
 namespace {
@@ -22,6 +23,7 @@ using boost::system::error_code;
 struct connection_state {
   timed_socket *client = nullptr;
   bool idle = true;
+  bool unread_input = false; // refused before the head was read: linger before closing
 };
 
 struct event_loop {
@@ -52,6 +54,7 @@ struct server::impl {
   awaitable<void> session(tcp::socket socket, event_loop &loop);
   awaitable<bool> read_request_head(timed_socket &client, beast::flat_buffer &buffer,
                                     request_parser &parser, connection_state &state, bool first);
+  awaitable<void> refuse_head(timed_socket &client, const refusal &why);
 };
 
 awaitable<void> server::impl::accept_loop() {
@@ -78,7 +81,8 @@ awaitable<void> server::impl::accept_loop() {
 }
 
 // The first byte of a request may take keepalive-timeout to come; the rest of its head must
-// come within header-timeout (a client dribbling a head byte by byte is cut off).
+// come within header-timeout (a client dribbling a head byte by byte is cut off). The head is
+// scanned (limits, obs-fold) as it arrives and given to Beast only once complete and within them.
 awaitable<bool> server::impl::read_request_head(timed_socket &client, beast::flat_buffer &buffer,
                                                 request_parser &parser, connection_state &state,
                                                 bool first) {
@@ -94,32 +98,53 @@ awaitable<bool> server::impl::read_request_head(timed_socket &client, beast::fla
     if (ec) co_return false;
   }
   state.idle = false;
+  const auto received = [&buffer] {
+    return std::string_view(static_cast<const char *>(buffer.data().data()), buffer.size());
+  };
+  head_scanner scanner({config.max_header_bytes, config.max_header_line_bytes, config.max_headers});
+  client.deadline.expires_after(config.header_timeout);
+  auto scanned = scanner.scan(received());
+  while (scanned == head_scanner::state::need_more) {
+    const std::size_t room = std::min<std::size_t>(4096, buffer.max_size() - buffer.size());
+    const std::size_t n = co_await client.socket.async_read_some(buffer.prepare(room),
+                                                                 redirect_error(use_awaitable, ec));
+    buffer.commit(n);
+    if (ec) break;
+    scanned = scanner.scan(received());
+  }
+  client.deadline.disarm();
+  if (ec) co_return false; // the client left, or was too slow: nobody to answer
+  if (scanned == head_scanner::state::refused) {
+    state.unread_input = true;
+    co_await refuse_head(client, *scanner.problem());
+    co_return false;
+  }
   parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
   // Checked by the exchange, which also counts chunked bodies. Not boost::none: Beast 1.74
   // compares a Content-Length against it as an optional and refuses every body.
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-  client.deadline.expires_after(config.header_timeout);
-  co_await http::async_read_header(client.socket, buffer, parser,
-                                   redirect_error(use_awaitable, ec));
-  client.deadline.disarm();
-  if (!ec) co_return true;
-  if (const int status = refusal_status(ec)) {
-    const std::string reason =
-        status == 431
-            ? "request head larger than " + std::to_string(config.max_header_bytes) + " bytes"
-            : "malformed request: " + ec.message();
-    const std::string response = local_response(status, {}, reason, true);
-    client.deadline.expires_after(config.send_timeout);
-    co_await asio::async_write(client.socket, asio::buffer(response),
-                               redirect_error(use_awaitable, ec));
-    exchange_record rec;
-    rec.status = status;
-    rec.outcome = "refused";
-    error_code peer_ec;
-    rec.client = client.socket.remote_endpoint(peer_ec).address().to_string();
-    log.write(rec);
-  }
+  buffer.consume(parser.put(asio::buffer(buffer.data().data(), scanner.head_size()), ec));
+  if (!ec && parser.is_header_done()) co_return true;
+  const int status = ec ? refusal_status(ec) : 0;
+  state.unread_input = true;
+  co_await refuse_head(client, {status ? status : 400,
+                                "malformed request: " + (ec ? ec.message() : "incomplete head")});
   co_return false;
+}
+
+awaitable<void> server::impl::refuse_head(timed_socket &client, const refusal &why) {
+  const std::string response = local_response(why.status, {}, why.message, true);
+  error_code ec;
+  client.deadline.expires_after(config.send_timeout);
+  co_await asio::async_write(client.socket, asio::buffer(response),
+                             redirect_error(use_awaitable, ec));
+  client.deadline.disarm();
+  exchange_record rec;
+  rec.status = why.status;
+  rec.outcome = "refused";
+  error_code peer_ec;
+  rec.client = client.socket.remote_endpoint(peer_ec).address().to_string();
+  log.write(rec);
 }
 
 namespace {
@@ -157,7 +182,7 @@ awaitable<void> server::impl::session(tcp::socket socket, event_loop &loop) {
     const bool served = co_await read_request_head(client, buffer, parser, state, first) &&
                         co_await serve_request(client, buffer, parser, env);
     if (!served) {
-      unread_input = parser.got_some() && !parser.is_done();
+      unread_input = state.unread_input || (parser.got_some() && !parser.is_done());
       break;
     }
     // A request body may have grown the buffer; an idle connection should not keep that.

@@ -59,8 +59,6 @@ const std::map<std::string, std::string> one_layer_fixes = {
     {"nginx", "answer CORS in nginx only: proxy_hide_header Access-Control-Allow-Origin (and the "
               "other Access-Control-* headers), then add_header ... always; answer OPTIONS with "
               "'return 204' in the same location"},
-    {"haproxy", "http-response del-header Access-Control-Allow-Origin before setting your own"},
-    {"caddy", "header -Access-Control-Allow-Origin, then one header directive"},
     {"generic", "emit CORS headers in exactly one layer (the proxy or the upstream)"},
 };
 
@@ -296,11 +294,12 @@ check vary_origin() {
     return std::vector{preflight(ctx), browser_stream(ctx)};
   };
   c.judge = [](const observations &o, const check_context &ctx) -> verdict {
-    int echoed = 0;
+    int echoed = 0, with_cors = 0;
     for (const auto &spec : {preflight(ctx), browser_stream(ctx)}) {
       const probe_result &r = *o.probe(spec.name);
       if (!answered(r)) return unanswered(r, spec.name, "Vary: Origin with an echoed origin");
       const auto acao = r.header_values("Access-Control-Allow-Origin");
+      with_cors += !acao.empty();
       if (acao.size() != 1 || acao.front() != ctx.origin) continue;
       ++echoed;
       const auto vary = header_tokens(r.header_values("Vary"));
@@ -310,6 +309,10 @@ check vary_origin() {
                     spec.name + ": Vary " + json(r.header_values("Vary")).dump(),
                     "the echoed origin is cacheable across origins");
     }
+    if (with_cors == 0)
+      return inconclusive("no Access-Control-Allow-Origin on the preflight or the stream, so no "
+                          "echoed origin to vary by",
+                          "the proxy answers without CORS headers", "cors.stream-response");
     return pass(echoed ? "Vary: Origin on every echoed origin" : "origin not echoed (wildcard)");
   };
   return c;

@@ -29,6 +29,7 @@ json stats_json(const delay_stats &s) {
 // The shared verdict of the no-coalescing family: every event on time, all of them there.
 verdict judge_spacing(const observations &o, const check_context &c, const std::string &probe,
                       int gap_ms, int expected_events) {
+  if (auto v = unless_forwarded(o, probe)) return *v;
   const probe_result *r = o.probe(probe);
   if (r->status != 200 || !r->complete())
     return fail("a complete 200 stream", describe_failure(*r), "the proxy failed the request");
@@ -56,10 +57,9 @@ verdict judge_spacing(const observations &o, const check_context &c, const std::
 const std::map<std::string, std::string> buffering_fixes = {
     {"nginx", "proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; "
               "(or send X-Accel-Buffering: no from the upstream); gzip off for stream types"},
-    {"haproxy", "remove 'option http-buffer-request' / compression for text/event-stream and "
-                "application/x-ndjson; keep 'option http-server-close' off"},
-    {"caddy", "reverse_proxy { flush_interval -1 }"},
-    {"apache", "ProxyPass ... flushpackets=on; SetEnv no-gzip 1"},
+    // fixtures/haproxy/stock.cfg fails, http-no-delay.cfg passes (HAProxy 2.6).
+    {"haproxy", "option http-no-delay (in defaults, or the frontend and backend): without it "
+                "HAProxy holds each small write ~200 ms on a plain listener"},
     {"generic", "disable response buffering and compression for streamed responses"},
 };
 
@@ -75,6 +75,7 @@ check first_token() {
           nullptr};
   c.probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; };
   c.judge = [](const observations &o, const check_context &ctx) -> verdict {
+    if (auto v = unless_forwarded(o, "stream")) return *v;
     const probe_result *r = o.probe("stream");
     if (r->status != 200 || r->events.empty())
       return fail("a 200 stream with events", describe_failure(*r), "the proxy failed the request");
@@ -139,8 +140,8 @@ check compressed_client() {
       level::must,
       "With Accept-Encoding: gzip, deflate, br, zstd, events still keep their spacing.",
       {{"nginx", "gzip off (or remove application/x-ndjson and text/event-stream from gzip_types)"},
-       {"caddy", "exclude streamed types from 'encode'"},
-       {"apache", "SetEnvIf Request_URI ^/(api|v1)/ no-gzip"},
+       {"haproxy", "option http-no-delay (stock HAProxy does not compress; its ~200 ms hold of "
+                   "small writes is what shows here)"},
        {"generic", "do not compress text/event-stream and application/x-ndjson"}},
       nullptr,
       nullptr};
@@ -208,6 +209,8 @@ check content_type() {
     return std::vector{chat_stream("ndjson", short_stream), sse_stream("sse", short_stream)};
   };
   c.judge = [](const observations &o, const check_context &ctx) -> verdict {
+    for (const char *probe : {"ndjson", "sse"})
+      if (auto v = unless_forwarded(o, probe)) return *v;
     const std::string nd = media_type(o.probe("ndjson")->header("Content-Type"));
     const std::string sse = media_type(o.probe("sse")->header("Content-Type"));
     json m = {{"ndjson", nd}, {"sse", sse}};

@@ -237,12 +237,11 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
 
   // stream.*: response buffering and the HTTP/1.0 upstream (close-delimited answers).
   if (const directive *b = sc.get("proxy_buffering"); b && lower(b->arg(0)) == "on")
-    add({"stream.", "conn.concurrent-streams", "abort.cancel-propagates"},
+    add({"stream.", "conn.concurrent-streams"},
         q(*b) + " makes nginx collect the response before sending it");
   else if (!b)
-    add({"stream.", "conn.concurrent-streams", "abort.cancel-propagates"},
-        "no `proxy_buffering off` applies to " + where +
-            ": nginx buffers proxied responses by default");
+    add({"stream.", "conn.concurrent-streams"}, "no `proxy_buffering off` applies to " + where +
+                                                    ": nginx buffers proxied responses by default");
   const directive *v = sc.get("proxy_http_version");
   if (!v || v->arg(0) != "1.1") {
     const std::string text =
@@ -369,9 +368,11 @@ std::string log_evidence(long status, const std::vector<std::string> &log_lines)
 void annotate(run_report &r, const std::vector<finding> &findings, const std::string &path,
               const std::vector<std::string> &log_lines) {
   for (auto &c : r.checks) {
-    if (c.result != outcome::fail && c.result != outcome::warn) continue;
+    const bool unjudged = c.result == outcome::inconclusive;
+    if (c.result != outcome::fail && c.result != outcome::warn && !unjudged) continue;
     if (!path.empty() && c.path != path) continue;
     const bool by_status = divergence_explains(c);
+    if (unjudged && !by_status) continue;
     std::string mine;
     for (const auto &f : findings)
       if (matches(f, c.id) && f.status == (by_status ? c.diverged_status : 0) &&
@@ -383,7 +384,10 @@ void annotate(run_report &r, const std::vector<finding> &findings, const std::st
       if (mine.empty()) c.cause += "; nothing in the config under test explains it";
     }
     if (mine.empty()) continue;
-    c.fix += (c.fix.empty() ? "" : " | ") + std::string("in your config: ") + mine;
+    if (unjudged) // no fix for what could not be judged: the directive explains why
+      c.cause += " | in your config: " + mine;
+    else
+      c.fix += (c.fix.empty() ? "" : " | ") + std::string("in your config: ") + mine;
   }
 }
 
@@ -392,9 +396,10 @@ void note_rate_limits(run_report &r) {
   int n = 0;
   for (const auto &c : r.checks) {
     if ((c.diverged_status != 503 && c.diverged_status != 429) || !divergence_explains(c)) continue;
-    const auto at = c.fix.find("in your config: ");
-    if (at == std::string::npos || c.fix.find("limit_", at) == std::string::npos) continue;
-    if (limit.empty()) limit = c.fix.substr(at + 16);
+    const std::string said = c.fix + " " + c.cause;
+    const auto at = said.find("in your config: ");
+    if (at == std::string::npos || said.find("limit_", at) == std::string::npos) continue;
+    if (limit.empty()) limit = said.substr(at + 16);
     ids += (ids.empty() ? "" : ", ") + c.id;
     ++n;
   }

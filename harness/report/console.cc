@@ -22,11 +22,12 @@ struct look {
 
 look look_of(outcome o) {
   switch (o) {
-  case outcome::pass: return {"\u2714", "\033[32m"}; // ✔ green
-  case outcome::warn: return {"\u26A0", "\033[33m"}; // ⚠ yellow
-  case outcome::fail: return {"\u2718", "\033[31m"}; // ✘ red
-  case outcome::skip: return {"\u2013", "\033[2m"};  // – dim
-  case outcome::error: return {"!", "\033[35m"};     // ! magenta: the harness, not the proxy
+  case outcome::pass: return {"\u2714", "\033[32m"};    // ✔ green
+  case outcome::warn: return {"\u26A0", "\033[33m"};    // ⚠ yellow
+  case outcome::fail: return {"\u2718", "\033[31m"};    // ✘ red
+  case outcome::inconclusive: return {"?", "\033[36m"}; // ? cyan: not observed, never a pass
+  case outcome::skip: return {"\u2013", "\033[2m"};     // – dim
+  case outcome::error: return {"!", "\033[35m"};        // ! magenta: the harness, not the proxy
   }
   return {"!", "\033[35m"};
 }
@@ -69,6 +70,9 @@ void write_header(std::ostream &out, const run_report &r) {
   out << "streamcheck " << text::clean(r.tool_version, "") << ": " << text::clean(r.target, "")
       << ", profile " << text::clean(r.profile, "") << (r.strict ? ", strict" : "") << '\n';
   if (!r.upstream.empty()) out << "upstream: " << text::clean(r.upstream, "") << '\n';
+  if (!r.proxy_kind_source.empty())
+    out << "proxy kind: " << text::clean(r.proxy_kind, "") << " ("
+        << text::clean(r.proxy_kind_source, "") << ")\n";
   for (const auto &n : r.notes)
     out << "note: " << text::clean(n, "") << '\n';
 }
@@ -83,8 +87,10 @@ void write_details(std::ostream &out, const run_report &r, bool color) {
 }
 
 void write_roll_call(std::ostream &out, const run_report &r) {
-  const std::pair<const char *, outcome> lists[] = {
-      {"failed", outcome::fail}, {"warned", outcome::warn}, {"errors", outcome::error}};
+  const std::pair<const char *, outcome> lists[] = {{"failed", outcome::fail},
+                                                    {"warned", outcome::warn},
+                                                    {"inconclusive", outcome::inconclusive},
+                                                    {"errors", outcome::error}};
   out << '\n';
   for (const auto &[label, o] : lists)
     if (const std::string ids = joined_ids(r, o); !ids.empty()) out << label << ": " << ids << '\n';

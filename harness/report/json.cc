@@ -36,13 +36,19 @@ ordered check_json(const check_result &c) {
                  {"fix", c.fix},
                  {"reproduce", c.reproduce},
                  {"via", c.via},
+                 {"blocked_by", c.blocked_by},
                  {"seconds", seconds_of(c.seconds)},
                  {"measurements", measurements_of(c)}};
 }
 
 ordered summary_json(const run_summary &s) {
-  return ordered{{"checks", s.checks}, {"passed", s.passed},   {"warned", s.warned},
-                 {"failed", s.failed}, {"skipped", s.skipped}, {"errors", s.errors}};
+  return ordered{{"checks", s.checks},
+                 {"passed", s.passed},
+                 {"warned", s.warned},
+                 {"failed", s.failed},
+                 {"inconclusive", s.inconclusive},
+                 {"skipped", s.skipped},
+                 {"errors", s.errors}};
 }
 
 } // namespace
@@ -52,6 +58,7 @@ void write_json(std::ostream &out, const run_report &r) {
               {"tool_version", r.tool_version},
               {"target", r.target},
               {"proxy_kind", r.proxy_kind},
+              {"proxy_kind_source", r.proxy_kind_source},
               {"profile", r.profile},
               {"upstream", r.upstream},
               {"strict", r.strict},

@@ -40,6 +40,11 @@ void write_outcome(std::ostream &out, const check_result &c) {
   switch (c.result) {
   case outcome::pass: return;
   case outcome::skip: out << "      <skipped" << attr("message", c.measured) << "/>\n"; return;
+  case outcome::inconclusive:
+    // Not observed is not passed: CI consumers show skipped tests with their message.
+    out << "      <skipped" << attr("message", "inconclusive: " + std::string(message_of(c))) << ">"
+        << body << "</skipped>\n";
+    return;
   case outcome::fail:
     out << "      <failure" << attr("message", message_of(c)) << attr("type", to_string(c.severity))
         << ">" << body << "</failure>\n";
@@ -92,8 +97,9 @@ void write_junit(std::ostream &out, const run_report &r) {
   out << "<testsuites" << attr("name", "streamcheck") << attr("tests", s.checks)
       << attr("failures", s.failed) << attr("errors", s.errors) << attr("time", time) << ">\n";
   out << "  <testsuite" << attr("name", "streamcheck") << attr("tests", s.checks)
-      << attr("failures", s.failed) << attr("errors", s.errors) << attr("skipped", s.skipped)
-      << attr("time", time) << (stamp.empty() ? "" : attr("timestamp", stamp)) << ">\n";
+      << attr("failures", s.failed) << attr("errors", s.errors)
+      << attr("skipped", s.skipped + s.inconclusive) << attr("time", time)
+      << (stamp.empty() ? "" : attr("timestamp", stamp)) << ">\n";
   write_properties(out, r);
   for (const check_result &c : r.checks)
     write_testcase(out, c);

@@ -10,11 +10,12 @@ namespace {
 
 const char *emoji_of(outcome o) {
   switch (o) {
-  case outcome::pass: return "\u2705";       // ✅
-  case outcome::warn: return "\u26A0\uFE0F"; // ⚠️
-  case outcome::fail: return "\u274C";       // ❌
-  case outcome::skip: return "\u23ED\uFE0F"; // ⏭️
-  case outcome::error: return "\u2757";      // ❗
+  case outcome::pass: return "\u2705";         // ✅
+  case outcome::warn: return "\u26A0\uFE0F";   // ⚠️
+  case outcome::fail: return "\u274C";         // ❌
+  case outcome::inconclusive: return "\u2754"; // ❔
+  case outcome::skip: return "\u23ED\uFE0F";   // ⏭️
+  case outcome::error: return "\u2757";        // ❗
   }
   return "\u2757";
 }
@@ -67,7 +68,8 @@ void write_detail(std::ostream &out, const check_result &c) {
   const std::pair<const char *, const std::string *> lines[] = {{"Requirement", &c.requirement},
                                                                 {"Expected", &c.expected},
                                                                 {"Actual", &c.actual},
-                                                                {"Likely cause", &c.cause}};
+                                                                {"Likely cause", &c.cause},
+                                                                {"Blocked by", &c.blocked_by}};
   for (const auto &[label, value] : lines)
     if (!value->empty()) out << "**" << label << ":** " << prose(*value) << "\n\n";
   if (!c.fix.empty()) write_block(out, "Fix", c.fix, "");
@@ -79,7 +81,11 @@ void write_detail(std::ostream &out, const check_result &c) {
 void write_markdown(std::ostream &out, const run_report &r) {
   out << "### streamcheck " << cell(r.tool_version) << ": " << cell(r.target) << "\n\n";
   out << "Profile `" << text::clean(r.profile, "") << "`" << (r.strict ? ", strict" : "") << ", "
-      << text::fixed(r.seconds, 1) << " s, exit code " << r.exit_code() << ".\n\n";
+      << text::fixed(r.seconds, 1) << " s, exit code " << r.exit_code() << ".";
+  if (!r.proxy_kind_source.empty())
+    out << " Proxy kind `" << text::clean(r.proxy_kind, "") << "` (" << cell(r.proxy_kind_source)
+        << ").";
+  out << "\n\n";
   out << "**" << summary_line(r.summary()) << "**\n\n";
   out << "| | check | level | result | measured |\n|---|---|---|---|---|\n";
   for (const check_result &c : r.checks)

@@ -10,10 +10,12 @@
 namespace streamcheck::harness {
 
 enum class level { must, should, info };
-enum class outcome { pass, warn, fail, skip, error };
+// inconclusive: the situation the check needs never arose because of another fault (named in
+// check_result::blocked_by when one check explains it). Never a pass.
+enum class outcome { pass, warn, fail, inconclusive, skip, error };
 
 const char *to_string(level l);   // "MUST", "SHOULD", "INFO"
-const char *to_string(outcome o); // "pass", "warn", "fail", "skip", "error"
+const char *to_string(outcome o); // "pass", "warn", "fail", "inconclusive", "skip", "error"
 
 struct check_result {
   std::string id;    // stable, e.g. "stream.first-token"
@@ -22,12 +24,14 @@ struct check_result {
   std::string requirement; // one sentence
   outcome result = outcome::pass;
   std::string measured; // one line: the headline figure, e.g. "p95 added 3.1 ms, max 7.9 ms"
-  // Filled when result is warn, fail or error:
+  // Filled when result is warn, fail, inconclusive or error (for inconclusive: actual = what could
+  // not be observed, cause = why):
   std::string expected;
   std::string actual;
-  std::string cause;     // the likely reason in this proxy
-  std::string fix;       // the remediation for the detected proxy kind
-  std::string reproduce; // a curl -N command line plus the scenario
+  std::string cause;      // the likely reason in this proxy
+  std::string fix;        // the remediation for the detected proxy kind
+  std::string reproduce;  // a curl -N command line plus the scenario
+  std::string blocked_by; // inconclusive: the check whose failure explains it, if one does
   nlohmann::json measurements = nlohmann::json::object(); // every figure, for JSON reports
   double seconds = 0;                                     // wall time of the check
   std::string path; // the client path of its first request through the proxy
@@ -41,15 +45,16 @@ struct check_result {
 };
 
 struct run_summary {
-  int checks = 0, passed = 0, warned = 0, failed = 0, skipped = 0, errors = 0;
+  int checks = 0, passed = 0, warned = 0, failed = 0, inconclusive = 0, skipped = 0, errors = 0;
 };
 
 struct run_report {
   std::string tool_version;
-  std::string target;     // e.g. "proxy http://127.0.0.1:8080 (nginx)"
-  std::string proxy_kind; // nginx, haproxy, caddy, apache, unknown
-  std::string profile;    // quick, standard, thorough
-  std::string upstream;   // mock control URL or description
+  std::string target;            // e.g. "proxy http://127.0.0.1:8080 (nginx)"
+  std::string proxy_kind;        // nginx, haproxy, caddy, apache, lighttpd, ..., generic
+  std::string proxy_kind_source; // how it was known, e.g. "Server: nginx/1.22.1", "--proxy-kind"
+  std::string profile;           // quick, standard, thorough
+  std::string upstream;          // mock control URL or description
   bool strict = false;
   std::string started_at; // RFC 3339 UTC
   double seconds = 0;
@@ -57,7 +62,8 @@ struct run_report {
   std::vector<std::string> notes; // what the run assumed or found about the setup, one line each
 
   run_summary summary() const;
-  // DESIGN §4.2: 0 all MUST pass (and SHOULD under --strict), 1 a check failed, 2 harness error.
+  // DESIGN §4.2: 0 all MUST pass (and SHOULD under --strict), 1 a check failed or a MUST (SHOULD
+  // under --strict) was inconclusive, 2 harness error.
   int exit_code() const;
 };
 

@@ -108,7 +108,8 @@ std::string_view group_of(std::string_view id) {
 }
 
 bool has_details(outcome o) {
-  return o == outcome::warn || o == outcome::fail || o == outcome::error;
+  return o == outcome::warn || o == outcome::fail || o == outcome::inconclusive ||
+         o == outcome::error;
 }
 
 std::vector<std::pair<std::string_view, std::string_view>> detail_fields(const check_result &c) {
@@ -117,6 +118,7 @@ std::vector<std::pair<std::string_view, std::string_view>> detail_fields(const c
                                                                {"actual", c.actual},
                                                                {"via", c.via},
                                                                {"cause", c.cause},
+                                                               {"blocked by", c.blocked_by},
                                                                {"fix", c.fix},
                                                                {"reproduce", c.reproduce}};
   std::vector<std::pair<std::string_view, std::string_view>> out;

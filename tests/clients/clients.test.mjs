@@ -304,6 +304,25 @@ for (const layout of ['current', 'legacy']) {
       assert.equal(one.id, 'llama3.2:latest');
     });
 
+    // The SDK asks for base64 by default and decodes it as float32: plain floats sent back
+    // would decode to zero vectors of the wrong length, silently.
+    test('embeddings.create (base64 by default, and float)', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const input = ['why is the sky blue?', 'hello'];
+      const packed = await openai.embeddings.create({ model: 'llama3.2', input });
+      const plain = await openai.embeddings.create({ model: 'llama3.2', input, encoding_format: 'float' });
+      assert.equal(packed.data.length, 2);
+      for (const [i, d] of packed.data.entries()) {
+        assert.equal(d.embedding.length, plain.data[i].embedding.length);
+        const norm = Math.sqrt(d.embedding.reduce((s, x) => s + x * x, 0));
+        assert.ok(Math.abs(norm - 1) < 1e-3, `L2 norm ${norm}`);
+        d.embedding.forEach((x, k) => assert.ok(Math.abs(x - plain.data[i].embedding[k]) < 1e-6));
+      }
+      await assert.rejects(
+        openai.embeddings.create({ model: 'llama3.2', input, encoding_format: 'hex' }),
+        (err) => err instanceof OpenAI.BadRequestError && err.status === 400,
+      );
+    });
+
     test('unknown model is a NotFoundError', { timeout: TEST_TIMEOUT_MS }, async () => {
       await assert.rejects(
         openai.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }], stream: true }),

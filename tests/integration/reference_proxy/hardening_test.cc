@@ -3,6 +3,8 @@
 // it never executed), never an open proxy, size limits (414, 431) and the connection limit.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tests/integration/reference_proxy/proxy_fixture.h"
 
 namespace streamcheck::test {
@@ -181,6 +183,135 @@ TEST_F(ProxyHardening, HeadLargerThanTheLimitIs431) {
                                     "X-Small: " + std::string(500, 's')}))
                 .status,
             200);
+}
+
+// A refused head: the status, a JSON error, the connection closed, nothing forwarded (the
+// pipelined `smuggled` request least of all).
+void expect_refused_alone(tcp_client &c, int status) {
+  read_end end = read_end::open;
+  const http_response r = read_response(c, deadline_in(5s), 0, false, &end);
+  expect_json_error(r, status);
+  if (end == read_end::open) end = c.read_until_eof(deadline_in(5s));
+  EXPECT_TRUE(end == read_end::eof || end == read_end::reset) << to_string(end);
+  EXPECT_EQ(r.consumed, c.received().size()) << "more than one answer:\n" << c.received();
+}
+
+// Content-Length and a folded " Transfer-Encoding: chunked": unfolded, this hop frames by length
+// and would forward the chunk payload as a second request, while a front proxy that reads the
+// line as a header of its own frames by chunks.
+TEST_F(ProxyHardening, ObsoleteLineFoldingIs400AndNothingForwarded) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  const std::string inner = "GET /api/version?streamcheck.id=folded HTTP/1.1\r\nHost: x\r\n\r\n";
+  tcp_client c = connect();
+  ASSERT_TRUE(c.send_all("POST /api/generate HTTP/1.1\r\nHost: llm.example.test\r\n"
+                         "Content-Length: 5\r\nX-Pad: 1\r\n Transfer-Encoding: chunked\r\n\r\n"
+                         "0\r\n\r\n" +
+                         inner + smuggled));
+  expect_refused_alone(c, 400);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(journal().empty()) << journal().dump();
+}
+
+TEST_F(ProxyHardening, InvalidHostIs400) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  for (const std::string host :
+       {"user@llm.example.test", "llm.example.test/evil", "llm example.test", "\"llm\"",
+        "llm\\example", "llm.example.test:99999", "llm.example.test:8x", ""}) {
+    SCOPED_TRACE(host);
+    tcp_client c = connect();
+    ASSERT_TRUE(c.send_all(raw_head("GET /api/version HTTP/1.1", {"Host: " + host}) + smuggled));
+    expect_refused_alone(c, 400);
+  }
+  EXPECT_TRUE(journal().empty()) << journal().dump();
+  // Valid forms go through, the port included in X-Forwarded-Host.
+  for (const std::string host : {"llm.example.test:8443", "[::1]:8080", "127.0.0.1"}) {
+    SCOPED_TRACE(host);
+    const std::string id = "host" + std::to_string(journal().size());
+    EXPECT_EQ(
+        exchange(raw_head("GET /api/version?streamcheck.id=" + id + " HTTP/1.1", {"Host: " + host}))
+            .status,
+        200);
+    EXPECT_EQ(journal_header(wait_for_entry(id), "X-Forwarded-Host").value_or(""), host);
+  }
+}
+
+class ProxyUnderscores : public ProxyTest, public ::testing::WithParamInterface<bool> {};
+
+// What an upstream that maps '_' to '-' (CGI, WSGI) would take for framing headers.
+TEST_P(ProxyUnderscores, DroppedUnlessAllowed) {
+  const bool allowed = GetParam();
+  ASSERT_NO_FATAL_FAILURE(start({"--underscores-in-headers", allowed ? "on" : "off"}));
+  const http_response r = exchange(raw_head(
+      "GET /api/version?streamcheck.id=us HTTP/1.1",
+      {"Host: llm.example.test", "Transfer_Encoding: chunked", "X_Api_Key: k", "X-Ok: 1"}));
+  EXPECT_EQ(r.status, 200) << r.raw_head;
+  const json entry = wait_for_entry("us");
+  EXPECT_EQ(journal_header_count(entry, "Transfer_Encoding"), allowed ? 1u : 0u) << entry.dump();
+  EXPECT_EQ(journal_header_count(entry, "X_Api_Key"), allowed ? 1u : 0u) << entry.dump();
+  EXPECT_EQ(journal_header(entry, "X-Ok").value_or(""), "1") << entry.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(Option, ProxyUnderscores, ::testing::Bool(),
+                         [](const auto &p) { return p.param ? "On" : "Off"; });
+
+TEST_F(ProxyHardening, TraceLongMethodsNulAndDotSegmentsAreRefused) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  const std::pair<std::string, int> cases[] = {
+      {"TRACE /api/version HTTP/1.1", 405},  {std::string(40, 'M') + " /api/version HTTP/1.1", 501},
+      {"GET /api/%00version HTTP/1.1", 400}, {"GET /v1/../api/version HTTP/1.1", 400},
+      {"GET /api/./version HTTP/1.1", 400},  {"GET /v1/%2e%2e/api/version HTTP/1.1", 400},
+  };
+  for (const auto &[line, status] : cases) {
+    SCOPED_TRACE(line);
+    tcp_client c = connect();
+    ASSERT_TRUE(c.send_all(raw_head(line, {"Host: llm.example.test"}) + smuggled));
+    expect_refused_alone(c, status);
+  }
+  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(journal().empty()) << journal().dump();
+}
+
+// HAProxy's header-count limit and nginx's line limit: 431, refused before the rest is read.
+TEST_F(ProxyHardening, TooManyHeadersOrTooLongALineIs431) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  std::vector<std::string> many = {"Host: llm.example.test"};
+  for (int i = 0; i < 100; ++i)
+    many.push_back("X-" + std::to_string(i) + ": v");
+  {
+    tcp_client c = connect();
+    ASSERT_TRUE(c.send_all(raw_head("GET /api/version HTTP/1.1", many) + smuggled));
+    expect_refused_alone(c, 431);
+  }
+  {
+    tcp_client c = connect();
+    ASSERT_TRUE(
+        c.send_all(raw_head("GET /api/version HTTP/1.1",
+                            {"Host: llm.example.test", "X-Long: " + std::string(9000, 'l')}) +
+                   smuggled));
+    expect_refused_alone(c, 431);
+  }
+  EXPECT_TRUE(journal().empty()) << journal().dump();
+  // 100 lines (Host included) and an 8 KiB line are within the limits.
+  many.resize(99); // Host and 98 others
+  many.push_back("X-Long: " + std::string(8 * 1024 - 8, 'l'));
+  ASSERT_EQ(many.size(), 100u);
+  EXPECT_EQ(exchange(raw_head("GET /api/version HTTP/1.1", many)).status, 200);
+}
+
+// nginx's `access_log off`: no log, not a file named "off" (the proxy runs in this directory).
+TEST_F(ProxyHardening, AccessLogOffWritesNothing) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto before = fs::exists("off") ? fs::file_size("off", ec) : std::uintmax_t{0};
+  const bool existed = fs::exists("off"); // a file a broken build left: it must not grow
+  ASSERT_NO_FATAL_FAILURE(start({"--access-log", "off"}));
+  EXPECT_EQ(exchange(raw_head("GET /api/version HTTP/1.1", {"Host: llm.example.test"})).status,
+            200);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(fs::exists("off"), existed);
+  if (existed) {
+    EXPECT_EQ(fs::file_size("off", ec), before);
+  }
 }
 
 // Legitimately pipelined requests are answered, in order, on the same connection.

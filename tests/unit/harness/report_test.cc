@@ -40,6 +40,7 @@ run_report sample() {
   r.tool_version = "0.1.0";
   r.target = "proxy http://127.0.0.1:8080 (nginx)";
   r.proxy_kind = "nginx";
+  r.proxy_kind_source = "Server: nginx/1.22.1";
   r.profile = "quick";
   r.upstream = "http://127.0.0.1:9000";
   r.started_at = "2025-01-02T03:04:05Z";
@@ -48,7 +49,12 @@ run_report sample() {
               make("cors.vary-origin", level::should, outcome::warn, "no Vary: Origin"),
               make("stream.no-coalescing.ndjson", level::must, outcome::fail, "p95 added 812 ms"),
               make("conn.keepalive", level::should, outcome::skip, "HTTP/1.0 client"),
-              make("timeout.idle-gap", level::must, outcome::error, "mock unreachable")};
+              make("timeout.idle-gap", level::must, outcome::error, "mock unreachable"),
+              make("abort.cancel-during-pause", level::should, outcome::inconclusive,
+                   "inconclusive: never paused")};
+  r.checks[5].actual = "never paused";
+  r.checks[5].cause = "the proxy held the stream back";
+  r.checks[5].blocked_by = "stream.first-token";
   r.checks[0].measurements = {{"added_ms", {{"p95", 3.1}, {"max", 7.9}}}, {"events", 40}};
   return r;
 }
@@ -87,16 +93,18 @@ TEST(Report, NamesLevelsAndOutcomes) {
   EXPECT_STREQ(to_string(outcome::pass), "pass");
   EXPECT_STREQ(to_string(outcome::warn), "warn");
   EXPECT_STREQ(to_string(outcome::fail), "fail");
+  EXPECT_STREQ(to_string(outcome::inconclusive), "inconclusive");
   EXPECT_STREQ(to_string(outcome::skip), "skip");
   EXPECT_STREQ(to_string(outcome::error), "error");
 }
 
 TEST(Report, SummaryCountsEachOutcome) {
   const run_summary s = sample().summary();
-  EXPECT_EQ(s.checks, 5);
+  EXPECT_EQ(s.checks, 6);
   EXPECT_EQ(s.passed, 1);
   EXPECT_EQ(s.warned, 1);
   EXPECT_EQ(s.failed, 1);
+  EXPECT_EQ(s.inconclusive, 1);
   EXPECT_EQ(s.skipped, 1);
   EXPECT_EQ(s.errors, 1);
 }
@@ -120,6 +128,18 @@ TEST(Report, ExitCodeRanksErrorOverFailOverRest) {
   EXPECT_EQ(exit_code_of({outcome::fail, outcome::error, outcome::pass}), 2);
 }
 
+TEST(Report, InconclusiveMustFailsTheRunAnInconclusiveShouldOnlyUnderStrict) {
+  // A gate cannot certify what it could not observe.
+  EXPECT_EQ(exit_code_of({outcome::pass, outcome::inconclusive}), 1);
+  run_report r;
+  r.checks.push_back(make("abort.cancel-during-pause", level::should, outcome::inconclusive, ""));
+  EXPECT_EQ(r.exit_code(), 0);
+  r.strict = true;
+  EXPECT_EQ(r.exit_code(), 1);
+  r.checks.push_back(make("x.y", level::must, outcome::error, ""));
+  EXPECT_EQ(r.exit_code(), 2);
+}
+
 TEST(Report, ExitCodeTrustsTheRunnersStrictVerdict) {
   // Under --strict the runner already reports a SHOULD miss as fail; a warn stays a warn.
   EXPECT_EQ(exit_code_of({outcome::warn}, true), 0);
@@ -128,9 +148,10 @@ TEST(Report, ExitCodeTrustsTheRunnersStrictVerdict) {
 
 TEST(Report, SummaryLineIsExact) {
   EXPECT_EQ(summary_line(sample().summary()),
-            "5 checks, 1 passed, 1 warned, 1 failed, 1 skipped, 1 errors");
-  EXPECT_EQ(summary_line({3, 1, 1, 1, 0, 0}), "3 checks, 1 passed, 1 warned, 1 failed, 0 skipped");
-  EXPECT_EQ(summary_line({}), "0 checks, 0 passed, 0 warned, 0 failed, 0 skipped");
+            "6 checks, 1 passed, 1 warned, 1 failed, 1 inconclusive, 1 skipped, 1 errors");
+  EXPECT_EQ(summary_line({3, 1, 1, 1, 0, 0, 0}),
+            "3 checks, 1 passed, 1 warned, 1 failed, 0 inconclusive, 0 skipped");
+  EXPECT_EQ(summary_line({}), "0 checks, 0 passed, 0 warned, 0 failed, 0 inconclusive, 0 skipped");
 }
 
 // ---- console --------------------------------------------------------------------------------
@@ -218,16 +239,21 @@ TEST(Console, ReportHasHeaderChecksDetailsAndSummaryLast) {
   ASSERT_GE(lines.size(), 10u);
   EXPECT_EQ(lines[0], "streamcheck 0.1.0: proxy http://127.0.0.1:8080 (nginx), profile quick");
   EXPECT_EQ(lines[1], "upstream: http://127.0.0.1:9000");
-  EXPECT_EQ(lines[2], "");
-  EXPECT_EQ(lines[3].rfind("\u2714 stream.first-token", 0), 0u);
-  EXPECT_EQ(lines[7].rfind("! timeout.idle-gap", 0), 0u);
-  EXPECT_EQ(lines[8], "");
-  EXPECT_EQ(lines[9], "Details:");
-  EXPECT_EQ(lines.back(), "5 checks, 1 passed, 1 warned, 1 failed, 1 skipped, 1 errors");
+  EXPECT_EQ(lines[2], "proxy kind: nginx (Server: nginx/1.22.1)");
+  EXPECT_EQ(lines[3], "");
+  EXPECT_EQ(lines[4].rfind("\u2714 stream.first-token", 0), 0u);
+  EXPECT_EQ(lines[8].rfind("! timeout.idle-gap", 0), 0u);
+  EXPECT_EQ(lines[9].rfind("? abort.cancel-during-pause", 0), 0u);
+  EXPECT_EQ(lines[10], "");
+  EXPECT_EQ(lines[11], "Details:");
+  EXPECT_EQ(lines.back(),
+            "6 checks, 1 passed, 1 warned, 1 failed, 1 inconclusive, 1 skipped, 1 errors");
   const auto at = [&](const std::string &s) { return std::find(lines.begin(), lines.end(), s); };
   EXPECT_NE(at("failed: stream.no-coalescing.ndjson"), lines.end());
   EXPECT_NE(at("warned: cors.vary-origin"), lines.end());
   EXPECT_NE(at("errors: timeout.idle-gap"), lines.end());
+  EXPECT_NE(at("inconclusive: abort.cancel-during-pause"), lines.end());
+  EXPECT_NE(at("    blocked by:  stream.first-token"), lines.end());
   EXPECT_EQ(lines[lines.size() - 2], "finished in 12.5 s, exit code 2");
 }
 
@@ -239,7 +265,8 @@ TEST(Console, CleanRunHasNoDetailsSection) {
   EXPECT_NE(out.find("profile quick, strict\n"), std::string::npos);
   EXPECT_EQ(out.find("Details:"), std::string::npos);
   EXPECT_EQ(out.find("failed:"), std::string::npos);
-  EXPECT_EQ(lines_of(out).back(), "1 checks, 1 passed, 0 warned, 0 failed, 0 skipped");
+  EXPECT_EQ(lines_of(out).back(),
+            "1 checks, 1 passed, 0 warned, 0 failed, 0 inconclusive, 0 skipped");
 }
 
 // ---- JSON -----------------------------------------------------------------------------------
@@ -266,14 +293,17 @@ TEST(Json, CarriesRunFieldsSummaryAndExitCode) {
   EXPECT_EQ(doc["started_at"], "2025-01-02T03:04:05Z");
   EXPECT_EQ(doc["seconds"], 12.5);
   EXPECT_EQ(doc["exit_code"], 2);
-  const nlohmann::json summary = {{"checks", 5}, {"passed", 1},  {"warned", 1},
-                                  {"failed", 1}, {"skipped", 1}, {"errors", 1}};
+  EXPECT_EQ(doc["proxy_kind_source"], "Server: nginx/1.22.1");
+  const nlohmann::json summary = {{"checks", 6},       {"passed", 1},  {"warned", 1}, {"failed", 1},
+                                  {"inconclusive", 1}, {"skipped", 1}, {"errors", 1}};
   EXPECT_EQ(doc["summary"], summary);
+  EXPECT_EQ(doc["checks"][5]["result"], "inconclusive");
+  EXPECT_EQ(doc["checks"][5]["blocked_by"], "stream.first-token");
 }
 
 TEST(Json, EveryCheckHasEveryField) {
   const nlohmann::json doc = json_of(sample());
-  ASSERT_EQ(doc["checks"].size(), 5u);
+  ASSERT_EQ(doc["checks"].size(), 6u);
   const nlohmann::json &fail = doc["checks"][2];
   EXPECT_EQ(fail["id"], "stream.no-coalescing.ndjson");
   EXPECT_EQ(fail["title"], "title of stream.no-coalescing.ndjson");
@@ -352,22 +382,22 @@ const xml_node *child(const xml_node &n, const std::string &name) {
 TEST(Junit, SuiteCountsAndAttributes) {
   const xml_node root = junit_of(sample());
   EXPECT_EQ(root.name, "testsuites");
-  EXPECT_EQ(root.attrs.at("tests"), "5");
+  EXPECT_EQ(root.attrs.at("tests"), "6");
   EXPECT_EQ(root.attrs.at("failures"), "1");
   EXPECT_EQ(root.attrs.at("errors"), "1");
   EXPECT_EQ(root.attrs.at("time"), "12.500");
   ASSERT_EQ(root.children.size(), 1u);
   const xml_node &suite = root.children[0];
   const std::map<std::string, std::string> expected = {{"name", "streamcheck"},
-                                                       {"tests", "5"},
+                                                       {"tests", "6"},
                                                        {"failures", "1"},
                                                        {"errors", "1"},
-                                                       {"skipped", "1"},
+                                                       {"skipped", "2"},
                                                        {"time", "12.500"},
                                                        {"timestamp", "2025-01-02T03:04:05"}};
   EXPECT_EQ(suite.attrs, expected);
   ASSERT_NE(child(suite, "properties"), nullptr);
-  EXPECT_EQ(suite.children.size(), 6u); // properties + 5 testcases
+  EXPECT_EQ(suite.children.size(), 7u); // properties + 6 testcases
 }
 
 // "S.SSS": what surefire writes and its schema's SUREFIRE_TIME accepts. (No std::regex: g++ 12
@@ -413,6 +443,10 @@ TEST(Junit, OutcomeElements) {
   EXPECT_EQ(child(cases[4], "skipped")->attrs.at("message"), "HTTP/1.0 client");
   ASSERT_NE(child(cases[5], "error"), nullptr);
   EXPECT_EQ(child(cases[5], "error")->attrs.at("type"), "harness");
+  // Inconclusive is never a pass: CI shows it skipped, with what could not be observed.
+  const xml_node *inconclusive = child(cases[6], "skipped");
+  ASSERT_NE(inconclusive, nullptr);
+  EXPECT_EQ(inconclusive->attrs.at("message"), "inconclusive: inconclusive: never paused");
 }
 
 TEST(Junit, ShouldFailureUnderStrictIsTypedShould) {
@@ -479,8 +513,10 @@ TEST(Markdown, SummaryThenTable) {
   const auto lines = lines_of(render(write_markdown, sample()));
   ASSERT_GE(lines.size(), 13u);
   EXPECT_EQ(lines[0], "### streamcheck 0.1.0: proxy http://127.0.0.1:8080 (nginx)");
-  EXPECT_EQ(lines[2], "Profile `quick`, 12.5 s, exit code 2.");
-  EXPECT_EQ(lines[4], "**5 checks, 1 passed, 1 warned, 1 failed, 1 skipped, 1 errors**");
+  EXPECT_EQ(lines[2], "Profile `quick`, 12.5 s, exit code 2. Proxy kind `nginx` (Server: "
+                      "nginx/1.22.1).");
+  EXPECT_EQ(lines[4],
+            "**6 checks, 1 passed, 1 warned, 1 failed, 1 inconclusive, 1 skipped, 1 errors**");
   EXPECT_EQ(lines[6], "| | check | level | result | measured |");
   EXPECT_EQ(lines[7], "|---|---|---|---|---|");
   EXPECT_EQ(lines[8], "| \u2705 | `stream.first-token` | MUST | pass | first event +3.1 ms |");
@@ -489,6 +525,8 @@ TEST(Markdown, SummaryThenTable) {
             "| \u274C | `stream.no-coalescing.ndjson` | MUST | fail | p95 added 812 ms |");
   EXPECT_EQ(lines[11], "| \u23ED\uFE0F | `conn.keepalive` | SHOULD | skip | HTTP/1.0 client |");
   EXPECT_EQ(lines[12], "| \u2757 | `timeout.idle-gap` | MUST | error | mock unreachable |");
+  EXPECT_EQ(lines[13], "| \u2754 | `abort.cancel-during-pause` | SHOULD | inconclusive | "
+                       "inconclusive: never paused |");
 }
 
 TEST(Markdown, DetailsPerProblemWithFixAndReproductionInCode) {
@@ -507,6 +545,9 @@ TEST(Markdown, DetailsPerProblemWithFixAndReproductionInCode) {
       << md;
   EXPECT_NE(md.find("#### \u26A0\uFE0F `cors.vary-origin`"), std::string::npos);
   EXPECT_NE(md.find("#### \u2757 `timeout.idle-gap`"), std::string::npos);
+  EXPECT_NE(md.find("#### \u2754 `abort.cancel-during-pause` (SHOULD, inconclusive)"),
+            std::string::npos);
+  EXPECT_NE(md.find("**Blocked by:** stream.first-token"), std::string::npos);
 }
 
 TEST(Markdown, CellsAndFencesCannotBreakOut) {
@@ -523,7 +564,8 @@ TEST(Markdown, CleanRunHasNoDetails) {
   r.checks.resize(1);
   const std::string md = render(write_markdown, r);
   EXPECT_EQ(md.find("Details"), std::string::npos);
-  EXPECT_NE(md.find("**1 checks, 1 passed, 0 warned, 0 failed, 0 skipped**"), std::string::npos);
+  EXPECT_NE(md.find("**1 checks, 1 passed, 0 warned, 0 failed, 0 inconclusive, 0 skipped**"),
+            std::string::npos);
 }
 
 } // namespace

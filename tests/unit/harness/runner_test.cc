@@ -77,7 +77,10 @@ TEST(JudgeCheck, MustFailureFailsWithTheFixForTheProxyKind) {
   EXPECT_EQ(r.measured, "proxied figure");
   EXPECT_EQ(r.fix, "the nginx fix");
   EXPECT_EQ(judge(c, false, "haproxy").fix, "the haproxy fix");
-  EXPECT_EQ(judge(c, false, "envoy").fix, "the generic fix");
+  EXPECT_EQ(judge(c, false, "envoy").fix,
+            "the generic fix (general advice: no envoy setting has been verified for this check "
+            "yet)");
+  EXPECT_EQ(judge(c, false, "generic").fix, "the generic fix");
 }
 
 TEST(JudgeCheck, ShouldFailureWarnsUnlessStrict) {
@@ -97,6 +100,36 @@ TEST(JudgeCheck, InfoNeverFails) {
     EXPECT_EQ(r.measured, "proxied figure") << "the measurement is still reported";
     EXPECT_TRUE(r.fix.empty());
   }
+}
+
+check inconclusive_through_proxy(level l) {
+  check c = scripted(l, true, true);
+  c.judge = [](const observations &o, const check_context &) -> verdict {
+    if (!o.baseline) return pass("direct fine");
+    return inconclusive("never paused", "the proxy held the stream", "stream.first-token");
+  };
+  return c;
+}
+
+TEST(JudgeCheck, InconclusiveIsNeverAPassAndShowsNoFix) {
+  for (level l : {level::must, level::should}) {
+    for (bool strict : {false, true}) {
+      const check_result r = judge(inconclusive_through_proxy(l), strict);
+      EXPECT_EQ(r.result, outcome::inconclusive);
+      EXPECT_EQ(r.actual, "never paused");
+      EXPECT_EQ(r.cause, "the proxy held the stream");
+      EXPECT_EQ(r.blocked_by, "stream.first-token");
+      EXPECT_EQ(r.measured, "inconclusive: never paused");
+      EXPECT_TRUE(r.fix.empty()) << "nothing was found wrong with what this check tests";
+    }
+  }
+}
+
+TEST(JudgeCheck, InconclusiveDirectlyIsAHarnessError) {
+  // The bare mock always produces the situation a check needs.
+  check c = scripted(level::must, true, true);
+  c.judge = [](const observations &, const check_context &) { return inconclusive("x", "y"); };
+  EXPECT_EQ(judge(c).result, outcome::error);
 }
 
 TEST(JudgeCheck, SkippedVerdictIsSkip) {
@@ -150,9 +183,13 @@ TEST(JudgeCheck, RealCheckGetsItsNginxFix) {
   e.arrival_us = 41'000;
   ok.events.push_back(e);
   direct.probes.push_back(ok);
-  direct.journal.push_back({});
-  const check_result r = judge_check(*first_token, ctx(), direct, observations{}, false, "nginx");
-  EXPECT_EQ(r.result, outcome::fail);
+  direct.journal.push_back({json{{"outcome", "completed"}}});
+  observations held;
+  held.probes.push_back(ok);
+  held.probes[0].events[0].arrival_us = 941'000;
+  held.journal.push_back({json{{"outcome", "completed"}}});
+  const check_result r = judge_check(*first_token, ctx(), direct, held, false, "nginx");
+  EXPECT_EQ(r.result, outcome::fail) << r.actual;
   EXPECT_NE(r.fix.find("proxy_buffering off"), std::string::npos) << r.fix;
 }
 

@@ -377,6 +377,19 @@ TEST(Handle, Embeddings) {
                {200, {{"Content-Type", json_type}}, R"({"embedding":[]})"});
   expect_whole(run(request("POST", "/v1/embeddings", R"({"model":"m","input":"a"})")),
                {200, {{"Content-Type", "application/json"}}, v1_embeddings_body("m", "a")});
+  expect_whole(run(request("POST", "/v1/embeddings",
+                           R"({"model":"m","input":"a","encoding_format":"float"})")),
+               {200, {{"Content-Type", "application/json"}}, v1_embeddings_body("m", "a")});
+  expect_whole(run(request("POST", "/v1/embeddings",
+                           R"({"model":"m","input":"a","encoding_format":"base64"})")),
+               {200, {{"Content-Type", "application/json"}}, v1_embeddings_body("m", "a", true)});
+  expect_whole(
+      run(request("POST", "/v1/embeddings",
+                  R"({"model":"m","input":"a","encoding_format":"hex"})")),
+      {400,
+       {{"Content-Type", json_type}},
+       R"({"error":{"message":"Invalid value for 'encoding_format' = hex. Supported values: )"
+       R"(['float', 'base64'].","type":"invalid_request_error","param":null,"code":null}})"});
   expect_whole(run(request("POST", "/v1/embeddings", R"({"model":"m","input":[]})")),
                {400,
                 {{"Content-Type", "application/json"}},

@@ -125,6 +125,27 @@ TEST(Journal, CapacityEvictsTheOldest) {
   EXPECT_EQ(all[2]["status"], 0);
 }
 
+// The control API says what was dropped, so a reader that finds nothing can tell "never came"
+// from "came and was evicted".
+TEST(Journal, RetentionSaysHowManyWereDropped) {
+  journal j(3);
+  EXPECT_EQ(j.retention(), (json{{"capacity", 3}, {"dropped", 0}, {"first_seq", 0}}));
+  for (int i = 1; i <= 5; ++i)
+    j.add(entry("id" + std::to_string(i)));
+  EXPECT_EQ(j.retention(), (json{{"capacity", 3}, {"dropped", 2}, {"first_seq", 3}}));
+  j.set_capacity(1);
+  EXPECT_EQ(seqs(j.query("", 0)), (seq_list{5}));
+  EXPECT_EQ(j.retention(), (json{{"capacity", 1}, {"dropped", 4}, {"first_seq", 5}}));
+  j.clear();
+  EXPECT_EQ(j.retention()["dropped"], 0);
+}
+
+TEST(Journal, DefaultCapacityIsBounded) {
+  journal j;
+  EXPECT_EQ(j.retention()["capacity"], default_journal_capacity);
+  EXPECT_LE(default_journal_capacity, 10'000u);
+}
+
 TEST(Journal, ZeroCapacityKeepsNothing) {
   journal j(0);
   EXPECT_EQ(j.add(entry("a")), 1u);

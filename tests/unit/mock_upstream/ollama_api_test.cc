@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <gtest/gtest.h>
+
+#include <cstring>
 #include <regex>
 
 namespace streamcheck::mock {
@@ -545,6 +547,37 @@ TEST(Bodies, V1Embeddings) {
   EXPECT_EQ(o["data"][1]["index"], 1);
   EXPECT_EQ(o["data"][1]["object"], "embedding");
   EXPECT_EQ(o["usage"], (json{{"prompt_tokens", 8}, {"total_tokens", 8}}));
+}
+
+// A base64 vector decodes (float32 little-endian, as the openai SDK reads it) to the float one.
+TEST(Bodies, V1EmbeddingsBase64IsFloat32LittleEndian) {
+  const json floats = json::parse(v1_embeddings_body("m", "a"))["data"][0]["embedding"];
+  const json packed = json::parse(v1_embeddings_body("m", "a", true))["data"][0]["embedding"];
+  ASSERT_TRUE(packed.is_string());
+  const std::string text = packed.get<std::string>();
+  ASSERT_EQ(text.size(), 172u); // 128 bytes: 43 groups of 4
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const char c : text) {
+    if (c == '=') break;
+    acc = (acc << 6) | static_cast<std::uint32_t>(alphabet.find(c));
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  ASSERT_EQ(bytes.size(), 32u * 4);
+  for (std::size_t i = 0; i < 32; ++i) {
+    std::uint32_t word = 0;
+    for (int k = 3; k >= 0; --k)
+      word = (word << 8) | static_cast<unsigned char>(bytes[i * 4 + static_cast<std::size_t>(k)]);
+    float f = 0;
+    std::memcpy(&f, &word, sizeof f);
+    EXPECT_EQ(f, floats[i].get<float>()) << i;
+  }
 }
 
 } // namespace

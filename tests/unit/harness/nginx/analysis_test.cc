@@ -85,6 +85,8 @@ TEST(NginxAnalysis, EachFixtureFaultIsQuotedWithFileLine) {
       {"chunked-off", "conn.keepalive", "`chunked_transfer_encoding off` at "},
       {"short-read-timeout", "timeout.idle-gap", "`proxy_read_timeout "},
       {"ignore-client-abort", "abort.cancel-before-first-token", "`proxy_ignore_client_abort on`"},
+      {"ignore-client-abort", "abort.cancel-during-pause", "`proxy_ignore_client_abort on`"},
+      {"ignore-client-abort-defaults", "abort.cancel-propagates", "`proxy_ignore_client_abort on`"},
       {"intercept-errors", "api.error-passthrough", "`proxy_intercept_errors on`"},
       {"gzip-stream-types", "stream.compressed-client", "`gzip on` at "},
       {"cors-no-always", "cors.error-responses", "has no `always`"},
@@ -110,6 +112,12 @@ TEST(NginxAnalysis, IfBlockWithItsOwnCorsHeadersIsQuoted) {
                        "'Access-Control-Allow-Origin' '*'` at "))
       << got;
   EXPECT_FALSE(has(got, "carry none of the CORS headers")) << got;
+}
+
+TEST(NginxAnalysis, BufferingIsNotBlamedForCancellation) {
+  // Measured: buffered nginx watches the client and closes the upstream at once
+  // (fixtures/nginx/defaults.conf passes abort.cancel-propagates).
+  EXPECT_EQ(of_fixture("defaults").for_check("abort.cancel-propagates"), "");
 }
 
 TEST(NginxAnalysis, PlentyOfWorkerConnectionsIsNotBlamed) {

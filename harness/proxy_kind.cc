@@ -1,0 +1,91 @@
+#include "harness/proxy_kind.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace streamcheck::harness {
+namespace {
+
+std::string lower(std::string s) {
+  for (auto &c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Sentences of each proxy's built-in error pages (HAProxy's errorfiles, nginx's
+// ngx_http_special_response, Apache's mod_proxy), as they appear in 4xx/5xx bodies.
+struct error_page_mark {
+  const char *kind;
+  const char *text;
+};
+constexpr error_page_mark error_pages[] = {
+    {"haproxy", "No server is available to handle this request."},
+    {"haproxy", "The server returned an invalid or incomplete response."},
+    {"haproxy", "The server didn't respond in time."},
+    {"haproxy", "Your browser sent an invalid request."},
+    {"nginx", "<hr><center>nginx"},
+    {"apache", "<title>502 Proxy Error</title>"},
+    {"apache", "The proxy server received an invalid"},
+};
+
+// The field name of a raw header line ("content-type: x" -> "content-type").
+std::string field_name(const std::string &line) {
+  return line.substr(0, line.find(':'));
+}
+
+// Every response header name lower-case, with at least a few to go by. The mock writes Go's
+// canonical names (Content-Type, Date), so only a proxy that re-writes names produces this.
+bool names_lowercased(const probe_result &r) {
+  if (r.http_version == "2") return false; // HTTP/2 lower-cases every name on the wire
+  int names = 0;
+  for (std::size_t i = 1; i < r.header_lines.size(); ++i) {
+    const std::string name = field_name(r.header_lines[i]);
+    if (name.empty() || name.size() == r.header_lines[i].size()) continue;
+    if (name != lower(name)) return false;
+    ++names;
+  }
+  return names >= 3;
+}
+
+} // namespace
+
+std::string kind_named_in(const std::string &header_value) {
+  const std::string s = lower(header_value);
+  for (const char *k : {"streamcheck-proxy", "nginx", "openresty", "haproxy", "caddy", "apache",
+                        "lighttpd", "envoy", "traefik"})
+    if (s.find(k) != std::string::npos) return std::string(k) == "openresty" ? "nginx" : k;
+  return "";
+}
+
+proxy_kind detect_proxy_kind(const std::vector<probe_result> &proxied) {
+  for (const auto &r : proxied)
+    if (const std::string server = r.header("Server"); !server.empty()) {
+      const std::string kind = kind_named_in(server);
+      if (!kind.empty()) return {kind, "Server: " + server};
+    }
+  for (const auto &r : proxied)
+    for (const auto &via : r.header_values("Via"))
+      if (const std::string kind = kind_named_in(via); !kind.empty()) return {kind, "Via: " + via};
+  for (const auto &r : proxied) {
+    if (r.status < 400) continue;
+    for (const auto &mark : error_pages)
+      if (r.body.find(mark.text) != std::string::npos)
+        return {mark.kind, std::string("its own HTTP ") + std::to_string(r.status) +
+                               " error page (\"" + mark.text + "\")"};
+  }
+  const bool any_server = std::any_of(proxied.begin(), proxied.end(), [](const probe_result &r) {
+    return !r.header("Server").empty();
+  });
+  const auto http1_answers =
+      std::count_if(proxied.begin(), proxied.end(), [](const probe_result &r) {
+        return r.http_version != "2" && r.header_lines.size() > 3;
+      });
+  const auto lowercased = std::count_if(proxied.begin(), proxied.end(), names_lowercased);
+  if (!any_server && lowercased > 0 && lowercased == http1_answers)
+    return {"haproxy", "no Server header and every header name in lower case over HTTP/1.1 "
+                       "(HAProxy's HTX normalisation)"};
+  return {"generic", "not recognised (no Server header, error page or header casing of a known "
+                     "proxy); use --proxy-kind"};
+}
+
+} // namespace streamcheck::harness

@@ -17,6 +17,7 @@
 #include "harness/nginx/analysis.h"
 #include "harness/nginx/config.h"
 #include "harness/nginx/launcher.h"
+#include "harness/nginx/listeners.h"
 #include "harness/nginx/locations.h"
 #include "harness/nginx/rewrite.h"
 #include "harness/process.h"
@@ -85,11 +86,18 @@ Options for nginx:
   --server NAME                        the server block to test, by server_name (default: the
                                        first one with a proxy_pass)
   --prefix DIR                         where relative includes resolve (default: CONF's directory)
-  --listen-port PORT                   the loopback port nginx listens on (default: a free one)
+  --include-root DIR                   absolute include and certificate paths missing here
+                                       (/config/nginx/proxy.conf from a container) are read from
+                                       DIR/config/nginx/proxy.conf
+  --keep-certificates                  a missing or unreadable ssl_certificate/key is an error
+                                       (default: tested with a throwaway self-signed certificate)
+  --listen-port PORT                   the loopback port of the first listener tested (default: a
+                                       free one)
   --after-suite CMD                    run CMD (/bin/sh -c, 120 s deadline) after the suite while
                                        nginx still runs, with STREAMCHECK_PROXY_URL set
   --keep-temp                          keep the temp prefix (flattened config, logs) and print it
-  nginx prints "nginx listening on URL" on stderr once it answers.
+  nginx prints "nginx listening on URL" on stderr once it answers. Every listen of the server
+  under test a browser could reach is tested (TLS first); the report shows the worst verdicts.
   exec takes --after-suite and --keep-temp (its output log) too; its command gets 15 s to listen.
 
 How to set it up by hand:
@@ -159,6 +167,8 @@ struct cli_options {
   std::string nginx_binary;
   std::string server_name;
   std::string include_prefix;
+  std::string include_root;
+  bool keep_certificates = false;
   unsigned short listen_port = 0;
   std::string after_suite;
   bool keep_temp = false;
@@ -193,25 +203,12 @@ bool valid_url(const std::string &url) {
 }
 
 bool takes_value(const std::string &arg) {
-  static const char *const options[] = {"--proxy",
-                                        "--mock-control",
-                                        "--profile",
-                                        "--check",
-                                        "--skip",
-                                        "--tolerance-mult",
-                                        "--proxy-kind",
-                                        "--report",
-                                        "--origin",
-                                        "--public-host",
-                                        "--upstream-profile",
-                                        "--nginx",
-                                        "--server",
-                                        "--prefix",
-                                        "--listen-port",
-                                        "--after-suite",
-                                        "--base-path",
-                                        "--header",
-                                        "--user"};
+  static const char *const options[] = {
+      "--proxy",        "--mock-control",   "--profile",          "--check",
+      "--skip",         "--tolerance-mult", "--proxy-kind",       "--report",
+      "--origin",       "--public-host",    "--upstream-profile", "--nginx",
+      "--server",       "--prefix",         "--listen-port",      "--after-suite",
+      "--include-root", "--base-path",      "--header",           "--user"};
   return std::find(std::begin(options), std::end(options), arg) != std::end(options);
 }
 
@@ -236,6 +233,8 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       o.list_json = true;
     } else if (arg == "--keep-temp") {
       o.keep_temp = true;
+    } else if (arg == "--keep-certificates") {
+      o.keep_certificates = true;
     } else if (o.command == "nginx" && o.conf.empty() && !arg.empty() && arg[0] != '-') {
       o.conf = arg;
     } else if (takes_value(arg)) {
@@ -281,6 +280,8 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
         o.server_name = *v;
       else if (arg == "--prefix")
         o.include_prefix = *v;
+      else if (arg == "--include-root")
+        o.include_root = *v;
       else if (arg == "--after-suite")
         o.after_suite = *v;
       else if (arg == "--listen-port") {
@@ -405,15 +406,16 @@ result<run_report> run_with_progress(const cli_options &o) {
   return report;
 }
 
-int setup_error(const cli_options &o, const std::string &message);
-
-// A report that was asked for and not written makes the run a runtime error, never a pass. A run
-// the proxy refused entirely measured nothing: a setup error (diagnosis.h).
+// A report that was asked for and not written makes the run a runtime error, never a pass.
 int write_reports(const cli_options &o, const run_report &report) {
-  if (const auto refused = refused_everything(report)) return setup_error(o, *refused);
   bool all_written = true;
   for (const auto &t : o.reports)
     all_written = write_report(t, report, o.color) && all_written;
+  // The reports say what answered; the exit code says the run never reached the upstream.
+  if (const auto refused = refused_everything(report)) {
+    std::fprintf(stderr, "streamcheck: %s\n", refused->c_str());
+    return exit_setup_error;
+  }
   return all_written ? report.exit_code() : exit_setup_error;
 }
 
@@ -513,6 +515,82 @@ void run_after_suite(const std::string &command, const std::string &url) {
                  rc < 0 ? "did not finish within 120 s" : ("exited " + std::to_string(rc)).c_str());
 }
 
+// The flattened config written, checked (nginx -t, once) and started; retried on a port another
+// process took first. The throwaway certificate and cache directories are made before nginx -t.
+result<bool> start_nginx(const cli_options &o, const nginx::config &conf,
+                         nginx::rewrite_options &ro, nginx::nginx_files &files,
+                         const nginx::build_info &build, nginx::nginx_process &proc,
+                         nginx::rewritten &flat) {
+  namespace ng = nginx;
+  using std::chrono::seconds;
+  const int needed = ng::ports_needed(conf.top);
+  for (int attempt = 1;; ++attempt) {
+    auto ports = ng::free_ports(needed + 1); // the last one stays closed: ro.dead_port
+    if (!ports) return error{ports.message()};
+    ro.dead_port = ports->back();
+    ports->pop_back();
+    ro.ports = *ports;
+    if (o.listen_port != 0) ro.ports[0] = o.listen_port;
+    auto rw = ng::rewrite(conf.top, ro);
+    if (!rw) return error{rw.message()};
+    flat = std::move(*rw);
+    std::vector<ng::source_loc> line_map;
+    const std::string text = ng::emit(flat.top, &line_map);
+    {
+      std::ofstream f(files.conf, std::ios::binary | std::ios::trunc);
+      f << text;
+      if (!f) return error{"cannot write " + files.conf};
+    }
+    if (attempt == 1) {
+      for (const auto &n : flat.notes)
+        std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
+      for (const auto &d : flat.dirs) {
+        std::error_code ec;
+        std::filesystem::create_directories(d, ec);
+      }
+      if (flat.throwaway_certificate)
+        if (auto c =
+                ng::make_throwaway_certificate(ro.throwaway_cert, ro.throwaway_key,
+                                               files.prefix + "/logs/openssl.log", seconds(30));
+            !c)
+          return c;
+      auto t = ng::test_config(files, line_map, seconds(30));
+      if (!t) return error{ng::explain_rejection(t.message(), build, files.binary)};
+    }
+    bool in_use = false;
+    auto started = proc.start(files, flat.port, seconds(15), in_use);
+    if (started) return true;
+    if (!in_use || o.listen_port != 0 || attempt >= 3) return started;
+  }
+}
+
+// One suite run per listener of the server under test (TLS first), merged: the worst verdict
+// of each check, naming the listener where they differ.
+result<run_report> run_listeners(cli_options &o, const nginx::rewritten &flat,
+                                 const std::string &mock_control) {
+  std::vector<nginx::listener_run> runs;
+  const std::string target = "nginx " + o.conf + ", " + flat.server_label + ", ";
+  std::string labels;
+  for (const auto &l : flat.listeners) {
+    o.run.proxy_url = l.url();
+    o.run.mock_control = mock_control;
+    const std::string label =
+        l.label + " at " + l.url() +
+        (flat.throwaway_certificate && l.tls ? " (throwaway certificate)" : "");
+    o.run.target_label = target + label;
+    auto report = run_with_progress(o);
+    if (!report) return error{label + ": " + report.message()};
+    runs.push_back({l.label, std::move(*report)});
+    labels += (labels.empty() ? "" : "; ") + label;
+  }
+  if (runs.size() == 1) return std::move(runs.front().report);
+  std::fprintf(stderr, "streamcheck: %zu listeners tested; each check shows its worst verdict\n",
+               runs.size());
+  run_report merged = nginx::merge_listener_runs(std::move(runs));
+  merged.target = target + "listeners: " + labels;
+  return merged;
+}
+
 // Where the server under test serves each API route (its proxying locations, or --base-path) and
 // what upstream it is meant for (or --upstream-profile), said in the report.
 void read_routes_and_upstream(cli_options &o, const std::vector<nginx::directive> &top,
@@ -549,8 +627,21 @@ int nginx_command(cli_options o) {
                        o.nginx_binary.empty()
                            ? "nginx not found (not on PATH, not /usr/sbin/nginx); use --nginx PATH"
                            : "--nginx " + o.nginx_binary + ": not an executable");
+  temp_prefix tmp;
+  tmp.keep = o.keep_temp;
+  tmp.contents = "nginx.conf, logs/";
+  if (!tmp.create("nginx")) return setup_error(o, "cannot create a temp directory in /tmp");
+  std::error_code ec;
+  std::filesystem::create_directories(tmp.path + "/logs", ec);
+  files.prefix = tmp.path;
+  files.conf = tmp.path + "/nginx.conf";
+  const ng::build_info build =
+      ng::query_build(files.binary, tmp.path + "/logs/nginx-V.log", seconds(10));
+
   ng::load_options lo;
   lo.include_base = o.include_prefix;
+  lo.include_root = o.include_root;
+  lo.fallback_base = build.conf_dir;
   auto conf = ng::load(o.conf, lo);
   if (!conf) return setup_error(o, conf.message());
   if (ng::wrap_snippet(conf->top))
@@ -561,14 +652,6 @@ int nginx_command(cli_options o) {
 
   auto srv = start_embedded_mock();
   if (!srv) return setup_error(o, srv.message());
-  temp_prefix tmp;
-  tmp.keep = o.keep_temp;
-  tmp.contents = "nginx.conf, logs/";
-  if (!tmp.create("nginx")) return setup_error(o, "cannot create a temp directory in /tmp");
-  std::error_code ec;
-  std::filesystem::create_directories(tmp.path + "/logs", ec);
-  files.prefix = tmp.path;
-  files.conf = tmp.path + "/nginx.conf";
 
   ng::rewrite_options ro;
   ro.prefix = tmp.path;
@@ -576,50 +659,30 @@ int nginx_command(cli_options o) {
   ro.mock_port = srv.value()->port();
   ro.server_name = o.server_name;
   ro.as_root = geteuid() == 0;
-  const int needed = ng::ports_needed(conf->top);
+  ro.nginx_prefix = build.prefix;
+  ro.modules_path = build.modules_path;
+  ro.include_root = o.include_root;
+  while (ro.include_root.size() > 1 && ro.include_root.back() == '/')
+    ro.include_root.pop_back();
+  ro.keep_certificates = o.keep_certificates;
+  ro.throwaway_cert = tmp.path + "/throwaway.crt";
+  ro.throwaway_key = tmp.path + "/throwaway.key";
 
   ng::nginx_process proc;
   ng::rewritten flat;
-  std::vector<nginx::source_loc> line_map;
-  for (int attempt = 1;; ++attempt) {
-    auto ports = ng::free_ports(std::max(needed, 1));
-    if (!ports) return setup_error(o, ports.message());
-    ro.ports = *ports;
-    if (o.listen_port != 0) ro.ports[0] = o.listen_port;
-    auto rw = ng::rewrite(conf->top, ro);
-    if (!rw) return setup_error(o, rw.message());
-    flat = std::move(*rw);
-    line_map.clear();
-    const std::string text = ng::emit(flat.top, &line_map);
-    {
-      std::ofstream f(files.conf, std::ios::binary | std::ios::trunc);
-      f << text;
-      if (!f) return setup_error(o, "cannot write " + files.conf);
-    }
-    if (attempt == 1) {
-      for (const auto &n : flat.notes)
-        std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
-      auto t = ng::test_config(files, line_map, seconds(30));
-      if (!t) return setup_error(o, t.message());
-    }
-    bool in_use = false;
-    auto started = proc.start(files, flat.port, seconds(15), in_use);
-    if (started) break;
-    if (!in_use || o.listen_port != 0 || attempt >= 3) return setup_error(o, started.message());
-  }
-  const std::string url =
-      std::string(flat.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(flat.port);
-  std::fprintf(stderr, "streamcheck: nginx listening on %s\n", url.c_str());
+  if (auto started = start_nginx(o, *conf, ro, files, build, proc, flat); !started)
+    return setup_error(o, started.message());
+  for (const auto &l : flat.listeners)
+    std::fprintf(stderr, "streamcheck: nginx listening on %s (%s)\n", l.url().c_str(),
+                 l.label.c_str());
 
-  o.run.proxy_url = url;
-  o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
-  o.run.target_label = "nginx " + o.conf + ", " + flat.server_label + ", at " + url;
   if (o.run.proxy_kind.empty()) {
     o.run.proxy_kind = "nginx";
     o.run.proxy_kind_source = "managed nginx target";
   }
   read_routes_and_upstream(o, conf->top, flat.server_loc);
-  auto report = run_with_progress(o);
+  auto report =
+      run_listeners(o, flat, "http://127.0.0.1:" + std::to_string(srv.value()->control_port()));
   if (!report) {
     proc.stop(seconds(5));
     for (const auto &l : ng::relevant_log_lines(files.error_log()))
@@ -642,6 +705,8 @@ int nginx_command(cli_options o) {
     ng::annotate(*report, ng::analyse(conf->top, ao), path, log_lines);
   }
   ng::note_rate_limits(*report);
+
+  const std::string url = flat.listeners.front().url();
 
   run_after_suite(o.after_suite, url);
   proc.stop(seconds(5));

@@ -120,11 +120,11 @@ std::optional<std::string> refused_everything(const run_report &r) {
          " checks), so nothing about streaming was measured: " + first->cause + "\n  fix: " + fix;
 }
 
-void explain_divergence(check_result &r, bool with_fix) {
+void explain_divergence(check_result &r) {
   if (!divergence_explains(r)) return;
   const status_reading reading = read_status(r.diverged_status, r);
   r.cause = reading.cause;
-  if (with_fix && !reading.fix.empty()) r.fix = reading.fix;
+  if (!reading.fix.empty()) r.fix = reading.fix;
 }
 
 } // namespace streamcheck::harness

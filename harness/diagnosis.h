@@ -20,9 +20,9 @@ void find_divergence(check_result &r, const observations &direct, const observat
 // subject and stay with them; an upstream's own refusal (its 403 policy) too.
 bool divergence_explains(const check_result &r);
 
-// Replaces the check's templated cause (and fix, with_fix) with what the status says,
-// proxy-independent. The managed targets (nginx) then add the directive that produced it.
-void explain_divergence(check_result &r, bool with_fix = true);
+// Replaces the check's templated cause and fix with what the status says, proxy-independent.
+// The managed targets (nginx) then add the directive that produced it.
+void explain_divergence(check_result &r);
 
 // When every MUST/SHOULD check that ran failed because the proxy answered the same status itself
 // (an auth gate without credentials, an https redirect, a try_files loop), nothing about

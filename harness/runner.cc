@@ -251,12 +251,13 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
   if (v.skipped) {
     r.result = outcome::skip;
   } else if (v.inconclusive) {
-    // No fix: the check found nothing wrong with what it tests, only that it could not see it.
+    // No fix of the check's own: it found nothing wrong with what it tests, only that it could
+    // not see it. What the proxy answered instead says why, and how to let the check see it.
     r.result = outcome::inconclusive;
     r.actual = v.actual;
     r.cause = v.cause;
     r.blocked_by = v.blocked_by;
-    if (!c.judges_proxy_errors) explain_divergence(r, false);
+    if (!c.judges_proxy_errors) explain_divergence(r);
   } else if (v.passed || c.severity == level::info) {
     r.result = outcome::pass;
   } else {

@@ -23,7 +23,7 @@ struct run_options {
   double tolerance_mult = 1.0;
   std::string proxy_kind;        // empty: detect (harness/proxy_kind.h)
   std::string proxy_kind_source; // how a given kind is known (default "--proxy-kind")
-  std::string target_label; // shown in reports; default "proxy URL"
+  std::string target_label;      // shown in reports; default "proxy URL"
   std::string origin = "https://app.example.test";
   std::string public_host = "llm.example.test";
   std::string upstream_profile = "ollama"; // ollama, ollama-open, openai, bare

@@ -289,7 +289,6 @@ awaitable<std::string> read_raw_head(tcp::socket &sock, beast::flat_buffer &buf,
   }
 }
 
-
 request_view to_view(const http::request<http::string_body> &req) {
   request_view v;
   v.method = std::string(req.method_string());

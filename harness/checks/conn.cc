@@ -202,15 +202,16 @@ probe_spec image_request(std::size_t bytes) {
 check large_request() {
   // Fault: client_max_body_size 1m (nginx's default): a photo sent to a vision model gets an
   // HTML 413, or a request-body limit truncates it.
-  check c{"body.large-request",
-          "Large requests (images) get through",
-          level::must,
-          "A realistic chat request with a base64 image, 20 MiB in all (64 MiB in thorough), "
-          "reaches the upstream byte for byte.",
-          {{"nginx", "client_max_body_size 100m; (above the largest image request)"},
-           {"generic", "raise the request body limit above the largest image request"}},
-          nullptr,
-          nullptr};
+  check c{
+      "body.large-request",
+      "Large requests (images) get through",
+      level::must,
+      "A realistic chat request with a base64 image, 20 MiB in all (64 MiB in thorough), reaches "
+      "the upstream byte for byte.",
+      {{"nginx", "client_max_body_size 100m; (above the largest image request)"},
+       {"generic", "raise the request body limit above the largest image request"}},
+      nullptr,
+      nullptr};
   c.probes = [](const check_context &ctx) {
     return std::vector{image_request(ctx.prof.large_body)};
   };

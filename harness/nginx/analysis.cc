@@ -368,6 +368,8 @@ std::string log_evidence(long status, const std::vector<std::string> &log_lines)
 void annotate(run_report &r, const std::vector<finding> &findings, const std::string &path,
               const std::vector<std::string> &log_lines) {
   for (auto &c : r.checks) {
+    // An inconclusive check is explained only by what kept it from observing (a status the
+    // proxy made up); its own subject's directives say nothing about it.
     const bool unjudged = c.result == outcome::inconclusive;
     if (c.result != outcome::fail && c.result != outcome::warn && !unjudged) continue;
     if (!path.empty() && c.path != path) continue;
@@ -384,10 +386,7 @@ void annotate(run_report &r, const std::vector<finding> &findings, const std::st
       if (mine.empty()) c.cause += "; nothing in the config under test explains it";
     }
     if (mine.empty()) continue;
-    if (unjudged) // no fix for what could not be judged: the directive explains why
-      c.cause += " | in your config: " + mine;
-    else
-      c.fix += (c.fix.empty() ? "" : " | ") + std::string("in your config: ") + mine;
+    c.fix += (c.fix.empty() ? "" : " | ") + std::string("in your config: ") + mine;
   }
 }
 

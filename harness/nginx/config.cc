@@ -192,6 +192,61 @@ struct tokenizer {
   }
 };
 
+bool is_lua_block(const std::string &name) {
+  const std::string suffix = "_by_lua_block";
+  return name.size() > suffix.size() &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The length of a Lua long bracket opening at text[at] ("[[", "[==["), 0 when there is none.
+std::size_t long_bracket(std::string_view text, std::size_t at) {
+  if (at >= text.size() || text[at] != '[') return 0;
+  std::size_t i = at + 1;
+  while (i < text.size() && text[i] == '=')
+    ++i;
+  return i < text.size() && text[i] == '[' ? i + 1 - at : 0;
+}
+
+// A Lua block's body up to its matching '}', skipping strings, long strings and comments
+// (as OpenResty's own reader does); t.pos ends after the '}'.
+result<std::string> read_lua_body(tokenizer &t, int open_line) {
+  const std::size_t start = t.pos;
+  int depth = 1;
+  auto skip_to = [&](std::size_t end) {
+    for (; t.pos < end && t.pos < t.text.size(); ++t.pos)
+      if (t.text[t.pos] == '\n') ++t.line;
+  };
+  while (t.pos < t.text.size()) {
+    const char c = t.text[t.pos];
+    const bool comment = c == '-' && t.pos + 1 < t.text.size() && t.text[t.pos + 1] == '-';
+    const std::size_t bracket = long_bracket(t.text, comment ? t.pos + 2 : t.pos);
+    if (bracket > 0) { // [[...]], [==[...]==], --[[...]]
+      const std::size_t open = (comment ? t.pos + 2 : t.pos);
+      const std::string close = "]" + std::string(bracket - 2, '=') + "]";
+      const auto end = t.text.find(close, open + bracket);
+      skip_to(end == std::string_view::npos ? t.text.size() : end + close.size());
+    } else if (comment) {
+      const auto end = t.text.find('\n', t.pos);
+      skip_to(end == std::string_view::npos ? t.text.size() : end);
+    } else if (c == '"' || c == '\'') {
+      std::size_t i = t.pos + 1;
+      while (i < t.text.size() && t.text[i] != c)
+        i += t.text[i] == '\\' ? 2 : 1;
+      skip_to(i + 1);
+    } else {
+      if (c == '{') ++depth;
+      if (c == '}' && --depth == 0) {
+        std::string body(t.text.substr(start, t.pos - start));
+        ++t.pos;
+        return body;
+      }
+      skip_to(t.pos + 1);
+    }
+  }
+  return error{t.error_at(open_line, "Lua block opened here is never closed (unexpected end of "
+                                     "file, expecting \"}\")")};
+}
+
 result<bool> parse_block(tokenizer &t, std::vector<directive> &out, bool nested, int open_line) {
   std::vector<word> words;
   for (;;) {
@@ -214,7 +269,12 @@ result<bool> parse_block(tokenizer &t, std::vector<directive> &out, bool nested,
       d.raw_name = words.front().raw;
       d.args.assign(words.begin() + 1, words.end());
       d.loc = {t.file, first_line};
-      if (*r == token_end::block_start) {
+      if (*r == token_end::block_start && is_lua_block(d.name)) {
+        d.block = true;
+        auto body = read_lua_body(t, first_line);
+        if (!body) return error{body.message()};
+        d.raw_body = std::move(*body);
+      } else if (*r == token_end::block_start) {
         d.block = true;
         auto inner = parse_block(t, d.children, true, first_line);
         if (!inner) return inner;
@@ -242,6 +302,44 @@ bool has_glob(const std::string &s) {
 struct expander {
   std::string base;
   int max_depth;
+  std::string include_root;
+  std::string fallback_base;
+
+  // The files an include names: a glob's matches (sorted, none is fine, as in nginx), or the
+  // one file when it exists.
+  static result<std::vector<std::string>> matches(const std::string &full, const directive &d,
+                                                  const std::string &pattern) {
+    std::vector<std::string> files;
+    if (!has_glob(pattern)) {
+      std::error_code ec;
+      if (fs::exists(full, ec)) files.push_back(full);
+      return files;
+    }
+    glob_t g{};
+    const int rc = glob(full.c_str(), 0, nullptr, &g);
+    if (rc == 0)
+      for (std::size_t i = 0; i < g.gl_pathc; ++i)
+        files.emplace_back(g.gl_pathv[i]);
+    globfree(&g);
+    if (rc != 0 && rc != GLOB_NOMATCH)
+      return error{d.loc.str() + ": include \"" + pattern + "\": glob failed"};
+    return files;
+  }
+
+  // One line: where, what, and the way out (--prefix for relative paths, --include-root for
+  // absolute ones that exist only where the config is deployed).
+  std::string missing_include(const directive &d, const std::string &pattern, bool relative,
+                              const std::string &full, const std::string &mapped) const {
+    std::string m = d.loc.str() + ": include \"" + pattern + "\": no such file " + full;
+    if (relative)
+      return m + (mapped.empty() ? "" : ", nor " + mapped) +
+             " (relative includes resolve against " + base + "; see --prefix)";
+    if (!mapped.empty()) return m + ", nor " + mapped + " (--include-root " + include_root + ")";
+    return m +
+           " (a path from the deployment's host or container? --include-root DIR reads it "
+           "from DIR" +
+           pattern + ")";
+  }
 
   result<bool> expand(std::vector<directive> &tree, int depth) {
     std::vector<directive> out;
@@ -262,29 +360,26 @@ struct expander {
       const std::string pattern = d.arg(0);
       const bool relative = pattern.empty() || pattern[0] != '/';
       const std::string full = relative ? base + "/" + pattern : pattern;
-      std::vector<std::string> files;
-      if (has_glob(pattern)) {
-        glob_t g{};
-        const int rc = glob(full.c_str(), 0, nullptr, &g);
-        if (rc == 0)
-          for (std::size_t i = 0; i < g.gl_pathc; ++i)
-            files.emplace_back(g.gl_pathv[i]);
-        globfree(&g);
-        if (rc != 0 && rc != GLOB_NOMATCH)
-          return error{d.loc.str() + ": include \"" + pattern + "\": glob failed"};
-      } else {
-        files.push_back(full);
+      auto files = matches(full, d, pattern);
+      if (!files) return error{files.message()};
+      std::string mapped;
+      if (files->empty() && !relative && !include_root.empty()) mapped = include_root + pattern;
+      if (files->empty() && relative && !fallback_base.empty() && fallback_base != base &&
+          !has_glob(pattern))
+        mapped = fallback_base + "/" + pattern;
+      if (!mapped.empty()) {
+        files = matches(mapped, d, pattern);
+        if (!files) return error{files.message()};
       }
-      for (const auto &f : files) {
+      if (files->empty() && !has_glob(pattern))
+        return error{missing_include(d, pattern, relative, full, mapped)};
+      for (const auto &f : *files) {
         std::error_code ec;
         if (fs::is_directory(f, ec)) continue;
         auto text = read_file(f);
-        if (!text)
-          return error{
-              d.loc.str() + ": include \"" + pattern + "\": " + text.message() +
-              (relative ? " (relative includes resolve against " + base + "; see --prefix)" : "")};
+        if (!text) return error{d.loc.str() + ": include \"" + pattern + "\": " + text.message()};
         // Name included files as the user wrote them where that is unambiguous.
-        const std::string shown = relative && !has_glob(pattern) ? pattern : f;
+        const std::string shown = relative && !has_glob(pattern) && mapped.empty() ? pattern : f;
         tokenizer t{*text, shown};
         std::vector<directive> inner;
         auto r = parse_block(t, inner, false, 0);
@@ -304,6 +399,14 @@ void emit_into(const std::vector<directive> &tree, int depth, std::string &out,
                std::vector<source_loc> *line_map) {
   const std::string indent(static_cast<std::size_t>(depth) * 4, ' ');
   for (const auto &d : tree) {
+    if (!d.raw_body.empty()) { // Lua, as written: its lines map to the user's lines
+      out += indent + d.text() + " {" + d.raw_body + "}\n";
+      if (!line_map) continue;
+      line_map->push_back(d.loc);
+      for (std::size_t i = 0, n = 0; i < d.raw_body.size(); ++i)
+        if (d.raw_body[i] == '\n') line_map->push_back({d.loc.file, d.loc.line + int(++n)});
+      continue;
+    }
     out += indent + d.text() + (d.block ? " {\n" : ";\n");
     if (line_map) line_map->push_back(d.loc);
     if (d.block) {
@@ -338,7 +441,10 @@ result<config> load(const std::string &path, const load_options &options) {
   auto top = parse_text(*text, path);
   if (!top) return error{top.message()};
   c.top = std::move(*top);
-  expander x{c.include_base, options.max_depth};
+  std::string root = options.include_root;
+  while (root.size() > 1 && root.back() == '/')
+    root.pop_back();
+  expander x{c.include_base, options.max_depth, root, options.fallback_base};
   auto r = x.expand(c.top, 0);
   if (!r) return error{r.message()};
   return c;

@@ -28,6 +28,9 @@ struct directive {
   source_loc loc;
   bool block = false;
   std::vector<directive> children;
+  // OpenResty's *_by_lua_block { ... } holds Lua, not directives: kept verbatim (between the
+  // braces) and re-emitted as written.
+  std::string raw_body;
 
   std::string arg(std::size_t i) const { return i < args.size() ? args[i].value : std::string(); }
   void set_arg(std::size_t i, const std::string &value); // re-quotes the raw form as needed
@@ -41,6 +44,13 @@ result<std::vector<directive>> parse_text(std::string_view text, const std::stri
 struct load_options {
   std::string include_base; // relative include paths resolve here; "" = the config's directory
   int max_depth = 32;       // include nesting (a loop is an error, not a hang)
+  // --include-root: an absolute include that matches nothing here (a path that exists only in
+  // the deployment's container, /config/nginx/proxy.conf) is read from include_root + path.
+  std::string include_root;
+  // nginx's own configuration directory (`nginx -V` --conf-path's, /etc/nginx on Debian): a
+  // relative include missing next to the config (`include mime.types;`) is read from there, as
+  // it would be once the config is deployed as nginx.conf.
+  std::string fallback_base;
 };
 
 struct config {

@@ -34,6 +34,86 @@ std::string find_nginx(const std::string &explicit_path) {
   return executable("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "";
 }
 
+build_info parse_build_info(const std::string &v_output) {
+  build_info b;
+  auto after = [&](const std::string &key) -> std::string {
+    const auto at = v_output.find(key);
+    if (at == std::string::npos) return "";
+    const auto start = at + key.size();
+    const auto end = v_output.find_first_of(" \n'", start);
+    return v_output.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  };
+  for (const char *name : {"nginx version: nginx/", "nginx version: openresty/"})
+    if (const std::string v = after(name); !v.empty()) {
+      b.version = v;
+      if (std::string(name).find("openresty") != std::string::npos) b.flavour = "openresty";
+    }
+  if (const std::string p = after("--prefix="); !p.empty()) b.prefix = p;
+  while (b.prefix.size() > 1 && b.prefix.back() == '/')
+    b.prefix.pop_back();
+  b.modules_path = after("--modules-path=");
+  if (b.modules_path.empty()) b.modules_path = b.prefix + "/modules";
+  const std::string conf_path = after("--conf-path=");
+  const auto slash = conf_path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : conf_path.substr(0, slash);
+  b.conf_dir = conf_path.empty()     ? b.prefix + "/conf"
+               : conf_path[0] == '/' ? dir
+                                     : b.prefix + (dir.empty() ? "" : "/" + dir);
+  return b;
+}
+
+build_info query_build(const std::string &binary, const std::string &log,
+                       std::chrono::milliseconds deadline) {
+  child_process v;
+  if (!v.start(nginx_spawn({binary, "-V"}, log))) return {};
+  if (v.wait(deadline) == -1) return {};
+  return parse_build_info(read_file(log));
+}
+
+std::string explain_rejection(const std::string &message, const build_info &b,
+                              const std::string &binary) {
+  const std::string ran = (b.version.empty() ? b.flavour : b.flavour + " " + b.version) + " (" +
+                          binary + ") ran this test";
+  const std::string out = "; --nginx PATH tests with the nginx you deploy";
+  const std::string unknown = "unknown directive \"";
+  if (const auto at = message.find(unknown); at != std::string::npos) {
+    const auto start = at + unknown.size();
+    const std::string name = message.substr(start, message.find('"', start) - start);
+    std::string why = "a typo, or a directive of a newer nginx or of a module this build lacks";
+    if (name == "http2") why = "`http2 on;` needs nginx 1.25.1 or later (older: listen ... http2)";
+    if (name == "http3" || name == "quic_retry" || name == "quic_gso")
+      why = "HTTP/3 directives need nginx 1.25.0 or later";
+    if (name.find("lua") != std::string::npos) why = "an OpenResty (lua-nginx-module) directive";
+    return message + "\n" + name + ": " + why + "; " + ran + out;
+  }
+  if (message.find("dlopen()") != std::string::npos)
+    return message + "\nthe module is not installed for " + ran +
+           " (Debian: the libnginx-mod-* package)" + out;
+  if (message.find("invalid parameter \"quic\"") != std::string::npos)
+    return message + "\nlisten ... quic needs nginx 1.25.0 or later; " + ran + out;
+  return message;
+}
+
+result<bool> make_throwaway_certificate(const std::string &cert, const std::string &key,
+                                        const std::string &log,
+                                        std::chrono::milliseconds deadline) {
+  child_process openssl;
+  auto started =
+      openssl.start({{"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                      "/CN=streamcheck-throwaway-certificate", "-keyout", key, "-out", cert},
+                     log,
+                     {},
+                     {}});
+  if (!started)
+    return error{"cannot run openssl for a throwaway certificate: " + started.message()};
+  const int status = openssl.wait(deadline);
+  if (status != 0)
+    return error{"openssl could not make a throwaway certificate (status " +
+                 std::to_string(status) + "): " + last_lines(read_file(log), 3)};
+  return true;
+}
+
 std::string map_back(const std::string &text, const std::string &flat_path,
                      const std::vector<source_loc> &line_map) {
   std::string out;

@@ -15,6 +15,30 @@ namespace streamcheck::harness::nginx {
 // --nginx PATH, else "nginx" on PATH, else /usr/sbin/nginx; "" when none is executable.
 std::string find_nginx(const std::string &explicit_path);
 
+// What `nginx -V` says about a binary: the version that runs the test, and the compiled-in
+// prefix relative load_module paths resolve against (Debian: /usr/share/nginx).
+struct build_info {
+  std::string version;                     // "1.22.1"; "" when -V said nothing usable
+  std::string flavour = "nginx";           // "openresty" when the binary is OpenResty's
+  std::string prefix = "/usr/local/nginx"; // nginx's default when --prefix is not in -V
+  std::string modules_path;
+  std::string conf_dir; // --conf-path's directory (default prefix/conf)
+};
+build_info parse_build_info(const std::string &v_output);
+// Runs `binary -V` (its output to log) within the deadline.
+build_info query_build(const std::string &binary, const std::string &log,
+                       std::chrono::milliseconds deadline);
+
+// nginx -t's message with what nginx itself does not say: which nginx ran it and the way out
+// (an "unknown directive" from a newer nginx or OpenResty, a module not installed here).
+std::string explain_rejection(const std::string &message, const build_info &b,
+                              const std::string &binary);
+
+// A throwaway self-signed certificate (openssl, EC P-256) for certificates that exist only in
+// production.
+result<bool> make_throwaway_certificate(const std::string &cert, const std::string &key,
+                                        const std::string &log, std::chrono::milliseconds deadline);
+
 // nginx refuses "listen 127.0.0.1:0": the caller picks free_ports() (process.h), and when
 // another process takes one first, start() reports "Address already in use" and it retries.
 using harness::free_ports;

@@ -35,8 +35,8 @@ ordered check_json(const check_result &c) {
                  {"cause", c.cause},
                  {"fix", c.fix},
                  {"reproduce", c.reproduce},
-                 {"via", c.via},
                  {"blocked_by", c.blocked_by},
+                 {"via", c.via},
                  {"seconds", seconds_of(c.seconds)},
                  {"measurements", measurements_of(c)}};
 }

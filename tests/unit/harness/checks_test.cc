@@ -1994,8 +1994,7 @@ TEST(LargeRequest, ScenarioIsAnImageOfTheProfilesSize) {
   EXPECT_EQ(s.body["messages"][0]["images"].size(), 1u);
   run r("body.large-request");
   EXPECT_EQ(r.probe("upload").request_bytes, body.size());
-  EXPECT_EQ(r.judge().measured,
-            std::to_string(body.size()) + " bytes (20 MiB) arrived intact");
+  EXPECT_EQ(r.judge().measured, std::to_string(body.size()) + " bytes (20 MiB) arrived intact");
 }
 
 TEST(LargeRequest, RefusedByTheBodyLimitFails) {

@@ -1,5 +1,6 @@
 // The nginx config parser: nginx's own tokenizer rules (ngx_conf_read_token), file:line for every
 // directive, include globs, and errors that name the user's file and line.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -131,6 +132,32 @@ TEST(NginxConfig, QuoteOnlyWhenNeeded) {
   EXPECT_EQ(quote("x\"y\\"), "\"x\\\"y\\\\\"");
 }
 
+// OpenResty: *_by_lua_block bodies are Lua (braces in strings, comments and tables), kept as
+// written so `--nginx openresty` gets them back, and their lines still map to the user's.
+TEST(NginxConfig, LuaBlocksAreKeptVerbatim) {
+  const std::string lua = "\n    local t = { a = \"}\" , b = '{' } -- a } in a comment\n"
+                          "    local s = [[ } ]] --[==[ } ]==]\n"
+                          "    if not ngx.var.http_authorization then return ngx.exit(401) end\n";
+  const std::string text =
+      "location / {\n  access_by_lua_block {" + lua + "  }\n  proxy_pass http://vllm:8000;\n}\n";
+  auto top = parse_text(text, "or.conf");
+  ASSERT_TRUE(top) << top.message();
+  const auto &loc = (*top)[0];
+  ASSERT_EQ(loc.children.size(), 2u);
+  EXPECT_EQ(loc.children[0].name, "access_by_lua_block");
+  EXPECT_EQ(loc.children[0].raw_body, lua + "  ");
+  EXPECT_EQ(loc.children[1].loc.line, 7);
+  std::vector<source_loc> map;
+  const std::string out = emit(*top, &map);
+  EXPECT_NE(out.find("access_by_lua_block {" + lua + "  }\n"), std::string::npos) << out;
+  EXPECT_EQ(static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n')), map.size());
+  EXPECT_EQ(map[5].line, 6); // the block's closing line
+  auto open = parse_text("content_by_lua_block { local x = '}\n", "o.conf");
+  ASSERT_FALSE(open);
+  EXPECT_EQ(open.message().rfind("o.conf:1: Lua block opened here is never closed", 0), 0u)
+      << open.message();
+}
+
 class NginxInclude : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -169,7 +196,7 @@ TEST_F(NginxInclude, EmptyGlobIsFineMissingFileIsAnError) {
   write("nginx.conf", "http {\n  include sites/*.conf;\n  include missing.conf;\n}\n");
   auto c = load((dir / "nginx.conf").string());
   ASSERT_FALSE(c);
-  EXPECT_NE(c.message().find("nginx.conf:3: include \"missing.conf\": cannot open"),
+  EXPECT_NE(c.message().find("nginx.conf:3: include \"missing.conf\": no such file"),
             std::string::npos)
       << c.message();
 }
@@ -199,6 +226,62 @@ TEST_F(NginxInclude, ErrorInIncludedFileNamesThatFile) {
   auto c = load((dir / "nginx.conf").string());
   ASSERT_FALSE(c);
   EXPECT_EQ(c.message(), "bad.conf:3: unexpected \"}\"");
+}
+
+// linuxserver SWAG: `include /config/nginx/proxy.conf;` exists only inside the container.
+TEST_F(NginxInclude, AbsoluteIncludeMissingHereNamesTheWayIn) {
+  const std::string abs = "/sc-container-only-" + dir.filename().string() + "/nginx/proxy.conf";
+  write("nginx.conf", "http {\n  server {\n    include " + abs + ";\n  }\n}\n");
+  auto c = load((dir / "nginx.conf").string());
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.message().rfind((dir / "nginx.conf").string() + ":3: include \"" + abs + "\"", 0), 0u)
+      << c.message();
+  EXPECT_NE(c.message().find("--include-root DIR"), std::string::npos) << c.message();
+  EXPECT_EQ(c.message().find('\n'), std::string::npos) << c.message(); // one line
+
+  // --include-root maps it (and the includes inside it, globs too) onto the root.
+  fs::create_directories(dir / "root" / abs.substr(1, abs.rfind('/') - 1) / "confs");
+  std::ofstream(dir / "root" / abs.substr(1))
+      << "proxy_buffering off;\ninclude " << abs.substr(0, abs.rfind('/')) << "/confs/*.conf;\n";
+  std::ofstream(dir / "root" / abs.substr(1, abs.rfind('/') - 1) / "confs/a.conf")
+      << "proxy_http_version 1.1;\n";
+  load_options lo;
+  lo.include_root = (dir / "root").string() + "/";
+  c = load((dir / "nginx.conf").string(), lo);
+  ASSERT_TRUE(c) << c.message();
+  const auto &server = c->top[0].children[0];
+  ASSERT_EQ(server.children.size(), 2u);
+  EXPECT_EQ(server.children[0].name, "proxy_buffering");
+  EXPECT_EQ(server.children[0].loc.str(), (dir / "root").string() + abs + ":1");
+  EXPECT_EQ(server.children[1].name, "proxy_http_version");
+
+  write("nginx.conf", "include /sc-nowhere-" + dir.filename().string() + ".conf;\n");
+  c = load((dir / "nginx.conf").string(), lo);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.message().find(", nor " + (dir / "root").string() + "/sc-nowhere-"),
+            std::string::npos)
+      << c.message();
+}
+
+// `include mime.types;` next to a config written for /etc/nginx: read from nginx's own
+// configuration directory when the config's directory does not have it.
+TEST_F(NginxInclude, RelativeIncludeFallsBackToNginxsConfDir) {
+  write("nginx.conf", "http {\n  include mime.types;\n}\n");
+  fs::create_directories(dir / "etc-nginx");
+  std::ofstream(dir / "etc-nginx/mime.types") << "types { text/html html; }\n";
+  auto c = load((dir / "nginx.conf").string());
+  ASSERT_FALSE(c);
+  load_options lo;
+  lo.fallback_base = (dir / "etc-nginx").string();
+  c = load((dir / "nginx.conf").string(), lo);
+  ASSERT_TRUE(c) << c.message();
+  EXPECT_EQ(c->top[0].children[0].name, "types");
+  EXPECT_EQ(c->top[0].children[0].loc.str(), (dir / "etc-nginx/mime.types").string() + ":1");
+  write("nginx.conf", "include nope.conf;\n");
+  c = load((dir / "nginx.conf").string(), lo);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.message().find(", nor " + (dir / "etc-nginx/nope.conf").string()), std::string::npos)
+      << c.message();
 }
 
 } // namespace

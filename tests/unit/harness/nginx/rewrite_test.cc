@@ -2,6 +2,7 @@
 // mock, logs/pid/temp paths into the prefix, and the directives under test left alone. The
 // flattened output of a fixture is compared with a golden file.
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -19,7 +20,11 @@ rewrite_options options() {
   o.prefix = "/PREFIX";
   o.conf_dir = "/etc/nginx";
   o.mock_port = 11111;
-  o.ports = {20001, 20002, 20003, 20004};
+  o.dead_port = 9;
+  o.ports = {20001, 20002, 20003, 20004, 20005, 20006};
+  o.nginx_prefix = "/usr/share/nginx";
+  o.throwaway_cert = "/PREFIX/throwaway.crt";
+  o.throwaway_key = "/PREFIX/throwaway.key";
   return o;
 }
 
@@ -104,7 +109,10 @@ TEST(NginxRewrite, ListenAndUpstreamAddresses) {
   EXPECT_FALSE(has(out, "daemon")) << out;
   EXPECT_FALSE(has(out, "user")) << out; // not root: dropped
   EXPECT_TRUE(has(out, "pid /PREFIX/nginx.pid;\nerror_log /PREFIX/logs/error.log;\n")) << out;
-  EXPECT_EQ(r.notes.size(), 1u); // https upstream tested over http
+  // https upstream tested over http; [::]:80 is the same port as listen 80, tested once.
+  EXPECT_EQ(r.notes.size(), 2u);
+  ASSERT_EQ(r.listeners.size(), 1u);
+  EXPECT_EQ(r.listeners[0].label, "listen 80 default_server (u.conf:7)");
 }
 
 TEST(NginxRewrite, PicksTheServerByNameAndMovesTheOthers) {
@@ -123,8 +131,10 @@ TEST(NginxRewrite, PicksTheServerByNameAndMovesTheOthers) {
   EXPECT_TRUE(has(out, "listen 127.0.0.1:20002;")) << out;
   EXPECT_TRUE(has(out, "listen 127.0.0.1:20001 ssl;")) << out;
   EXPECT_TRUE(has(out, "listen 127.0.0.1:20003 udp;")) << out;
-  EXPECT_TRUE(has(out, "ssl_certificate /etc/nginx/certs/api.pem;")) << out;
-  EXPECT_TRUE(has(out, "ssl_certificate_key /abs/key.pem;")) << out;
+  // Neither file exists here: the throwaway pair, with a note naming file:line.
+  EXPECT_TRUE(has(out, "ssl_certificate /PREFIX/throwaway.crt;")) << out;
+  EXPECT_TRUE(has(out, "ssl_certificate_key /PREFIX/throwaway.key;")) << out;
+  EXPECT_TRUE(r.throwaway_certificate);
 
   auto o = options();
   o.server_name = "REDIRECT.test";
@@ -191,6 +201,233 @@ TEST(NginxRewrite, PortsNeededCountsEveryServer) {
   auto top = parse_text("http { server {} server {} } stream { server {} }", "u.conf");
   ASSERT_TRUE(top);
   EXPECT_EQ(ports_needed(*top), 3);
+}
+
+TEST(NginxRewrite, PortsNeededCountsEveryListen) {
+  auto top = parse_text("http { server { listen 80; listen [::]:80; listen 443 ssl; } server {} }",
+                        "u.conf");
+  ASSERT_TRUE(top);
+  EXPECT_EQ(ports_needed(*top), 4);
+}
+
+// LibreChat's client/nginx.conf: a literal host with a variable URI.
+TEST(NginxRewrite, LiteralHostWithVariableUri) {
+  const std::string out = flat("http {\n  upstream api2 { server api:3080; }\n  server {\n"
+                               "    location /api/ { proxy_pass http://api:3080$request_uri; }\n"
+                               "    location /b/ { proxy_pass http://api2$request_uri; }\n"
+                               "    location /c/ { proxy_pass http://10.0.0.9:8000/v1$uri; }\n"
+                               "  }\n}\n");
+  EXPECT_TRUE(has(out, "proxy_pass http://127.0.0.1:11111$request_uri;")) << out;
+  EXPECT_TRUE(has(out, "proxy_pass http://api2$request_uri;")) << out; // the upstream block
+  EXPECT_TRUE(has(out, "proxy_pass http://127.0.0.1:11111/v1$uri;")) << out;
+}
+
+// linuxserver SWAG's proxy-confs: host, port and scheme each from a set variable.
+TEST(NginxRewrite, SwagSetVariablesPointAtTheMock) {
+  rewritten r;
+  const std::string out =
+      flat("http {\n  server {\n    location / {\n"
+           "      set $upstream_app open-webui;\n      set $upstream_port 8080;\n"
+           "      set $upstream_proto https;\n"
+           "      proxy_pass $upstream_proto://$upstream_app:$upstream_port;\n    }\n"
+           "    location /ollama {\n      set $upstream_app ollama;\n"
+           "      proxy_pass http://$upstream_app:11434;\n    }\n  }\n}\n",
+           options(), &r);
+  EXPECT_FALSE(has(out, "11111:")) << out; // never 127.0.0.1:PORT:8080
+  EXPECT_TRUE(has(out, "set $upstream_app 127.0.0.1;\n")) << out;
+  EXPECT_TRUE(has(out, "set $upstream_port 11111;")) << out;
+  EXPECT_TRUE(has(out, "set $upstream_proto http;")) << out;
+  // The URL keeps its variables: nginx's runtime semantics (no URI replacement) are kept.
+  EXPECT_TRUE(has(out, "proxy_pass $upstream_proto://$upstream_app:$upstream_port;")) << out;
+  EXPECT_TRUE(has(out, "proxy_pass http://$upstream_app:11111;")) << out;
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_TRUE(has(r.notes[0], "u.conf:7: ")) << r.notes[0]; // https tested as http
+}
+
+TEST(NginxRewrite, VariableUsedAsHostAndHostPortIsAnError) {
+  const std::string e = rewrite_error("http {\n  server {\n    set $be backend;\n"
+                                      "    location /a { proxy_pass http://$be:8080; }\n"
+                                      "    location /b { proxy_pass http://$be; }\n  }\n}\n");
+  EXPECT_EQ(e.rfind("u.conf:5: ", 0), 0u) << e;
+}
+
+TEST(NginxRewrite, OtherPassesAndForeignServersPointAtAClosedPort) {
+  rewritten r;
+  const std::string out = flat("http {\n  upstream php_pool { server php:9000; }\n"
+                               "  server {\n    listen 80;\n"
+                               "    location / { proxy_pass http://ollama:11434; }\n"
+                               "    location /grpc { grpc_pass grpcs://triton:8001; }\n"
+                               "    location ~ \\.php$ { fastcgi_pass php:9000; }\n"
+                               "    location /pool { fastcgi_pass php_pool; }\n"
+                               "    location /py { uwsgi_pass uwsgi://app:3031; }\n"
+                               "    location /scgi { scgi_pass unix:/run/scgi.sock; }\n  }\n"
+                               "  server {\n    listen 8081;\n    server_name other.test;\n"
+                               "    location / { proxy_pass http://$http_x_target; }\n  }\n}\n"
+                               "stream { server { listen 9999; proxy_pass redis:6379; } }\n",
+                               options(), &r);
+  EXPECT_TRUE(has(out, "grpc_pass grpc://127.0.0.1:9;")) << out;
+  EXPECT_TRUE(has(out, "fastcgi_pass 127.0.0.1:9;")) << out;
+  EXPECT_TRUE(has(out, "fastcgi_pass php_pool;")) << out;
+  EXPECT_TRUE(has(out, "uwsgi_pass uwsgi://127.0.0.1:9;")) << out;
+  EXPECT_TRUE(has(out, "scgi_pass 127.0.0.1:9;")) << out;
+  EXPECT_TRUE(has(out, "proxy_pass http://127.0.0.1:9;")) << out;     // the other server
+  EXPECT_TRUE(has(out, "proxy_pass 127.0.0.1:9;")) << out;            // stream
+  EXPECT_TRUE(has(out, "proxy_pass http://127.0.0.1:11111;")) << out; // under test
+  bool named = false;
+  for (const auto &n : r.notes)
+    named = named || has(n, "grpc_pass at u.conf:6, fastcgi_pass at u.conf:7");
+  EXPECT_TRUE(named);
+}
+
+TEST(NginxRewrite, LoadModuleResolvesAgainstNginxsOwnPrefix) {
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("sc-modules-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "ngx_stream_module.so") << "x";
+  auto o = options();
+  o.modules_path = dir.string();
+  const std::string out = flat("load_module modules/ngx_http_echo_module.so;\n"
+                               "load_module modules/ngx_stream_module.so;\n"
+                               "load_module /opt/ngx_x.so;\nhttp { server { } }\n",
+                               o);
+  EXPECT_TRUE(has(out, "load_module /usr/share/nginx/modules/ngx_http_echo_module.so;")) << out;
+  EXPECT_TRUE(has(out, "load_module " + (dir / "ngx_stream_module.so").string() + ";")) << out;
+  EXPECT_TRUE(has(out, "load_module /opt/ngx_x.so;")) << out;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(NginxRewrite, CachePathsMoveIntoThePrefixWithTheirParent) {
+  rewritten r;
+  const std::string out =
+      flat("http {\n  proxy_cache_path /var/cache/nginx/llm levels=1:2 keys_zone=llm:10m;\n"
+           "  fastcgi_cache_path /var/cache/fcgi keys_zone=f:1m;\n  server { }\n}\n",
+           options(), &r);
+  EXPECT_TRUE(has(out, "proxy_cache_path /PREFIX/cache/1 levels=1:2 keys_zone=llm:10m;")) << out;
+  EXPECT_TRUE(has(out, "fastcgi_cache_path /PREFIX/cache/2 keys_zone=f:1m;")) << out;
+  ASSERT_FALSE(r.dirs.empty());
+  EXPECT_EQ(r.dirs[0], "/PREFIX/cache");
+}
+
+TEST(NginxRewrite, ProductionOnlyCertificatesBecomeTheThrowawayPair) {
+  const std::string text =
+      "http {\n  server {\n    listen 443 ssl http2;\n"
+      "    ssl_certificate /etc/letsencrypt/live/llm.example.com/fullchain.pem;\n"
+      "    ssl_certificate_key /etc/letsencrypt/live/llm.example.com/privkey.pem;\n"
+      "    ssl_trusted_certificate /etc/letsencrypt/live/llm.example.com/chain.pem;\n"
+      "    ssl_dhparam /etc/letsencrypt/ssl-dhparams.pem;\n"
+      "    location / { proxy_pass http://127.0.0.1:11434; }\n  }\n}\n";
+  rewritten r;
+  const std::string out = flat(text, options(), &r);
+  EXPECT_TRUE(r.throwaway_certificate);
+  EXPECT_TRUE(r.tls);
+  EXPECT_TRUE(has(out, "ssl_certificate /PREFIX/throwaway.crt;")) << out;
+  EXPECT_TRUE(has(out, "ssl_certificate_key /PREFIX/throwaway.key;")) << out;
+  EXPECT_TRUE(has(out, "ssl_trusted_certificate /PREFIX/throwaway.crt;")) << out;
+  EXPECT_FALSE(has(out, "dhparam")) << out;
+  bool said = false;
+  for (const auto &n : r.notes)
+    said = said || (has(n, "u.conf:4: ssl_certificate /etc/letsencrypt") && has(n, "throwaway"));
+  EXPECT_TRUE(said);
+
+  auto o = options();
+  o.keep_certificates = true;
+  const std::string e = rewrite_error(text, o);
+  EXPECT_EQ(e.rfind("u.conf:4: ssl_certificate /etc/letsencrypt/live/llm.example.com/"
+                    "fullchain.pem: missing here",
+                    0),
+            0u)
+      << e;
+  EXPECT_TRUE(has(e, "--keep-certificates")) << e;
+}
+
+TEST(NginxRewrite, ReadableCertificatesAreKept) {
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("sc-certs-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  std::filesystem::create_directories(dir / "certs");
+  std::ofstream(dir / "certs/api.pem") << "x";
+  std::ofstream(dir / "key.pem") << "x";
+  auto o = options();
+  o.conf_dir = dir.string();
+  rewritten r;
+  const std::string out = flat("http { server { listen 443 ssl; ssl_certificate certs/api.pem;\n"
+                               "ssl_certificate_key " +
+                                   (dir / "key.pem").string() + "; } }\n",
+                               o, &r);
+  EXPECT_TRUE(has(out, "ssl_certificate " + (dir / "certs/api.pem").string() + ";")) << out;
+  EXPECT_TRUE(has(out, "ssl_certificate_key " + (dir / "key.pem").string() + ";")) << out;
+  EXPECT_FALSE(r.throwaway_certificate);
+  // --include-root: a container path found under the root is used, not replaced.
+  o.include_root = dir.string();
+  const std::string mapped =
+      flat("http { server { listen 443 ssl; ssl_certificate /certs/api.pem;\n"
+           "ssl_certificate_key /key.pem; } }\n",
+           o, &r);
+  EXPECT_TRUE(has(mapped, "ssl_certificate " + (dir / "certs/api.pem").string() + ";")) << mapped;
+  EXPECT_FALSE(r.throwaway_certificate);
+  std::filesystem::remove_all(dir);
+}
+
+// certbot's layout: listen 80 and 443 in one server, IPv6 twins, an HTTP/3 listener.
+TEST(NginxRewrite, EveryReachableListenerIsTestedTlsFirst) {
+  rewritten r;
+  const std::string out = flat("http {\n  server {\n    listen 80;\n    listen [::]:80;\n"
+                               "    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n"
+                               "    listen 443 quic reuseport;\n"
+                               "    listen unix:/run/nginx.sock;\n"
+                               "    location / { proxy_pass http://127.0.0.1:11434; }\n"
+                               "  }\n}\n",
+                               options(), &r);
+  ASSERT_EQ(r.listeners.size(), 2u);
+  EXPECT_TRUE(r.listeners[0].tls);
+  EXPECT_EQ(r.listeners[0].port, 20001);
+  EXPECT_EQ(r.listeners[0].label, "listen 443 ssl http2 (u.conf:5)");
+  EXPECT_EQ(r.listeners[0].url(), "https://127.0.0.1:20001");
+  EXPECT_FALSE(r.listeners[1].tls);
+  EXPECT_EQ(r.listeners[1].url(), "http://127.0.0.1:20002");
+  EXPECT_EQ(r.port, 20001);
+  EXPECT_TRUE(r.tls);
+  EXPECT_TRUE(has(out, "listen 127.0.0.1:20002;\n        listen 127.0.0.1:20001 ssl http2;\n"))
+      << out;
+  EXPECT_FALSE(has(out, "quic")) << out;
+  EXPECT_FALSE(has(out, "unix:")) << out;
+  int dropped = 0; // each one said
+  for (const auto &n : r.notes)
+    dropped += has(n, "u.conf:4") || has(n, "u.conf:6") || has(n, "u.conf:7") || has(n, "u.conf:8");
+  EXPECT_EQ(dropped, 4);
+  EXPECT_EQ(rewrite_error("http { server { listen unix:/x.sock; } }"),
+            "the server at u.conf:1 has no listener the suite can reach (only HTTP/3 or unix "
+            "sockets)");
+}
+
+TEST(NginxRewrite, PlainListenerThatRedirectsToHttpsIsNotTested) {
+  rewritten r;
+  flat("http {\n  server {\n    listen 80;\n    listen 443 ssl;\n"
+       "    if ($scheme != \"https\") { return 301 https://$host$request_uri; }\n"
+       "    location / { proxy_pass http://127.0.0.1:11434; }\n  }\n}\n",
+       options(), &r);
+  ASSERT_EQ(r.listeners.size(), 1u);
+  EXPECT_TRUE(r.listeners[0].tls);
+  bool said = false;
+  for (const auto &n : r.notes)
+    said = said || has(n, "listen 80 (u.conf:3): redirects to https (the if at u.conf:5)");
+  EXPECT_TRUE(said);
+  // Without a TLS listener to go to, the plain one is tested.
+  flat("http { server { listen 80; if ($scheme = http) { return 301 https://x; }\n"
+       "location / { proxy_pass http://127.0.0.1:1; } } }",
+       options(), &r);
+  ASSERT_EQ(r.listeners.size(), 1u);
+  EXPECT_FALSE(r.listeners[0].tls);
+}
+
+TEST(NginxRewrite, ObsoleteSslOnMakesEveryListenTls) {
+  rewritten r;
+  flat("http { server { listen 443; ssl on; location / { proxy_pass http://127.0.0.1:1; } } }",
+       options(), &r);
+  ASSERT_EQ(r.listeners.size(), 1u);
+  EXPECT_TRUE(r.listeners[0].tls);
+  EXPECT_TRUE(r.tls);
 }
 
 } // namespace

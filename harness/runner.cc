@@ -287,15 +287,15 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
 
   body.clear();
   err.clear();
-  std::vector<std::string> notes = o.notes;
-  if (simple_request("GET", proxy + "/api/version", "", 5000, body, err) == 0) {
-    // Connected but silent (a proxy waiting on its upstream) is reachable: the checks will say
-    // what it does. Refused or unresolvable is not.
-    if (err.find("Timeout") == std::string::npos)
-      return error{"cannot reach the proxy at " + proxy + ": " + err};
-    notes.push_back("the proxy accepted a connection but did not answer GET /api/version within "
-                    "5 s");
-  }
+  // Through the route map: a prefixed API answers there, not necessarily at the root.
+  const auto version = o.routes.find("/api/version");
+  const std::string version_path = version ? version->client_path : "/api/version";
+  if (simple_request("GET", proxy + version_path, "", 5000, body, err) == 0)
+    return error{"cannot reach the proxy at " + proxy + ": " + err +
+                 (err.find("Timeout") != std::string::npos
+                      ? " (it accepted the connection but did not answer GET " + version_path +
+                            " within 5 s)"
+                      : "")};
 
   check_context ctx{.prof = *prof, .tol = tolerances{o.tolerance_mult}};
   ctx.origin = o.origin;
@@ -348,7 +348,7 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   report.strict = o.strict;
   report.upstream =
       "streamcheck-mock at " + direct + " (control " + control + "), profile " + o.upstream_profile;
-  report.notes = notes;
+  report.notes = o.notes;
   report.started_at = utc_now();
   const auto t0 = std::chrono::steady_clock::now();
 

@@ -95,7 +95,8 @@ void status_findings(const std::vector<directive> &top, const directive &server,
     const std::string name = lower(h->arg(0));
     if (name == "transfer-encoding" || name == "content-length") {
       const std::string text = q(*h) + " sends a framing header that does not match the body "
-                                       "nginx forwards: the upstream cannot read the request";
+                                       "nginx forwards, so the upstream cannot read the request: "
+                                       "remove it (nginx frames the body itself)";
       add_status(400, text); // a body framed twice (Content-Length and chunked)
       add_status(-1, text);  // a body-less request announced as chunked: the upstream waits
     }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "bench/proxy_support.h"
 #include "common/asio.h"
 #include "common/clock.h"
 #include "harness/process.h"
@@ -42,6 +43,7 @@
 namespace {
 
 using namespace streamcheck;
+using namespace streamcheck::bench;
 using std::chrono::milliseconds;
 
 // The worst head the default limits accept: 100 lines, the Connection line full of tokens,
@@ -111,41 +113,11 @@ timing time_head(const std::string &bytes, int runs) {
   return {us[us.size() / 2], us.back(), accepted};
 }
 
-int connect_to(unsigned short port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool send_all(int fd, const std::string &bytes) {
-  for (std::size_t sent = 0; sent < bytes.size();) {
-    const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    sent += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // One stream through the proxy: the added latency of each event, in µs.
 std::vector<double> stream_latencies(unsigned short proxy_port, mock::server &mock,
                                      const std::string &id) {
-  const std::string body = R"({"model":"llama3.2","prompt":"hi","streamcheck":{"id":")" + id +
-                           R"(","first_token_ms":0,"gap_ms":10,"tokens":200}})";
-  const std::string request = "POST /api/generate HTTP/1.1\r\nHost: llm.example.test\r\n"
-                              "Content-Type: application/json\r\nConnection: close\r\n"
-                              "Content-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string request =
+      generate_request(id, R"("first_token_ms":0,"gap_ms":10,"tokens":200)");
   const int fd = connect_to(proxy_port);
   if (fd < 0 || !send_all(fd, request)) return {};
   std::string received;
@@ -176,12 +148,6 @@ std::vector<double> stream_latencies(unsigned short proxy_port, mock::server &mo
   for (const auto &[t_us, arrival] : events)
     added.push_back(static_cast<double>(arrival - (emitted_base + t_us)));
   return added;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
 // Keep-alive clients sending the worst accepted head, reading each 200 before the next; at
@@ -225,15 +191,6 @@ struct flood {
   }
 };
 
-std::string default_proxy_binary() {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return "";
-  std::string path(self, static_cast<std::size_t>(n));
-  path = path.substr(0, path.rfind('/'));
-  return path.substr(0, path.rfind('/')) + "/reference_proxy/streamcheck-proxy";
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -276,20 +233,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   mock::server &mock = *started.value();
-  auto ports = harness::free_ports(1);
-  if (!ports) return 2;
   harness::child_process proxy;
   const std::string log = "/tmp/bench_proxy_head_cost." + std::to_string(getpid()) + ".log";
-  auto spawned = proxy.start(
-      {{proxy_bin, "--listen", "127.0.0.1:" + std::to_string(ports->front()), "--upstream",
-        "http://127.0.0.1:" + std::to_string(mock.port()), "--threads", "1", "--access-log", "off"},
-       log,
-       {},
-       {}});
-  if (!spawned || proxy.wait_listening(ports->front(), milliseconds(10'000)) !=
-                      harness::child_process::readiness::listening) {
-    std::fprintf(stderr, "bench_proxy_head_cost: cannot start %s (see %s)\n", proxy_bin.c_str(),
-                 log.c_str());
+  auto port = start_proxy(proxy, proxy_bin, mock.port(), {"--threads", "1"}, log);
+  if (!port) {
+    std::fprintf(stderr, "bench_proxy_head_cost: %s\n", port.message().c_str());
     return 2;
   }
   // Rounds alternate, so a machine that gets busier or quieter favours neither side.
@@ -297,14 +245,14 @@ int main(int argc, char **argv) {
   long paced_heads = 0, saturating_heads = 0;
   double paced_s = 0, saturating_s = 0;
   for (int round = 0; round < rounds; ++round) {
-    const auto a = stream_latencies(ports->front(), mock, "alone" + std::to_string(round));
+    const auto a = stream_latencies(*port, mock, "alone" + std::to_string(round));
     alone.insert(alone.end(), a.begin(), a.end());
     for (const bool paced_flood : {true, false}) {
       flood f;
-      f.start(ports->front(), flood_clients, paced_flood ? flood_rate : 0);
+      f.start(*port, flood_clients, paced_flood ? flood_rate : 0);
       const auto t0 = monotonic_us();
-      const auto l = stream_latencies(ports->front(), mock,
-                                      (paced_flood ? "paced" : "full") + std::to_string(round));
+      const auto l =
+          stream_latencies(*port, mock, (paced_flood ? "paced" : "full") + std::to_string(round));
       const double s = static_cast<double>(monotonic_us() - t0) / 1e6;
       f.finish();
       auto &into = paced_flood ? paced : saturating;

@@ -456,6 +456,8 @@ result<std::unique_ptr<mock::server>> start_embedded_mock() {
   mock::server_options mo;
   mo.control = mo.listen;
   mo.behaviour.request_policy = *mock::policy_for_profile("ollama");
+  // Lives for one run, whose checks read back every request they made: keep them all.
+  mo.journal_entries = 100'000;
   auto srv = mock::server::start(mo);
   if (!srv) return error{"cannot start the embedded mock: " + srv.message()};
   return std::move(srv.value());

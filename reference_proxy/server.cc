@@ -127,8 +127,12 @@ awaitable<bool> server::impl::read_request_head(timed_socket &client, beast::fla
   if (!ec && parser.is_header_done()) co_return true;
   const int status = ec ? refusal_status(ec) : 0;
   state.unread_input = true;
-  co_await refuse_head(client, {status ? status : 400,
-                                "malformed request: " + (ec ? ec.message() : "incomplete head")});
+  // Named, not a temporary in the co_await: g++ 12 mis-handles string temporaries built there
+  // (AddressSanitizer: heap-buffer-overflow).
+  const refusal malformed{status ? status : 400,
+                          "malformed request: " +
+                              (ec ? ec.message() : std::string("incomplete head"))};
+  co_await refuse_head(client, malformed);
   co_return false;
 }
 

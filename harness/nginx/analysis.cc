@@ -369,13 +369,13 @@ std::string log_evidence(long status, const std::vector<std::string> &log_lines)
 void annotate(run_report &r, const std::vector<finding> &findings, const std::string &path,
               const std::vector<std::string> &log_lines) {
   for (auto &c : r.checks) {
-    // An inconclusive check is explained only by what kept it from observing (a status the
-    // proxy made up); its own subject's directives say nothing about it.
-    const bool unjudged = c.result == outcome::inconclusive;
-    if (c.result != outcome::fail && c.result != outcome::warn && !unjudged) continue;
-    if (!path.empty() && c.path != path) continue;
     const bool by_status = divergence_explains(c);
-    if (unjudged && !by_status) continue;
+    // An inconclusive check observed nothing of its own subject: only what the proxy answered
+    // instead (an auth gate, a redirect, a limit) is worth quoting for it.
+    if (c.result != outcome::fail && c.result != outcome::warn &&
+        !(c.result == outcome::inconclusive && by_status))
+      continue;
+    if (!path.empty() && c.path != path) continue;
     std::string mine;
     for (const auto &f : findings)
       if (matches(f, c.id) && f.status == (by_status ? c.diverged_status : 0) &&

@@ -77,6 +77,10 @@ expect "report onto a directory" 2 "$work is a directory" 2 \
 expect "two reports to one file" 2 "named by two --report" 2 \
   "$sc" run --proxy "http://127.0.0.1:$port" --mock-control "http://127.0.0.1:$cport" \
   --report "json:$work/same" --report "junit:$work/same"
+# A report that passes the check but cannot be written (a full disk): exit 2, never 0.
+expect "report write fails" 2 "cannot write /dev/full" 30 \
+  "$sc" run --proxy "http://127.0.0.1:$port" --mock-control "http://127.0.0.1:$cport" --profile quick \
+  --check 'api.*' --upstream-profile ollama-open --report "json:/dev/full"
 # A setup error still writes the JSON and JUnit reports, saying why.
 rm -f "$work/setup.json" "$work/setup.xml"
 expect "setup error writes its reports" 2 "cannot reach the proxy" 7 \

@@ -107,5 +107,36 @@ TEST_F(Journal, ConnectionsAreNumberedAndAfterFilters) {
   EXPECT_EQ(later["entries"][0]["seq"], both[1]["seq"]);
 }
 
+// --journal-entries: only the last N kept, and GET /journal says how many were dropped.
+TEST_F(Journal, KeepsTheLastEntriesAndSaysHowManyWereDropped) {
+  mock_->stop();
+  mock::server_options o;
+  o.control = tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
+  o.threads = 1;
+  o.behaviour.request_policy = *mock::policy_for_profile("ollama");
+  o.journal_entries = 2;
+  auto started = mock::server::start(o);
+  ASSERT_TRUE(started) << started.message();
+  mock_ = std::move(started.value());
+  for (int i = 1; i <= 3; ++i) {
+    const auto raw = http_exchange(
+        port(), request_bytes("GET", "/api/version?streamcheck.id=r" + std::to_string(i),
+                              "HTTP/1.1", {"Host: 127.0.0.1", "Connection: close"}));
+    ASSERT_TRUE(raw);
+  }
+  const auto raw =
+      http_exchange(mock_->control_port(), request_bytes("GET", "/journal", "HTTP/1.1",
+                                                         {"Host: 127.0.0.1", "Connection: close"}));
+  ASSERT_TRUE(raw);
+  const json doc = json::parse(parse_http_response(*raw).body, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << *raw;
+  EXPECT_EQ(doc["capacity"], 2);
+  EXPECT_EQ(doc["dropped"], 1);
+  EXPECT_EQ(doc["first_seq"], 2);
+  ASSERT_EQ(doc["entries"].size(), 2u) << doc.dump();
+  EXPECT_EQ(doc["entries"][0]["id"], "r2");
+  EXPECT_EQ(doc["entries"][1]["id"], "r3");
+}
+
 } // namespace
 } // namespace streamcheck::test

@@ -629,6 +629,20 @@ result<run_report> run_listeners(cli_options &o, const nginx::rewritten &flat,
   return merged;
 }
 
+// When nginx accepted the suite's first request and never answered it: the directives that make
+// the upstream wait (a body announced that never comes, too few connections), if the analysis
+// finds any, as text to append to the setup error.
+std::string why_silent(const std::vector<nginx::directive> &top, nginx::analysis_options ao,
+                       const route_map &routes) {
+  const auto version = routes.find("/api/version");
+  ao.path = version ? version->client_path : "/api/version";
+  std::string out;
+  for (const auto &f : nginx::analyse(top, ao))
+    if (f.status == -1 && out.find(f.text) == std::string::npos)
+      out += (out.empty() ? "" : "; ") + f.text;
+  return out.empty() ? "" : "\n  in your config: " + out;
+}
+
 // Where the server under test serves each API route (its proxying locations, or --base-path) and
 // what upstream it is meant for (or --upstream-profile), said in the report.
 void read_routes_and_upstream(cli_options &o, const std::vector<nginx::directive> &top,
@@ -728,18 +742,18 @@ result<nginx_run> run_nginx_gate(cli_options o, bool after_suite) {
   read_routes_and_upstream(o, conf->top, flat.server_loc);
   auto report =
       run_listeners(o, flat, "http://127.0.0.1:" + std::to_string(srv.value()->control_port()));
-  if (!report) {
-    proc.stop(seconds(5));
-    for (const auto &l : ng::relevant_log_lines(files.error_log()))
-      std::fprintf(stderr, "  nginx: %s\n", l.c_str());
-    return error{report.message()};
-  }
   const profile *prof = find_profile(o.run.profile);
   ng::analysis_options ao;
   ao.server = flat.server_loc;
   ao.silence_ms = prof->silence_ms;
   ao.large_body = prof->large_body;
   ao.concurrent_streams = prof->concurrent_streams;
+  if (!report) {
+    proc.stop(seconds(5));
+    for (const auto &l : ng::relevant_log_lines(files.error_log()))
+      std::fprintf(stderr, "  nginx: %s\n", l.c_str());
+    return error{report.message() + why_silent(conf->top, ao, o.run.routes)};
+  }
   const auto log_lines = ng::relevant_log_lines(files.error_log(), 200);
   std::vector<std::string> paths;
   for (const auto &c : report->checks)

@@ -99,7 +99,8 @@ std::string describe_divergence(const check_result &r) {
 }
 
 std::optional<std::string> refused_everything(const run_report &r) {
-  const check_result *first = nullptr; // the first failure: its cause and fix are quoted
+  const check_result *first = nullptr;  // the first unpassed check: its cause is quoted
+  const check_result *failed = nullptr; // the first failure: its fix is quoted
   long status = 0;
   int judged = 0;
   for (const auto &c : r.checks) {
@@ -110,12 +111,13 @@ std::optional<std::string> refused_everything(const run_report &r) {
     if (status == 0) status = c.diverged_status;
     if (c.diverged_status != status) return std::nullopt;
     if (!first && c.result != outcome::pass) first = &c;
+    if (!failed && (c.result == outcome::fail || c.result == outcome::warn)) failed = &c;
   }
   if (!first || judged < 2) return std::nullopt;
+  const std::string fix = failed ? failed->fix : read_status(status, *first).fix;
   return "every request through the proxy got " + describe_divergence(*first) + " (" +
          std::to_string(judged) +
-         " checks), so nothing about streaming was measured: " + first->cause +
-         "\n  fix: " + first->fix;
+         " checks), so nothing about streaming was measured: " + first->cause + "\n  fix: " + fix;
 }
 
 void explain_divergence(check_result &r) {

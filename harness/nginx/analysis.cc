@@ -116,7 +116,8 @@ void status_findings(const std::vector<directive> &top, const directive &server,
     const std::string name = ascii_lower(h->arg(0));
     if (name == "transfer-encoding" || name == "content-length") {
       const std::string text = q(*h) + " sends a framing header that does not match the body "
-                                       "nginx forwards: the upstream cannot read the request";
+                                       "nginx forwards, so the upstream cannot read the request: "
+                                       "remove it (nginx frames the body itself)";
       add_status(400, text); // a body framed twice (Content-Length and chunked)
       add_status(-1, text);  // a body-less request announced as chunked: the upstream waits
     }
@@ -585,9 +586,10 @@ void note_rate_limits(run_report &r) {
   int n = 0;
   for (const auto &c : r.checks) {
     if ((c.diverged_status != 503 && c.diverged_status != 429) || !divergence_explains(c)) continue;
-    const auto at = c.fix.find("in your config: ");
-    if (at == std::string::npos || c.fix.find("limit_", at) == std::string::npos) continue;
-    if (limit.empty()) limit = c.fix.substr(at + 16);
+    const std::string said = c.fix + " " + c.cause;
+    const auto at = said.find("in your config: ");
+    if (at == std::string::npos || said.find("limit_", at) == std::string::npos) continue;
+    if (limit.empty()) limit = said.substr(at + 16);
     ids += (ids.empty() ? "" : ", ") + c.id;
     ++n;
   }

@@ -44,7 +44,7 @@ node -e 'const net=require("net");
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/hostile" ] && break; sleep 0.05; done
 read -r mute junk <"$work/hostile"
-expect "proxy never answers" 2 "cannot reach the proxy.*answered neither.*[Tt]imeout" 15 \
+expect "proxy never answers" 2 "cannot reach the proxy.*[Tt]imeout" 8 \
   "$sc" run --proxy "http://127.0.0.1:$mute" --mock-control "http://127.0.0.1:$cport"
 expect "proxy answers garbage" 2 "cannot reach the proxy" 8 \
   "$sc" run --proxy "http://127.0.0.1:$junk" --mock-control "http://127.0.0.1:$cport"

@@ -325,6 +325,8 @@ TEST(NginxAnalysis, StatusFindingsNameTheDirectiveThatAnswered) {
                               "proxy_set_header Transfer-Encoding chunked; } } }");
   EXPECT_TRUE(has(te.for_check("stream.first-token", 400),
                   "`proxy_set_header Transfer-Encoding chunked` at n.conf:2"));
+  // A body-less request announced as chunked: the upstream waits, nothing answers.
+  EXPECT_TRUE(has(te.for_check("api.endpoints", -1), "remove it"));
   const analysed redirect = of_text("http { server { if ($scheme = http) { return 308 "
                                     "https://$host$request_uri; } location / { proxy_pass "
                                     "http://o; } } }");

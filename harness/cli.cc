@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "common/base64.h"
 #include "harness/diagnosis.h"
 #include "harness/interrupt.h"
 #include "harness/nginx/analysis.h"
@@ -189,20 +190,6 @@ struct cli_options {
   bool base_path_given = false;
 };
 
-std::string base64(const std::string &in) {
-  static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
-    std::uint32_t v = 0;
-    for (std::size_t k = 0; k < 3; ++k)
-      v = (v << 8) | (k < n ? static_cast<unsigned char>(in[i + k]) : 0u);
-    for (std::size_t k = 0; k < 4; ++k)
-      out += k <= n ? table[(v >> (18 - 6 * k)) & 63] : '=';
-  }
-  return out;
-}
-
 int usage_error(const std::string &message) {
   std::fprintf(stderr, "streamcheck: %s (see streamcheck help)\n", message.c_str());
   return exit_usage;
@@ -287,7 +274,7 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
         o.run.extra_headers.push_back(*v);
       } else if (arg == "--user") {
         if (v->find(':') == std::string::npos) return "--user: expected USER:PASS";
-        o.run.extra_headers.push_back("Authorization: Basic " + base64(*v));
+        o.run.extra_headers.push_back("Authorization: Basic " + base64_encode(*v));
       } else if (arg == "--nginx")
         o.nginx_binary = *v;
       else if (arg == "--server")

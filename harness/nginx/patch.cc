@@ -29,10 +29,10 @@ std::string join_lines(const std::vector<std::string> &lines, bool trailing_newl
   return out;
 }
 
-// Where the code of a line ends: at a '#' outside quotes (nginx's comment rule).
-std::size_t code_end(const std::string &line) {
+// The first `stop` in line[from, limit) outside quotes and escapes (nginx's quoting), or npos.
+std::size_t find_unquoted(const std::string &line, std::size_t from, std::size_t limit, char stop) {
   char quote = 0;
-  for (std::size_t i = 0; i < line.size(); ++i) {
+  for (std::size_t i = from; i < limit; ++i) {
     const char c = line[i];
     if (c == '\\') {
       ++i;
@@ -40,11 +40,17 @@ std::size_t code_end(const std::string &line) {
       if (c == quote) quote = 0;
     } else if (c == '"' || c == '\'') {
       quote = c;
-    } else if (c == '#') {
+    } else if (c == stop) {
       return i;
     }
   }
-  return line.size();
+  return std::string::npos;
+}
+
+// Where the code of a line ends: at a '#' outside quotes (nginx's comment rule).
+std::size_t code_end(const std::string &line) {
+  const std::size_t hash = find_unquoted(line, 0, line.size(), '#');
+  return hash == std::string::npos ? line.size() : hash;
 }
 
 bool word_boundary(char c) {
@@ -65,19 +71,8 @@ std::optional<std::pair<std::size_t, std::size_t>> statement_span(const std::str
     const bool starts = at == 0 || word_boundary(line[at - 1]);
     const std::size_t after = at + name.size();
     if (!starts || after >= limit || !word_boundary(line[after])) continue;
-    char quote = 0;
-    for (std::size_t i = after; i < limit; ++i) {
-      const char c = line[i];
-      if (c == '\\') {
-        ++i;
-      } else if (quote) {
-        if (c == quote) quote = 0;
-      } else if (c == '"' || c == '\'') {
-        quote = c;
-      } else if (c == ';') {
-        return std::make_pair(at, i + 1);
-      }
-    }
+    if (const std::size_t semi = find_unquoted(line, after, limit, ';'); semi != std::string::npos)
+      return std::make_pair(at, semi + 1);
     return std::nullopt; // the statement continues on the next line
   }
   return std::nullopt;

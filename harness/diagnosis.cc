@@ -17,8 +17,10 @@ status_reading read_status(long status, const check_result &r) {
     return {"the proxy gave no answer (" + seen +
                 "); the upstream's stream never reached the client, so nothing about streaming "
                 "was measured",
-            "look at the proxy's error log: a connection limit (nginx worker_connections) or a "
-            "crashing worker closes connections unanswered"};
+            // Proxy-independent: a managed target adds the directive it finds (nginx:
+            // worker_connections), never one proxy's directive for another.
+            "look at the proxy's error log: a connection limit or a crashing worker closes "
+            "connections unanswered"};
   if (status >= 300 && status < 400)
     return {"the proxy redirected the request (" + seen +
                 ") instead of forwarding it: the check never reached the upstream",

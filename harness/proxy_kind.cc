@@ -1,7 +1,5 @@
 #include "harness/proxy_kind.h"
 
-#include <algorithm>
-
 #include "common/ascii.h"
 
 namespace streamcheck::harness {
@@ -52,30 +50,33 @@ std::string kind_named_in(const std::string &header_value) {
   return "";
 }
 
-proxy_kind detect_proxy_kind(const std::vector<probe_result> &proxied) {
-  for (const auto &r : proxied)
-    if (const std::string server = r.header("Server"); !server.empty()) {
+proxy_kind detect_proxy_kind(const std::vector<probe_result> &results,
+                             const std::string &proxy_url) {
+  std::vector<const probe_result *> proxied; // pointers: results hold whole bodies
+  for (const auto &r : results)
+    if (r.url.rfind(proxy_url, 0) == 0) proxied.push_back(&r);
+  for (const auto *r : proxied)
+    if (const std::string server = r->header("Server"); !server.empty()) {
       const std::string kind = kind_named_in(server);
       if (!kind.empty()) return {kind, "Server: " + server};
     }
-  for (const auto &r : proxied)
-    for (const auto &via : r.header_values("Via"))
+  for (const auto *r : proxied)
+    for (const auto &via : r->header_values("Via"))
       if (const std::string kind = kind_named_in(via); !kind.empty()) return {kind, "Via: " + via};
-  for (const auto &r : proxied) {
-    if (r.status < 400) continue;
+  for (const auto *r : proxied) {
+    if (r->status < 400) continue;
     for (const auto &mark : error_pages)
-      if (r.body.find(mark.text) != std::string::npos)
-        return {mark.kind, std::string("its own HTTP ") + std::to_string(r.status) +
+      if (r->body.find(mark.text) != std::string::npos)
+        return {mark.kind, std::string("its own HTTP ") + std::to_string(r->status) +
                                " error page (\"" + mark.text + "\")"};
   }
-  const bool any_server = std::any_of(proxied.begin(), proxied.end(), [](const probe_result &r) {
-    return !r.header("Server").empty();
-  });
-  const auto http1_answers =
-      std::count_if(proxied.begin(), proxied.end(), [](const probe_result &r) {
-        return r.http_version != "2" && r.header_lines.size() > 3;
-      });
-  const auto lowercased = std::count_if(proxied.begin(), proxied.end(), names_lowercased);
+  bool any_server = false;
+  int http1_answers = 0, lowercased = 0;
+  for (const auto *r : proxied) {
+    any_server = any_server || !r->header("Server").empty();
+    http1_answers += r->http_version != "2" && r->header_lines.size() > 3;
+    lowercased += names_lowercased(*r);
+  }
   if (!any_server && lowercased > 0 && lowercased == http1_answers)
     return {"haproxy", "no Server header and every header name in lower case over HTTP/1.1 "
                        "(HAProxy's HTX normalisation)"};

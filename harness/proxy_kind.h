@@ -18,7 +18,9 @@ struct proxy_kind {
 // The kind a Server (or Via) value names, or "" when it names none we know.
 std::string kind_named_in(const std::string &header_value);
 
-// From the proxied responses of a run (the mock's own responses never carry a Server header).
-proxy_kind detect_proxy_kind(const std::vector<probe_result> &proxied);
+// From a run's responses whose URL starts with proxy_url (all when empty): the direct run's are
+// the mock's own, which never carry a Server header.
+proxy_kind detect_proxy_kind(const std::vector<probe_result> &results,
+                             const std::string &proxy_url = "");
 
 } // namespace streamcheck::harness

@@ -355,10 +355,7 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
 
   std::vector<probe_result> results = run_probes(scheduled, cb.on_progress);
   if (o.proxy_kind.empty()) {
-    std::vector<probe_result> proxied;
-    for (const auto &r : results)
-      if (r.url.rfind(proxy, 0) == 0) proxied.push_back(r);
-    const proxy_kind detected = detect_proxy_kind(proxied);
+    const proxy_kind detected = detect_proxy_kind(results, proxy);
     report.proxy_kind = detected.kind;
     report.proxy_kind_source = detected.source;
   } else {

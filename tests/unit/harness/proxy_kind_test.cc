@@ -82,6 +82,15 @@ TEST(ProxyKind, MixedCaseOrHttp2IsNotHaproxy) {
   EXPECT_EQ(detect_proxy_kind({gunicorn}).kind, "generic");
 }
 
+TEST(ProxyKind, OnlyTheProxysResponsesCount) {
+  // The direct run's responses are the mock's own (canonical names): they must not hide HAProxy.
+  probe_result proxied = lowercased(), direct = canonical();
+  proxied.url = "http://127.0.0.1:8080/api/chat";
+  direct.url = "http://127.0.0.1:9000/api/chat";
+  EXPECT_EQ(detect_proxy_kind({proxied, direct}, "http://127.0.0.1:8080").kind, "haproxy");
+  EXPECT_EQ(detect_proxy_kind({proxied, direct}).kind, "generic");
+}
+
 TEST(ProxyKind, UnrecognisedSaysHowToOverride) {
   const proxy_kind k = detect_proxy_kind({canonical()});
   EXPECT_EQ(k.kind, "generic");

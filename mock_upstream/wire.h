@@ -2,6 +2,7 @@
 // status line in the request's HTTP version, handler headers sorted by canonical key, then Date,
 // then Content-Length or Connection/Transfer-Encoding. No Server header.
 #pragma once
+#include "common/http_text.h"
 #include <string>
 #include <string_view>
 #include <utility>
@@ -9,7 +10,7 @@
 
 namespace streamcheck::mock {
 
-using header_list = std::vector<std::pair<std::string, std::string>>;
+using streamcheck::header_list;
 
 // "x-accel-buffering" -> "X-Accel-Buffering", as Go's CanonicalMIMEHeaderKey.
 std::string canonical_header_key(std::string_view key);

@@ -1,6 +1,7 @@
 // Request and response heads as they cross the proxy. Pure functions of the input head, so the
 // rewriting rules are unit-tested without sockets.
 #pragma once
+#include "common/http_text.h"
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,7 +11,7 @@
 
 namespace streamcheck::proxy {
 
-using header_list = std::vector<std::pair<std::string, std::string>>;
+using streamcheck::header_list;
 
 // The first value of a header (case-insensitive name), empty when absent.
 std::string_view find_header(const header_list &headers, std::string_view name);

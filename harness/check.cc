@@ -96,6 +96,7 @@ const std::vector<check> &catalog() {
     add_timeout_checks(c);
     add_cors_checks(c);
     add_upstream_checks(c);
+    add_headers_checks(c);
     add_conn_checks(c);
     add_abort_checks(c);
     add_body_checks(c);

@@ -84,8 +84,11 @@ check cancel_propagates() {
       .title = "Stop reaches the model",
       .severity = level::must,
       .requirement =
-          "When the client closes while tokens flow, the upstream connection is closed within "
-          "1 s.",
+          [](const check_context &ctx) {
+            return "When the client closes while tokens flow, the upstream connection is closed "
+                   "within " +
+                   bound_text(ctx.tol.cancel_ms()) + ".";
+          },
       .fixes = // fixtures/nginx/ignore-client-abort-defaults.conf fails, defaults.conf passes.
       {{"nginx", "proxy_ignore_client_abort off; (the default): with it on, nginx learns that the "
                  "client left only when it next writes, and a buffered answer is written only "
@@ -122,8 +125,11 @@ check cancel_during_pause() {
           .title = "Stop reaches the model during a pause",
           .severity = level::should,
           .requirement =
-              "When the client closes during a silent pause mid-answer, the upstream connection is "
-              "closed within 1 s.",
+              [](const check_context &ctx) {
+                return "When the client closes during a silent pause mid-answer, the upstream "
+                       "connection is closed within " +
+                       bound_text(ctx.tol.cancel_ms()) + ".";
+              },
           .fixes = {{"nginx",
                      "proxy_ignore_client_abort off; (the default): nginx then watches the client "
                      "while the upstream is silent"},
@@ -163,8 +169,11 @@ check cancel_before_first_token() {
       .title = "Stop reaches the model before the first token",
       .severity = level::must,
       .requirement =
-          "When the client closes while the upstream is still silent, the upstream connection is "
-          "closed within 1 s.",
+          [](const check_context &ctx) {
+            return "When the client closes while the upstream is still silent, the upstream "
+                   "connection is closed within " +
+                   bound_text(ctx.tol.cancel_ms()) + ".";
+          },
       .fixes = {{"nginx",
                  "proxy_ignore_client_abort off; (the default): nginx then watches the client "
                  "while it waits for the upstream's response"},

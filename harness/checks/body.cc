@@ -34,9 +34,12 @@ check large_request() {
       .id = "body.large-request",
       .title = "Large requests (images) get through",
       .severity = level::must,
-      .requirement = "A realistic chat request with a base64 image, 20 MiB in all (64 MiB in "
-                     "thorough), reaches "
-                     "the upstream byte for byte.",
+      .requirement =
+          [](const check_context &ctx) {
+            return "A realistic chat request with a base64 image, " +
+                   std::to_string(ctx.prof.large_body >> 20) + " MiB in all (the " + ctx.prof.name +
+                   " profile's size), reaches the upstream byte for byte.";
+          },
       .fixes = {{"nginx", "client_max_body_size 100m; (above the largest image request)"},
                 {"generic", "raise the request body limit above the largest image request"}},
       .probes =

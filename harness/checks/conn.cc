@@ -106,8 +106,10 @@ check concurrent_streams() {
       .title = "Many streams at once",
       .severity = level::must,
       .requirement =
-          "The profile's number of concurrent streams (quick 32, standard 256, thorough 1024) all "
-          "complete, none refused, none coalesced.",
+          [](const check_context &ctx) {
+            return std::to_string(ctx.prof.concurrent_streams) + " concurrent streams (the " +
+                   ctx.prof.name + " profile's number) all complete, none refused, none coalesced.";
+          },
       .fixes = {{"nginx",
                  "worker_connections >= 2 x concurrent streams + headroom; worker_rlimit_nofile "
                  "to match"},

@@ -26,6 +26,11 @@ json stats_json(const delay_stats &s) {
           {"max_events_per_read", s.max_events_per_read}};
 }
 
+// The bounds judge_spacing applies, as its requirements state them.
+std::string spacing_bounds(const check_context &ctx) {
+  return "p95 <= " + bound_text(ctx.tol.p95_ms()) + ", max <= " + bound_text(ctx.tol.max_ms());
+}
+
 // The shared verdict of the no-coalescing family: every event on time, all of them there.
 verdict judge_spacing(const observations &o, const check_context &c, const std::string &probe,
                       int gap_ms, int expected_events) {
@@ -71,7 +76,10 @@ check first_token() {
       .title = "First token arrives at once",
       .severity = level::must,
       .requirement =
-          "The first event reaches the client within 100 ms of the upstream emitting it.",
+          [](const check_context &ctx) {
+            return "The first event reaches the client within " +
+                   bound_text(ctx.tol.first_token_ms()) + " of the upstream emitting it.";
+          },
       .fixes = buffering_fixes,
       .probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; },
       .judge = [](const observations &o, const check_context &ctx) -> verdict {
@@ -104,8 +112,11 @@ check no_coalescing_ndjson() {
       .id = "stream.no-coalescing.ndjson",
       .title = "NDJSON events keep their spacing",
       .severity = level::must,
-      .requirement = "/api/chat events keep their spacing: added delay p95 <= 50 ms, max <= 250 "
-                     "ms, no bursts.",
+      .requirement =
+          [](const check_context &ctx) {
+            return "/api/chat events keep their spacing: added delay " + spacing_bounds(ctx) +
+                   ", no bursts.";
+          },
       .fixes = buffering_fixes,
       .probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; },
       .judge =
@@ -122,7 +133,10 @@ check no_coalescing_sse() {
           .title = "SSE events keep their spacing",
           .severity = level::must,
           .requirement =
-              "/v1/chat/completions SSE events keep their spacing: p95 <= 50 ms, max <= 250 ms.",
+              [](const check_context &ctx) {
+                return "/v1/chat/completions SSE events keep their spacing: " +
+                       spacing_bounds(ctx) + ".";
+              },
           .fixes = buffering_fixes,
           .probes = [](const check_context &) { return std::vector{sse_stream("stream", steady)}; },
           .judge =
@@ -140,7 +154,11 @@ check compressed_client() {
       .title = "Streams survive a browser's Accept-Encoding",
       .severity = level::must,
       .requirement =
-          "With Accept-Encoding: gzip, deflate, br, zstd, events still keep their spacing.",
+          [](const check_context &ctx) {
+            return "With Accept-Encoding: gzip, deflate, br, zstd, events still keep their "
+                   "spacing: " +
+                   spacing_bounds(ctx) + ".";
+          },
       .fixes = {{"nginx",
                  "gzip off (or remove application/x-ndjson and text/event-stream from gzip_types)"},
                 {"haproxy",
@@ -170,7 +188,11 @@ check large_response() {
   return {.id = "stream.large-response",
           .title = "Long answers stream without buffer-sized bursts",
           .severity = level::should,
-          .requirement = "A long answer (400 events, ~100 KB) arrives without buffer-sized bursts.",
+          .requirement =
+              [](const check_context &ctx) {
+                return "A long answer (400 events, ~100 KB) arrives without buffer-sized bursts: " +
+                       spacing_bounds(ctx) + ".";
+              },
           .fixes = buffering_fixes,
           .probes =
               [](const check_context &) {

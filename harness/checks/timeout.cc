@@ -9,6 +9,11 @@ std::string seconds(int ms) {
   return std::to_string(ms / 1000) + " s";
 }
 
+// The profile's silence as a requirement states it: "4 s (the quick profile's gap)".
+std::string silence_text(const check_context &ctx) {
+  return bound_text(ctx.prof.silence_ms) + " (the " + ctx.prof.name + " profile's gap)";
+}
+
 // All stamped events present and the stream ended cleanly with its final object.
 verdict judge_complete(const observations &o, int expected_events, const std::string &what) {
   if (auto v = unless_forwarded(o, "stream")) return *v;
@@ -43,8 +48,10 @@ check slow_first_token() {
           .title = "A silent model load is not cut",
           .severity = level::must,
           .requirement =
-              "The upstream is silent (no headers) for the profile's gap, then streams; the client "
-              "gets all of it.",
+              [](const check_context &ctx) {
+                return "The upstream is silent (no headers) for " + silence_text(ctx) +
+                       ", then streams; the client gets all of it.";
+              },
           .fixes = read_timeout_fixes,
           .probes =
               [](const check_context &ctx) {
@@ -66,7 +73,10 @@ check idle_gap() {
   return {.id = "timeout.idle-gap",
           .title = "A mid-stream pause is not cut",
           .severity = level::must,
-          .requirement = "A pause of the profile's gap in the middle of a stream survives.",
+          .requirement =
+              [](const check_context &ctx) {
+                return "A pause of " + silence_text(ctx) + " in the middle of a stream survives.";
+              },
           .fixes = read_timeout_fixes,
           .probes =
               [](const check_context &ctx) {
@@ -91,7 +101,11 @@ check long_stream() {
       .id = "timeout.long-stream",
       .title = "A long steady stream is not cut",
       .severity = level::must,
-      .requirement = "A steady stream lasting the profile's duration is not cut.",
+      .requirement =
+          [](const check_context &ctx) {
+            return "A steady stream lasting " + bound_text(ctx.prof.long_stream_ms) + " (the " +
+                   ctx.prof.name + " profile's duration) is not cut.";
+          },
       .fixes = {{"nginx", "no total limit exists in stock nginx; check limit_rate/keepalive_time"},
                 {"generic", "remove or raise any total request/response timeout"}},
       .probes =

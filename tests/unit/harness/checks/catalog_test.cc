@@ -162,7 +162,7 @@ TEST(Catalog, IdsAreUniqueAndWellFormed) {
 TEST(Catalog, EveryCheckIsComplete) {
   for (const auto &c : catalog()) {
     EXPECT_FALSE(c.title.empty()) << c.id;
-    EXPECT_FALSE(c.requirement.empty()) << c.id;
+    EXPECT_FALSE(c.requirement(ctx()).empty()) << c.id;
     EXPECT_TRUE(c.probes) << c.id;
     EXPECT_TRUE(c.judge) << c.id;
     if (c.severity != level::info) {
@@ -255,6 +255,77 @@ TEST(Catalog, EveryFailableCheckHasGenericAdvice) {
     if (c.severity != level::info) {
       EXPECT_TRUE(c.fixes.contains("generic")) << c.id;
     }
+}
+
+// --- requirement text: the bounds and profile figures in force -----------------------------------
+
+// The figures a requirement states with a unit ("100 ms", "1 s", "20 MiB") or as a count of
+// streams, in order.
+std::vector<std::string> figures_in(const std::string &text) {
+  static const std::regex figure(R"(\b\d+(\.\d+)? ?(ms|s|MiB|concurrent streams)\b)");
+  std::vector<std::string> out;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), figure);
+       it != std::sregex_iterator(); ++it)
+    out.push_back(it->str());
+  return out;
+}
+
+TEST(Requirement, StatesTheTolerancesInForce) {
+  const check_context doubled{ctx().prof, tolerances{2}};
+  EXPECT_NE(by_id("stream.first-token").requirement(ctx()).find("within 100 ms "),
+            std::string::npos);
+  EXPECT_NE(by_id("stream.first-token").requirement(doubled).find("within 200 ms "),
+            std::string::npos)
+      << by_id("stream.first-token").requirement(doubled);
+  for (const char *id : {"stream.no-coalescing.ndjson", "stream.no-coalescing.sse",
+                         "stream.compressed-client", "stream.large-response"})
+    EXPECT_NE(by_id(id).requirement(doubled).find("p95 <= 100 ms, max <= 500 ms"),
+              std::string::npos)
+        << id << ": " << by_id(id).requirement(doubled);
+  for (const char *id :
+       {"abort.cancel-propagates", "abort.cancel-during-pause", "abort.cancel-before-first-token"})
+    EXPECT_NE(by_id(id).requirement(doubled).find("closed within 2 s."), std::string::npos)
+        << id << ": " << by_id(id).requirement(doubled);
+}
+
+TEST(Requirement, StatesTheProfilesFigures) {
+  const check_context standard{*find_profile("standard"), tolerances{}};
+  const check_context thorough{*find_profile("thorough"), tolerances{}};
+  EXPECT_NE(by_id("conn.concurrent-streams").requirement(standard).find("256 concurrent streams"),
+            std::string::npos);
+  EXPECT_NE(by_id("body.large-request").requirement(thorough).find("64 MiB"), std::string::npos);
+  EXPECT_NE(by_id("timeout.idle-gap").requirement(standard).find("65 s"), std::string::npos);
+  EXPECT_NE(by_id("timeout.slow-first-token").requirement(thorough).find("130 s"),
+            std::string::npos);
+  EXPECT_NE(by_id("timeout.long-stream").requirement(thorough).find("300 s"), std::string::npos);
+}
+
+TEST(Requirement, NoCheckStatesAFixedBound) {
+  // Every figure a requirement states follows the tolerances or the profile: a fixed "100 ms"
+  // next to a bound --tolerance-mult moved is the report contradicting itself.
+  const check_context tripled{ctx().prof, tolerances{3}};
+  const check_context thorough{*find_profile("thorough"), tolerances{}};
+  for (const auto &c : catalog()) {
+    const auto base = figures_in(c.requirement(ctx()));
+    const auto scaled = figures_in(c.requirement(tripled));
+    const auto other = figures_in(c.requirement(thorough));
+    ASSERT_EQ(base.size(), scaled.size()) << c.id;
+    ASSERT_EQ(base.size(), other.size()) << c.id;
+    for (std::size_t i = 0; i < base.size(); ++i)
+      EXPECT_TRUE(base[i] != scaled[i] || base[i] != other[i])
+          << c.id << " states a fixed " << base[i] << ": " << c.requirement(ctx());
+  }
+}
+
+TEST(Requirement, ReportStatesTheBoundItsVerdictApplied) {
+  // The report's requirement line and a failure's expected line name the same bound.
+  run r("stream.first-token");
+  delay_all(r.probe("stream"), 900'000);
+  const check_context doubled{ctx().prof, tolerances{2}};
+  const check_result cr = judge_check(r.c, doubled, r.direct, r.proxied, true, "nginx");
+  ASSERT_EQ(cr.result, outcome::fail);
+  EXPECT_NE(cr.requirement.find("within 200 ms "), std::string::npos) << cr.requirement;
+  EXPECT_NE(cr.expected.find("<= 200.0 ms"), std::string::npos) << cr.expected;
 }
 
 TEST(Forwarding, ChecksOfAStreamTheUpstreamNeverSawAreInconclusive) {

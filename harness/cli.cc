@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/base64.h"
+#include "harness/catalog_listing.h"
 #include "harness/diagnosis.h"
 #include "harness/interrupt.h"
 #include "harness/nginx/analysis.h"
@@ -329,13 +330,7 @@ int list_checks(const cli_options &o) {
   const check_context ctx{.prof = *find_profile(o.run.profile),
                           .tol = tolerances{o.run.tolerance_mult}};
   if (o.list_json) {
-    json out = json::array();
-    for (const auto &c : catalog())
-      out.push_back({{"id", c.id},
-                     {"level", to_string(c.severity)},
-                     {"title", c.title},
-                     {"requirement", c.requirement(ctx)}});
-    std::cout << out.dump(2) << "\n";
+    std::cout << catalog_listing(ctx).dump(2) << "\n";
     return exit_ok;
   }
   for (const auto &c : catalog())

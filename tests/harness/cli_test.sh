@@ -35,6 +35,9 @@ expect "list states the tolerances in force" 0 "stream.first-token .* within 200
   "$sc" list --tolerance-mult 2
 expect "list states the profile's figures" 0 "\"256 concurrent streams \\(the standard profile" 2 \
   "$sc" list --json --profile standard
+expect "list --json names the fixtures" 0 "\"fixture\": \"fixtures/nginx/defaults\"" 2 \
+  "$sc" list --json
+expect "list --json names analysis rules" 0 "\"rule\": \"buffering\"" 2 "$sc" list --json
 expect "mock control unreachable" 2 "cannot reach the mock's control API" 5 \
   "$sc" run --proxy "http://127.0.0.1:$port" --mock-control "http://127.0.0.1:$dead"
 expect "proxy unreachable" 2 "cannot reach the proxy at http://127.0.0.1:$dead" 7 \

@@ -462,4 +462,18 @@ std::string test_name(const ::testing::TestParamInfo<std::string> &info) {
   return n;
 }
 
+mock::plan mock_plan_for(const probe_spec &s) {
+  mock::request_view req;
+  req.method = s.method;
+  req.target = s.path;
+  req.headers.push_back({"Host", "127.0.0.1:11434"});
+  for (const auto &h : s.headers) {
+    const auto colon = h.find(':');
+    req.headers.push_back({h.substr(0, colon), h.substr(h.find_first_not_of(' ', colon + 1))});
+  }
+  req.body = s.raw_body.empty() && !s.body.is_null() ? go_json(s.body) : s.raw_body;
+  if (!req.body.empty()) req.headers.push_back({"Content-Type", "application/json"});
+  return mock::handle(req, mock::mock_options{}, 1);
+}
+
 } // namespace streamcheck::harness::synthetic

@@ -92,6 +92,7 @@ namespace {
 using harness::last_lines;
 using harness::read_file;
 using std::int64_t;
+using streamcheck::child_process;
 using namespace std::chrono_literals;
 
 constexpr int exit_setup_error = 2;
@@ -247,75 +248,6 @@ extern "C" void on_watchdog(int) {
   _exit(exit_setup_error);
 }
 
-// Starts argv in its own process group (so socat's forked children can be signalled with it),
-// stdout and stderr to log_path. The child dies with this thread (PR_SET_PDEATHSIG), so a
-// crashed bench leaves no relay behind. Between fork and exec only async-signal-safe calls: the
-// mock's threads may hold locks in this process.
-pid_t spawn_in_own_group(const std::vector<std::string> &argv, const std::string &log_path) {
-  std::vector<char *> args;
-  for (const auto &a : argv)
-    args.push_back(const_cast<char *>(a.c_str()));
-  args.push_back(nullptr);
-  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0) return -1;
-  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0) {
-    close(log_fd);
-    return -1;
-  }
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGPIPE, &dfl, nullptr); // this process ignores it; a relay expects the default
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    dup2(null_fd, STDIN_FILENO);
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    // The mock's sockets are not close-on-exec: a relay holding a copy of a mock connection
-    // would keep it open after the mock closed it.
-    close_range(3, ~0U, 0);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(log_fd);
-  close(null_fd);
-  if (pid > 0) setpgid(pid, pid); // also here: whichever side runs first, the group exists
-  return pid;
-}
-
-// The exit status (128 + signal when killed), or nullopt while it still runs at the deadline.
-std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds deadline) {
-  const auto end = mono_clock::now() + deadline;
-  for (;;) {
-    int status = 0;
-    const pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (r < 0) return 0; // not our child any more
-    if (mono_clock::now() >= end) return std::nullopt;
-    sleep_ms(10);
-  }
-}
-
-// SIGTERM to the group, then SIGKILL if the leader is still there after `grace`. Returns the
-// leader's exit status, or nullopt when it had to be killed.
-std::optional<int> stop_group(pid_t pid, std::chrono::milliseconds grace) {
-  kill(-pid, SIGTERM);
-  auto status = wait_for_exit(pid, grace);
-  if (!status) {
-    kill(-pid, SIGKILL);
-    wait_for_exit(pid, 5s);
-  }
-  kill(-pid, SIGKILL); // stragglers of the group (socat children still draining)
-  return status;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Relays: each start() is a fresh instance on an ephemeral loopback port.
 
@@ -347,19 +279,20 @@ private:
   unsigned short mock_port_;
 };
 
-// A relay binary run by fork/exec that reports its port somehow; shared start/stop.
+// A relay binary run as a child (own process group, so socat's forked children are stopped with
+// it; gone with this process) that reports its port somehow; shared start/stop.
 class spawned_relay : public relay {
 public:
   spawned_relay(std::string name, std::string binary, std::string work_dir)
       : relay(std::move(name)), binary_(std::move(binary)), work_dir_(std::move(work_dir)) {}
   ~spawned_relay() override { stop(); }
-  pid_t pid() const override { return pid_; }
+  pid_t pid() const override { return running_ ? child_.pid() : -1; }
   void stop() override {
-    if (pid_ <= 0) return;
-    const auto status = stop_group(pid_, 10s);
+    if (!running_) return;
+    running_ = false;
+    const int status = child_.stop(10s);
     g_running_group = -1;
-    pid_ = -1;
-    on_stopped(status);
+    on_stopped(status == 128 + SIGKILL ? std::nullopt : std::optional<int>(status));
   }
 
 protected:
@@ -370,16 +303,17 @@ protected:
   std::string log_path() const { return work_dir_ + "/" + name() + ".log"; }
 
   result<unsigned short> spawn_and_wait_for_port() {
-    pid_ = spawn_in_own_group(command(), log_path());
-    if (pid_ < 0) return error{"cannot run " + binary_};
-    g_running_group = pid_;
+    if (!child_.start({.argv = command(), .log = log_path(), .truncate = true}))
+      return error{"cannot run " + binary_};
+    running_ = true;
+    g_running_group = child_.pid();
     const auto end = mono_clock::now() + 10s;
     while (mono_clock::now() < end) {
       if (const auto port = port_if_ready()) return *port;
-      if (const auto status = wait_for_exit(pid_, 0ms)) {
-        pid_ = -1;
+      if (!child_.running()) {
+        running_ = false;
         g_running_group = -1;
-        return error{binary_ + " exited with status " + std::to_string(*status) +
+        return error{binary_ + " exited with status " + std::to_string(child_.exit_status()) +
                      " at startup:" + indented(last_lines(read_file(log_path()), 5))};
       }
       sleep_ms(10);
@@ -391,7 +325,10 @@ protected:
 
   std::string binary_;
   std::string work_dir_;
-  pid_t pid_ = -1;
+
+private:
+  child_process child_;
+  bool running_ = false;
 };
 
 // socat forks one process per connection: the cheapest relay there is per byte, and the most
@@ -488,8 +425,8 @@ private:
   int threads_;
 };
 
-// The user's nginx config, flattened by the harness's own rewriter exactly as `streamcheck
-// nginx` does: listen on a loopback port, every upstream the mock, pid/logs/temp in a prefix.
+// The user's nginx config run by the harness's own managed launcher exactly as `streamcheck
+// nginx` runs it: listen on a loopback port, every upstream the mock, pid/logs/temp in a prefix.
 class nginx_relay : public relay {
 public:
   // requested_binary: --nginx, "" to look on PATH and in /usr/sbin.
@@ -497,31 +434,36 @@ public:
               unsigned short mock_port)
       : relay("nginx"), requested_binary_(requested_binary), conf_path_(std::move(conf_path)) {
     namespace ng = harness::nginx;
-    files_.binary = ng::find_nginx(requested_binary);
-    files_.prefix = std::move(prefix);
-    files_.conf = files_.prefix + "/nginx.conf";
-    if (files_.binary.empty()) return;
+    ng::nginx_files files{ng::find_nginx(requested_binary), std::move(prefix), ""};
+    files.conf = files.prefix + "/nginx.conf";
+    binary_ = files.binary;
+    if (binary_.empty()) return;
     auto loaded = ng::load(conf_path_);
     if (!loaded) {
       setup_problem_ = loaded.message();
       return;
     }
-    conf_ = std::move(*loaded);
-    ng::wrap_snippet(conf_.top);
+    ng::wrap_snippet(loaded->top);
     std::error_code ec;
-    std::filesystem::create_directories(files_.prefix + "/logs", ec);
-    options_.prefix = files_.prefix;
-    options_.conf_dir = conf_.include_base;
-    options_.mock_port = mock_port;
-    options_.as_root = geteuid() == 0; // workers must enter the 0700 prefix
+    std::filesystem::create_directories(files.prefix + "/logs", ec);
+    const auto build = ng::query_build(binary_, files.prefix + "/logs/nginx-V.log", 10s);
+    ng::rewrite_options options;
+    options.prefix = files.prefix;
+    options.conf_dir = loaded->include_base;
+    options.mock_port = mock_port;
+    options.as_root = geteuid() == 0; // workers must enter the 0700 prefix
+    options.nginx_prefix = build.prefix;
+    options.modules_path = build.modules_path;
+    target_ = std::make_unique<ng::flattened_config>(std::move(files), build, std::move(*loaded),
+                                                     std::move(options));
   }
   ~nginx_relay() override { stop(); }
 
   std::string describe() const override {
-    return files_.binary + " with " + conf_path_ + " (listen and upstream rewritten to loopback)";
+    return binary_ + " with " + conf_path_ + " (listen and upstream rewritten to loopback)";
   }
   std::string unavailable() const override {
-    if (!files_.binary.empty()) return "";
+    if (!binary_.empty()) return "";
     return requested_binary_.empty() ? "nginx not found (not on PATH, not /usr/sbin/nginx; use "
                                        "--nginx PATH)"
                                      : "--nginx " + requested_binary_ + " is not an executable";
@@ -531,38 +473,16 @@ public:
   pid_t pid() const override { return process_ ? process_->pid() : -1; }
 
   result<unsigned short> start() override {
-    namespace ng = harness::nginx;
     if (!setup_problem_.empty()) return error{setup_problem_};
-    // nginx refuses port 0: free_ports picks one that another process could take meanwhile,
-    // so "Address already in use" is retried with new ports.
-    for (int attempt = 1;; ++attempt) {
-      auto ports = ng::free_ports(std::max(ng::ports_needed(conf_.top), 1));
-      if (!ports) return error{ports.message()};
-      options_.ports = *ports;
-      auto flat = ng::rewrite(conf_.top, options_);
-      if (!flat) return error{flat.message()};
-      std::vector<ng::source_loc> line_map;
-      {
-        std::ofstream f(files_.conf, std::ios::binary | std::ios::trunc);
-        f << ng::emit(flat->top, &line_map);
-        if (!f) return error{"cannot write " + files_.conf};
-      }
-      if (!tested_) {
-        auto tested = ng::test_config(files_, line_map, 30s);
-        if (!tested) return error{tested.message()};
-        tested_ = true;
-      }
-      process_ = std::make_unique<ng::nginx_process>();
-      bool in_use = false;
-      auto started = process_->start(files_, flat->port, 15s, in_use);
-      if (started) {
-        g_running_group = process_->pid();
-        note_worker_count();
-        return flat->port;
-      }
+    process_ = std::make_unique<harness::managed::managed_proxy>(*target_);
+    auto port = process_->start();
+    if (!port) {
       process_.reset();
-      if (!in_use || attempt >= 3) return error{started.message()};
+      return port;
     }
+    g_running_group = process_->pid();
+    note_worker_count();
+    return port;
   }
   void stop() override {
     if (!process_) return;
@@ -583,7 +503,7 @@ public:
   }
   std::string error_log_tail() const {
     std::string out;
-    for (const auto &l : harness::nginx::relevant_log_lines(files_.error_log(), 5))
+    for (const auto &l : harness::nginx::relevant_log_lines(target_->error_log(), 5))
       out += "\n    " + l;
     return out;
   }
@@ -591,12 +511,10 @@ public:
 private:
   std::string requested_binary_;
   std::string conf_path_;
-  harness::nginx::nginx_files files_;
-  harness::nginx::config conf_;
-  harness::nginx::rewrite_options options_;
+  std::string binary_;
   std::string setup_problem_;
-  bool tested_ = false;
-  std::unique_ptr<harness::nginx::nginx_process> process_;
+  std::unique_ptr<harness::nginx::flattened_config> target_;
+  std::unique_ptr<harness::managed::managed_proxy> process_;
 };
 
 // ---------------------------------------------------------------------------------------------

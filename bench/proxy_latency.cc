@@ -60,6 +60,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/support/build_tree.h"
 #include "bench/support/proc_stats.h"
 #include "bench/support/relays.h"
 #include "bench/support/stream_client.h"
@@ -521,13 +522,6 @@ streamcheck-proxy, in one run against an in-process mock Ollama.
 Exit: 0 when the run completed (whether or not the proxy met its target), 2 on a setup error.
 )";
 
-std::string default_proxy_binary() {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "";
-  return (self.parent_path().parent_path() / "reference_proxy" / "streamcheck-proxy").string();
-}
-
 std::optional<bench_options> parse_options(int argc, char **argv, int &exit_code) {
   bench_options o;
   bool tokens_set = false, quick = false;
@@ -612,7 +606,8 @@ std::optional<bench_options> parse_options(int argc, char **argv, int &exit_code
     return std::nullopt;
   }
   if (quick && !tokens_set) o.tokens = 10;
-  if (o.proxy_binary.empty()) o.proxy_binary = default_proxy_binary();
+  if (o.proxy_binary.empty())
+    o.proxy_binary = build_tree_binary("reference_proxy/streamcheck-proxy");
   if (o.proxy_threads == 0) o.proxy_threads = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   return o;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 
 #include "harness/process.h"
@@ -10,7 +11,10 @@ namespace streamcheck::harness::managed {
 namespace {
 
 std::string seconds_text(std::chrono::milliseconds d) {
-  return std::to_string(d.count() / 1000) + " s";
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(d.count()) / 1000);
+  return text;
 }
 
 } // namespace
@@ -28,7 +32,9 @@ result<bool> managed_proxy::check_once(std::chrono::milliseconds deadline) {
   if (auto ready = kind_.prepare(); !ready) return ready;
   const std::string log = kind_.logs_dir() + "/" + kind_.kind() + "-check.log";
   child_process check;
-  if (auto started = check.start({kind_.check_command(), log, {}, kind_.env_to_drop()}); !started)
+  if (auto started =
+          check.start({kind_.check_command(), log, kind_.extra_env(), kind_.env_to_drop()});
+      !started)
     return error{started.message()};
   const int status = check.wait(deadline);
   if (status == -1)
@@ -40,6 +46,11 @@ result<bool> managed_proxy::check_once(std::chrono::milliseconds deadline) {
 
 result<unsigned short> managed_proxy::start(const launch_options &o) {
   const std::string name = kind_.kind();
+  if (const std::string b = kind_.binary(); find_program(b).empty()) {
+    const std::string package = kind_.debian_package();
+    return error{name + " not found" + (b.empty() ? "" : " (" + b + ")") +
+                 (package.empty() ? "" : "; Debian: apt-get install " + package)};
+  }
   const std::string out = kind_.logs_dir() + "/stderr.log";
   for (int attempt = 1;; ++attempt) {
     auto ports = free_ports(std::max(kind_.ports_needed(), 1));
@@ -48,7 +59,8 @@ result<unsigned short> managed_proxy::start(const launch_options &o) {
     auto port = kind_.write_config(*ports);
     if (!port) return port;
     if (auto checked = check_once(o.check_deadline); !checked) return error{checked.message()};
-    if (auto started = child_.start({kind_.start_command(), out, {}, kind_.env_to_drop()});
+    if (auto started =
+            child_.start({kind_.start_command(), out, kind_.extra_env(), kind_.env_to_drop()});
         !started)
       return error{started.message()};
     const auto ready = child_.wait_listening(*port, o.start_deadline);

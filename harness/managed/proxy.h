@@ -47,8 +47,12 @@ public:
 
   // Runs the proxy in the foreground (no daemon), logging into the prefix.
   virtual std::vector<std::string> start_command() const = 0;
-  // Environment the proxy must not inherit (nginx reads NGINX= as inherited sockets).
+  // Environment the proxy must not inherit (nginx reads NGINX= as inherited sockets), and what
+  // it needs set (Apache's APACHE_RUN_DIR...), for the check and the proxy alike.
   virtual std::vector<std::string> env_to_drop() const { return {}; }
+  virtual std::vector<std::string> extra_env() const { return {}; }
+  // The Debian package that installs binary(), named when it is missing ("" = not said).
+  virtual std::string debian_package() const { return ""; }
   // Whether startup output says the port was taken meanwhile (then the launcher retries).
   virtual bool address_in_use(const std::string &startup_output) const {
     return says_address_in_use(startup_output);

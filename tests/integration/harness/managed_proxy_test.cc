@@ -180,8 +180,8 @@ TEST(ManagedProxy, AMissingBinaryNamesItsPackage) {
   managed_proxy proxy(kind);
   auto port = proxy.start();
   ASSERT_FALSE(port);
-  EXPECT_EQ(port.message(), "mock not found (streamcheck-no-such-proxy); Debian: apt-get install "
-                            "streamcheck-mock-package");
+  EXPECT_EQ(port.message(), "cannot run streamcheck-no-such-proxy: No such file or directory "
+                            "(Debian: apt-get install streamcheck-mock-package)");
   EXPECT_EQ(kind.configs_written, 0);
 }
 

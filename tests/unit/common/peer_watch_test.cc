@@ -51,39 +51,40 @@ struct close_counter {
   }
 };
 
-TEST(PeerWatch, FinWhileSilentIsNoticed) {
+// Every way a client leaves counts, as in Go, whose background read sees EOF or an error.
+struct leaving {
+  const char *name;
+  void (*leave)(tcp::socket &client);
+};
+
+const leaving ways_to_leave[] = {
+    {"Fin", [](tcp::socket &c) { c.close(); }},
+    // Still reading, as a client may be: Go's background read sees EOF all the same.
+    {"HalfClose", [](tcp::socket &c) { c.shutdown(tcp::socket::shutdown_send); }},
+    {"Reset",
+     [](tcp::socket &c) {
+       c.set_option(asio::socket_base::linger(true, 0)); // RST instead of FIN
+       c.close();
+     }},
+};
+
+class PeerLeaves : public testing::TestWithParam<leaving> {};
+
+TEST_P(PeerLeaves, WhileSilentIsNoticed) {
   connected_pair p;
   close_counter gone;
   peer_watch watch(p.server, gone.callback());
-  const std::int64_t closed_us = monotonic_us();
-  p.client.close();
+  const std::int64_t left_us = monotonic_us();
+  GetParam().leave(p.client);
   p.run_until(gone.done, notice_deadline);
   ASSERT_EQ(gone.calls, 1);
   EXPECT_TRUE(watch.closed());
   EXPECT_EQ(watch.closed_at_us(), gone.at_us);
-  EXPECT_GE(watch.closed_at_us(), closed_us);
+  EXPECT_GE(watch.closed_at_us(), left_us);
 }
 
-TEST(PeerWatch, HalfCloseCountsAsGone) {
-  connected_pair p;
-  close_counter gone;
-  peer_watch watch(p.server, gone.callback());
-  p.client.shutdown(tcp::socket::shutdown_send); // still reading, as a client may be
-  p.run_until(gone.done, notice_deadline);
-  EXPECT_EQ(gone.calls, 1);
-  EXPECT_TRUE(watch.closed());
-}
-
-TEST(PeerWatch, ResetWhileSilentIsNoticed) {
-  connected_pair p;
-  close_counter gone;
-  peer_watch watch(p.server, gone.callback());
-  p.client.set_option(asio::socket_base::linger(true, 0));
-  p.client.close(); // linger 0: RST instead of FIN
-  p.run_until(gone.done, notice_deadline);
-  EXPECT_EQ(gone.calls, 1);
-  EXPECT_TRUE(watch.closed());
-}
+INSTANTIATE_TEST_SUITE_P(PeerWatch, PeerLeaves, testing::ValuesIn(ways_to_leave),
+                         [](const auto &test) { return std::string(test.param.name); });
 
 TEST(PeerWatch, PipelinedByteIsNotACloseAndStaysForTheNextRead) {
   connected_pair p;

@@ -74,26 +74,17 @@ struct noise_flags {
 
 const std::vector<options::option<noise_flags>> &flag_table() {
   static const std::vector<options::option<noise_flags>> table = {
-      {{"streams"},
-       "LIST",
-       "concurrent streams per run, comma-separated",
-       options::store([](noise_flags & f) -> auto & { return f.streams; }),
-       "1,100,1000"},
-      {{"tokens"},
-       "N",
-       "tokens per stream",
+      {"streams", "LIST", "concurrent streams per run, comma-separated",
+       options::store([](noise_flags & f) -> auto & { return f.streams; }), "1,100,1000"},
+      {"tokens", "N", "tokens per stream",
        options::integer_in(
            [](noise_flags & f) -> auto & { return f.tokens; }, 1, 100'000),
        "40"},
-      {{"gap-ms"},
-       "N",
-       "between tokens",
+      {"gap-ms", "N", "between tokens",
        options::integer_in(
            [](noise_flags & f) -> auto & { return f.gap_ms; }, 0, 60'000),
        "50"},
-      {{"mock-threads"},
-       "N",
-       "the embedded mock's event loops",
+      {"mock-threads", "N", "the embedded mock's event loops",
        options::integer_in(
            [](noise_flags & f) -> auto & { return f.mock_threads; }, 1, 256),
        "1"},

@@ -253,8 +253,7 @@ const std::vector<streamcheck::options::option<stream_flags>> &flag_table() {
   namespace o = streamcheck::options;
   using f = stream_flags;
   static const std::vector<o::option<f>> table = {
-      {{"streams"},
-       "N",
+      {"streams", "N",
        "concurrent streams in phase C (needs ~N+64 descriptors per process: the program raises "
        "RLIMIT_NOFILE to the hard limit, else ulimit -Hn)",
        [](f &x, const std::string &v) {
@@ -263,30 +262,20 @@ const std::vector<streamcheck::options::option<stream_flags>> &flag_table() {
              [](f & y) -> auto & { return y.streams; }, 1, 100'000)(x, v);
        },
        "10000"},
-      {{"seconds"},
-       "S",
-       "duration of phases B and C (1..60)",
+      {"seconds", "S", "duration of phases B and C (1..60)",
        [](f &x, const std::string &v) {
          x.seconds_set = true;
          return o::integer_in(
              [](f & y) -> auto & { return y.seconds; }, 1, 60)(x, v);
        },
        "10"},
-      {{"quick"},
-       "",
-       "small and short: A 50 x 1 s, B 200 x 2 s, C 1000 x 3 s",
-       o::set_true([](f & x) -> auto & { return x.quick; }),
-       "",
-       o::takes::nothing},
-      {{"threads"},
-       "T",
-       "mock event loops",
+      {"quick", "", "small and short: A 50 x 1 s, B 200 x 2 s, C 1000 x 3 s",
+       o::set_true([](f & x) -> auto & { return x.quick; }), "", o::takes::nothing},
+      {"threads", "T", "mock event loops",
        o::integer_in(
            [](f & x) -> auto & { return x.threads; }, 1, 256),
        "one per core, as streamcheck-mock"},
-      {{"only"},
-       "LIST",
-       "run only these phases, e.g. --only B or --only AC",
+      {"only", "LIST", "run only these phases, e.g. --only B or --only AC",
        [](f &x, const std::string &v) -> o::problem {
          if (v.empty() || v.find_first_not_of("ABC") != std::string::npos)
            return o::expected("letters from ABC", v);

@@ -275,17 +275,11 @@ struct fault_flags {
 
 const std::vector<options::option<fault_flags>> &flag_table() {
   static const std::vector<options::option<fault_flags>> table = {
-      {{"quick"},
-       "",
-       "small counts: the integration test",
-       options::set_true([](fault_flags & f) -> auto & { return f.quick; }),
-       "",
+      {"quick", "", "small counts: the integration test",
+       options::set_true([](fault_flags & f) -> auto & { return f.quick; }), "",
        options::takes::nothing},
-      {{"proxy-bin"},
-       "PATH",
-       "the streamcheck-proxy binary",
-       options::store([](fault_flags & f) -> auto & { return f.proxy_bin; }),
-       "the build tree's"},
+      {"proxy-bin", "PATH", "the streamcheck-proxy binary",
+       options::store([](fault_flags & f) -> auto & { return f.proxy_bin; }), "the build tree's"},
   };
   return table;
 }

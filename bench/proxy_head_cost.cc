@@ -202,29 +202,20 @@ struct head_cost_flags {
 const std::vector<options::option<head_cost_flags>> &flag_table() {
   using f = head_cost_flags;
   static const std::vector<options::option<f>> table = {
-      {{"flood-clients"},
-       "N",
-       "connections sending worst heads",
+      {"flood-clients", "N", "connections sending worst heads",
        options::integer_in(
            [](f & x) -> auto & { return x.flood_clients; }, 1, 10'000),
        "4"},
-      {{"flood-rate"},
-       "N",
-       "worst heads per second, all clients together",
+      {"flood-rate", "N", "worst heads per second, all clients together",
        options::integer_in(
            [](f & x) -> auto & { return x.flood_rate; }, 1, 1'000'000),
        "500"},
-      {{"rounds"},
-       "N",
-       "repeat the stream measurement",
+      {"rounds", "N", "repeat the stream measurement",
        options::integer_in(
            [](f & x) -> auto & { return x.rounds; }, 1, 100),
        "3"},
-      {{"proxy-bin"},
-       "PATH",
-       "the streamcheck-proxy binary",
-       options::store([](f & x) -> auto & { return x.proxy_bin; }),
-       "the build tree's"},
+      {"proxy-bin", "PATH", "the streamcheck-proxy binary",
+       options::store([](f & x) -> auto & { return x.proxy_bin; }), "the build tree's"},
   };
   return table;
 }

@@ -813,9 +813,7 @@ const std::vector<options::option<latency_flags>> &flag_table() {
   using f = latency_flags;
   namespace op = options;
   static const std::vector<op::option<f>> table = {
-      {{"streams"},
-       "LIST",
-       "concurrent streams per workload",
+      {"streams", "LIST", "concurrent streams per workload",
        [](f &x, const std::string &v) -> op::problem {
          auto counts = count_list(v, 1, 5000);
          if (!counts) return op::expected("counts in [1, 5000]", v);
@@ -823,30 +821,22 @@ const std::vector<options::option<latency_flags>> &flag_table() {
          return std::nullopt;
        },
        "1,100,1000"},
-      {{"tokens"},
-       "N",
-       "tokens per stream",
+      {"tokens", "N", "tokens per stream",
        [](f &x, const std::string &v) {
          x.tokens_set = true;
          return op::integer_in(
              [](f & y) -> auto & { return y.o.tokens; }, 1, 10'000)(x, v);
        },
        "40; --quick: 10"},
-      {{"gap-ms"},
-       "N",
-       "between tokens",
+      {"gap-ms", "N", "between tokens",
        op::integer_in(
            [](f & x) -> auto & { return x.o.gap_ms; }, 1, 10'000),
        "50"},
-      {{"first-token-ms"},
-       "N",
-       "before the first token",
+      {"first-token-ms", "N", "before the first token",
        op::integer_in(
            [](f & x) -> auto & { return x.o.first_token_ms; }, 0, 60'000),
        "50"},
-      {{"only"},
-       "LIST",
-       "relays to run, from direct,socat,nginx,proxy",
+      {"only", "LIST", "relays to run, from direct,socat,nginx,proxy",
        [](f &x, const std::string &v) -> op::problem {
          auto names = split(v, ',');
          for (const auto &name : names)
@@ -857,53 +847,32 @@ const std::vector<options::option<latency_flags>> &flag_table() {
          return std::nullopt;
        },
        "all"},
-      {{"quick"},
-       "",
-       "a smoke run: 10 tokens per stream",
-       op::set_true([](f & x) -> auto & { return x.quick; }),
-       "",
-       op::takes::nothing},
-      {{"nginx"},
-       "PATH",
-       "nginx binary",
-       op::store([](f & x) -> auto & { return x.o.nginx_binary; }),
+      {"quick", "", "a smoke run: 10 tokens per stream",
+       op::set_true([](f & x) -> auto & { return x.quick; }), "", op::takes::nothing},
+      {"nginx", "PATH", "nginx binary", op::store([](f & x) -> auto & { return x.o.nginx_binary; }),
        "nginx on PATH, /usr/sbin/nginx"},
-      {{"nginx-conf"},
-       "PATH",
-       "config to run nginx with",
-       op::store([](f & x) -> auto & { return x.o.nginx_conf; }),
-       "the repo's nginx/ollama.conf"},
-      {{"proxy-bin"},
-       "PATH",
-       "streamcheck-proxy",
+      {"nginx-conf", "PATH", "config to run nginx with",
+       op::store([](f & x) -> auto & { return x.o.nginx_conf; }), "the repo's nginx/ollama.conf"},
+      {"proxy-bin", "PATH", "streamcheck-proxy",
        op::store([](f & x) -> auto & { return x.o.proxy_binary; }),
        "../reference_proxy/streamcheck-proxy next to this program's directory in the build "
        "tree"},
-      {{"proxy-threads"},
-       "N",
-       "its --threads",
+      {"proxy-threads", "N", "its --threads",
        op::integer_in(
            [](f & x) -> auto & { return x.o.proxy_threads; }, 1, 256),
        "one per core, as nginx's worker_processes auto"},
-      {{"rounds"},
-       "N",
+      {"rounds", "N",
        "repeat every workload N times, every other round in reverse relay order; latency pooled "
        "over all rounds, memory the median",
        op::integer_in(
            [](f & x) -> auto & { return x.o.rounds; }, 1, 20),
        "3"},
-      {{"mock-threads"},
-       "N",
-       "the in-process mock's event loops",
+      {"mock-threads", "N", "the in-process mock's event loops",
        op::integer_in(
            [](f & x) -> auto & { return x.o.mock_threads; }, 1, 256),
        "1"},
-      {{"verbose"},
-       "",
-       "also print every round's memory readings",
-       op::set_true([](f & x) -> auto & { return x.o.verbose; }),
-       "",
-       op::takes::nothing},
+      {"verbose", "", "also print every round's memory readings",
+       op::set_true([](f & x) -> auto & { return x.o.verbose; }), "", op::takes::nothing},
   };
   return table;
 }

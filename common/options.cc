@@ -11,9 +11,10 @@ namespace {
 constexpr char glue = '\x1f'; // a space the wrapper must not break at
 
 std::size_t find_row(const std::vector<flag_spec> &flags, const std::string &name) {
-  for (std::size_t i = 0; i < flags.size(); ++i)
-    if (std::find(flags[i].names->begin(), flags[i].names->end(), name) != flags[i].names->end())
-      return i;
+  for (std::size_t i = 0; i < flags.size(); ++i) {
+    const auto names = split_names(*flags[i].names);
+    if (std::find(names.begin(), names.end(), name) != names.end()) return i;
+  }
   return scanned_arg::positional;
 }
 
@@ -97,6 +98,16 @@ result<scan_result> scan(const std::vector<flag_spec> &flags,
       break;
     }
     out.args.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::vector<std::string> split_names(const std::string &names) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at <= names.size();) {
+    const std::size_t bar = std::min(names.find('|', at), names.size());
+    out.push_back(names.substr(at, bar - at));
+    at = bar + 1;
   }
   return out;
 }

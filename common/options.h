@@ -29,9 +29,9 @@ enum class takes {
 };
 
 template <class Target> struct option {
-  std::vector<std::string> names; // without "--"; the first is shown, the others are aliases
-  std::string value_name;         // in --help: "URL", "N", "quick|standard|thorough"
-  std::string help;               // one paragraph; --help wraps it
+  std::string names;      // without "--": "policy|profile", the first shown, the others aliases
+  std::string value_name; // in --help: "URL", "N", "quick|standard|thorough"
+  std::string help;       // one paragraph; --help wraps it
   std::function<problem(Target &, const std::string &)> set; // a switch gets ""
   std::string default_text = {}; // in --help as "(default ...)" when not empty
   takes kind = takes::value;
@@ -40,7 +40,7 @@ template <class Target> struct option {
 
 // The type-free half of a row: what the scanner and the help generator need.
 struct flag_spec {
-  const std::vector<std::string> *names;
+  const std::string *names;
   takes kind;
 };
 
@@ -88,15 +88,22 @@ struct help_row {
 std::string format_rows(const std::vector<help_row> &rows, std::size_t column,
                         std::size_t width = 100);
 
+// "policy|profile" as {"policy", "profile"}.
+std::vector<std::string> split_names(const std::string &names);
+
 template <class Target> help_row row_of(const option<Target> &o) {
+  const auto names = split_names(o.names);
   help_row r;
-  r.left = "--" + o.names.front();
+  r.left = "--" + names.front();
   if (o.kind == takes::value) r.left += " " + o.value_name;
   if (o.kind == takes::optional_value) r.left += "[=" + o.value_name + "]";
   r.help = o.help;
-  for (std::size_t i = 1; i < o.names.size(); ++i)
-    r.help += (i == 1 ? " (also --" : ", --") + o.names[i] + (i + 1 == o.names.size() ? ")" : "");
-  if (!o.default_text.empty()) r.help += " " + unbreakable("(default " + o.default_text + ")");
+  for (std::size_t i = 1; i < names.size(); ++i)
+    r.help += (i == 1 ? " (also --" : ", --") + names[i] + (i + 1 == names.size() ? ")" : "");
+  // A short default stays whole on its line: "(default 600s)".
+  const std::string default_part = "(default " + o.default_text + ")";
+  if (!o.default_text.empty())
+    r.help += " " + (default_part.size() <= 32 ? unbreakable(default_part) : default_part);
   return r;
 }
 

@@ -111,22 +111,13 @@ problem set_report(cli_options &o, const std::string &v) {
 const std::vector<option> &table() {
   static const std::vector<option> rows = {
       // run and self-test
-      {{"proxy"},
-       "URL",
-       "the proxy under test (run)",
-       [](cli_options &o, const std::string &v) { return http_url(o.run.proxy_url, v, "URL"); },
-       "",
-       takes::value,
-       "run"},
-      {{"mock-control"},
-       "URL",
-       "the control API of the streamcheck-mock behind it (run)",
+      {"proxy", "URL", "the proxy under test (run)",
+       [](cli_options &o, const std::string &v) { return http_url(o.run.proxy_url, v, "URL"); }, "",
+       takes::value, "run"},
+      {"mock-control", "URL", "the control API of the streamcheck-mock behind it (run)",
        [](cli_options &o, const std::string &v) { return http_url(o.run.mock_control, v, "URL"); },
-       "",
-       takes::value,
-       "run"},
-      {{"profile"},
-       "quick|standard|thorough",
+       "", takes::value, "run"},
+      {"profile", "quick|standard|thorough",
        "durations: silent first token and idle gap " + options::unbreakable("4 s / 65 s / 130 s") +
            ", long stream " + options::unbreakable("6 s / 35 s / 300 s"),
        [](cli_options &o, const std::string &v) -> problem {
@@ -134,82 +125,48 @@ const std::vector<option> &table() {
          o.run.profile = v;
          return std::nullopt;
        },
-       "standard",
-       takes::value,
+       "standard", takes::value, "run"},
+      {"check", "GLOB", "only checks whose id matches (repeatable), e.g. 'stream.*'",
+       options::append([](cli_options & o) -> auto & { return o.run.only; }), "", takes::value,
        "run"},
-      {{"check"},
-       "GLOB",
-       "only checks whose id matches (repeatable), e.g. 'stream.*'",
-       options::append([](cli_options & o) -> auto & { return o.run.only; }),
-       "",
-       takes::value,
+      {"skip", "GLOB", "leave out matching checks (repeatable)",
+       options::append([](cli_options & o) -> auto & { return o.run.skip; }), "", takes::value,
        "run"},
-      {{"skip"},
-       "GLOB",
-       "leave out matching checks (repeatable)",
-       options::append([](cli_options & o) -> auto & { return o.run.skip; }),
-       "",
-       takes::value,
-       "run"},
-      {{"strict"},
-       "",
-       "SHOULD-level failures fail the run",
-       options::set_true([](cli_options & o) -> auto & { return o.run.strict; }),
-       "",
-       takes::nothing,
-       "run"},
-      {{"tolerance-mult"},
-       "X",
-       "scale every timing bound (slow or loaded machines)",
+      {"strict", "", "SHOULD-level failures fail the run",
+       options::set_true([](cli_options & o) -> auto & { return o.run.strict; }), "",
+       takes::nothing, "run"},
+      {"tolerance-mult", "X", "scale every timing bound (slow or loaded machines)",
        [](cli_options &o, const std::string &v) -> problem {
          const auto x = options::parse_number(v, 0.1, 100);
          if (!x) return expected("a number between 0.1 and 100", v);
          o.run.tolerance_mult = *x;
          return std::nullopt;
        },
-       "",
-       takes::value,
-       "run"},
-      {{"proxy-kind"},
-       "KIND",
+       "", takes::value, "run"},
+      {"proxy-kind", "KIND",
        "nginx|haproxy|caddy|apache|lighttpd|generic (default: detected from the Server or Via "
        "header, the proxy's own error pages, HAProxy's lower-case header names) - picks the "
        "remediation text",
-       options::store([](cli_options & o) -> auto & { return o.run.proxy_kind; }),
-       "",
-       takes::value,
+       options::store([](cli_options & o) -> auto & { return o.run.proxy_kind; }), "", takes::value,
        "run"},
-      {{"report"},
-       "FORMAT[:FILE]",
+      {"report", "FORMAT[:FILE]",
        "console, json, junit, markdown, html (self-contained, with arrival timelines), sarif "
        "(2.1.0, located in the config for nginx), github (workflow annotations, and the Markdown "
        "report appended to $GITHUB_STEP_SUMMARY) (repeatable; FILE default stdout; console is "
        "the default)",
-       set_report,
-       "",
-       takes::value,
-       "run"},
-      {{"origin"},
-       "URL",
-       "the browser app's origin for cors.*",
+       set_report, "", takes::value, "run"},
+      {"origin", "URL", "the browser app's origin for cors.*",
        [](cli_options &o, const std::string &v) { return http_url(o.run.origin, v, "origin"); },
-       "https://app.example.test",
-       takes::value,
-       "run"},
-      {{"public-host"},
-       "NAME",
-       "the Host clients use for the proxy",
+       "https://app.example.test", takes::value, "run"},
+      {"public-host", "NAME", "the Host clients use for the proxy",
        [](cli_options &o, const std::string &v) -> problem {
          if (v.empty() || v.find_first_of(" /\r\n") != std::string::npos)
            return "not a host name: '" + v + "'";
          o.run.public_host = v;
          return std::nullopt;
        },
-       "llm.example.test",
-       takes::value,
-       "run"},
-      {{"upstream-profile"},
-       "P",
+       "llm.example.test", takes::value, "run"},
+      {"upstream-profile", "P",
        "the upstream's policy the proxy must work with: ollama (default: Origin allow-list, Host "
        "check), ollama-lan (bound to a non-loopback address: no Host check), ollama-open, openai "
        "(CORS *), openai-only (only /v1/: vLLM, llama.cpp server, LiteLLM), bare (no CORS at "
@@ -221,11 +178,8 @@ const std::vector<option> &table() {
          o.upstream_profile_given = true;
          return std::nullopt;
        },
-       "",
-       takes::value,
-       "run"},
-      {{"base-path"},
-       "PATH",
+       "", takes::value, "run"},
+      {"base-path", "PATH",
        "the proxy serves the API under PATH (/ollama/ for location /ollama/ { proxy_pass "
        "http://ollama:11434/; }): every request goes to PATH + the upstream path. nginx finds it "
        "from the config unless given",
@@ -237,105 +191,61 @@ const std::vector<option> &table() {
          o.base_path_given = true;
          return std::nullopt;
        },
-       "",
-       takes::value,
-       "run"},
-      {{"header"},
-       "'Name: value'",
+       "", takes::value, "run"},
+      {"header", "'Name: value'",
        "sent on every request through the proxy (an API-key gate), never printed in reports "
        "(repeatable)",
-       set_header,
-       "",
-       takes::value,
-       "run"},
-      {{"user"},
-       "USER:PASS",
-       "HTTP Basic credentials for an auth_basic gate, same",
+       set_header, "", takes::value, "run"},
+      {"user", "USER:PASS", "HTTP Basic credentials for an auth_basic gate, same",
        [](cli_options &o, const std::string &v) -> problem {
          if (v.find(':') == std::string::npos) return "expected USER:PASS";
          o.run.extra_headers.push_back("Authorization: Basic " + base64_encode(v));
          return std::nullopt;
        },
-       "",
-       takes::value,
-       "run"},
-      {{"no-color"},
-       "",
-       "plain console output",
+       "", takes::value, "run"},
+      {"no-color", "", "plain console output",
        [](cli_options &o, const std::string &) -> problem {
          o.color = false;
          return std::nullopt;
        },
-       "",
-       takes::nothing,
-       "run"},
+       "", takes::nothing, "run"},
       // nginx (and exec)
-      {{"nginx"},
-       "PATH",
-       "the nginx binary",
+      {"nginx", "PATH", "the nginx binary",
        options::store([](cli_options & o) -> auto & { return o.nginx_binary; }),
-       "nginx on PATH, /usr/sbin/nginx",
-       takes::value,
-       "nginx"},
-      {{"server"},
-       "NAME",
-       "the server block to test, by server_name",
+       "nginx on PATH, /usr/sbin/nginx", takes::value, "nginx"},
+      {"server", "NAME", "the server block to test, by server_name",
        options::store([](cli_options & o) -> auto & { return o.server_name; }),
-       "the first one with a proxy_pass",
-       takes::value,
-       "nginx"},
-      {{"prefix"},
-       "DIR",
-       "where relative includes resolve",
+       "the first one with a proxy_pass", takes::value, "nginx"},
+      {"prefix", "DIR", "where relative includes resolve",
        options::store([](cli_options & o) -> auto & { return o.include_prefix; }),
-       "CONF's directory",
-       takes::value,
-       "nginx"},
-      {{"include-root"},
-       "DIR",
+       "CONF's directory", takes::value, "nginx"},
+      {"include-root", "DIR",
        "absolute include and certificate paths missing here (/config/nginx/proxy.conf from a "
        "container) are read from DIR/config/nginx/proxy.conf",
-       options::store([](cli_options & o) -> auto & { return o.include_root; }),
-       "",
-       takes::value,
+       options::store([](cli_options & o) -> auto & { return o.include_root; }), "", takes::value,
        "nginx"},
-      {{"keep-certificates"},
-       "",
+      {"keep-certificates", "",
        "a missing or unreadable ssl_certificate/key is an error (default: tested with a "
        "throwaway self-signed certificate)",
-       options::set_true([](cli_options & o) -> auto & { return o.keep_certificates; }),
-       "",
-       takes::nothing,
-       "nginx"},
-      {{"listen-port"},
-       "PORT",
-       "the loopback port of the first listener tested",
+       options::set_true([](cli_options & o) -> auto & { return o.keep_certificates; }), "",
+       takes::nothing, "nginx"},
+      {"listen-port", "PORT", "the loopback port of the first listener tested",
        [](cli_options &o, const std::string &v) -> problem {
          const auto port = options::parse_integer(v, 1, 65535);
          if (!port) return expected("a port number", v);
          o.listen_port = static_cast<unsigned short>(*port);
          return std::nullopt;
        },
-       "a free one",
-       takes::value,
-       "nginx"},
-      {{"after-suite"},
-       "CMD",
+       "a free one", takes::value, "nginx"},
+      {"after-suite", "CMD",
        "run CMD (/bin/sh -c, 120 s deadline) after the suite while nginx still runs, with "
        "STREAMCHECK_PROXY_URL set",
-       options::store([](cli_options & o) -> auto & { return o.after_suite; }),
-       "",
-       takes::value,
+       options::store([](cli_options & o) -> auto & { return o.after_suite; }), "", takes::value,
        "nginx"},
-      {{"keep-temp"},
-       "",
-       "keep the temp prefix (flattened config, logs) and print it",
-       options::set_true([](cli_options & o) -> auto & { return o.keep_temp; }),
-       "",
-       takes::nothing,
+      {"keep-temp", "", "keep the temp prefix (flattened config, logs) and print it",
+       options::set_true([](cli_options & o) -> auto & { return o.keep_temp; }), "", takes::nothing,
        "nginx"},
-      {{"fix"},
-       "OUT",
+      {"fix", "OUT",
        "after the run, write CONF with the remedy of every failing check applied where the "
        "analysis located it to OUT (default CONF.fixed.conf; never CONF itself), print the diff, "
        "run the suite again on it and report how many of the failing checks it makes pass (exit "
@@ -345,16 +255,10 @@ const std::vector<option> &table() {
          o.fix_out = v;
          return std::nullopt;
        },
-       "",
-       takes::optional_value,
-       "nginx"},
+       "", takes::optional_value, "nginx"},
       // list
-      {{"json"},
-       "",
-       "the catalog as JSON",
-       options::set_true([](cli_options & o) -> auto & { return o.list_json; }),
-       "",
-       takes::nothing,
+      {"json", "", "the catalog as JSON",
+       options::set_true([](cli_options & o) -> auto & { return o.list_json; }), "", takes::nothing,
        "list"},
   };
   return rows;

@@ -47,9 +47,7 @@ const std::vector<streamcheck::options::option<mock_flags>> &flag_table() {
   namespace o = streamcheck::options;
   namespace mock = streamcheck::mock;
   static const std::vector<o::option<mock_flags>> table = {
-      {{"listen"},
-       "ADDR",
-       "where clients and proxies connect",
+      {"listen", "ADDR", "where clients and proxies connect",
        [](mock_flags &f, const std::string &v) -> problem {
          std::optional<tcp::endpoint> ep;
          auto p = listen_address(ep, v);
@@ -57,19 +55,16 @@ const std::vector<streamcheck::options::option<mock_flags>> &flag_table() {
          return p;
        },
        "127.0.0.1:0 = any free port"},
-      {{"control"},
-       "ADDR",
-       "journal and health API, e.g. 127.0.0.1:0",
+      {"control", "ADDR", "journal and health API, e.g. 127.0.0.1:0",
        [](mock_flags &f, const std::string &v) { return listen_address(f.server.control, v); },
        "none"},
-      {{"port-file"}, "FILE", "write the bound --listen port to FILE", o::store([
-       ](mock_flags & f) -> auto & { return f.port_file; })},
-      {{"control-port-file"}, "FILE", "write the bound --control port to FILE", o::store([
-       ](mock_flags & f) -> auto & { return f.control_port_file; })},
+      {"port-file", "FILE", "write the bound --listen port to FILE",
+       o::store([](mock_flags & f) -> auto & { return f.port_file; })},
+      {"control-port-file", "FILE", "write the bound --control port to FILE",
+       o::store([](mock_flags & f) -> auto & { return f.control_port_file; })},
       // --policy, as the harness's streamcheck.policy= says; --profile kept for old scripts (in
       // the harness "profile" means durations).
-      {{"policy", "profile"},
-       "NAME",
+      {"policy|profile", "NAME",
        "upstream policy: ollama (default: Origin allow-list, Host check), ollama-lan "
        "(OLLAMA_HOST=0.0.0.0, default origins: no Host check), ollama-open (OLLAMA_HOST=0.0.0.0, "
        "OLLAMA_ORIGINS=*), openai (CORS *), openai-only (CORS *, only /v1/ routes: vLLM, "
@@ -81,41 +76,32 @@ const std::vector<streamcheck::options::option<mock_flags>> &flag_table() {
          f.server.profile_name = v;
          return std::nullopt;
        }},
-      {{"origins"},
-       "LIST",
+      {"origins", "LIST",
        "like OLLAMA_ORIGINS: \"*\", \"default\", or comma list added to the defaults",
        o::store([](mock_flags & f) -> auto & { return f.origins; })},
-      {{"host-check"},
-       "on|off",
+      {"host-check", "on|off",
        "reject non-local Host headers with a bare 403, as Ollama on loopback",
        [](mock_flags &f, const std::string &v) -> problem {
          if (!o::one_of(v, {"on", "off"})) return expected("on or off", v);
          f.host_check = v;
          return std::nullopt;
        }},
-      {{"openai-chunks"},
-       "current|legacy",
-       "/v1 SSE chunk layout (legacy = Ollama <= v0.32.5)",
+      {"openai-chunks", "current|legacy", "/v1 SSE chunk layout (legacy = Ollama <= v0.32.5)",
        [](mock_flags &f, const std::string &v) -> problem {
          if (!o::one_of(v, {"current", "legacy"})) return expected("current or legacy", v);
          f.server.behaviour.legacy_chunks = v == "legacy";
          return std::nullopt;
        },
        "current"},
-      {{"threads"},
-       "N",
-       "event loops",
+      {"threads", "N", "event loops",
        count(
            [](mock_flags & f) -> auto & { return f.server.threads; }, 1, 256),
        "one per core"},
-      {{"max-body"},
-       "BYTES",
-       "largest request body accepted",
+      {"max-body", "BYTES", "largest request body accepted",
        count(
            [](mock_flags & f) -> auto & { return f.server.max_body_bytes; }, 0, 1ull << 62),
        "536870912"},
-      {{"journal-entries"},
-       "N",
+      {"journal-entries", "N",
        "requests the journal keeps, the oldest dropped first (about 120 MiB at most for the "
        "default; 0 keeps none)",
        count(

@@ -88,9 +88,7 @@ problem add_origin(proxy_config &c, const std::string &v) {
 const std::vector<option> &options() {
   static const proxy_config d;
   static const std::vector<option> table = {
-      {{"listen"},
-       "ADDR",
-       "where clients connect, e.g. 0.0.0.0:8080 or [::1]:8080",
+      {"listen", "ADDR", "where clients connect, e.g. 0.0.0.0:8080 or [::1]:8080",
        [](proxy_config &c, const std::string &v) -> problem {
          auto ep = parse_listen_address(v, true);
          if (auto *e = std::get_if<endpoint_error>(&ep)) return e->message;
@@ -98,20 +96,13 @@ const std::vector<option> &options() {
          return std::nullopt;
        },
        "127.0.0.1:8080"},
-      {{"upstream"},
-       "URL",
-       "the Ollama or OpenAI-compatible server",
-       set_upstream,
+      {"upstream", "URL", "the Ollama or OpenAI-compatible server", set_upstream,
        "http://127.0.0.1:11434"},
-      {{"allow-origin"},
-       "ORIGIN",
+      {"allow-origin", "ORIGIN",
        "a browser origin allowed to call the API (repeatable; globs like http://localhost:*; * for "
        "any). None: no CORS headers, preflights refused",
-       add_origin,
-       "none"},
-      {{"threads"},
-       "N",
-       "event loops",
+       add_origin, "none"},
+      {"threads", "N", "event loops",
        [](proxy_config &c, const std::string &v) -> problem {
          const auto n = parse_count(v);
          if (!n || *n == 0 || *n > 256) return expected("1..256", v);
@@ -119,68 +110,31 @@ const std::vector<option> &options() {
          return std::nullopt;
        },
        "one per core"},
-      {{"connect-timeout"},
-       "DURATION",
-       "connecting to the upstream",
-       duration_setter(&proxy_config::connect_timeout),
-       seconds_text(d.connect_timeout)},
-      {{"first-byte-timeout"},
-       "DURATION",
-       "request sent to the upstream's response head",
-       duration_setter(&proxy_config::first_byte_timeout),
-       seconds_text(d.first_byte_timeout)},
-      {{"idle-timeout"},
-       "DURATION",
-       "silence between two upstream reads (no total limit)",
-       duration_setter(&proxy_config::idle_timeout),
-       seconds_text(d.idle_timeout)},
-      {{"header-timeout"},
-       "DURATION",
-       "a client's whole request head (slow clients)",
-       duration_setter(&proxy_config::header_timeout),
-       seconds_text(d.header_timeout)},
-      {{"body-timeout"},
-       "DURATION",
-       "silence between two reads of a request body",
-       duration_setter(&proxy_config::body_timeout),
-       seconds_text(d.body_timeout)},
-      {{"send-timeout"},
-       "DURATION",
-       "a client that stops reading",
-       duration_setter(&proxy_config::send_timeout),
-       seconds_text(d.send_timeout)},
-      {{"keepalive-timeout"},
-       "DURATION",
-       "an idle client connection between requests",
-       duration_setter(&proxy_config::keepalive_timeout),
-       seconds_text(d.keepalive_timeout)},
-      {{"drain-timeout"},
-       "DURATION",
-       "on SIGTERM/SIGINT, how long in-flight requests may finish",
-       duration_setter(&proxy_config::drain_timeout),
-       seconds_text(d.drain_timeout)},
-      {{"max-body"},
-       "SIZE",
-       "largest request body (413 beyond)",
-       size_setter(&proxy_config::max_body_bytes, 0),
-       "1GiB"},
-      {{"max-header-bytes"},
-       "SIZE",
-       "largest request head (431 beyond)",
-       size_setter(&proxy_config::max_header_bytes, 1024),
-       "64KiB"},
-      {{"max-header-line"},
-       "SIZE",
-       "longest request header line (431 beyond)",
-       size_setter(&proxy_config::max_header_line_bytes, 64),
-       "8KiB"},
-      {{"max-headers"},
-       "N",
-       "most request header lines (431 beyond)",
-       size_setter(&proxy_config::max_headers, 1),
-       std::to_string(d.max_headers)},
-      {{"underscores-in-headers"},
-       "on|off",
+      {"connect-timeout", "DURATION", "connecting to the upstream",
+       duration_setter(&proxy_config::connect_timeout), seconds_text(d.connect_timeout)},
+      {"first-byte-timeout", "DURATION", "request sent to the upstream's response head",
+       duration_setter(&proxy_config::first_byte_timeout), seconds_text(d.first_byte_timeout)},
+      {"idle-timeout", "DURATION", "silence between two upstream reads (no total limit)",
+       duration_setter(&proxy_config::idle_timeout), seconds_text(d.idle_timeout)},
+      {"header-timeout", "DURATION", "a client's whole request head (slow clients)",
+       duration_setter(&proxy_config::header_timeout), seconds_text(d.header_timeout)},
+      {"body-timeout", "DURATION", "silence between two reads of a request body",
+       duration_setter(&proxy_config::body_timeout), seconds_text(d.body_timeout)},
+      {"send-timeout", "DURATION", "a client that stops reading",
+       duration_setter(&proxy_config::send_timeout), seconds_text(d.send_timeout)},
+      {"keepalive-timeout", "DURATION", "an idle client connection between requests",
+       duration_setter(&proxy_config::keepalive_timeout), seconds_text(d.keepalive_timeout)},
+      {"drain-timeout", "DURATION", "on SIGTERM/SIGINT, how long in-flight requests may finish",
+       duration_setter(&proxy_config::drain_timeout), seconds_text(d.drain_timeout)},
+      {"max-body", "SIZE", "largest request body (413 beyond)",
+       size_setter(&proxy_config::max_body_bytes, 0), "1GiB"},
+      {"max-header-bytes", "SIZE", "largest request head (431 beyond)",
+       size_setter(&proxy_config::max_header_bytes, 1024), "64KiB"},
+      {"max-header-line", "SIZE", "longest request header line (431 beyond)",
+       size_setter(&proxy_config::max_header_line_bytes, 64), "8KiB"},
+      {"max-headers", "N", "most request header lines (431 beyond)",
+       size_setter(&proxy_config::max_headers, 1), std::to_string(d.max_headers)},
+      {"underscores-in-headers", "on|off",
        "forward request headers whose name has '_' (off: dropped, as nginx; an upstream that "
        "reads '_' as '-' would take Content_Length for Content-Length)",
        [](proxy_config &c, const std::string &v) -> problem {
@@ -189,33 +143,20 @@ const std::vector<option> &options() {
          return std::nullopt;
        },
        "off"},
-      {{"max-target-bytes"},
-       "SIZE",
-       "longest request target (414 beyond)",
-       size_setter(&proxy_config::max_target_bytes, 64),
-       "16KiB"},
-      {{"max-connections"},
-       "N",
-       "client connections at once (more wait in the listen queue)",
-       size_setter(&proxy_config::max_connections, 1),
-       std::to_string(d.max_connections)},
-      {{"upstream-pool"},
-       "N",
-       "idle upstream connections kept per event loop",
-       size_setter(&proxy_config::upstream_pool_size, 0),
-       std::to_string(d.upstream_pool_size)},
-      {{"access-log"},
-       "FILE",
-       "one line per request; - is stdout, off is none (./off: a file)",
+      {"max-target-bytes", "SIZE", "longest request target (414 beyond)",
+       size_setter(&proxy_config::max_target_bytes, 64), "16KiB"},
+      {"max-connections", "N", "client connections at once (more wait in the listen queue)",
+       size_setter(&proxy_config::max_connections, 1), std::to_string(d.max_connections)},
+      {"upstream-pool", "N", "idle upstream connections kept per event loop",
+       size_setter(&proxy_config::upstream_pool_size, 0), std::to_string(d.upstream_pool_size)},
+      {"access-log", "FILE", "one line per request; - is stdout, off is none (./off: a file)",
        [](proxy_config &c, const std::string &v) -> problem {
          if (v.empty()) return "expected a file name, - or off";
          c.access_log = v;
          return std::nullopt;
        },
        "-"},
-      {{"log-format"},
-       "FORMAT",
-       "json, text or off",
+      {"log-format", "FORMAT", "json, text or off",
        [](proxy_config &c, const std::string &v) -> problem {
          if (v == "json")
            c.log = log_format::json;
@@ -228,18 +169,14 @@ const std::vector<option> &options() {
          return std::nullopt;
        },
        "json"},
-      {{"port-file"},
-       "FILE",
-       "write the bound port to FILE once listening",
+      {"port-file", "FILE", "write the bound port to FILE once listening",
        [](proxy_config &c, const std::string &v) -> problem {
          c.port_file = v;
          return std::nullopt;
        },
        "none"},
       // Read before every flag by parse_args, whatever its place: flags win over the file.
-      {{"config"},
-       "FILE",
-       "a JSON file of the options above",
+      {"config", "FILE", "a JSON file of the options above",
        [](proxy_config &, const std::string &) -> problem { return std::nullopt; }},
   };
   return table;
@@ -247,7 +184,7 @@ const std::vector<option> &options() {
 
 const option *find_option(const std::string &name) {
   for (const auto &o : options())
-    if (o.names.front() == name) return &o;
+    if (o.names == name) return &o;
   return nullptr;
 }
 
@@ -344,7 +281,7 @@ result<parsed_args> parse_args(const std::vector<std::string> &args) {
   bool origins_from_flags = false;
   for (const auto &a : scanned->args) {
     if (a.row == config_row) continue;
-    if (table[a.row].names.front() == "allow-origin" && !origins_from_flags) {
+    if (table[a.row].names == "allow-origin" && !origins_from_flags) {
       out.config.allow_origins.clear(); // flags replace the file's list
       origins_from_flags = true;
     }

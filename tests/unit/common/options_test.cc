@@ -20,43 +20,28 @@ struct flags {
 
 const std::vector<option<flags>> &table() {
   static const std::vector<option<flags>> t = {
-      {{"url"},
-       "URL",
-       "where to connect",
+      {"url", "URL", "where to connect",
        [](flags &f, const std::string &v) -> problem {
          if (!is_http_url(v)) return expected("an http(s) URL", v);
          f.url = v;
          return std::nullopt;
        }},
-      {{"count"},
-       "N",
-       "how many",
+      {"count", "N", "how many",
        integer_in(
            [](flags & f) -> auto & { return f.count; }, 1, 10),
        "1"},
-      {{"check"}, "GLOB", "only these (repeatable)", append([](flags & f) -> auto & {
-         return f.globs;
-       })},
-      {{"strict"},
-       "",
-       "fail on warnings",
-       set_true([](flags & f) -> auto & { return f.strict; }),
-       "",
+      {"check", "GLOB", "only these (repeatable)",
+       append([](flags & f) -> auto & { return f.globs; })},
+      {"strict", "", "fail on warnings", set_true([](flags & f) -> auto & { return f.strict; }), "",
        takes::nothing},
-      {{"fix"},
-       "OUT",
-       "write a patched copy",
+      {"fix", "OUT", "write a patched copy",
        [](flags &f, const std::string &v) -> problem {
          f.fix = true;
          f.fix_out = v;
          return std::nullopt;
        },
-       "",
-       takes::optional_value,
-       "extra"},
-      {{"policy", "profile"},
-       "NAME",
-       "the upstream's policy",
+       "", takes::optional_value, "extra"},
+      {"policy|profile", "NAME", "the upstream's policy",
        [](flags &f, const std::string &v) -> problem {
          if (!one_of(v, {"ollama", "openai", "bare"})) return expected("ollama, openai or bare", v);
          f.policy = v;

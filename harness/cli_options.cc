@@ -70,7 +70,11 @@ const std::vector<command> &commands() {
        "run the suite against an embedded mock (no proxy): checks that this machine and the "
        "harness measure cleanly",
        {"run"}},
-      {"list", "list [--json]", "the check catalog: id, level, requirement", {"list"}},
+      {"list",
+       "list [--json]",
+       "the check catalog: id, level, requirement (its bounds as --profile and "
+       "--tolerance-mult set them)",
+       {"list"}},
       {"help", "help", "this text", {}},
   };
   return all;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "bench/proxy_support.h"
+#include "bench/support/build_tree.h"
 #include "common/clock.h"
 #include "common/fd_limit.h"
 #include "common/options.h"
@@ -165,8 +166,7 @@ int slow_loris_case(const std::string &proxy_bin, int loris_clients, int streams
 }
 
 std::string default_mock_binary() {
-  const std::string proxy = default_proxy_binary();
-  return proxy.substr(0, proxy.rfind("/reference_proxy/")) + "/mock_upstream/streamcheck-mock";
+  return build_tree_binary("mock_upstream/streamcheck-mock");
 }
 
 // The mock as a process of its own, so it can be killed.

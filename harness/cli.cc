@@ -16,6 +16,7 @@
 #include "harness/cli_options.h"
 #include "harness/diagnosis.h"
 #include "harness/interrupt.h"
+#include "harness/managed/command.h"
 #include "harness/managed/proxy.h"
 #include "harness/nginx/analysis.h"
 #include "harness/nginx/config.h"
@@ -578,21 +579,6 @@ int nginx_command(const cli_options &o) {
   return code;
 }
 
-// {listen}, {port}, {upstream}, {upstream_port} in every argument.
-std::vector<std::string> fill_placeholders(std::vector<std::string> argv, unsigned short port,
-                                           unsigned short upstream_port) {
-  const std::pair<std::string, std::string> values[] = {
-      {"{listen}", "127.0.0.1:" + std::to_string(port)},
-      {"{port}", std::to_string(port)},
-      {"{upstream}", "127.0.0.1:" + std::to_string(upstream_port)},
-      {"{upstream_port}", std::to_string(upstream_port)}};
-  for (auto &arg : argv)
-    for (const auto &[key, value] : values)
-      for (auto at = arg.find(key); at != std::string::npos; at = arg.find(key, at + value.size()))
-        arg.replace(at, key.size(), value);
-  return argv;
-}
-
 // streamcheck exec -- CMD: any proxy a command line can start (streamcheck-proxy, Caddy,
 // HAProxy, socat...), in front of the embedded mock.
 int exec_command(cli_options o) {
@@ -603,30 +589,14 @@ int exec_command(cli_options o) {
   tmp.keep = o.keep_temp;
   tmp.contents = "output.log: the command's output";
   if (!tmp.create("exec")) return setup_error(o, "cannot create a temp directory in /tmp");
-  const std::string log = tmp.path + "/output.log";
   const std::string name = o.exec_argv.front();
-  child_process child;
-  unsigned short port = 0;
-  for (int attempt = 1;; ++attempt) {
-    auto ports = free_ports(1);
-    if (!ports) return setup_error(o, ports.message());
-    port = ports->front();
-    auto started =
-        child.start({fill_placeholders(o.exec_argv, port, srv.value()->port()), log, {}, {}});
-    if (!started) return setup_error(o, started.message());
-    const auto ready = child.wait_listening(port, seconds(15));
-    if (ready == child_process::readiness::listening) break;
-    const std::string said = last_lines(read_file(log), 5);
-    if (ready == child_process::readiness::timed_out) {
-      child.stop(seconds(5));
-      return setup_error(o, name + " did not listen on 127.0.0.1:" + std::to_string(port) +
-                                " within 15 s (does the command use {listen} or {port}?)" +
-                                (said.empty() ? "" : ":\n" + said));
-    }
-    if (!managed::says_address_in_use(said) || attempt >= 3)
-      return setup_error(o, name + " exited with status " + std::to_string(child.exit_status()) +
-                                " before listening" + (said.empty() ? "" : ":\n" + said));
-  }
+  // Started, waited for (15 s) and retried on a port another process took first.
+  managed::command_target target(o.exec_argv, srv.value()->port(), tmp.path);
+  managed::managed_proxy child(target);
+  auto started = child.start();
+  if (!started) return setup_error(o, started.message());
+  const unsigned short port = *started;
+  const std::string log = target.output_log();
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   std::fprintf(stderr, "streamcheck: %s listening on %s\n", name.c_str(), url.c_str());
   o.run.proxy_url = url;

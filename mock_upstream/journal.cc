@@ -2,34 +2,6 @@
 
 namespace streamcheck::mock {
 
-json to_json(const journal_entry &e) {
-  json headers = json::array();
-  for (const auto &[k, v] : e.headers)
-    headers.push_back(json::array({k, v}));
-  json o;
-  o["seq"] = e.seq;
-  o["id"] = e.id;
-  o["connection"] = e.connection;
-  o["request_on_connection"] = e.request_on_connection;
-  o["peer"] = e.peer;
-  o["method"] = e.method;
-  o["target"] = e.target;
-  o["version"] = e.version;
-  o["headers"] = headers;
-  o["body_bytes"] = e.body_bytes;
-  o["body_fnv1a64"] = e.body_fnv1a64;
-  o["received_us"] = e.received_us;
-  o["body_us"] = e.body_us;
-  o["model"] = e.model;
-  o["status"] = e.status;
-  o["head_sent_us"] = e.head_sent_us;
-  o["events_sent"] = e.events_sent;
-  o["outcome"] = e.outcome;
-  o["ended_us"] = e.ended_us;
-  o["peer_closed_us"] = e.peer_closed_us;
-  return o;
-}
-
 std::uint64_t journal::add(journal_entry e) {
   std::lock_guard lock(mu_);
   const std::uint64_t seq = next_seq_++;

@@ -80,7 +80,7 @@ TEST(Journal, UpdateEditsOneEntry) {
   j.update(seq, [](journal_entry &e) {
     e.status = 200;
     e.events_sent = 25;
-    e.outcome = "completed";
+    e.outcome = stream_end::completed;
     e.ended_us = 401'000;
   });
   const json all = j.query("", 0);
@@ -168,7 +168,7 @@ TEST(Journal, ClearEmptiesButSeqKeepsGrowing) {
   // A client polling with after=<last seq it saw> never misses a new entry.
   EXPECT_EQ(j.add(entry("c")), 3u);
   EXPECT_EQ(seqs(j.query("", 2)), (seq_list{3}));
-  j.update(3, [](journal_entry &e) { e.outcome = "peer_closed"; });
+  j.update(3, [](journal_entry &e) { e.outcome = stream_end::peer_closed; });
   EXPECT_EQ(j.query("c", 0)[0]["outcome"], "peer_closed");
 }
 
@@ -191,7 +191,7 @@ TEST(JournalToJson, EveryFieldInOrder) {
   e.status = 200;
   e.head_sent_us = 40'100;
   e.events_sent = 7;
-  e.outcome = "peer_closed";
+  e.outcome = stream_end::peer_closed;
   e.ended_us = 90'500;
   e.peer_closed_us = 90'400;
   EXPECT_EQ(go_json(to_json(e)),

@@ -102,7 +102,8 @@ scheduled_probe schedule(const probe_spec &spec, const target &t, const std::str
   // Pools are private to one check on one target: the probe id minus its probe name.
   if (!spec.connection_pool.empty())
     s.pool = id.substr(0, id.size() - spec.name.size() - 2) + t.tag + "." + spec.connection_pool;
-  s.expected_ms = spec.timeout_ms - 20'000 > 0 ? spec.timeout_ms - 20'000 : spec.timeout_ms;
+  s.expected_ms = spec.timeline ? static_cast<int>(protocol::planned_duration_ms(*spec.timeline))
+                                : spec.timeout_ms;
   return s;
 }
 

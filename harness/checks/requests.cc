@@ -7,12 +7,14 @@
 namespace streamcheck::harness {
 namespace {
 
-int planned_ms(const json &sc) {
-  const int first = sc.value("first_token_ms", 40);
-  const int gap = sc.value("gap_ms", 15);
-  const int tokens = sc.value("tokens", 24);
-  const int stall = sc.value("stall_ms", 0);
-  return first + gap * tokens + stall;
+// The deadline follows from the timeline the mock will run; the body carries it as overrides.
+void ask_for(probe_spec &p, json overrides) {
+  auto timeline = protocol::apply_overrides({}, overrides);
+  if (timeline) {
+    p.timeline = *timeline;
+    p.timeout_ms = static_cast<int>(protocol::planned_duration_ms(*timeline)) + slack_ms;
+  }
+  p.body["streamcheck"] = std::move(overrides);
 }
 
 } // namespace
@@ -23,11 +25,10 @@ probe_spec chat_stream(std::string name, json scenario) {
   p.path = "/api/chat";
   p.headers = {"User-Agent: ollama-js/0.6.0 (x64 linux Node.js/v20)",
                "Accept: application/x-ndjson"};
-  p.timeout_ms = planned_ms(scenario) + slack_ms;
   p.body = {{"model", "llama3.2"},
             {"messages", json::array({{{"role", "user"}, {"content", "Why is the sky blue?"}}})},
-            {"stream", true},
-            {"streamcheck", std::move(scenario)}};
+            {"stream", true}};
+  ask_for(p, std::move(scenario));
   return p;
 }
 
@@ -37,11 +38,10 @@ probe_spec sse_stream(std::string name, json scenario) {
   p.path = "/v1/chat/completions";
   p.headers = {"User-Agent: OpenAI/JS 4.104.0", "Accept: application/json",
                "Authorization: Bearer sk-streamcheck"};
-  p.timeout_ms = planned_ms(scenario) + slack_ms;
   p.body = {{"model", "llama3.2"},
             {"messages", json::array({{{"role", "user"}, {"content", "Why is the sky blue?"}}})},
-            {"stream", true},
-            {"streamcheck", std::move(scenario)}};
+            {"stream", true}};
+  ask_for(p, std::move(scenario));
   return p;
 }
 

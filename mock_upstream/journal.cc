@@ -38,12 +38,19 @@ void journal::update(std::uint64_t seq, const std::function<void(journal_entry &
   if (index < entries_.size() && entries_[index].seq == seq) edit(entries_[index]);
 }
 
-json journal::query(const std::string &id, std::uint64_t after, const std::string &prefix) const {
+std::vector<journal_entry> journal::entries(const std::string &id, std::uint64_t after,
+                                            const std::string &prefix) const {
   std::lock_guard lock(mu_);
-  json out = json::array();
+  std::vector<journal_entry> out;
   for (const auto &e : entries_)
-    if (e.seq > after && (id.empty() || e.id == id) && e.id.rfind(prefix, 0) == 0)
-      out.push_back(to_json(e));
+    if (e.seq > after && (id.empty() || e.id == id) && e.id.rfind(prefix, 0) == 0) out.push_back(e);
+  return out;
+}
+
+json journal::query(const std::string &id, std::uint64_t after, const std::string &prefix) const {
+  json out = json::array();
+  for (const auto &e : entries(id, after, prefix))
+    out.push_back(to_json(e));
   return out;
 }
 

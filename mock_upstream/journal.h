@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/go_json.h"
 #include "common/protocol/journal_entry.h"
@@ -31,6 +32,8 @@ public:
   void update(std::uint64_t seq, const std::function<void(journal_entry &)> &edit);
   // Entries with this correlation id (all when empty), or whose id starts with prefix, and
   // seq > after.
+  std::vector<journal_entry> entries(const std::string &id, std::uint64_t after,
+                                     const std::string &prefix = "") const;
   json query(const std::string &id, std::uint64_t after, const std::string &prefix = "") const;
   void clear();
   // For the control API: {"capacity": N, "dropped": entries evicted since the start or the last

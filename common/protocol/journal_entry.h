@@ -35,19 +35,19 @@ constexpr bool closed_by_peer(stream_end e) {
 
 struct journal_entry {
   std::uint64_t seq = 0;
-  std::string id; // correlation id from the body or query
+  std::string id{}; // correlation id from the body or query
   std::uint64_t connection = 0;
   unsigned request_on_connection = 0; // 1 for the first request on a TCP connection
-  std::string peer;
-  std::string method;
-  std::string target;
-  std::string version; // "1.0" / "1.1"
-  header_list headers; // in order, duplicates kept
+  std::string peer{};
+  std::string method{};
+  std::string target{};
+  std::string version{}; // "1.0" / "1.1"
+  header_list headers{}; // in order, duplicates kept
   std::uint64_t body_bytes = 0;
-  std::string body_fnv1a64;     // hex
+  std::string body_fnv1a64{};   // hex
   std::int64_t received_us = 0; // mock clock: when the request head was complete
   std::int64_t body_us = 0;     // head complete -> body complete
-  std::string model;
+  std::string model{};
   int status = 0;
   std::int64_t head_sent_us = -1; // since the request was read (received_us + body_us); -1: none
   int events_sent = 0;

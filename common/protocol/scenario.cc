@@ -207,6 +207,11 @@ int emitted_events(const scenario &s) {
   return events;
 }
 
+bool aborts_midway(const scenario &s) {
+  return s.status == 200 && aborts(s) && s.abort_after <= s.tokens &&
+         (s.error_after < 0 || s.abort_after <= s.error_after);
+}
+
 std::int64_t emission_us(const scenario &s, int k) {
   long long ms = s.first_token_ms + static_cast<long long>(s.gap_ms) * k;
   if (stalls(s) && k >= s.stall_at) ms += s.stall_ms;

@@ -61,6 +61,9 @@ long long planned_duration_ms(const scenario &s);
 // scripted status answers before any output.
 int emitted_events(const scenario &s);
 
+// The connection dies (FIN or RST) before the stream ends, cleanly or with its in-band error.
+bool aborts_midway(const scenario &s);
+
 // When event k (0-based; k == tokens is the final object) leaves, in microseconds since the
 // mock read the request, before jitter.
 std::int64_t emission_us(const scenario &s, int k);

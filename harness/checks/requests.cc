@@ -7,19 +7,16 @@
 namespace streamcheck::harness {
 namespace {
 
-// The deadline follows from the timeline the mock will run; the body carries it as overrides.
-void ask_for(probe_spec &p, json overrides) {
-  auto timeline = protocol::apply_overrides({}, overrides);
-  if (timeline) {
-    p.timeline = *timeline;
-    p.timeout_ms = static_cast<int>(protocol::planned_duration_ms(*timeline)) + slack_ms;
-  }
-  p.body["streamcheck"] = std::move(overrides);
+// The body carries the timeline as the mock's overrides; the deadline follows from it.
+void ask_for(probe_spec &p, const scenario &timeline) {
+  p.timeline = timeline;
+  p.timeout_ms = static_cast<int>(protocol::planned_duration_ms(timeline)) + slack_ms;
+  p.body["streamcheck"] = protocol::to_overrides(timeline);
 }
 
 } // namespace
 
-probe_spec chat_stream(std::string name, json scenario) {
+probe_spec chat_stream(std::string name, const scenario &timeline) {
   probe_spec p;
   p.name = std::move(name);
   p.path = "/api/chat";
@@ -28,11 +25,11 @@ probe_spec chat_stream(std::string name, json scenario) {
   p.body = {{"model", "llama3.2"},
             {"messages", json::array({{{"role", "user"}, {"content", "Why is the sky blue?"}}})},
             {"stream", true}};
-  ask_for(p, std::move(scenario));
+  ask_for(p, timeline);
   return p;
 }
 
-probe_spec sse_stream(std::string name, json scenario) {
+probe_spec sse_stream(std::string name, const scenario &timeline) {
   probe_spec p;
   p.name = std::move(name);
   p.path = "/v1/chat/completions";
@@ -41,7 +38,7 @@ probe_spec sse_stream(std::string name, json scenario) {
   p.body = {{"model", "llama3.2"},
             {"messages", json::array({{{"role", "user"}, {"content", "Why is the sky blue?"}}})},
             {"stream", true}};
-  ask_for(p, std::move(scenario));
+  ask_for(p, timeline);
   return p;
 }
 

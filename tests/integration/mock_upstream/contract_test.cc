@@ -104,6 +104,8 @@ TEST_P(Contract, DerivedFactsAreWhatTheMockDoes) {
   EXPECT_EQ(entry->id, timeline.id);
   EXPECT_EQ(entry->outcome, c.outcome) << protocol::to_string(entry->outcome);
   EXPECT_EQ(entry->events_sent, events);
+  EXPECT_EQ(protocol::aborts_midway(timeline),
+            c.outcome == stream_end::aborted_fin || c.outcome == stream_end::aborted_rst);
   EXPECT_EQ(entry->status, timeline.status);
   EXPECT_EQ(entry->method, "POST");
   EXPECT_EQ(entry->version, "1.0");

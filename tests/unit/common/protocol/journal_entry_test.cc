@@ -53,6 +53,28 @@ TEST(StreamEnd, ClosedByPeer) {
   EXPECT_FALSE(closed_by_peer(stream_end::aborted_fin));
 }
 
+// The control API's bytes: every key, in this order (the mock's journal and the harness read it).
+TEST(JournalEntryJson, EveryFieldInOrder) {
+  EXPECT_EQ(go_json(to_json(full_entry())),
+            R"({"seq":9,"id":"run-1","connection":4,"request_on_connection":2,)"
+            R"("peer":"127.0.0.1:51000","method":"POST","target":"/api/chat?x=1","version":"1.0",)"
+            R"("headers":[["Host","localhost"],["X-Dup","1"],["x-dup","2"]],)"
+            R"("body_bytes":20971520,"body_fnv1a64":"cbf29ce484222325","received_us":123456789,)"
+            R"("body_us":1500,"model":"stall-90s","status":200,"head_sent_us":40100,)"
+            R"("events_sent":7,"outcome":"peer_closed","ended_us":90500,"peer_closed_us":90400})");
+}
+
+TEST(JournalEntryJson, Defaults) {
+  const json o = to_json(journal_entry{});
+  EXPECT_EQ(o["outcome"], "in_progress");
+  EXPECT_EQ(o["head_sent_us"], -1);
+  EXPECT_EQ(o["ended_us"], -1);
+  EXPECT_EQ(o["peer_closed_us"], -1);
+  EXPECT_EQ(o["headers"], json::array());
+  EXPECT_EQ(o["status"], 0);
+  EXPECT_EQ(o["events_sent"], 0);
+}
+
 TEST(JournalEntryJson, RoundTrips) {
   const journal_entry e = full_entry();
   auto back = journal_entry_from_json(json::parse(go_json(to_json(e))));

@@ -108,6 +108,16 @@ TEST(EmittedEvents, AnInBandErrorIsTheLastEvent) {
   EXPECT_EQ(emitted_events(scenario{.tokens = 3, .error_after = 9}), 4);
 }
 
+TEST(AbortsMidway, OnlyWhenTheAbortComesFirst) {
+  EXPECT_FALSE(aborts_midway(scenario{}));
+  EXPECT_TRUE(aborts_midway(scenario{.abort_after = 5}));
+  EXPECT_TRUE(aborts_midway(scenario{.abort_after = 0, .abort = abort_kind::rst}));
+  EXPECT_FALSE(aborts_midway(scenario{.tokens = 3, .abort_after = 9}));
+  EXPECT_FALSE(aborts_midway(scenario{.abort_after = 6, .error_after = 5}));
+  EXPECT_TRUE(aborts_midway(scenario{.abort_after = 5, .error_after = 5}));
+  EXPECT_FALSE(aborts_midway(scenario{.abort_after = 5, .status = 500}));
+}
+
 TEST(EmittedEvents, AScriptedStatusAnswersBeforeAnyEvent) {
   EXPECT_EQ(emitted_events(scenario{.status = 500}), 0);
 }

@@ -34,7 +34,7 @@ void run(const std::string &base, int streams, int tokens, int gap_ms) {
   for (int i = 0; i < streams; ++i) {
     harness::scheduled_probe p;
     p.spec = harness::chat_stream("s" + std::to_string(i),
-                                  {{"first_token_ms", 50}, {"gap_ms", gap_ms}, {"tokens", tokens}});
+                                  {.first_token_ms = 50, .gap_ms = gap_ms, .tokens = tokens});
     p.url = base + p.spec.path;
     p.body = go_json(p.spec.body);
     probes.push_back(std::move(p));

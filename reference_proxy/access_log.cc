@@ -62,7 +62,8 @@ result<std::unique_ptr<access_log>> access_log::open(const std::string &path, lo
 }
 
 access_log::access_log(std::FILE *file, bool owned, log_format format, std::string path)
-    : file_(file), owned_(owned), format_(format), path_(std::move(path)) {}
+    : file_(file), enabled_(file != nullptr), owned_(owned), format_(format),
+      path_(std::move(path)) {}
 
 result<bool> access_log::reopen() {
   if (!owned_) return false;
@@ -79,7 +80,7 @@ access_log::~access_log() {
 }
 
 void access_log::write(const exchange_record &r) {
-  if (!file_) return;
+  if (!enabled_) return;
   const std::string line = (format_ == log_format::json ? format_json(r) : format_text(r)) + "\n";
   const std::lock_guard lock(mutex_);
   std::fwrite(line.data(), 1, line.size(), file_);

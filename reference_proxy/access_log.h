@@ -57,7 +57,9 @@ public:
 private:
   access_log(std::FILE *file, bool owned, log_format format, std::string path);
   std::mutex mutex_;
-  std::FILE *file_;
+  std::FILE *file_; // swapped by reopen() under mutex_
+  // Whether file_ is set, readable without the lock (reopen never swaps a file for none).
+  const bool enabled_;
   bool owned_;
   log_format format_;
   std::string path_;

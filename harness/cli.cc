@@ -17,6 +17,7 @@
 #include "harness/catalog_listing.h"
 #include "harness/diagnosis.h"
 #include "harness/interrupt.h"
+#include "harness/live/live.h"
 #include "harness/managed/command.h"
 #include "harness/managed/proxy.h"
 #include "harness/nginx/analysis.h"
@@ -50,6 +51,10 @@ Commands:
                                        until it listens, runs the suite, stops it by pid, e.g.
                                        streamcheck exec -- streamcheck-proxy --listen {listen}
                                          --upstream http://{upstream} --allow-origin '*'
+  live --proxy URL [--direct URL]      a running proxy in front of a real Ollama or OpenAI-compatible
+                                       server: a reduced catalog judged from a real model's streams
+                                       (through the proxy against --direct, or from the stream
+                                       itself); timeouts, cancellation and truncation are not run
   self-test                            run the suite against an embedded mock (no proxy): checks
                                        that this machine and the harness measure cleanly
   list [--json]                        the check catalog: id, level, requirement (its bounds as
@@ -89,6 +94,17 @@ Options for run and self-test:
                                        gate), never printed in reports (repeatable)
   --user USER:PASS                     HTTP Basic credentials for an auth_basic gate, same
   --no-color                           plain console output
+
+Options for live:
+  --proxy URL                          the proxy, as clients reach it
+  --direct URL                         the same server without the proxy (default: none; the
+                                       streams are judged from themselves)
+  --model NAME                         default: the first model the server lists
+  --api ollama|openai|auto             which API to stream with (default auto: /api/tags, then
+                                       /v1/models)
+  --max-tokens N                       num_predict / max_tokens of each generation (default 48)
+  --header 'Name: value'               sent on every request, never printed (repeatable)
+  --report, --strict, --tolerance-mult, --proxy-kind, --no-color as for run
 
 Options for nginx:
   --nginx PATH                         the nginx binary (default: nginx on PATH, /usr/sbin/nginx)
@@ -135,6 +151,7 @@ std::optional<std::string> command_help(const std::string &command) {
       {"self-test", {"Options for run and self-test:"}},
       {"nginx", {"Options for run and self-test:", "Options for nginx:"}},
       {"exec", {"Options for run and self-test:", "Options for nginx:"}},
+      {"live", {"Options for live:"}},
       {"list", {}},
       {"help", {}}};
   const auto found = std::find_if(sections.begin(), sections.end(),
@@ -192,6 +209,7 @@ struct cli_options {
   std::vector<std::string> exec_argv;
   bool upstream_profile_given = false;
   bool base_path_given = false;
+  live::options live; // live command: its own flags (--direct, --model, --api, --max-tokens)
 };
 
 int usage_error(const std::string &message) {
@@ -205,13 +223,56 @@ bool valid_url(const std::string &url) {
 }
 
 bool takes_value(const std::string &arg) {
-  static const char *const options[] = {
-      "--proxy",        "--mock-control",   "--profile",          "--check",
-      "--skip",         "--tolerance-mult", "--proxy-kind",       "--report",
-      "--origin",       "--public-host",    "--upstream-profile", "--nginx",
-      "--server",       "--prefix",         "--listen-port",      "--after-suite",
-      "--include-root", "--base-path",      "--header",           "--user"};
+  static const char *const options[] = {"--proxy",
+                                        "--mock-control",
+                                        "--profile",
+                                        "--check",
+                                        "--skip",
+                                        "--tolerance-mult",
+                                        "--proxy-kind",
+                                        "--report",
+                                        "--origin",
+                                        "--public-host",
+                                        "--upstream-profile",
+                                        "--nginx",
+                                        "--server",
+                                        "--prefix",
+                                        "--listen-port",
+                                        "--after-suite",
+                                        "--include-root",
+                                        "--base-path",
+                                        "--header",
+                                        "--user",
+                                        "--direct",
+                                        "--model",
+                                        "--api",
+                                        "--max-tokens"};
   return std::find(std::begin(options), std::end(options), arg) != std::end(options);
+}
+
+// The live command's own flags: nullopt when `arg` is not one, "" when parsed, else the problem.
+std::optional<std::string> parse_live_option(const std::string &arg, const std::string &v,
+                                             live::options &l) {
+  if (arg == "--direct") {
+    l.direct_url = v;
+  } else if (arg == "--model") {
+    l.model = v;
+  } else if (arg == "--api") {
+    if (v != "ollama" && v != "openai" && v != "auto")
+      return "--api: expected ollama, openai or auto, got '" + v + "'";
+    l.flavour = v == "ollama"   ? live::api::ollama
+                : v == "openai" ? live::api::openai
+                                : live::api::automatic;
+  } else if (arg == "--max-tokens") {
+    char *end = nullptr;
+    const long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 2 || n > 4096)
+      return "--max-tokens: expected a number from 2 to 4096, got '" + v + "'";
+    l.max_tokens = static_cast<int>(n);
+  } else {
+    return std::nullopt;
+  }
+  return "";
 }
 
 std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
@@ -279,6 +340,8 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       } else if (arg == "--user") {
         if (v->find(':') == std::string::npos) return "--user: expected USER:PASS";
         o.run.extra_headers.push_back("Authorization: Basic " + base64_encode(*v));
+      } else if (auto problem = parse_live_option(arg, *v, o.live)) {
+        if (!problem->empty()) return *problem;
       } else if (arg == "--nginx")
         o.nginx_binary = *v;
       else if (arg == "--server")
@@ -470,6 +533,24 @@ int setup_error(const cli_options &o, const std::string &message) {
 
 int run_and_report(const cli_options &o) {
   auto report = run_with_progress(o);
+  if (!report) return setup_error(o, report.message());
+  return write_reports(o, *report);
+}
+
+int live_command(cli_options o) {
+  if (o.run.proxy_url.empty()) return usage_error("live needs --proxy URL");
+  for (const std::string *url : {&o.run.proxy_url, &o.live.direct_url})
+    if (!url->empty() && !valid_url(*url)) return usage_error("not an http(s) URL: '" + *url + "'");
+  o.live.proxy_url = o.run.proxy_url;
+  o.live.headers = o.run.extra_headers;
+  o.live.strict = o.run.strict;
+  o.live.tolerance_mult = o.run.tolerance_mult;
+  o.live.proxy_kind = o.run.proxy_kind;
+  o.run.target_label = "proxy " + o.run.proxy_url + " (live)";
+  auto report = live::run(o.live, [](const std::string &line) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+  });
   if (!report) return setup_error(o, report.message());
   return write_reports(o, *report);
 }
@@ -969,6 +1050,7 @@ int run_cli(int argc, char **argv) {
       return usage_error("exec: the command must say where to listen with {listen} or {port}");
     return exec_command(o);
   }
+  if (o.command == "live") return live_command(o);
   if (o.command == "run") {
     if (o.run.proxy_url.empty() || o.run.mock_control.empty())
       return usage_error("run needs --proxy URL and --mock-control URL");

@@ -37,6 +37,8 @@ journal of every request it received.
   --max-body BYTES         largest request body accepted (default 536870912)
   --journal-entries N      requests the journal keeps, the oldest dropped first (default 10000,
                            about 120 MiB at most; 0 keeps none)
+  --no-stamps              events carry no {"streamcheck":{"seq","t_us"}} stamps (timings
+                           unchanged): stands in for a real server in streamcheck live tests
   --help                   this text
 
 Scenarios: a request's "model" picks a preset (GET /api/tags lists them) and a top-level
@@ -72,6 +74,10 @@ int main(int argc, char **argv) {
     if (arg == "--help" || arg == "-h") {
       std::fputs(usage_text, stdout);
       return 0;
+    }
+    if (arg == "--no-stamps") {
+      opts.behaviour.stamps = false;
+      continue;
     }
     if (i + 1 >= argc) return usage_error("unknown option or missing value: " + arg);
     const std::string value = argv[++i];

@@ -102,6 +102,11 @@ bad() {
 }
 
 reference=http://127.0.0.1:$(cat "$work/proxy.port")
+# The stand-in stamps nothing, so no live verdict can have leaned on a stamp.
+if curl -sN "$mock_url/api/chat" -d '{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}' | grep -q '"streamcheck"'; then
+  echo "FAIL: streamcheck-mock --no-stamps still stamps its events"
+  failures=$((failures + 1))
+fi
 start_nginx recommended "$root/nginx/ollama.conf" || exit 1
 recommended=$url
 start_nginx defaults "$root/fixtures/nginx/defaults.conf" || exit 1
@@ -119,6 +124,10 @@ expect nginx-defaults "fail live.compressed-client fail live.no-buffering" --pro
 expect nginx-defaults.direct \
   "fail live.compressed-client fail live.first-token fail live.no-buffering" \
   --proxy "$defaults" --direct "$mock_url"
+# SSE (OpenAI API): no eval_duration in the stream, judged against the time to the last byte.
+expect streamcheck-proxy.openai "" --proxy "$reference" --api openai
+expect nginx-defaults.openai "fail live.compressed-client fail live.no-buffering" \
+  --proxy "$defaults" --api openai
 expect nginx-gzip "fail live.compressed-client" --proxy "$gzip"
 expect nginx-gzip.direct "fail live.compressed-client" --proxy "$gzip" --direct "$mock_url"
 

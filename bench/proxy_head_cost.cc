@@ -35,6 +35,7 @@
 #include "bench/proxy_support.h"
 #include "common/asio.h"
 #include "common/clock.h"
+#include "common/options.h"
 #include "harness/process.h"
 #include "mock_upstream/server.h"
 #include "reference_proxy/headers.h"
@@ -117,33 +118,27 @@ timing time_head(const std::string &bytes, int runs) {
 std::vector<double> stream_latencies(unsigned short proxy_port, mock::server &mock,
                                      const std::string &id) {
   const std::string request =
-      generate_request(id, R"("first_token_ms":0,"gap_ms":10,"tokens":200)");
+      generate_request(id, {.first_token_ms = 0, .gap_ms = 10, .tokens = 200});
   const int fd = connect_to(proxy_port);
   if (fd < 0 || !send_all(fd, request)) return {};
   std::string received;
   std::vector<std::pair<std::int64_t, std::int64_t>> events; // (t_us, arrival)
   std::size_t scanned = 0;
   char buf[16384];
-  json entries;
+  std::vector<mock::journal_entry> entries;
   for (;;) {
     const ssize_t n = recv(fd, buf, sizeof buf, 0);
     const std::int64_t now = monotonic_us();
     if (n <= 0) break;
     // At once: the flood's entries push it out of the journal soon.
-    if (entries.empty()) entries = mock.requests().query(id, 0);
+    if (entries.empty()) entries = mock.requests().entries(id, 0);
     received.append(buf, static_cast<std::size_t>(n));
-    for (auto at = received.find("\"t_us\":", scanned); at != std::string::npos;
-         at = received.find("\"t_us\":", scanned)) {
-      const auto end = received.find('}', at);
-      if (end == std::string::npos) break;
-      events.emplace_back(std::atoll(received.c_str() + at + 7), now);
-      scanned = end;
-    }
+    for (const auto &stamp : take_stamps(received, scanned))
+      events.emplace_back(stamp.t_us, now);
   }
   close(fd);
   if (entries.empty()) return {};
-  const std::int64_t emitted_base =
-      entries[0]["received_us"].get<std::int64_t>() + entries[0]["body_us"].get<std::int64_t>();
+  const std::int64_t emitted_base = entries[0].received_us + entries[0].body_us;
   std::vector<double> added;
   for (const auto &[t_us, arrival] : events)
     added.push_back(static_cast<double>(arrival - (emitted_base + t_us)));
@@ -191,24 +186,51 @@ struct flood {
   }
 };
 
-} // namespace
-
-int main(int argc, char **argv) {
+struct head_cost_flags {
   int flood_clients = 4;
   int flood_rate = 500; // heads per second, the paced flood: 32 MB/s of hostile heads
   int rounds = 3;
   std::string proxy_bin = default_proxy_binary();
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--flood-clients")
-      flood_clients = std::max(1, std::atoi(argv[i + 1]));
-    else if (a == "--flood-rate")
-      flood_rate = std::max(1, std::atoi(argv[i + 1]));
-    else if (a == "--rounds")
-      rounds = std::max(1, std::atoi(argv[i + 1]));
-    else if (a == "--proxy-bin")
-      proxy_bin = argv[i + 1];
-  }
+};
+
+const std::vector<options::option<head_cost_flags>> &flag_table() {
+  using f = head_cost_flags;
+  static const std::vector<options::option<f>> table = {
+      {"flood-clients", "N", "connections sending worst heads",
+       options::integer_in(
+           [](f & x) -> auto & { return x.flood_clients; }, 1, 10'000),
+       "4"},
+      {"flood-rate", "N", "worst heads per second, all clients together",
+       options::integer_in(
+           [](f & x) -> auto & { return x.flood_rate; }, 1, 1'000'000),
+       "500"},
+      {"rounds", "N", "repeat the stream measurement",
+       options::integer_in(
+           [](f & x) -> auto & { return x.rounds; }, 1, 100),
+       "3"},
+      {"proxy-bin", "PATH", "the streamcheck-proxy binary",
+       options::store([](f & x) -> auto & { return x.proxy_bin; }), "the build tree's"},
+  };
+  return table;
+}
+
+std::string usage() {
+  return "usage: bench_proxy_head_cost [options]\n\nThe worst request head within "
+         "streamcheck-proxy's limits, the old CPU amplifier, and a live\nstream's added latency "
+         "with and without a flood of worst heads.\n\n" +
+         options::help_text(flag_table(), 22);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  head_cost_flags flags;
+  if (auto stop =
+          options::parse_main("bench_proxy_head_cost", flag_table(), argc, argv, flags, usage, 2))
+    return *stop;
+  const int flood_clients = flags.flood_clients, flood_rate = flags.flood_rate,
+            rounds = flags.rounds;
+  const std::string &proxy_bin = flags.proxy_bin;
 
   std::printf("1. head processing in process (scanner, Beast, checks, upstream head)\n");
   const std::string worst = worst_accepted_head();

@@ -66,6 +66,7 @@
 #include "bench/support/stream_client.h"
 #include "common/clock.h"
 #include "common/fd_limit.h"
+#include "common/options.h"
 #include "common/result.h"
 #include "harness/process.h"
 #include "harness/timing.h"
@@ -212,13 +213,8 @@ struct row {
   }
 };
 
-std::string scenario_members(int first_token_ms, int gap_ms, int tokens, int stall_at = -1,
-                             int stall_ms = 0) {
-  std::string s = "\"first_token_ms\":" + std::to_string(first_token_ms) +
-                  ",\"gap_ms\":" + std::to_string(gap_ms) + ",\"tokens\":" + std::to_string(tokens);
-  if (stall_at >= 0)
-    s += ",\"stall_at\":" + std::to_string(stall_at) + ",\"stall_ms\":" + std::to_string(stall_ms);
-  return s;
+protocol::scenario measured_timeline(const bench_options &o) {
+  return {.first_token_ms = o.first_token_ms, .gap_ms = o.gap_ms, .tokens = o.tokens};
 }
 
 // Journal: correlation id -> the moment (monotonic µs) the mock finished reading the request,
@@ -226,21 +222,16 @@ std::string scenario_members(int first_token_ms, int gap_ms, int tokens, int sta
 std::unordered_map<std::string, int64_t> request_t0_by_id(mock::server &mock,
                                                           const std::string &prefix) {
   std::unordered_map<std::string, int64_t> t0;
-  for (const auto &e : mock.requests().query("", 0, prefix))
-    t0.emplace(e.at("id").get<std::string>(),
-               e.at("received_us").get<int64_t>() + e.at("body_us").get<int64_t>());
+  for (const auto &e : mock.requests().entries("", 0, prefix))
+    t0.emplace(e.id, e.received_us + e.body_us);
   return t0;
 }
 
 int streams_still_open_at_mock(mock::server &mock, const std::string &prefix) {
   int open = 0;
-  for (const auto &e : mock.requests().query("", 0, prefix))
-    open += e.at("outcome").get<std::string>() == "in_progress";
+  for (const auto &e : mock.requests().entries("", 0, prefix))
+    open += e.outcome == protocol::stream_end::in_progress;
   return open;
-}
-
-int64_t streaming_us(int first_token_ms, int gap_ms, int tokens) {
-  return (static_cast<int64_t>(first_token_ms) + static_cast<int64_t>(gap_ms) * tokens) * 1000;
 }
 
 // Short concurrent streams through a fresh relay: prove the path works, and let every worker
@@ -251,8 +242,9 @@ int64_t streaming_us(int first_token_ms, int gap_ms, int tokens) {
 std::string warm_up(unsigned short port, const std::string &prefix) {
   constexpr int batches = 4, streams = 8;
   for (int batch = 0; batch < batches; ++batch) {
-    stream_plan plan{prefix + "warm" + std::to_string(batch) + "-", streams,
-                     scenario_members(0, 5, 3), 4};
+    stream_plan plan{prefix + "warm" + std::to_string(batch) + "-",
+                     streams,
+                     {.first_token_ms = 0, .gap_ms = 5, .tokens = 3}};
     stream_client client(port, plan);
     client.pump([&] { return client.all_ended(); }, monotonic_us() + 10'000'000);
     client.finish();
@@ -271,7 +263,10 @@ memory_figures measure_memory(unsigned short port, pid_t relay_pid, int streams,
   m.idle = memory_of_tree(relay_pid);
   // First event at 10 ms, then a stall before the second: each stream is open and has carried
   // a response through the relay, which holds whatever it holds for an open stream.
-  stream_plan plan{prefix, streams, scenario_members(10, 10, 2, 1, hold_stall_ms), 3};
+  stream_plan plan{
+      prefix,
+      streams,
+      {.first_token_ms = 10, .gap_ms = 10, .tokens = 2, .stall_at = 1, .stall_ms = hold_stall_ms}};
   {
     stream_client client(port, plan);
     const int64_t deadline = monotonic_us() + streams * 200LL + 15'000'000;
@@ -295,13 +290,13 @@ latency_figures measure_latency(unsigned short port, pid_t relay_pid, int stream
   latency_figures f;
   f.runs = 1;
   f.streams = streams;
-  f.expected = static_cast<long long>(streams) * (o.tokens + 1); // tokens + the final event
-  stream_plan plan{prefix, streams, scenario_members(o.first_token_ms, o.gap_ms, o.tokens),
-                   o.tokens + 1, static_cast<int64_t>(o.gap_ms) * 1000};
+  const protocol::scenario timeline = measured_timeline(o);
+  f.expected = static_cast<long long>(streams) * protocol::emitted_events(timeline);
+  stream_plan plan{prefix, streams, timeline, static_cast<int64_t>(o.gap_ms) * 1000};
   stream_client client(port, plan);
   const double cpu_before = relay_pid > 0 ? tree_cpu_seconds(relay_pid) : 0;
   const int64_t deadline = monotonic_us() + streams * 200LL +
-                           streaming_us(o.first_token_ms, o.gap_ms, o.tokens) + 15'000'000;
+                           protocol::planned_duration_ms(timeline) * 1000 + 15'000'000;
   client.pump([&] { return client.all_ended(); }, deadline);
   client.finish();
   if (relay_pid > 0) f.relay_cpu_s = tree_cpu_seconds(relay_pid) - cpu_before;
@@ -496,116 +491,112 @@ void print_comparison(const std::vector<row> &rows, const bench_options &o) {
 // ---------------------------------------------------------------------------------------------
 // Options and main.
 
-const char *const usage_text =
-    R"(usage: bench_proxy_latency [options]
+// "1,100,1000" as counts in [lo, hi]; nullopt for an empty list or a bad item.
+std::optional<std::vector<int>> count_list(const std::string &text, int lo, int hi) {
+  std::vector<int> out;
+  for (const auto &item : split(text, ',')) {
+    const auto n = options::parse_integer(item, lo, hi);
+    if (!n) return std::nullopt;
+    out.push_back(static_cast<int>(*n));
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+struct latency_flags {
+  bench_options o;
+  bool tokens_set = false, quick = false;
+};
+
+const std::vector<options::option<latency_flags>> &flag_table() {
+  using f = latency_flags;
+  namespace op = options;
+  static const std::vector<op::option<f>> table = {
+      {"streams", "LIST", "concurrent streams per workload",
+       [](f &x, const std::string &v) -> op::problem {
+         auto counts = count_list(v, 1, 5000);
+         if (!counts) return op::expected("counts in [1, 5000]", v);
+         x.o.stream_counts = *counts;
+         return std::nullopt;
+       },
+       "1,100,1000"},
+      {"tokens", "N", "tokens per stream",
+       [](f &x, const std::string &v) {
+         x.tokens_set = true;
+         return op::integer_in(
+             [](f & y) -> auto & { return y.o.tokens; }, 1, 10'000)(x, v);
+       },
+       "40; --quick: 10"},
+      {"gap-ms", "N", "between tokens",
+       op::integer_in(
+           [](f & x) -> auto & { return x.o.gap_ms; }, 1, 10'000),
+       "50"},
+      {"first-token-ms", "N", "before the first token",
+       op::integer_in(
+           [](f & x) -> auto & { return x.o.first_token_ms; }, 0, 60'000),
+       "50"},
+      {"only", "LIST", "relays to run, from direct,socat,nginx,proxy",
+       [](f &x, const std::string &v) -> op::problem {
+         auto names = split(v, ',');
+         for (const auto &name : names)
+           if (!op::one_of(name, {"direct", "socat", "nginx", "proxy"}))
+             return op::expected("names from direct,socat,nginx,proxy", v);
+         if (names.empty()) return op::expected("at least one relay", v);
+         x.o.only = names;
+         return std::nullopt;
+       },
+       "all"},
+      {"quick", "", "a smoke run: 10 tokens per stream",
+       op::set_true([](f & x) -> auto & { return x.quick; }), "", op::takes::nothing},
+      {"nginx", "PATH", "nginx binary", op::store([](f & x) -> auto & { return x.o.nginx_binary; }),
+       "nginx on PATH, /usr/sbin/nginx"},
+      {"nginx-conf", "PATH", "config to run nginx with",
+       op::store([](f & x) -> auto & { return x.o.nginx_conf; }), "the repo's nginx/ollama.conf"},
+      {"proxy-bin", "PATH", "streamcheck-proxy",
+       op::store([](f & x) -> auto & { return x.o.proxy_binary; }),
+       "../reference_proxy/streamcheck-proxy next to this program's directory in the build "
+       "tree"},
+      {"proxy-threads", "N", "its --threads",
+       op::integer_in(
+           [](f & x) -> auto & { return x.o.proxy_threads; }, 1, 256),
+       "one per core, as nginx's worker_processes auto"},
+      {"rounds", "N",
+       "repeat every workload N times, every other round in reverse relay order; latency pooled "
+       "over all rounds, memory the median",
+       op::integer_in(
+           [](f & x) -> auto & { return x.o.rounds; }, 1, 20),
+       "3"},
+      {"mock-threads", "N", "the in-process mock's event loops",
+       op::integer_in(
+           [](f & x) -> auto & { return x.o.mock_threads; }, 1, 256),
+       "1"},
+      {"verbose", "", "also print every round's memory readings",
+       op::set_true([](f & x) -> auto & { return x.o.verbose; }), "", op::takes::nothing},
+  };
+  return table;
+}
+
+std::string usage() {
+  return R"(usage: bench_proxy_latency [options]
 
 Added latency per event (p50/p99/max) and memory per open stream at several concurrency levels,
 for no relay (the floor), socat (a plain TCP relay), nginx with the recommended config and
 streamcheck-proxy, in one run against an in-process mock Ollama.
 
-  --streams LIST       concurrent streams per workload (default 1,100,1000)
-  --tokens N           tokens per stream (default 40; --quick: 10)
-  --gap-ms N           between tokens (default 50)
-  --first-token-ms N   before the first token (default 50)
-  --only LIST          relays to run, from direct,socat,nginx,proxy (default all)
-  --quick              a smoke run: 10 tokens per stream
-  --nginx PATH         nginx binary (default: nginx on PATH, /usr/sbin/nginx)
-  --nginx-conf PATH    config to run nginx with (default: the repo's nginx/ollama.conf)
-  --proxy-bin PATH     streamcheck-proxy (default: ../reference_proxy/streamcheck-proxy next to
-                       this program's directory in the build tree)
-  --proxy-threads N    its --threads (default: one per core, as nginx's worker_processes auto)
-  --rounds N           repeat every workload N times (default 3), every other round in reverse
-                       relay order; latency pooled over all rounds, memory the median
-  --mock-threads N     the in-process mock's event loops (default 1)
-  --verbose            also print every round's memory readings
-
+)" + options::help_text(flag_table(), 23) +
+         R"(
 Exit: 0 when the run completed (whether or not the proxy met its target), 2 on a setup error.
 )";
+}
 
 std::optional<bench_options> parse_options(int argc, char **argv, int &exit_code) {
-  bench_options o;
-  bool tokens_set = false, quick = false;
-  exit_code = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(usage_text, stdout);
-      return std::nullopt;
-    }
-    if (a == "--quick") {
-      quick = true;
-      continue;
-    }
-    if (a == "--verbose") {
-      o.verbose = true;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "bench_proxy_latency: unknown option or missing value: %s\n", a.c_str());
-      exit_code = exit_setup_error;
-      return std::nullopt;
-    }
-    const std::string v = argv[++i];
-    auto number = [&](int lo, int hi) {
-      char *end = nullptr;
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < lo || n > hi) {
-        std::fprintf(stderr, "bench_proxy_latency: %s must be in [%d, %d], got %s\n", a.c_str(), lo,
-                     hi, v.c_str());
-        exit_code = exit_setup_error;
-        return lo;
-      }
-      return static_cast<int>(n);
-    };
-    if (a == "--streams") {
-      o.stream_counts.clear();
-      for (const auto &item : split(v, ',')) {
-        char *end = nullptr;
-        const long n = std::strtol(item.c_str(), &end, 10);
-        if (*end != '\0' || n < 1 || n > 5000) {
-          std::fprintf(stderr, "bench_proxy_latency: --streams takes counts in [1, 5000]\n");
-          exit_code = exit_setup_error;
-        }
-        o.stream_counts.push_back(static_cast<int>(n));
-      }
-    } else if (a == "--tokens") {
-      o.tokens = number(1, 10'000);
-      tokens_set = true;
-    } else if (a == "--gap-ms") {
-      o.gap_ms = number(1, 10'000);
-    } else if (a == "--first-token-ms") {
-      o.first_token_ms = number(0, 60'000);
-    } else if (a == "--only") {
-      o.only = split(v, ',');
-      for (const auto &name : o.only)
-        if (name != "direct" && name != "socat" && name != "nginx" && name != "proxy") {
-          std::fprintf(stderr, "bench_proxy_latency: --only takes direct,socat,nginx,proxy\n");
-          exit_code = exit_setup_error;
-        }
-    } else if (a == "--nginx") {
-      o.nginx_binary = v;
-    } else if (a == "--nginx-conf") {
-      o.nginx_conf = v;
-    } else if (a == "--proxy-bin") {
-      o.proxy_binary = v;
-    } else if (a == "--proxy-threads") {
-      o.proxy_threads = number(1, 256);
-    } else if (a == "--rounds") {
-      o.rounds = number(1, 20);
-    } else if (a == "--mock-threads") {
-      o.mock_threads = static_cast<unsigned>(number(1, 256));
-    } else {
-      std::fprintf(stderr, "bench_proxy_latency: unknown option %s (see --help)\n", a.c_str());
-      exit_code = exit_setup_error;
-    }
-    if (exit_code != 0) return std::nullopt;
-  }
-  if (o.stream_counts.empty() || o.only.empty()) {
-    std::fprintf(stderr, "bench_proxy_latency: --streams and --only need at least one item\n");
-    exit_code = exit_setup_error;
-    return std::nullopt;
-  }
-  if (quick && !tokens_set) o.tokens = 10;
+  latency_flags flags;
+  const auto stop = options::parse_main("bench_proxy_latency", flag_table(), argc, argv, flags,
+                                        usage, exit_setup_error);
+  exit_code = stop.value_or(0);
+  if (stop) return std::nullopt;
+  bench_options &o = flags.o;
+  if (flags.quick && !flags.tokens_set) o.tokens = 10;
   if (o.proxy_binary.empty())
     o.proxy_binary = build_tree_binary("reference_proxy/streamcheck-proxy");
   if (o.proxy_threads == 0) o.proxy_threads = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
@@ -621,8 +612,8 @@ unsigned time_budget_s(const bench_options &o) {
   int64_t us = 30'000'000;
   for (int n : o.stream_counts)
     us += o.rounds * 4 *
-          (2 * (n * 200LL + 15'000'000) + streaming_us(o.first_token_ms, o.gap_ms, o.tokens) +
-           60'000'000);
+          (2 * (n * 200LL + 15'000'000) +
+           protocol::planned_duration_ms(measured_timeline(o)) * 1000 + 60'000'000);
   return static_cast<unsigned>(us / 1'000'000);
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/fnv.h"
+#include "common/protocol/stamp.h"
 #include "harness/stream_parser.h"
 
 namespace streamcheck::harness {
@@ -59,9 +60,9 @@ void add_event(transfer &t, std::string text) {
     e.value = nullptr;
   else if (e.value.is_object() && e.value.contains("streamcheck") &&
            e.value["streamcheck"].is_object()) {
-    const auto &stamp = e.value["streamcheck"];
-    e.seq = stamp.value("seq", -1);
-    e.emitted_us = stamp.value("t_us", static_cast<std::int64_t>(-1));
+    const auto stamp = protocol::parse_stamp(text).value_or(protocol::stamp{});
+    e.seq = stamp.seq;
+    e.emitted_us = stamp.t_us;
   }
   e.text = std::move(text);
   t.result.events.push_back(std::move(e));
@@ -206,16 +207,6 @@ struct curl_global {
 };
 
 } // namespace
-
-const char *to_string(body_framing f) {
-  switch (f) {
-  case body_framing::none: return "none";
-  case body_framing::content_length: return "content-length";
-  case body_framing::chunked: return "chunked";
-  case body_framing::close_delimited: return "close-delimited";
-  }
-  return "?";
-}
 
 std::vector<std::string> probe_result::header_values(const std::string &field) const {
   std::vector<std::string> out;

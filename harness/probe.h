@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "common/go_json.h"
+#include "common/http_text.h"
+#include "common/protocol/scenario.h"
 
 namespace streamcheck::harness {
 
@@ -16,7 +18,10 @@ struct probe_spec {
   std::string path = "/api/chat";   // may carry a query string
   std::vector<std::string> headers; // "Name: value"
   json body;                        // null: no body; the runner adds streamcheck.id
-  std::string raw_body;             // used instead of body when non-empty
+  // The mock's timeline this probe asks for (in body's "streamcheck"): judges and the runner
+  // read its derived facts (events, duration) from here instead of restating them.
+  std::optional<protocol::scenario> timeline;
+  std::string raw_body; // used instead of body when non-empty
   // When set, the serialized body (correlation id included) is exactly this many bytes: what a
   // proxy's body limit counts (nginx: the whole request body). The last image is trimmed to fit.
   std::size_t exact_body_bytes = 0;
@@ -32,8 +37,7 @@ struct probe_spec {
   int settle_ms = 0;           // wait this long after the end before the journal is read
 };
 
-enum class body_framing { none, content_length, chunked, close_delimited };
-const char *to_string(body_framing f);
+using streamcheck::body_framing;
 
 struct body_write {
   std::int64_t at_us; // since the request was sent

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/base64.h"
+#include "common/protocol/stamp.h"
 
 namespace streamcheck::mock {
 namespace {
@@ -61,7 +62,7 @@ std::int64_t unix_now_ns() {
 
 // --no-stamps leaves them out: the mock then looks like a real server to the harness's live mode.
 void add_stamp(json &o, const stream_context &c, int seq, std::int64_t t_us) {
-  if (c.stamps) o["streamcheck"] = json{{"seq", seq}, {"t_us", t_us}};
+  if (c.stamps) o["streamcheck"] = protocol::to_json(protocol::stamp{seq, t_us});
 }
 
 std::string full_text(const scenario &s) {

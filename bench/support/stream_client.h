@@ -10,6 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/http_text.h"
+#include "common/protocol/scenario.h"
+
 namespace streamcheck::bench {
 
 using std::int64_t;
@@ -23,8 +26,7 @@ struct event_arrival {
 struct stream_plan {
   std::string id_prefix; // ids are id_prefix + index: the journal lookup key
   int streams = 0;
-  std::string scenario; // the "streamcheck" object's members after "id"
-  int expected_events = 0;
+  protocol::scenario timeline; // every stream's (its id is set per stream); says how many events
   // > 0: stream i starts at i * spread / streams, so that the streams' events interleave evenly
   // instead of leaving the mock in lockstep bursts. 0: a burst of 64, then about ten connects
   // per millisecond.
@@ -37,7 +39,6 @@ struct stream_plan {
 };
 
 enum class stream_phase { connecting, sending, head, body, draining, closed };
-enum class body_framing { chunked, length, until_close };
 enum class chunk_part { size, data, crlf, trailers };
 
 struct stream_state {
@@ -47,7 +48,7 @@ struct stream_state {
   std::size_t sent = 0;
   int64_t sent_us = 0; // monotonic, when the last byte of the request was handed to the kernel
   std::string in;      // received, not yet parsed
-  body_framing framing = body_framing::until_close;
+  body_framing framing = body_framing::close_delimited;
   chunk_part part = chunk_part::size;
   std::size_t chunk_left = 0;
   long long body_left = 0;
@@ -57,9 +58,6 @@ struct stream_state {
   bool complete = false;
   std::string failure;
 };
-
-// The mock's stamp in one event line; false if there is none.
-bool parse_stamp(std::string_view line, int &seq, int64_t &t_us);
 
 class stream_client {
 public:

@@ -26,13 +26,13 @@ probe_spec preflight(const check_context &c) {
 }
 
 probe_spec browser_stream(const check_context &c) {
-  return with_origin(chat_stream("stream", {{"tokens", 5}, {"gap_ms", 20}}), c);
+  return with_origin(chat_stream("stream", {.gap_ms = 20, .tokens = 5}), c);
 }
 
 std::vector<probe_spec> error_probes(const check_context &c) {
-  probe_spec missing = with_origin(chat_stream("upstream-404", json::object()), c);
+  probe_spec missing = with_origin(chat_stream("upstream-404"), c);
   missing.body["model"] = "no-such-model";
-  return {missing, with_origin(chat_stream("upstream-500", {{"status", 500}}), c)};
+  return {missing, with_origin(chat_stream("upstream-500", {.status = 500}), c)};
 }
 
 std::vector<probe_spec> every_kind_of_response(const check_context &c) {
@@ -195,52 +195,52 @@ check error_responses() {
 check proxy_errors() {
   // Fault: the proxy's own error pages (502 when the model server restarts, 413 for an image too
   // large, 504 on a timeout) have no CORS, so the page shows "network error" and nothing else.
-  return {.id = "cors.proxy-errors",
-          .title = "Proxy-generated errors are readable",
-          .severity = level::should,
-          .requirement = "Proxy-generated 502/504/413 responses carry valid CORS headers.",
-          .fixes = {{"nginx", "add_header ... always in the server block (it applies to error_page "
-                              "responses), or error_page with a location that adds the headers"},
-                    {"generic", "add CORS headers to the proxy's own error responses"}},
-          .probes =
-              [](const check_context &ctx) {
-                probe_spec reset = with_origin(
-                    chat_stream("upstream-reset", {{"abort_after", 0}, {"abort", "rst"}}), ctx);
-                probe_spec big = with_origin(chat_stream("large-body", {{"tokens", 1}}), ctx);
-                big.body["messages"][0]["images"] =
-                    json::array({std::string(ctx.prof.large_body, 'A')});
-                big.timeout_ms = 60'000;
-                big.start_after_ms = heavy_start_ms;
-                return std::vector{reset, big};
-              },
-          .judge = [](const observations &o, const check_context &ctx) -> verdict {
-            json m = json::object();
-            int provoked = 0;
-            // Nothing provoked is a pass only when both provocations were actually sent.
-            for (const char *name : {"upstream-reset", "large-body"})
-              if (!o.probe(name)->started)
-                return fail(
-                    "valid CORS headers on the proxy's own errors",
-                    std::string(name) + ": not sent",
-                    "the probe that provokes a proxy error was not sent, so nothing was judged");
-            for (const auto &r : o.probes) {
-              const bool proxy_error =
-                  r.status == 413 || r.status == 502 || r.status == 503 || r.status == 504;
-              m[r.name] = {{"status", r.status},
-                           {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
-              if (!proxy_error) continue;
-              ++provoked;
-              if (auto problem = cors_read_problem(r, ctx.origin))
-                return fail("valid CORS headers on the proxy's HTTP " + std::to_string(r.status),
-                            r.name + ": " + *problem,
-                            "the proxy's own error responses carry no CORS", m);
-            }
-            if (provoked == 0) return pass("no proxy error could be provoked", m);
-            return pass(std::to_string(provoked) + " proxy errors readable cross-origin", m);
+  return {
+      .id = "cors.proxy-errors",
+      .title = "Proxy-generated errors are readable",
+      .severity = level::should,
+      .requirement = "Proxy-generated 502/504/413 responses carry valid CORS headers.",
+      .fixes = {{"nginx", "add_header ... always in the server block (it applies to error_page "
+                          "responses), or error_page with a location that adds the headers"},
+                {"generic", "add CORS headers to the proxy's own error responses"}},
+      .probes =
+          [](const check_context &ctx) {
+            probe_spec reset = with_origin(
+                chat_stream("upstream-reset", {.abort_after = 0, .abort = abort_kind::rst}), ctx);
+            probe_spec big = with_origin(chat_stream("large-body", {.tokens = 1}), ctx);
+            big.body["messages"][0]["images"] =
+                json::array({std::string(ctx.prof.large_body, 'A')});
+            big.timeout_ms = 60'000;
+            big.start_after_ms = heavy_start_ms;
+            return std::vector{reset, big};
           },
-          .policy_dependent = true,
-          .needs_proxy = true,
-          .judges_proxy_errors = true};
+      .judge = [](const observations &o, const check_context &ctx) -> verdict {
+        json m = json::object();
+        int provoked = 0;
+        // Nothing provoked is a pass only when both provocations were actually sent.
+        for (const char *name : {"upstream-reset", "large-body"})
+          if (!o.probe(name)->started)
+            return fail(
+                "valid CORS headers on the proxy's own errors", std::string(name) + ": not sent",
+                "the probe that provokes a proxy error was not sent, so nothing was judged");
+        for (const auto &r : o.probes) {
+          const bool proxy_error =
+              r.status == 413 || r.status == 502 || r.status == 503 || r.status == 504;
+          m[r.name] = {{"status", r.status},
+                       {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
+          if (!proxy_error) continue;
+          ++provoked;
+          if (auto problem = cors_read_problem(r, ctx.origin))
+            return fail("valid CORS headers on the proxy's HTTP " + std::to_string(r.status),
+                        r.name + ": " + *problem, "the proxy's own error responses carry no CORS",
+                        m);
+        }
+        if (provoked == 0) return pass("no proxy error could be provoked", m);
+        return pass(std::to_string(provoked) + " proxy errors readable cross-origin", m);
+      },
+      .policy_dependent = true,
+      .needs_proxy = true,
+      .judges_proxy_errors = true};
 }
 
 check credentials() {

@@ -171,6 +171,22 @@ int run_and_report(const cli_options &o) {
   return write_reports(o, *report);
 }
 
+int live_command(cli_options o) {
+  if (o.run.proxy_url.empty()) return usage_error("live needs --proxy URL");
+  o.live.proxy_url = o.run.proxy_url;
+  o.live.headers = o.run.extra_headers;
+  o.live.strict = o.run.strict;
+  o.live.tolerance_mult = o.run.tolerance_mult;
+  o.live.proxy_kind = o.run.proxy_kind;
+  o.run.target_label = "proxy " + o.run.proxy_url + " (live)";
+  auto report = live::run(o.live, [](const std::string &line) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+  });
+  if (!report) return setup_error(o, report.message());
+  return write_reports(o, *report);
+}
+
 // The mock in this process that self-test measures and every managed target (nginx, exec)
 // forwards to: a stock Ollama's policy, its journal on a control port.
 result<std::unique_ptr<mock::server>> start_embedded_mock() {
@@ -656,6 +672,7 @@ int run_cli(int argc, char **argv) {
       return usage_error("exec: the command must say where to listen with {listen} or {port}");
     return exec_command(o);
   }
+  if (o.command == "live") return live_command(o);
   if (o.command == "run") {
     if (o.run.proxy_url.empty() || o.run.mock_control.empty())
       return usage_error("run needs --proxy URL and --mock-control URL");

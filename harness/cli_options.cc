@@ -32,6 +32,8 @@ const std::vector<section> &sections() {
        "server\n  under test a browser could reach is tested (TLS first); the report shows the "
        "worst verdicts.\n  exec takes --after-suite and --keep-temp (its output log) too; its "
        "command gets 15 s to listen.\n"},
+      {"live", "Options for live (also --proxy, --header, --user, --report, --strict, "
+               "--tolerance-mult, --proxy-kind, --no-color):"},
       {"list", "Options for list:"},
   };
   return all;
@@ -65,6 +67,12 @@ const std::vector<command> &commands() {
        "streamcheck exec -- streamcheck-proxy --listen {listen}\n"
        "  --upstream http://{upstream} --allow-origin '*'",
        {"run", "nginx"}},
+      {"live",
+       "live --proxy URL [--direct URL]",
+       "a running proxy in front of a real Ollama or OpenAI-compatible server: a reduced "
+       "catalog judged from a real model's streams (through the proxy against --direct, or from "
+       "the stream itself); timeouts, cancellation and truncation are listed as not run",
+       {"live"}},
       {"self-test",
        "self-test",
        "run the suite against an embedded mock (no proxy): checks that this machine and the "
@@ -207,6 +215,32 @@ const std::vector<option> &table() {
          return std::nullopt;
        },
        "", takes::value, "run"},
+      // live
+      {"direct", "URL",
+       "the same server without the proxy; without it the streams are judged from themselves",
+       [](cli_options &o, const std::string &v) { return http_url(o.live.direct_url, v, "URL"); },
+       "none", takes::value, "live"},
+      {"model", "NAME", "the model to stream from",
+       options::store([](cli_options & o) -> auto & { return o.live.model; }),
+       "the first the server lists", takes::value, "live"},
+      {"api", "ollama|openai|auto", "which API to stream with (auto: /api/tags, then /v1/models)",
+       [](cli_options &o, const std::string &v) -> problem {
+         if (!options::one_of(v, {"ollama", "openai", "auto"}))
+           return options::expected("ollama, openai or auto", v);
+         o.live.flavour = v == "ollama"   ? live::api::ollama
+                          : v == "openai" ? live::api::openai
+                                          : live::api::automatic;
+         return std::nullopt;
+       },
+       "auto", takes::value, "live"},
+      {"max-tokens", "N", "num_predict / max_tokens of each generation",
+       [](cli_options &o, const std::string &v) -> problem {
+         const auto n = options::parse_integer(v, 2, 4096);
+         if (!n) return options::expected("a number from 2 to 4096", v);
+         o.live.max_tokens = static_cast<int>(*n);
+         return std::nullopt;
+       },
+       "48", takes::value, "live"},
       {"no-color", "", "plain console output",
        [](cli_options &o, const std::string &) -> problem {
          o.color = false;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "harness/live/live.h"
 #include "harness/runner.h"
 
 namespace streamcheck::harness {
@@ -49,6 +50,7 @@ struct cli_options {
   std::vector<std::string> exec_argv;
   bool upstream_profile_given = false;
   bool base_path_given = false;
+  live::options live; // live command: --direct, --model, --api, --max-tokens
 };
 
 // argv[1] is the command, the rest its flags (and nginx's CONF, exec's -- CMD...). The error is

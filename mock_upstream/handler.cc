@@ -259,6 +259,7 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
   ctx.legacy_chunks = opts.legacy_chunks || s.legacy_chunks;
+  ctx.stamps = opts.stamps;
   ctx.include_usage = body.value.is_object() && body.value.contains("stream_options") &&
                       body.value["stream_options"].is_object() &&
                       body.value["stream_options"].contains("include_usage") &&

@@ -48,6 +48,7 @@ struct plan {
 struct mock_options {
   policy request_policy;
   bool legacy_chunks = false; // default OpenAI chunk layout: Ollama <= v0.32.5
+  bool stamps = true;         // --no-stamps: events carry no timing stamps, as a real server's
 };
 
 plan handle(const request_view &req, const mock_options &opts, unsigned request_number);

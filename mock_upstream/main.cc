@@ -107,6 +107,14 @@ const std::vector<streamcheck::options::option<mock_flags>> &flag_table() {
        count(
            [](mock_flags & f) -> auto & { return f.server.journal_entries; }, 0, 1ull << 62),
        "10000"},
+      {"no-stamps", "",
+       "events carry no {\"streamcheck\":{\"seq\",\"t_us\"}} stamps (timings unchanged): "
+       "stands in for a real server in streamcheck live tests",
+       [](mock_flags &f, const std::string &) -> problem {
+         f.server.behaviour.stamps = false;
+         return std::nullopt;
+       },
+       "", o::takes::nothing},
   };
   return table;
 }

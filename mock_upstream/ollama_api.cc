@@ -60,8 +60,9 @@ std::int64_t unix_now_ns() {
       .count();
 }
 
-json stamp(int seq, std::int64_t t_us) {
-  return protocol::to_json(protocol::stamp{seq, t_us});
+// --no-stamps leaves them out: the mock then looks like a real server to the harness's live mode.
+void add_stamp(json &o, const stream_context &c, int seq, std::int64_t t_us) {
+  if (c.stamps) o["streamcheck"] = protocol::to_json(protocol::stamp{seq, t_us});
 }
 
 std::string full_text(const scenario &s) {
@@ -179,7 +180,7 @@ std::string render_token(const stream_context &c, const scenario &s, int k, int 
   switch (c.kind) {
   case stream_kind::ndjson_generate: {
     json o{{"model", c.model}, {"created_at", now_rfc3339()}, {"response", text}, {"done", false}};
-    o["streamcheck"] = stamp(seq, t_us);
+    add_stamp(o, c, seq, t_us);
     return go_json(o) + "\n";
   }
   case stream_kind::ndjson_chat: {
@@ -187,7 +188,7 @@ std::string render_token(const stream_context &c, const scenario &s, int k, int 
            {"created_at", now_rfc3339()},
            {"message", {{"role", "assistant"}, {"content", text}}},
            {"done", false}};
-    o["streamcheck"] = stamp(seq, t_us);
+    add_stamp(o, c, seq, t_us);
     return go_json(o) + "\n";
   }
   case stream_kind::ndjson_pull: {
@@ -200,7 +201,7 @@ std::string render_token(const stream_context &c, const scenario &s, int k, int 
       o["total"] = 2019377376LL;
       o["completed"] = 2019377376LL / std::max(1, s.tokens) * k;
     }
-    o["streamcheck"] = stamp(seq, t_us);
+    add_stamp(o, c, seq, t_us);
     return go_json(o) + "\n";
   }
   case stream_kind::sse_chat: {
@@ -209,7 +210,7 @@ std::string render_token(const stream_context &c, const scenario &s, int k, int 
     if (k == 0 || c.legacy_chunks) delta["role"] = "assistant";
     delta["content"] = text;
     o["choices"] = json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", nullptr}}});
-    o["streamcheck"] = stamp(seq, t_us);
+    add_stamp(o, c, seq, t_us);
     return sse(o);
   }
   case stream_kind::sse_completion: {
@@ -217,7 +218,7 @@ std::string render_token(const stream_context &c, const scenario &s, int k, int 
     o["choices"] = json::array({{{"text", text}, {"index", 0}, {"finish_reason", nullptr}}});
     if (c.include_usage)
       o["usage"] = json{{"prompt_tokens", 0}, {"completion_tokens", 0}, {"total_tokens", 0}};
-    o["streamcheck"] = stamp(seq, t_us);
+    add_stamp(o, c, seq, t_us);
     return sse(o);
   }
   }
@@ -230,7 +231,7 @@ std::string render_final(const stream_context &c, const scenario &s, int seq, st
     json o{{"model", c.model}, {"created_at", now_rfc3339()}, {"response", ""},
            {"done", true},     {"done_reason", "stop"},       {"context", json::array({1, 2, 3})}};
     add_metrics(o, s);
-    o["streamcheck"] = stamp(seq, t_us);
+    add_stamp(o, c, seq, t_us);
     return go_json(o) + "\n";
   }
   case stream_kind::ndjson_chat: {
@@ -240,14 +241,14 @@ std::string render_final(const stream_context &c, const scenario &s, int seq, st
            {"done", true},
            {"done_reason", "stop"}};
     add_metrics(o, s);
-    o["streamcheck"] = stamp(seq, t_us);
+    add_stamp(o, c, seq, t_us);
     return go_json(o) + "\n";
   }
   case stream_kind::ndjson_pull: {
     std::string out;
     for (const char *status : {"verifying sha256 digest", "writing manifest", "success"}) {
       json o{{"status", status}};
-      if (std::string_view(status) == "success") o["streamcheck"] = stamp(seq, t_us);
+      if (std::string_view(status) == "success") add_stamp(o, c, seq, t_us);
       out += go_json(o) + "\n";
     }
     return out;
@@ -256,7 +257,7 @@ std::string render_final(const stream_context &c, const scenario &s, int seq, st
     json o = chunk_base(c, "chat.completion.chunk");
     json delta = c.legacy_chunks ? json{{"role", "assistant"}, {"content", ""}} : json::object();
     o["choices"] = json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", "stop"}}});
-    o["streamcheck"] = stamp(seq, t_us);
+    add_stamp(o, c, seq, t_us);
     std::string out = sse(o);
     if (c.include_usage) {
       json u = chunk_base(c, "chat.completion.chunk");
@@ -271,7 +272,7 @@ std::string render_final(const stream_context &c, const scenario &s, int seq, st
     o["choices"] = json::array({{{"text", ""}, {"index", 0}, {"finish_reason", "stop"}}});
     if (c.include_usage) // like every other chunk of a /v1/completions stream (wire §5)
       o["usage"] = json{{"prompt_tokens", 0}, {"completion_tokens", 0}, {"total_tokens", 0}};
-    o["streamcheck"] = stamp(seq, t_us);
+    add_stamp(o, c, seq, t_us);
     std::string out = sse(o);
     if (c.include_usage) {
       json u = chunk_base(c, "text_completion");
@@ -291,11 +292,11 @@ std::string render_in_band_error(const stream_context &c, const std::string &mes
     // OpenAI's own shape for a failure mid-stream; the stream then ends without [DONE].
     json o{{"error",
             {{"message", message}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}};
-    o["streamcheck"] = stamp(seq, t_us);
+    add_stamp(o, c, seq, t_us);
     return sse(o);
   }
   json o{{"error", message}};
-  o["streamcheck"] = stamp(seq, t_us);
+  add_stamp(o, c, seq, t_us);
   return go_json(o) + "\n";
 }
 

@@ -46,6 +46,7 @@ struct stream_context {
   std::string completion_id;
   bool legacy_chunks = false;
   bool include_usage = false;
+  bool stamps = true; // each event's {"streamcheck":{"seq","t_us"}}
 };
 
 // The text of token k (deterministic per seed); exactly token_bytes long when that is set.

@@ -10,7 +10,7 @@ shift || true
 packages=(
   build-essential cmake pkg-config git curl ca-certificates
   libboost-dev libcurl4-openssl-dev nlohmann-json3-dev libgtest-dev
-  nginx-light haproxy caddy apache2 lighttpd openssl socat nodejs npm chromium iproute2
+  nginx-light haproxy caddy apache2 lighttpd lighttpd-modules-lua openssl socat nodejs npm chromium iproute2
   clang libclang-rt-14-dev clang-format
 )
 

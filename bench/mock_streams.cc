@@ -1,8 +1,9 @@
 // bench_mock_streams: how well does streamcheck-mock keep its timelines under load?
 //
-// The mock runs in a forked child process (the mock_upstream library, exactly as the binary runs
-// it), so its RSS can be read from /proc/PID/status. This process is the client: one thread, raw
-// non-blocking sockets and epoll, N concurrent POST /api/chat streams over HTTP/1.1 on loopback.
+// The mock runs as a child process (the streamcheck-mock binary of this build tree), so its RSS
+// can be read from /proc/PID/status. This process is the client (bench/support/stream_client):
+// one thread, raw non-blocking sockets and epoll, N concurrent POST /api/chat streams over
+// HTTP/1.1 on loopback.
 //
 // Every streamed event carries "streamcheck":{"seq":k,"t_us":T}, T = microseconds since the mock
 // read the request. Event k is scheduled at first_token_ms + k * gap_ms, so
@@ -13,157 +14,66 @@
 // concurrently open streams at one token per second, with the mock's RSS before, while all are
 // open and after they closed. Everything has a deadline; the whole run is bounded.
 #include <algorithm>
-#include <cerrno>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <iterator>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
+#include <filesystem>
 #include <string>
-#include <string_view>
-#include <sys/epoll.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
-#include "mock_upstream/server.h"
+#include "bench/support/build_tree.h"
+#include "bench/support/proc_stats.h"
+#include "bench/support/stream_client.h"
+#include "common/child_process.h"
+#include "common/clock.h"
+#include "common/fd_limit.h"
+#include "harness/process.h"
 
 namespace {
 
+using namespace streamcheck;
+using namespace streamcheck::bench;
 using std::int64_t;
 
-int64_t now_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
-}
-
 // ---------------------------------------------------------------------------------------------
-// The mock child.
+// The mock child: streamcheck-mock itself, stopped by pid (and gone with this process).
 
-pid_t g_child = -1;
-
-void kill_child() {
-  if (g_child > 0) {
-    kill(g_child, SIGKILL);
-    waitpid(g_child, nullptr, 0);
-    g_child = -1;
-  }
-}
+std::atomic<pid_t> g_mock{-1};
 
 // Last resort if something below misses its own deadline: never outlive the budget.
 void on_alarm(int) {
-  if (g_child > 0) kill(g_child, SIGKILL);
+  if (const pid_t mock = g_mock.load(); mock > 0) kill(mock, SIGKILL);
   static const char msg[] = "bench_mock_streams: overall time budget exceeded, aborting\n";
   [[maybe_unused]] auto n = write(2, msg, sizeof msg - 1);
   _exit(3);
 }
 
-struct child_mock {
-  pid_t pid = -1;
-  unsigned short port = 0;
-};
-
-// Forks before this process has any thread; the child runs the mock until SIGTERM (or until the
-// parent dies: PR_SET_PDEATHSIG).
-child_mock start_child(unsigned threads) {
-  int fds[2];
-  if (pipe(fds) != 0) {
-    std::perror("pipe");
-    std::exit(1);
+// streamcheck-mock on an ephemeral port (its --port-file), its policy the binary's default
+// (Ollama's); the port, or 0 when it did not start within 10 s.
+unsigned short start_mock(child_process &mock, const std::string &binary, unsigned threads,
+                          const std::string &dir) {
+  const std::string port_file = dir + "/port";
+  std::vector<std::string> argv{binary, "--listen", "127.0.0.1:0", "--port-file", port_file};
+  if (threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(threads)});
+  if (auto started = mock.start({.argv = argv, .log = dir + "/mock.log", .truncate = true});
+      !started) {
+    std::fprintf(stderr, "bench_mock_streams: %s\n", started.message().c_str());
+    return 0;
   }
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    std::perror("fork");
-    std::exit(1);
+  g_mock = mock.pid();
+  const int64_t deadline = monotonic_us() + 10'000'000;
+  while (monotonic_us() < deadline && mock.running()) {
+    const std::string text = harness::read_file(port_file);
+    if (!text.empty() && text.back() == '\n')
+      return static_cast<unsigned short>(std::atoi(text.c_str()));
+    usleep(10'000);
   }
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    close(fds[0]);
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-    streamcheck::mock::server_options opts;
-    opts.threads = threads;
-    opts.behaviour.request_policy = *streamcheck::mock::policy_for_profile("ollama");
-    auto started = streamcheck::mock::server::start(opts);
-    unsigned short port = 0;
-    if (started)
-      port = started.value()->port();
-    else
-      std::fprintf(stderr, "mock child: %s\n", started.message().c_str());
-    [[maybe_unused]] auto n = write(fds[1], &port, sizeof port);
-    close(fds[1]);
-    if (!started) _exit(2);
-    int sig = 0;
-    sigwait(&stop, &sig);
-    started.value()->stop();
-    _exit(0);
-  }
-  close(fds[1]);
-  g_child = pid;
-  child_mock c;
-  c.pid = pid;
-  pollfd pfd{fds[0], POLLIN, 0};
-  if (poll(&pfd, 1, 10'000) != 1 || read(fds[0], &c.port, sizeof c.port) != sizeof c.port ||
-      c.port == 0) {
-    std::fprintf(stderr, "bench_mock_streams: the mock child did not start within 10 s\n");
-    kill_child();
-    std::exit(1);
-  }
-  close(fds[0]);
-  return c;
-}
-
-void stop_child(pid_t pid) {
-  kill(pid, SIGTERM);
-  for (int i = 0; i < 100; ++i) { // 5 s
-    if (waitpid(pid, nullptr, WNOHANG) == pid) {
-      g_child = -1;
-      return;
-    }
-    usleep(50'000);
-  }
-  kill_child();
-}
-
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  return -1;
-}
-
-// utime + stime of a process, in seconds.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close_paren = all.rfind(')');
-  if (close_paren == std::string::npos) return 0;
-  // Fields after the command: state(3) ... utime(14) stime(15).
-  const char *p = all.c_str() + close_paren + 2;
-  unsigned long long utime = 0, stime = 0;
-  for (int field = 3; field <= 15 && *p; ++field) {
-    if (field == 14) utime = std::strtoull(p, nullptr, 10);
-    if (field == 15) stime = std::strtoull(p, nullptr, 10);
-    p = std::strchr(p, ' ');
-    if (!p) break;
-    ++p;
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::fprintf(stderr, "bench_mock_streams: the mock did not start within 10 s:\n%s\n",
+               harness::last_lines(harness::read_file(dir + "/mock.log"), 5).c_str());
+  return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,36 +86,6 @@ struct phase_spec {
   int gap_ms = 0;
   int tokens = 0;
   bool measure_memory = false;
-};
-
-// draining: the stream ended; waiting for the mock's FIN (the request said Connection: close), so
-// TIME_WAIT lands on the mock's side and repeated runs do not use up ephemeral ports.
-enum class conn_state {
-  connecting,
-  sending,
-  head,
-  chunk_size,
-  chunk_data,
-  chunk_crlf,
-  draining,
-  finished
-};
-
-struct conn {
-  int fd = -1;
-  conn_state state = conn_state::connecting;
-  std::string out;
-  std::size_t out_pos = 0;
-  std::string in;
-  std::size_t in_pos = 0;
-  std::size_t chunk_left = 0;
-  std::string line; // the NDJSON line being assembled
-  int64_t sent_us = 0;
-  int events = 0;
-  int next_seq = 0;
-  std::vector<int64_t> lag; // per event: received - sent - t_us (the stream's constant + delivery)
-  bool failed = false;
-  std::string why;
 };
 
 struct phase_result {
@@ -227,68 +107,53 @@ struct phase_result {
   std::string first_failure;
 };
 
-// Extracts the stamp from one event line; false if there is none.
-bool parse_stamp(const std::string &line, int &seq, int64_t &t_us) {
-  static const std::string key = "\"streamcheck\":{\"seq\":";
-  const auto at = line.rfind(key);
-  if (at == std::string::npos) return false;
-  const char *p = line.c_str() + at + key.size();
-  char *end = nullptr;
-  seq = static_cast<int>(std::strtol(p, &end, 10));
-  const char *t = std::strstr(end, "\"t_us\":");
-  if (!t) return false;
-  t_us = std::strtoll(t + 7, nullptr, 10);
-  return true;
-}
-
+// One phase: its streams through the shared client, the mock sampled every 100 ms meanwhile.
 class runner {
 public:
   runner(const phase_spec &spec, unsigned short port, pid_t mock)
-      : spec_(spec), port_(port), mock_(mock), conns_(static_cast<std::size_t>(spec.streams)) {
+      : spec_(spec), port_(port), mock_(mock) {
     result_.spec = spec;
     result_.expected_events = static_cast<long long>(spec.streams) * (spec.tokens + 1);
-    result_.emit_err.reserve(static_cast<std::size_t>(result_.expected_events));
-    result_.arrive_err.reserve(static_cast<std::size_t>(result_.expected_events));
   }
 
   phase_result run() {
-    ep_ = epoll_create1(0);
+    stream_plan plan{spec_.name.substr(0, 1), spec_.streams,
+                     "\"first_token_ms\":" + std::to_string(spec_.first_token_ms) +
+                         ",\"gap_ms\":" + std::to_string(spec_.gap_ms) +
+                         ",\"tokens\":" + std::to_string(spec_.tokens),
+                     spec_.tokens + 1};
+    plan.max_connecting = 512;
+    plan.no_delay = true;
     result_.rss_before = rss_kib(mock_);
-    const double cpu0 = cpu_seconds(mock_);
-    const int64_t start = now_us();
+    const double cpu0 = own_cpu_seconds(mock_);
+    const int64_t start = monotonic_us();
     const int64_t stream_us =
         (spec_.first_token_ms + static_cast<int64_t>(spec_.tokens) * spec_.gap_ms) * 1000;
     // Ramp at ~10 connections per ms; the deadline allows the ramp, the stream and 20 s slack.
     const int64_t deadline = start + spec_.streams * 100 + stream_us + 20'000'000;
+    stream_client client(port_, plan);
     int64_t next_sample = start;
-    std::vector<epoll_event> evs(1024);
-
-    while (done_ < spec_.streams) {
-      const int64_t t = now_us();
-      if (t > deadline) break;
-      open_more(t - start);
-      if (t >= next_sample) {
-        next_sample = t + 100'000;
-        const int open = open_count();
-        result_.max_open = std::max(result_.max_open, open);
-        if (spec_.measure_memory && open == spec_.streams)
-          result_.rss_all_open = std::max(result_.rss_all_open, rss_kib(mock_));
-      }
-      const int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), 2);
-      const int64_t recv_t = now_us();
-      for (int i = 0; i < n; ++i)
-        on_event(static_cast<std::size_t>(evs[static_cast<std::size_t>(i)].data.u64),
-                 evs[static_cast<std::size_t>(i)].events, recv_t);
-    }
-    result_.wall_s = static_cast<double>(now_us() - start) / 1e6;
-    for (auto &c : conns_) {
-      if (c.state != conn_state::finished) {
-        if (c.fd < 0 && c.state == conn_state::connecting) ++result_.never_opened;
-        fail(c, "deadline passed");
-      }
-    }
-    close(ep_);
-    result_.mock_cpu = cpu_seconds(mock_) - cpu0;
+    client.pump(
+        [&] {
+          if (const int64_t t = monotonic_us(); t >= next_sample) {
+            next_sample = t + 100'000;
+            const int open = client.open_with_events();
+            result_.max_open = std::max(result_.max_open, open);
+            if (spec_.measure_memory && open == spec_.streams)
+              result_.rss_all_open = std::max(result_.rss_all_open, rss_kib(mock_));
+          }
+          return client.all_ended();
+        },
+        deadline);
+    result_.wall_s = static_cast<double>(monotonic_us() - start) / 1e6;
+    if (client.ramp_done_us() > 0)
+      result_.ramp_s = static_cast<double>(client.ramp_done_us() - client.ramp_started_us()) / 1e6;
+    result_.never_opened = spec_.streams - client.opened();
+    client.finish();
+    for (const auto &s : client.streams())
+      add_stream(s);
+    result_.first_failure = client.first_failure();
+    result_.mock_cpu = own_cpu_seconds(mock_) - cpu0;
     if (spec_.measure_memory) {
       usleep(300'000); // let the mock notice the closes
       result_.rss_after = rss_kib(mock_);
@@ -297,240 +162,30 @@ public:
   }
 
 private:
-  int open_count() const {
-    int open = 0;
-    for (const auto &c : conns_)
-      open += c.events > 0 && c.state != conn_state::finished && c.state != conn_state::draining;
-    return open;
-  }
-
-  void open_more(int64_t since_start_us) {
-    const auto allowed =
-        std::min<int64_t>(spec_.streams, 64 + since_start_us / 100); // ~10 per ms after a burst
-    while (opened_ < allowed && connecting_ < 512) {
-      const std::size_t i = static_cast<std::size_t>(opened_++);
-      conn &c = conns_[i];
-      c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      if (c.fd < 0) {
-        fail(c, std::string("socket: ") + std::strerror(errno));
-        continue;
-      }
-      ++connecting_; // until the connect completes or fails
-      int one = 1;
-      setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_port = htons(port_);
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      const int rc = connect(c.fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr);
-      if (rc != 0 && errno != EINPROGRESS) {
-        fail(c, std::string("connect: ") + std::strerror(errno));
-        continue;
-      }
-      const std::string body =
-          R"({"model":"llama3.2","messages":[{"role":"user","content":"Why is the sky blue?"}],)"
-          R"("streamcheck":{"id":")" +
-          spec_.name.substr(0, 1) + std::to_string(i) + R"(","first_token_ms":)" +
-          std::to_string(spec_.first_token_ms) + R"(,"gap_ms":)" + std::to_string(spec_.gap_ms) +
-          R"(,"tokens":)" + std::to_string(spec_.tokens) + "}}";
-      c.out = "POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
-              "\r\nUser-Agent: bench_mock_streams\r\nConnection: close\r\n"
-              "Content-Type: application/json\r\n"
-              "Content-Length: " +
-              std::to_string(body.size()) + "\r\n\r\n" + body;
-      epoll_event ev{};
-      ev.events = EPOLLOUT;
-      ev.data.u64 = i;
-      epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+  // Event k is scheduled at first_token_ms + k * gap_ms after the mock read the request.
+  void add_stream(const stream_state &s) {
+    s.complete ? ++result_.completed : ++result_.failed;
+    result_.events += static_cast<long long>(s.events.size());
+    std::vector<int64_t> lag; // received - sent - t_us: the stream's constant + delivery
+    for (const auto &e : s.events) {
+      const int64_t scheduled = (static_cast<int64_t>(spec_.first_token_ms) +
+                                 static_cast<int64_t>(e.seq) * spec_.gap_ms) *
+                                1000;
+      result_.emit_err.push_back(e.t_us - scheduled);
+      result_.arrive_err.push_back(e.arrival_us - s.sent_us - scheduled);
+      lag.push_back(e.arrival_us - s.sent_us - e.t_us);
     }
-    if (opened_ == spec_.streams && result_.ramp_s == 0)
-      result_.ramp_s = static_cast<double>(since_start_us) / 1e6;
-  }
-
-  void fail(conn &c, const std::string &why) {
-    if (c.state == conn_state::finished) return;
-    if (c.state == conn_state::draining) return finish(c); // the stream itself completed
-    if (c.state == conn_state::connecting && c.fd >= 0) --connecting_;
-    c.failed = true;
-    c.why = why;
-    if (result_.first_failure.empty()) result_.first_failure = why;
-    ++result_.failed;
-    finish(c);
-  }
-
-  void finish(conn &c) {
-    if (!c.lag.empty()) {
-      const int64_t best = *std::min_element(c.lag.begin(), c.lag.end());
-      result_.start.push_back(best);
-      for (const auto l : c.lag)
-        result_.deliver.push_back(l - best);
-      std::vector<int64_t>().swap(c.lag);
-    }
-    if (c.fd >= 0) {
-      epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
-      close(c.fd);
-      c.fd = -1;
-    }
-    c.state = conn_state::finished;
-    std::string().swap(c.in);
-    std::string().swap(c.out);
-    std::string().swap(c.line);
-    ++done_;
-  }
-
-  void on_event(std::size_t i, std::uint32_t events, int64_t recv_t) {
-    conn &c = conns_[i];
-    if (c.state == conn_state::finished) return;
-    if (c.state == conn_state::connecting) {
-      int err = 0;
-      socklen_t len = sizeof err;
-      getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-      --connecting_;
-      c.state = conn_state::sending;
-      if (err != 0) {
-        c.state = conn_state::sending; // not counted as connecting any more
-        return fail(c, std::string("connect: ") + std::strerror(err));
-      }
-    }
-    if (c.state == conn_state::sending) {
-      while (c.out_pos < c.out.size()) {
-        const auto n = send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-        if (n < 0) return fail(c, std::string("send: ") + std::strerror(errno));
-        c.out_pos += static_cast<std::size_t>(n);
-      }
-      c.sent_us = now_us();
-      c.state = conn_state::head;
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLRDHUP;
-      ev.data.u64 = i;
-      epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
-      return;
-    }
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-      char buf[16384];
-      for (;;) {
-        const auto n = recv(c.fd, buf, sizeof buf, 0);
-        if (n > 0) {
-          c.in.append(buf, static_cast<std::size_t>(n));
-          if (!consume(c, recv_t)) return;
-          if (static_cast<std::size_t>(n) < sizeof buf) break;
-          continue;
-        }
-        if (n == 0 && c.state == conn_state::draining) return finish(c);
-        if (n == 0) return fail(c, "connection closed by the mock before the stream ended");
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        return fail(c, std::string("recv: ") + std::strerror(errno));
-      }
-    }
-  }
-
-  // Parses what arrived; false when the connection was finished (or failed) meanwhile.
-  bool consume(conn &c, int64_t recv_t) {
-    for (;;) {
-      const std::string_view rest(c.in.data() + c.in_pos, c.in.size() - c.in_pos);
-      switch (c.state) {
-      case conn_state::head: {
-        const auto end = rest.find("\r\n\r\n");
-        if (end == std::string_view::npos) return compact(c);
-        const std::string_view head = rest.substr(0, end);
-        if (head.rfind("HTTP/1.1 200 ", 0) != 0) {
-          fail(c, "status: " + std::string(head.substr(0, head.find('\r'))));
-          return false;
-        }
-        if (head.find("Transfer-Encoding: chunked") == std::string_view::npos) {
-          fail(c, "response is not chunked");
-          return false;
-        }
-        c.in_pos += end + 4;
-        c.state = conn_state::chunk_size;
-        break;
-      }
-      case conn_state::chunk_size: {
-        const auto eol = rest.find("\r\n");
-        if (eol == std::string_view::npos) return compact(c);
-        c.chunk_left = std::strtoul(std::string(rest.substr(0, eol)).c_str(), nullptr, 16);
-        c.in_pos += eol + 2;
-        if (c.chunk_left == 0) {
-          if (c.next_seq != spec_.tokens + 1) {
-            fail(c, "stream ended after " + std::to_string(c.next_seq) + " events");
-            return false;
-          }
-          ++result_.completed;
-          c.state = conn_state::draining;
-          break;
-        }
-        c.state = conn_state::chunk_data;
-        break;
-      }
-      case conn_state::chunk_data: {
-        if (rest.empty()) return compact(c);
-        const std::size_t take = std::min(rest.size(), c.chunk_left);
-        for (std::size_t k = 0; k < take; ++k) {
-          const char ch = rest[k];
-          if (ch != '\n') {
-            c.line.push_back(ch);
-            continue;
-          }
-          if (!on_line(c, recv_t)) return false;
-          c.line.clear();
-        }
-        c.in_pos += take;
-        c.chunk_left -= take;
-        if (c.chunk_left == 0) c.state = conn_state::chunk_crlf;
-        break;
-      }
-      case conn_state::chunk_crlf:
-        if (rest.size() < 2) return compact(c);
-        c.in_pos += 2;
-        c.state = conn_state::chunk_size;
-        break;
-      case conn_state::draining:
-        c.in_pos = c.in.size(); // nothing may follow; ignore it
-        return compact(c);
-      default: return false;
-      }
-    }
-  }
-
-  bool compact(conn &c) {
-    c.in.erase(0, c.in_pos);
-    c.in_pos = 0;
-    return true;
-  }
-
-  bool on_line(conn &c, int64_t recv_t) {
-    int seq = -1;
-    int64_t t_us = 0;
-    if (c.line.find("\"error\"") != std::string::npos || !parse_stamp(c.line, seq, t_us)) {
-      fail(c, "unexpected event: " + c.line.substr(0, 120));
-      return false;
-    }
-    if (seq != c.next_seq) {
-      fail(c, "event seq " + std::to_string(seq) + ", expected " + std::to_string(c.next_seq));
-      return false;
-    }
-    ++c.next_seq;
-    ++c.events;
-    ++result_.events;
-    const int64_t scheduled =
-        (static_cast<int64_t>(spec_.first_token_ms) + static_cast<int64_t>(seq) * spec_.gap_ms) *
-        1000;
-    result_.emit_err.push_back(t_us - scheduled);
-    result_.arrive_err.push_back(recv_t - c.sent_us - scheduled);
-    c.lag.push_back(recv_t - c.sent_us - t_us);
-    return true;
+    if (lag.empty()) return;
+    const int64_t best = *std::min_element(lag.begin(), lag.end());
+    result_.start.push_back(best);
+    for (const auto l : lag)
+      result_.deliver.push_back(l - best);
   }
 
   phase_spec spec_;
   unsigned short port_;
   pid_t mock_;
-  std::vector<conn> conns_;
   phase_result result_;
-  int ep_ = -1;
-  int opened_ = 0;
-  int connecting_ = 0;
-  int done_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -581,27 +236,6 @@ void print_phase(const phase_result &r) {
   row("delivery (lag above the stream's best event)", r.deliver);
   row("arrival lateness (recv - sent - schedule)", r.arrive_err);
   row("stream start (request read + best delivery)", r.start);
-}
-
-// Raises the soft descriptor limit to the hard limit; returns the new soft limit.
-rlim_t raise_nofile() {
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  if (lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-  getrlimit(RLIMIT_NOFILE, &lim);
-  return lim.rlim_cur;
-}
-
-// The first three fields of /proc/loadavg: the figures above are only as good as the CPU the
-// mock got, and the cores may be shared.
-std::string loadavg() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
 }
 
 const char *const usage_text =
@@ -681,7 +315,7 @@ int main(int argc, char **argv) {
   }
 
   std::signal(SIGPIPE, SIG_IGN);
-  const rlim_t nofile = raise_nofile();
+  const rlim_t nofile = raise_fd_limit();
   if (static_cast<rlim_t>(streams) + 64 > nofile) {
     const int fit = static_cast<int>(nofile) - 64;
     std::printf("note: RLIMIT_NOFILE is %llu; %d streams need %d descriptors per process. "
@@ -705,12 +339,20 @@ int main(int argc, char **argv) {
   std::signal(SIGALRM, on_alarm);
   alarm(static_cast<unsigned>(budget_s));
 
-  const child_mock mock = start_child(threads);
-  std::atexit(kill_child);
+  const std::string mock_binary = build_tree_binary("mock_upstream/streamcheck-mock");
+  char dir_pattern[] = "/tmp/bench-mock-streams-XXXXXX";
+  if (!mkdtemp(dir_pattern)) {
+    std::fprintf(stderr, "bench_mock_streams: cannot create a temp directory in /tmp\n");
+    return 1;
+  }
+  const std::string dir = dir_pattern;
+  child_process mock;
+  const unsigned short mock_port = start_mock(mock, mock_binary, threads, dir);
+  if (mock_port == 0) return 1;
   std::printf(
       "bench_mock_streams: mock pid %d on 127.0.0.1:%u, %s event loop(s); client: 1 thread, "
       "epoll; RLIMIT_NOFILE %llu; %ld cores; budget %llds\n",
-      static_cast<int>(mock.pid), mock.port,
+      static_cast<int>(mock.pid()), mock_port,
       threads ? std::to_string(threads).c_str() : "one-per-core",
       static_cast<unsigned long long>(nofile), sysconf(_SC_NPROCESSORS_ONLN),
       static_cast<long long>(budget_s));
@@ -722,14 +364,17 @@ int main(int argc, char **argv) {
     std::printf("running %s: %d streams, first token %d ms, gap %d ms, %d tokens ...\n",
                 spec.name.c_str(), spec.streams, spec.first_token_ms, spec.gap_ms, spec.tokens);
     std::fflush(stdout);
-    runner r(spec, mock.port, mock.pid);
+    runner r(spec, mock_port, mock.pid());
     results.push_back(r.run());
     const auto &res = results.back();
     if (res.failed > 0)
       std::printf("  %d stream(s) failed; first: %s\n", res.failed, res.first_failure.c_str());
     usleep(200'000);
   }
-  stop_child(mock.pid);
+  mock.stop(std::chrono::seconds(5));
+  g_mock = -1;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
   const std::string load_after = loadavg();
 
   std::printf("\n");

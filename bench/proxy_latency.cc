@@ -43,34 +43,26 @@
 //    waitpid with a deadline, SIGKILL last). Every wait has a deadline.
 #include <algorithm>
 #include <atomic>
-#include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <memory>
-#include <netinet/in.h>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
 #include <vector>
 
+#include "bench/support/proc_stats.h"
+#include "bench/support/stream_client.h"
 #include "common/clock.h"
 #include "common/fd_limit.h"
 #include "common/result.h"
@@ -89,9 +81,11 @@ using namespace streamcheck;
 
 namespace {
 
+using namespace bench;
 using harness::last_lines;
 using harness::read_file;
 using std::int64_t;
+using streamcheck::child_process;
 using namespace std::chrono_literals;
 
 constexpr int exit_setup_error = 2;
@@ -129,111 +123,6 @@ std::string find_on_path(const std::string &name) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Memory of a process tree.
-
-std::vector<pid_t> children_of(pid_t pid) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
-  for (const auto &task : std::filesystem::directory_iterator(tasks, ec)) {
-    std::ifstream in(task.path() / "children");
-    for (pid_t child; in >> child;)
-      out.push_back(child);
-  }
-  return out;
-}
-
-std::vector<pid_t> process_tree(pid_t root) {
-  std::vector<pid_t> tree{root};
-  for (std::size_t i = 0; i < tree.size(); ++i)
-    for (pid_t child : children_of(tree[i]))
-      tree.push_back(child);
-  return tree;
-}
-
-// The value of a "Key:   123 kB" line, or 0 (a process that just exited counts as nothing).
-long kib_field(const std::string &path, std::string_view key) {
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(key, 0) == 0) return std::strtol(line.c_str() + key.size(), nullptr, 10);
-  return 0;
-}
-
-struct tree_memory {
-  long rss_kib = 0;
-  long pss_kib = 0;
-  int processes = 0;
-};
-
-tree_memory memory_of_tree(pid_t root) {
-  tree_memory m;
-  for (pid_t pid : process_tree(root)) {
-    const std::string dir = "/proc/" + std::to_string(pid);
-    m.rss_kib += kib_field(dir + "/status", "VmRSS:");
-    m.pss_kib += kib_field(dir + "/smaps_rollup", "Pss:");
-    ++m.processes;
-  }
-  return m;
-}
-
-// Fields first..last (1-based, as in proc(5)) of /proc/PID/stat, summed and in seconds: 14..17
-// are utime, stime, and cutime, cstime (the children it has reaped). 0 for a process that is gone.
-double stat_ticks_seconds(const std::string &stat_path, int first, int last) {
-  const std::string all = read_file(stat_path);
-  const auto after_name = all.rfind(')'); // the command name may contain spaces and parentheses
-  if (after_name == std::string::npos) return 0;
-  std::istringstream fields(all.substr(after_name + 1));
-  std::string field;
-  unsigned long long ticks = 0;
-  for (int n = 3; n <= last && fields >> field; ++n) // the state is field 3
-    if (n >= first) ticks += std::strtoull(field.c_str(), nullptr, 10);
-  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// Own CPU plus that of the reaped children, in seconds.
-double cpu_seconds(const std::string &stat_path) {
-  return stat_ticks_seconds(stat_path, 14, 17);
-}
-
-// The CPU time of a relay's processes, as precisely as the kernel keeps it: running processes
-// by their threads' scheduler run time (ns; utime/stime are sampled per 10 ms tick, far too
-// coarse for 41 events), children already reaped (socat's finished connections) by their
-// parent's cutime + cstime, in ticks.
-double tree_cpu_seconds(pid_t root) {
-  double total = 0;
-  for (pid_t pid : process_tree(root)) {
-    const std::string dir = "/proc/" + std::to_string(pid);
-    std::error_code ec;
-    for (const auto &task : std::filesystem::directory_iterator(dir + "/task", ec)) {
-      std::ifstream in(task.path() / "schedstat");
-      unsigned long long run_ns = 0;
-      if (in >> run_ns) total += static_cast<double>(run_ns) / 1e9;
-    }
-    total += stat_ticks_seconds(dir + "/stat", 16, 17);
-  }
-  return total;
-}
-
-// The machine's busy and total CPU time so far (all cores), in seconds: whether something else
-// was using the cores during the run.
-struct machine_cpu {
-  double busy_s = 0, total_s = 0;
-};
-
-machine_cpu read_machine_cpu() {
-  std::ifstream in("/proc/stat");
-  std::string label;
-  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
-                     steal = 0;
-  in >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-  machine_cpu m;
-  m.busy_s = static_cast<double>(user + nice + system + irq + softirq + steal) / tick;
-  m.total_s = m.busy_s + static_cast<double>(idle + iowait) / tick;
-  return m;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Child processes.
 
 // The relay's process group, for the watchdog: killed if the run overstays its budget.
@@ -245,75 +134,6 @@ extern "C" void on_watchdog(int) {
   static const char msg[] = "bench_proxy_latency: overall time budget exceeded, aborting\n";
   [[maybe_unused]] auto n = write(2, msg, sizeof msg - 1);
   _exit(exit_setup_error);
-}
-
-// Starts argv in its own process group (so socat's forked children can be signalled with it),
-// stdout and stderr to log_path. The child dies with this thread (PR_SET_PDEATHSIG), so a
-// crashed bench leaves no relay behind. Between fork and exec only async-signal-safe calls: the
-// mock's threads may hold locks in this process.
-pid_t spawn_in_own_group(const std::vector<std::string> &argv, const std::string &log_path) {
-  std::vector<char *> args;
-  for (const auto &a : argv)
-    args.push_back(const_cast<char *>(a.c_str()));
-  args.push_back(nullptr);
-  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0) return -1;
-  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0) {
-    close(log_fd);
-    return -1;
-  }
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGPIPE, &dfl, nullptr); // this process ignores it; a relay expects the default
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    dup2(null_fd, STDIN_FILENO);
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    // The mock's sockets are not close-on-exec: a relay holding a copy of a mock connection
-    // would keep it open after the mock closed it.
-    close_range(3, ~0U, 0);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(log_fd);
-  close(null_fd);
-  if (pid > 0) setpgid(pid, pid); // also here: whichever side runs first, the group exists
-  return pid;
-}
-
-// The exit status (128 + signal when killed), or nullopt while it still runs at the deadline.
-std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds deadline) {
-  const auto end = mono_clock::now() + deadline;
-  for (;;) {
-    int status = 0;
-    const pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (r < 0) return 0; // not our child any more
-    if (mono_clock::now() >= end) return std::nullopt;
-    sleep_ms(10);
-  }
-}
-
-// SIGTERM to the group, then SIGKILL if the leader is still there after `grace`. Returns the
-// leader's exit status, or nullopt when it had to be killed.
-std::optional<int> stop_group(pid_t pid, std::chrono::milliseconds grace) {
-  kill(-pid, SIGTERM);
-  auto status = wait_for_exit(pid, grace);
-  if (!status) {
-    kill(-pid, SIGKILL);
-    wait_for_exit(pid, 5s);
-  }
-  kill(-pid, SIGKILL); // stragglers of the group (socat children still draining)
-  return status;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,19 +167,20 @@ private:
   unsigned short mock_port_;
 };
 
-// A relay binary run by fork/exec that reports its port somehow; shared start/stop.
+// A relay binary run as a child (own process group, so socat's forked children are stopped with
+// it; gone with this process) that reports its port somehow; shared start/stop.
 class spawned_relay : public relay {
 public:
   spawned_relay(std::string name, std::string binary, std::string work_dir)
       : relay(std::move(name)), binary_(std::move(binary)), work_dir_(std::move(work_dir)) {}
   ~spawned_relay() override { stop(); }
-  pid_t pid() const override { return pid_; }
+  pid_t pid() const override { return running_ ? child_.pid() : -1; }
   void stop() override {
-    if (pid_ <= 0) return;
-    const auto status = stop_group(pid_, 10s);
+    if (!running_) return;
+    running_ = false;
+    const int status = child_.stop(10s);
     g_running_group = -1;
-    pid_ = -1;
-    on_stopped(status);
+    on_stopped(status == 128 + SIGKILL ? std::nullopt : std::optional<int>(status));
   }
 
 protected:
@@ -370,16 +191,17 @@ protected:
   std::string log_path() const { return work_dir_ + "/" + name() + ".log"; }
 
   result<unsigned short> spawn_and_wait_for_port() {
-    pid_ = spawn_in_own_group(command(), log_path());
-    if (pid_ < 0) return error{"cannot run " + binary_};
-    g_running_group = pid_;
+    if (!child_.start({.argv = command(), .log = log_path(), .truncate = true}))
+      return error{"cannot run " + binary_};
+    running_ = true;
+    g_running_group = child_.pid();
     const auto end = mono_clock::now() + 10s;
     while (mono_clock::now() < end) {
       if (const auto port = port_if_ready()) return *port;
-      if (const auto status = wait_for_exit(pid_, 0ms)) {
-        pid_ = -1;
+      if (!child_.running()) {
+        running_ = false;
         g_running_group = -1;
-        return error{binary_ + " exited with status " + std::to_string(*status) +
+        return error{binary_ + " exited with status " + std::to_string(child_.exit_status()) +
                      " at startup:" + indented(last_lines(read_file(log_path()), 5))};
       }
       sleep_ms(10);
@@ -391,7 +213,10 @@ protected:
 
   std::string binary_;
   std::string work_dir_;
-  pid_t pid_ = -1;
+
+private:
+  child_process child_;
+  bool running_ = false;
 };
 
 // socat forks one process per connection: the cheapest relay there is per byte, and the most
@@ -488,8 +313,8 @@ private:
   int threads_;
 };
 
-// The user's nginx config, flattened by the harness's own rewriter exactly as `streamcheck
-// nginx` does: listen on a loopback port, every upstream the mock, pid/logs/temp in a prefix.
+// The user's nginx config run by the harness's own managed launcher exactly as `streamcheck
+// nginx` runs it: listen on a loopback port, every upstream the mock, pid/logs/temp in a prefix.
 class nginx_relay : public relay {
 public:
   // requested_binary: --nginx, "" to look on PATH and in /usr/sbin.
@@ -497,31 +322,36 @@ public:
               unsigned short mock_port)
       : relay("nginx"), requested_binary_(requested_binary), conf_path_(std::move(conf_path)) {
     namespace ng = harness::nginx;
-    files_.binary = ng::find_nginx(requested_binary);
-    files_.prefix = std::move(prefix);
-    files_.conf = files_.prefix + "/nginx.conf";
-    if (files_.binary.empty()) return;
+    ng::nginx_files files{ng::find_nginx(requested_binary), std::move(prefix), ""};
+    files.conf = files.prefix + "/nginx.conf";
+    binary_ = files.binary;
+    if (binary_.empty()) return;
     auto loaded = ng::load(conf_path_);
     if (!loaded) {
       setup_problem_ = loaded.message();
       return;
     }
-    conf_ = std::move(*loaded);
-    ng::wrap_snippet(conf_.top);
+    ng::wrap_snippet(loaded->top);
     std::error_code ec;
-    std::filesystem::create_directories(files_.prefix + "/logs", ec);
-    options_.prefix = files_.prefix;
-    options_.conf_dir = conf_.include_base;
-    options_.mock_port = mock_port;
-    options_.as_root = geteuid() == 0; // workers must enter the 0700 prefix
+    std::filesystem::create_directories(files.prefix + "/logs", ec);
+    const auto build = ng::query_build(binary_, files.prefix + "/logs/nginx-V.log", 10s);
+    ng::rewrite_options options;
+    options.prefix = files.prefix;
+    options.conf_dir = loaded->include_base;
+    options.mock_port = mock_port;
+    options.as_root = geteuid() == 0; // workers must enter the 0700 prefix
+    options.nginx_prefix = build.prefix;
+    options.modules_path = build.modules_path;
+    target_ = std::make_unique<ng::flattened_config>(std::move(files), build, std::move(*loaded),
+                                                     std::move(options));
   }
   ~nginx_relay() override { stop(); }
 
   std::string describe() const override {
-    return files_.binary + " with " + conf_path_ + " (listen and upstream rewritten to loopback)";
+    return binary_ + " with " + conf_path_ + " (listen and upstream rewritten to loopback)";
   }
   std::string unavailable() const override {
-    if (!files_.binary.empty()) return "";
+    if (!binary_.empty()) return "";
     return requested_binary_.empty() ? "nginx not found (not on PATH, not /usr/sbin/nginx; use "
                                        "--nginx PATH)"
                                      : "--nginx " + requested_binary_ + " is not an executable";
@@ -531,38 +361,16 @@ public:
   pid_t pid() const override { return process_ ? process_->pid() : -1; }
 
   result<unsigned short> start() override {
-    namespace ng = harness::nginx;
     if (!setup_problem_.empty()) return error{setup_problem_};
-    // nginx refuses port 0: free_ports picks one that another process could take meanwhile,
-    // so "Address already in use" is retried with new ports.
-    for (int attempt = 1;; ++attempt) {
-      auto ports = ng::free_ports(std::max(ng::ports_needed(conf_.top), 1));
-      if (!ports) return error{ports.message()};
-      options_.ports = *ports;
-      auto flat = ng::rewrite(conf_.top, options_);
-      if (!flat) return error{flat.message()};
-      std::vector<ng::source_loc> line_map;
-      {
-        std::ofstream f(files_.conf, std::ios::binary | std::ios::trunc);
-        f << ng::emit(flat->top, &line_map);
-        if (!f) return error{"cannot write " + files_.conf};
-      }
-      if (!tested_) {
-        auto tested = ng::test_config(files_, line_map, 30s);
-        if (!tested) return error{tested.message()};
-        tested_ = true;
-      }
-      process_ = std::make_unique<ng::nginx_process>();
-      bool in_use = false;
-      auto started = process_->start(files_, flat->port, 15s, in_use);
-      if (started) {
-        g_running_group = process_->pid();
-        note_worker_count();
-        return flat->port;
-      }
+    process_ = std::make_unique<harness::managed::managed_proxy>(*target_);
+    auto port = process_->start();
+    if (!port) {
       process_.reset();
-      if (!in_use || attempt >= 3) return error{started.message()};
+      return port;
     }
+    g_running_group = process_->pid();
+    note_worker_count();
+    return port;
   }
   void stop() override {
     if (!process_) return;
@@ -583,7 +391,7 @@ public:
   }
   std::string error_log_tail() const {
     std::string out;
-    for (const auto &l : harness::nginx::relevant_log_lines(files_.error_log(), 5))
+    for (const auto &l : harness::nginx::relevant_log_lines(target_->error_log(), 5))
       out += "\n    " + l;
     return out;
   }
@@ -591,389 +399,10 @@ public:
 private:
   std::string requested_binary_;
   std::string conf_path_;
-  harness::nginx::nginx_files files_;
-  harness::nginx::config conf_;
-  harness::nginx::rewrite_options options_;
+  std::string binary_;
   std::string setup_problem_;
-  bool tested_ = false;
-  std::unique_ptr<harness::nginx::nginx_process> process_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// The client: N concurrent streams on one thread.
-
-struct event_arrival {
-  int seq = 0;
-  int64_t t_us = 0;       // the mock's stamp: µs since it finished reading the request
-  int64_t arrival_us = 0; // monotonic, right after the recv() that completed the line
-};
-
-struct stream_plan {
-  std::string id_prefix; // ids are id_prefix + index: the journal lookup key
-  int streams = 0;
-  std::string scenario; // the "streamcheck" object's members after "id"
-  int expected_events = 0;
-  // > 0: stream i starts at i * spread / streams, so that the streams' events interleave evenly
-  // instead of leaving the mock in lockstep bursts. 0: as fast as the accept queues allow.
-  int64_t start_spread_us = 0;
-};
-
-enum class stream_phase { connecting, sending, head, body, draining, closed };
-enum class body_framing { chunked, length, until_close };
-enum class chunk_part { size, data, crlf, trailers };
-
-struct stream_state {
-  int fd = -1;
-  stream_phase phase = stream_phase::connecting;
-  std::string request;
-  std::size_t sent = 0;
-  std::string in; // received, not yet parsed
-  body_framing framing = body_framing::until_close;
-  chunk_part part = chunk_part::size;
-  std::size_t chunk_left = 0;
-  long long body_left = 0;
-  std::string line; // the event line being assembled
-  std::vector<event_arrival> events;
-  bool ended = false; // complete, or failed
-  bool complete = false;
-  std::string failure;
-};
-
-bool parse_stamp(std::string_view line, int &seq, int64_t &t_us) {
-  static constexpr std::string_view key = "\"streamcheck\":{\"seq\":";
-  const auto at = line.rfind(key);
-  if (at == std::string_view::npos) return false;
-  const std::string rest(line.substr(at + key.size(), 64));
-  char *end = nullptr;
-  seq = static_cast<int>(std::strtol(rest.c_str(), &end, 10));
-  const char *t = std::strstr(end, "\"t_us\":");
-  if (!t) return false;
-  t_us = std::strtoll(t + 7, nullptr, 10);
-  return true;
-}
-
-// A header's value in a response head (the name matched case-insensitively), lowercased.
-std::optional<std::string> header_value(std::string_view head, std::string_view name) {
-  auto lower = [](std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-  };
-  const std::string lowered = lower(std::string(head));
-  const std::string needle = "\r\n" + lower(std::string(name)) + ":";
-  const auto at = lowered.find(needle);
-  if (at == std::string::npos) return std::nullopt;
-  const auto start = at + needle.size();
-  return lowered.substr(start, lowered.find("\r\n", start) - start);
-}
-
-class stream_client {
-public:
-  stream_client(unsigned short port, stream_plan plan)
-      : port_(port), plan_(std::move(plan)), streams_(static_cast<std::size_t>(plan_.streams)) {
-    epoll_ = epoll_create1(EPOLL_CLOEXEC);
-  }
-  ~stream_client() {
-    close_all();
-    if (epoll_ >= 0) close(epoll_);
-  }
-  stream_client(const stream_client &) = delete;
-  stream_client &operator=(const stream_client &) = delete;
-
-  // Opens the streams (ramped) and serves their sockets until done() or the deadline.
-  void pump(const std::function<bool()> &done, int64_t deadline_us) {
-    std::vector<epoll_event> ready(1024);
-    while (!done() && monotonic_us() < deadline_us) {
-      open_more();
-      const int n = epoll_wait(epoll_, ready.data(), static_cast<int>(ready.size()), 5);
-      for (int i = 0; i < n; ++i) {
-        const auto &ev = ready[static_cast<std::size_t>(i)];
-        serve(static_cast<std::size_t>(ev.data.u64), ev.events);
-      }
-    }
-  }
-
-  bool all_ended() const { return ended_ == plan_.streams; }
-  int ended() const { return ended_; }
-  // Streams that delivered their first event, or ended without one: nothing more to wait for.
-  int settled() const { return with_first_event_ + ended_without_events_; }
-  int open_with_events() const {
-    int open = 0;
-    for (const auto &s : streams_)
-      open += !s.events.empty() && !s.ended && s.fd >= 0;
-    return open;
-  }
-
-  // After the streams ended: give the servers a moment to close first (the TIME_WAIT then lands
-  // on their side, not on this client's ephemeral ports), then close what is left.
-  void finish() {
-    pump([&] { return open_sockets_ == 0; }, monotonic_us() + 500'000);
-    close_all();
-  }
-
-  void close_all() {
-    for (auto &s : streams_)
-      close_socket(s);
-  }
-
-  std::string first_failure() const {
-    for (const auto &s : streams_)
-      if (!s.failure.empty()) return s.failure;
-    for (const auto &s : streams_)
-      if (!s.ended)
-        return "did not end before the deadline (" + std::to_string(s.events.size()) + " events)";
-    return "";
-  }
-
-  const std::vector<stream_state> &streams() const { return streams_; }
-
-private:
-  std::string request_for(std::size_t index) const {
-    const std::string body =
-        R"({"model":"llama3.2","messages":[{"role":"user","content":"Why is the sky blue?"}],)"
-        R"("stream":true,"streamcheck":{"id":")" +
-        plan_.id_prefix + std::to_string(index) + "\"," + plan_.scenario + "}}";
-    return "POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
-           "\r\nUser-Agent: bench_proxy_latency\r\nAccept: application/x-ndjson\r\n"
-           "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
-  }
-
-  // Spread, or a burst of 64 and then about ten connects per millisecond; at most 256 in flight
-  // either way: a thousand simultaneous SYNs would overflow accept queues and add seconds of
-  // retransmits to the ramp.
-  void open_more() {
-    if (opened_ == plan_.streams) return;
-    if (ramp_start_us_ == 0) ramp_start_us_ = monotonic_us();
-    const int64_t elapsed = monotonic_us() - ramp_start_us_;
-    const int64_t allowed =
-        std::min<int64_t>(plan_.streams, plan_.start_spread_us > 0
-                                             ? 1 + elapsed * plan_.streams / plan_.start_spread_us
-                                             : 64 + elapsed / 100);
-    while (opened_ < allowed && connecting_ < 256) {
-      const auto index = static_cast<std::size_t>(opened_++);
-      stream_state &s = streams_[index];
-      s.request = request_for(index);
-      s.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      if (s.fd < 0) {
-        fail(s, std::string("socket: ") + std::strerror(errno));
-        continue;
-      }
-      ++open_sockets_;
-      ++connecting_; // until the connect completes or fails
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_port = htons(port_);
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      if (connect(s.fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 &&
-          errno != EINPROGRESS) {
-        fail(s, std::string("connect: ") + std::strerror(errno));
-        continue;
-      }
-      epoll_event ev{};
-      ev.events = EPOLLOUT;
-      ev.data.u64 = index;
-      epoll_ctl(epoll_, EPOLL_CTL_ADD, s.fd, &ev);
-    }
-  }
-
-  void serve(std::size_t index, std::uint32_t events) {
-    stream_state &s = streams_[index];
-    if (s.fd < 0) return;
-    if (s.phase == stream_phase::connecting) {
-      --connecting_;
-      int err = 0;
-      socklen_t len = sizeof err;
-      getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-      s.phase = stream_phase::sending;
-      if (err != 0) return fail(s, std::string("connect: ") + std::strerror(err));
-    }
-    if (s.phase == stream_phase::sending) return send_request(index, s);
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) receive(s);
-  }
-
-  void send_request(std::size_t index, stream_state &s) {
-    while (s.sent < s.request.size()) {
-      const auto n = send(s.fd, s.request.data() + s.sent, s.request.size() - s.sent, MSG_NOSIGNAL);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-      if (n < 0) return fail(s, std::string("send: ") + std::strerror(errno));
-      s.sent += static_cast<std::size_t>(n);
-    }
-    std::string().swap(s.request);
-    s.phase = stream_phase::head;
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.u64 = index;
-    epoll_ctl(epoll_, EPOLL_CTL_MOD, s.fd, &ev);
-  }
-
-  void receive(stream_state &s) {
-    char buf[16384];
-    for (;;) {
-      const auto n = recv(s.fd, buf, sizeof buf, 0);
-      const int64_t arrival = monotonic_us();
-      if (n > 0) {
-        if (s.phase == stream_phase::draining) continue; // nothing may follow; not ours to judge
-        s.in.append(buf, static_cast<std::size_t>(n));
-        parse(s, arrival);
-        if (s.fd < 0) return;
-        if (static_cast<std::size_t>(n) < sizeof buf) return;
-        continue;
-      }
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-      if (n < 0) return fail(s, std::string("recv: ") + std::strerror(errno));
-      // n == 0: the server closed.
-      if (s.phase == stream_phase::body && s.framing == body_framing::until_close) end_of_body(s);
-      if (s.phase == stream_phase::draining) return close_socket(s);
-      return fail(s, "connection closed after " + std::to_string(s.events.size()) + " events");
-    }
-  }
-
-  void parse(stream_state &s, int64_t arrival) {
-    std::size_t pos = 0;
-    while (s.fd >= 0 && (s.phase == stream_phase::head || s.phase == stream_phase::body)) {
-      const std::string_view rest(s.in.data() + pos, s.in.size() - pos);
-      if (s.phase == stream_phase::head) {
-        const auto end = rest.find("\r\n\r\n");
-        if (end == std::string_view::npos) break;
-        const std::string_view head = rest.substr(0, end + 2);
-        if (head.rfind("HTTP/1.", 0) != 0 || head.substr(8, 5) != " 200 ")
-          return fail(s, "status: " + std::string(head.substr(0, head.find('\r'))));
-        const auto coding = header_value(head, "transfer-encoding");
-        const auto length = header_value(head, "content-length");
-        if (coding && coding->find("chunked") != std::string::npos) {
-          s.framing = body_framing::chunked;
-        } else if (length) {
-          s.framing = body_framing::length;
-          s.body_left = std::atoll(length->c_str());
-        }
-        pos += end + 4;
-        s.phase = stream_phase::body;
-        continue;
-      }
-      if (s.framing == body_framing::until_close) {
-        body_bytes(s, rest, arrival);
-        pos += rest.size();
-        break;
-      }
-      if (s.framing == body_framing::length) {
-        const auto take = std::min<std::size_t>(rest.size(), static_cast<std::size_t>(s.body_left));
-        body_bytes(s, rest.substr(0, take), arrival);
-        pos += take;
-        s.body_left -= static_cast<long long>(take);
-        if (s.body_left == 0) end_of_body(s);
-        break;
-      }
-      if (!parse_chunked(s, rest, pos, arrival)) break;
-    }
-    if (s.fd >= 0) s.in.erase(0, pos);
-  }
-
-  // One step of the chunked decoder; false when it needs more bytes.
-  bool parse_chunked(stream_state &s, std::string_view rest, std::size_t &pos, int64_t arrival) {
-    switch (s.part) {
-    case chunk_part::size: {
-      const auto eol = rest.find("\r\n");
-      if (eol == std::string_view::npos) return false;
-      s.chunk_left = std::strtoul(std::string(rest.substr(0, eol)).c_str(), nullptr, 16);
-      pos += eol + 2;
-      s.part = s.chunk_left == 0 ? chunk_part::trailers : chunk_part::data;
-      return true;
-    }
-    case chunk_part::data: {
-      if (rest.empty()) return false;
-      const auto take = std::min(rest.size(), s.chunk_left);
-      body_bytes(s, rest.substr(0, take), arrival);
-      pos += take;
-      s.chunk_left -= take;
-      if (s.chunk_left == 0) s.part = chunk_part::crlf;
-      return true;
-    }
-    case chunk_part::crlf:
-      if (rest.size() < 2) return false;
-      pos += 2;
-      s.part = chunk_part::size;
-      return true;
-    case chunk_part::trailers: {
-      const auto eol = rest.find("\r\n");
-      if (eol == std::string_view::npos) return false;
-      pos += eol + 2;
-      if (eol == 0) end_of_body(s); // the empty line after the last chunk
-      return true;
-    }
-    }
-    return false;
-  }
-
-  void body_bytes(stream_state &s, std::string_view data, int64_t arrival) {
-    for (;;) {
-      const auto nl = data.find('\n');
-      if (nl == std::string_view::npos) {
-        s.line.append(data);
-        return;
-      }
-      s.line.append(data.substr(0, nl));
-      data.remove_prefix(nl + 1);
-      if (!s.line.empty()) on_line(s, arrival);
-      s.line.clear();
-      if (s.ended) return;
-    }
-  }
-
-  void on_line(stream_state &s, int64_t arrival) {
-    int seq = -1;
-    int64_t t_us = 0;
-    if (!parse_stamp(s.line, seq, t_us))
-      return fail(s, "event without a stamp: " + s.line.substr(0, 120));
-    if (seq != static_cast<int>(s.events.size()))
-      return fail(s, "event seq " + std::to_string(seq) + ", expected " +
-                         std::to_string(s.events.size()));
-    if (s.events.empty()) ++with_first_event_;
-    s.events.push_back({seq, t_us, arrival});
-  }
-
-  void end_of_body(stream_state &s) {
-    if (s.ended) return;
-    if (static_cast<int>(s.events.size()) != plan_.expected_events)
-      return fail(s, "stream ended after " + std::to_string(s.events.size()) + " of " +
-                         std::to_string(plan_.expected_events) + " events");
-    s.complete = true;
-    s.ended = true;
-    ++ended_;
-    s.phase = stream_phase::draining;
-  }
-
-  void fail(stream_state &s, const std::string &why) {
-    if (!s.ended) {
-      s.ended = true;
-      s.failure = why;
-      ++ended_;
-      ended_without_events_ += s.events.empty();
-    }
-    close_socket(s);
-  }
-
-  void close_socket(stream_state &s) {
-    if (s.fd < 0) return;
-    if (s.phase == stream_phase::connecting) --connecting_;
-    epoll_ctl(epoll_, EPOLL_CTL_DEL, s.fd, nullptr);
-    close(s.fd);
-    s.fd = -1;
-    s.phase = stream_phase::closed;
-    --open_sockets_;
-  }
-
-  unsigned short port_;
-  stream_plan plan_;
-  std::vector<stream_state> streams_;
-  int epoll_ = -1;
-  int opened_ = 0;
-  int connecting_ = 0;
-  int open_sockets_ = 0;
-  int ended_ = 0;
-  int with_first_event_ = 0;
-  int ended_without_events_ = 0;
-  int64_t ramp_start_us_ = 0;
+  std::unique_ptr<harness::nginx::flattened_config> target_;
+  std::unique_ptr<harness::managed::managed_proxy> process_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1350,13 +779,6 @@ void print_comparison(const std::vector<row> &rows, const bench_options &o) {
                   nginx->latency.streams);
   }
   if (compared > 0) std::printf("  => %d of %d figures at or below nginx\n", met, compared);
-}
-
-std::string loadavg() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include "common/base64.h"
 #include "harness/diagnosis.h"
 #include "harness/interrupt.h"
+#include "harness/managed/proxy.h"
 #include "harness/nginx/analysis.h"
 #include "harness/nginx/config.h"
 #include "harness/nginx/launcher.h"
@@ -540,55 +541,6 @@ void run_after_suite(const std::string &command, const std::string &url) {
                  rc < 0 ? "did not finish within 120 s" : ("exited " + std::to_string(rc)).c_str());
 }
 
-// The flattened config written, checked (nginx -t, once) and started; retried on a port another
-// process took first. The throwaway certificate and cache directories are made before nginx -t.
-result<bool> start_nginx(const cli_options &o, const nginx::config &conf,
-                         nginx::rewrite_options &ro, nginx::nginx_files &files,
-                         const nginx::build_info &build, nginx::nginx_process &proc,
-                         nginx::rewritten &flat) {
-  namespace ng = nginx;
-  using std::chrono::seconds;
-  const int needed = ng::ports_needed(conf.top);
-  for (int attempt = 1;; ++attempt) {
-    auto ports = ng::free_ports(needed + 1); // the last one stays closed: ro.dead_port
-    if (!ports) return error{ports.message()};
-    ro.dead_port = ports->back();
-    ports->pop_back();
-    ro.ports = *ports;
-    if (o.listen_port != 0) ro.ports[0] = o.listen_port;
-    auto rw = ng::rewrite(conf.top, ro);
-    if (!rw) return error{rw.message()};
-    flat = std::move(*rw);
-    std::vector<ng::source_loc> line_map;
-    const std::string text = ng::emit(flat.top, &line_map);
-    {
-      std::ofstream f(files.conf, std::ios::binary | std::ios::trunc);
-      f << text;
-      if (!f) return error{"cannot write " + files.conf};
-    }
-    if (attempt == 1) {
-      for (const auto &n : flat.notes)
-        std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
-      for (const auto &d : flat.dirs) {
-        std::error_code ec;
-        std::filesystem::create_directories(d, ec);
-      }
-      if (flat.throwaway_certificate)
-        if (auto c =
-                ng::make_throwaway_certificate(ro.throwaway_cert, ro.throwaway_key,
-                                               files.prefix + "/logs/openssl.log", seconds(30));
-            !c)
-          return c;
-      auto t = ng::test_config(files, line_map, seconds(30));
-      if (!t) return error{ng::explain_rejection(t.message(), build, files.binary)};
-    }
-    bool in_use = false;
-    auto started = proc.start(files, flat.port, seconds(15), in_use);
-    if (started) return true;
-    if (!in_use || o.listen_port != 0 || attempt >= 3) return started;
-  }
-}
-
 // One suite run per listener of the server under test (TLS first), merged: the worst verdict
 // of each check, naming the listener where they differ.
 result<run_report> run_listeners(cli_options &o, const nginx::rewritten &flat,
@@ -714,10 +666,16 @@ result<nginx_run> run_nginx_gate(cli_options o, bool after_suite) {
   ro.throwaway_cert = tmp.path + "/throwaway.crt";
   ro.throwaway_key = tmp.path + "/throwaway.key";
 
-  ng::nginx_process proc;
-  ng::rewritten flat;
-  if (auto started = start_nginx(o, *conf, ro, files, build, proc, flat); !started)
-    return error{started.message()};
+  // Written, checked (nginx -t, once) and started; retried on a port another process took first.
+  ng::flattened_config target(files, build, *conf, ro);
+  target.on_note = [](const std::string &n) {
+    std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
+  };
+  managed::managed_proxy proc(target);
+  managed::launch_options launch;
+  launch.listen_port = o.listen_port;
+  if (auto started = proc.start(launch); !started) return error{started.message()};
+  const ng::rewritten &flat = target.flat();
   for (const auto &l : flat.listeners)
     std::fprintf(stderr, "streamcheck: nginx listening on %s (%s)\n", l.url().c_str(),
                  l.label.c_str());
@@ -737,7 +695,7 @@ result<nginx_run> run_nginx_gate(cli_options o, bool after_suite) {
   ao.concurrent_streams = prof->concurrent_streams;
   if (!report) {
     proc.stop(seconds(5));
-    for (const auto &l : ng::relevant_log_lines(files.error_log()))
+    for (const auto &l : proc.error_log_excerpt())
       std::fprintf(stderr, "  nginx: %s\n", l.c_str());
     return error{report.message() + why_silent(conf->top, ao, o.run.routes)};
   }
@@ -765,7 +723,7 @@ result<nginx_run> run_nginx_gate(cli_options o, bool after_suite) {
     trouble = trouble || c.result == outcome::fail || c.result == outcome::warn ||
               c.result == outcome::error;
   if (trouble) {
-    const auto lines = ng::relevant_log_lines(files.error_log());
+    const auto lines = proc.error_log_excerpt();
     if (!lines.empty()) {
       std::fprintf(stderr, "streamcheck: nginx's error log (last %zu relevant lines):\n",
                    lines.size());
@@ -934,14 +892,6 @@ std::vector<std::string> fill_placeholders(std::vector<std::string> argv, unsign
   return argv;
 }
 
-bool says_address_in_use(const std::string &log) {
-  std::string lower = log;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower.find("address already in use") != std::string::npos ||
-         lower.find("eaddrinuse") != std::string::npos;
-}
-
 // streamcheck exec -- CMD: any proxy a command line can start (streamcheck-proxy, Caddy,
 // HAProxy, socat...), in front of the embedded mock.
 int exec_command(cli_options o) {
@@ -972,7 +922,7 @@ int exec_command(cli_options o) {
                                 " within 15 s (does the command use {listen} or {port}?)" +
                                 (said.empty() ? "" : ":\n" + said));
     }
-    if (!says_address_in_use(said) || attempt >= 3)
+    if (!managed::says_address_in_use(said) || attempt >= 3)
       return setup_error(o, name + " exited with status " + std::to_string(child.exit_status()) +
                                 " before listening" + (said.empty() ? "" : ":\n" + said));
   }

@@ -30,7 +30,7 @@ sigset_t stop_signals() {
 [[noreturn]] void on_signal(int sig) {
   const std::lock_guard lock(guards_mutex); // held until _exit: no guard ends meanwhile
   std::fprintf(stderr, "\nstreamcheck: %s: stopping\n", strsignal(sig));
-  stop_running_child(std::chrono::seconds(5));
+  stop_last_child(std::chrono::seconds(5));
   for (auto it = guards.rbegin(); it != guards.rend(); ++it)
     it->second();
   std::fflush(stderr);

@@ -1,6 +1,7 @@
 #include "harness/nginx/launcher.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -8,18 +9,13 @@
 namespace streamcheck::harness::nginx {
 namespace {
 
+bool worth_showing(const std::string &l) {
+  return l.find("[error]") != std::string::npos || l.find("[crit]") != std::string::npos ||
+         l.find("[alert]") != std::string::npos || l.find("[emerg]") != std::string::npos;
+}
+
 bool executable(const std::string &p) {
   return !p.empty() && access(p.c_str(), X_OK) == 0;
-}
-
-// stdout and stderr to `log`; NGINX= is dropped from the environment: nginx reads it as a list
-// of inherited listening sockets.
-spawn_request nginx_spawn(std::vector<std::string> argv, const std::string &log) {
-  return {std::move(argv), log, {}, {"NGINX="}};
-}
-
-std::vector<std::string> nginx_args(const nginx_files &f) {
-  return {f.binary, "-p", f.prefix + "/", "-e", f.error_log(), "-c", f.conf, "-g", "daemon off;"};
 }
 
 } // namespace
@@ -65,7 +61,7 @@ build_info parse_build_info(const std::string &v_output) {
 build_info query_build(const std::string &binary, const std::string &log,
                        std::chrono::milliseconds deadline) {
   child_process v;
-  if (!v.start(nginx_spawn({binary, "-V"}, log))) return {};
+  if (!v.start({{binary, "-V"}, log, {}, {"NGINX="}})) return {};
   if (v.wait(deadline) == -1) return {};
   return parse_build_info(read_file(log));
 }
@@ -136,60 +132,84 @@ std::string map_back(const std::string &text, const std::string &flat_path,
   return out + text.substr(pos);
 }
 
-result<bool> test_config(const nginx_files &f, const std::vector<source_loc> &line_map,
-                         std::chrono::milliseconds deadline) {
-  const std::string log = f.prefix + "/logs/nginx-t.log";
-  auto argv = nginx_args(f);
+std::string nginx_proxy::version() const {
+  return build_.version.empty() ? "" : build_.flavour + " " + build_.version;
+}
+
+std::vector<std::string> nginx_proxy::start_command() const {
+  return {files_.binary, "-p", files_.prefix + "/", "-e", files_.error_log(), "-c",
+          files_.conf,   "-g", "daemon off;"};
+}
+
+std::vector<std::string> nginx_proxy::check_command() const {
+  auto argv = start_command();
   argv.insert(argv.begin() + 1, "-t");
-  child_process test;
-  if (auto started = test.start(nginx_spawn(argv, log)); !started) return error{started.message()};
-  const int status = test.wait(deadline);
-  if (status == -1)
-    return error{"nginx -t did not finish within " + std::to_string(deadline.count() / 1000) +
-                 " s"};
-  if (status == 0) return true;
-  std::string text = map_back(read_file(log), f.conf, line_map);
+  return argv;
+}
+
+// nginx's own words, mapped back to the user's file:line, without its "test failed" line; then
+// what nginx does not say (explain_rejection above).
+std::string nginx_proxy::explain_rejection(const std::string &check_output) const {
+  const std::string text = map_back(check_output, files_.conf, line_map_);
   std::string kept;
   std::istringstream in(text);
   for (std::string l; std::getline(in, l);)
     if (l.find("test failed") == std::string::npos && !l.empty())
       kept += (kept.empty() ? "" : "\n") + l;
-  return error{"nginx -t rejected the config:\n" + (kept.empty() ? text : kept)};
+  return nginx::explain_rejection("nginx -t rejected the config:\n" + (kept.empty() ? text : kept),
+                                  build_, files_.binary);
 }
 
-result<bool> nginx_process::start(const nginx_files &f, unsigned short port,
-                                  std::chrono::milliseconds deadline, bool &address_in_use) {
-  address_in_use = false;
-  const std::string log = f.prefix + "/logs/stderr.log";
-  if (auto started = child_.start(nginx_spawn(nginx_args(f), log)); !started)
-    return error{started.message()};
-  switch (child_.wait_listening(port, deadline)) {
-  case child_process::readiness::listening: return true;
-  case child_process::readiness::exited: {
-    const std::string said = read_file(log) + read_file(f.error_log());
-    address_in_use = said.find("Address already in use") != std::string::npos;
-    return error{"nginx exited at startup:\n" + last_lines(said, 5)};
-  }
-  case child_process::readiness::timed_out: break;
-  }
-  stop(std::chrono::seconds(5));
-  return error{"nginx did not accept connections on 127.0.0.1:" + std::to_string(port) +
-               " within " + std::to_string(deadline.count() / 1000) + " s:\n" +
-               last_lines(read_file(log) + read_file(f.error_log()), 5)};
+bool nginx_proxy::relevant_log_line(const std::string &l) const {
+  return worth_showing(l);
 }
 
-// SIGTERM is nginx's fast shutdown: the master stops its workers itself.
-void nginx_process::stop(std::chrono::milliseconds deadline) {
-  child_.stop(deadline);
+result<bool> nginx_proxy::write_text(const std::string &text, std::vector<source_loc> line_map) {
+  line_map_ = std::move(line_map);
+  std::error_code ec;
+  std::filesystem::create_directories(logs_dir(), ec);
+  std::ofstream f(files_.conf, std::ios::binary | std::ios::trunc);
+  f << text;
+  if (!f) return error{"cannot write " + files_.conf};
+  return true;
+}
+
+int flattened_config::ports_needed() const {
+  return nginx::ports_needed(conf_.top) + 1;
+}
+
+result<unsigned short> flattened_config::write_config(const std::vector<unsigned short> &ports) {
+  options_.ports = ports;
+  options_.dead_port = options_.ports.back();
+  options_.ports.pop_back();
+  auto rw = rewrite(conf_.top, options_);
+  if (!rw) return error{rw.message()};
+  flat_ = std::move(*rw);
+  std::vector<source_loc> line_map;
+  const std::string text = emit(flat_.top, &line_map);
+  if (auto written = write_text(text, std::move(line_map)); !written)
+    return error{written.message()};
+  return flat_.port;
+}
+
+result<bool> flattened_config::prepare() {
+  for (const auto &n : flat_.notes)
+    if (on_note) on_note(n);
+  for (const auto &d : flat_.dirs) {
+    std::error_code ec;
+    std::filesystem::create_directories(d, ec);
+  }
+  if (flat_.throwaway_certificate)
+    return make_throwaway_certificate(options_.throwaway_cert, options_.throwaway_key,
+                                      logs_dir() + "/openssl.log", std::chrono::seconds(30));
+  return true;
 }
 
 std::vector<std::string> relevant_log_lines(const std::string &path, std::size_t max) {
   std::vector<std::string> lines;
   std::ifstream f(path);
   for (std::string l; std::getline(f, l);)
-    if (l.find("[error]") != std::string::npos || l.find("[crit]") != std::string::npos ||
-        l.find("[alert]") != std::string::npos || l.find("[emerg]") != std::string::npos)
-      lines.push_back(l);
+    if (worth_showing(l)) lines.push_back(l);
   if (lines.size() > max) lines.erase(lines.begin(), lines.end() - static_cast<long>(max));
   return lines;
 }

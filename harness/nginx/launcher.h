@@ -1,13 +1,17 @@
-// Runs nginx on a flattened config: `nginx -t`, start in the foreground (daemon off), wait until
-// the port answers, stop by pid. Every wait has a deadline; nothing but loopback is touched.
+// nginx for the managed launcher (harness/managed/proxy.h): which binary, what its build says,
+// how its config is checked, started and its messages explained. Nothing but loopback is touched.
 #pragma once
 #include <chrono>
+#include <functional>
 #include <string>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
+#include "harness/managed/proxy.h"
 #include "harness/nginx/config.h"
+#include "harness/nginx/rewrite.h"
 #include "harness/process.h"
 
 namespace streamcheck::harness::nginx {
@@ -39,11 +43,6 @@ std::string explain_rejection(const std::string &message, const build_info &b,
 result<bool> make_throwaway_certificate(const std::string &cert, const std::string &key,
                                         const std::string &log, std::chrono::milliseconds deadline);
 
-// nginx refuses "listen 127.0.0.1:0": the caller picks free_ports() (process.h), and when
-// another process takes one first, start() reports "Address already in use" and it retries.
-using harness::free_ports;
-using harness::run_shell;
-
 struct nginx_files {
   std::string binary;
   std::string prefix; // -p
@@ -55,26 +54,63 @@ struct nginx_files {
 std::string map_back(const std::string &text, const std::string &flat_path,
                      const std::vector<source_loc> &line_map);
 
-// nginx -t: an error value holds nginx's own message (mapped back) when the test fails.
-result<bool> test_config(const nginx_files &f, const std::vector<source_loc> &line_map,
-                         std::chrono::milliseconds deadline);
-
-class nginx_process {
+// nginx as the managed launcher runs it: `nginx -t` once, then in the foreground (daemon off)
+// with -p PREFIX -e PREFIX/logs/error.log, NGINX= dropped from its environment (nginx reads it
+// as a list of inherited listening sockets). The config comes from write_config.
+class nginx_proxy : public managed::proxy_kind {
 public:
-  nginx_process() = default;
-  nginx_process(const nginx_process &) = delete;
-  nginx_process &operator=(const nginx_process &) = delete;
+  nginx_proxy(nginx_files files, build_info build)
+      : files_(std::move(files)), build_(std::move(build)) {}
 
-  // Starts nginx (own process group) and waits until 127.0.0.1:port accepts connections. On
-  // failure the error holds nginx's stderr/error log; address_in_use says whether to retry.
-  result<bool> start(const nginx_files &f, unsigned short port, std::chrono::milliseconds deadline,
-                     bool &address_in_use);
-  // SIGTERM (fast shutdown), then SIGKILL to its process group after the deadline.
-  void stop(std::chrono::milliseconds deadline);
-  pid_t pid() const { return child_.pid(); }
+  std::string kind() const override { return "nginx"; }
+  std::string version() const override;
+  std::string binary() const override { return files_.binary; }
+  std::vector<std::string> check_command() const override;
+  std::string check_name() const override { return "nginx -t"; }
+  std::string explain_rejection(const std::string &check_output) const override;
+  std::vector<std::string> start_command() const override;
+  std::vector<std::string> env_to_drop() const override { return {"NGINX="}; }
+  std::string error_log() const override { return files_.error_log(); }
+  std::string pid_file() const override { return files_.prefix + "/nginx.pid"; }
+  std::string logs_dir() const override { return files_.prefix + "/logs"; }
+  bool relevant_log_line(const std::string &line) const override;
+
+  const nginx_files &files() const { return files_; }
+  const build_info &build() const { return build_; }
+
+protected:
+  // Writes `text` as the config; line_map (conf line -> the user's file:line) for messages.
+  result<bool> write_text(const std::string &text, std::vector<source_loc> line_map);
 
 private:
-  child_process child_;
+  nginx_files files_;
+  build_info build_;
+  std::vector<source_loc> line_map_;
+};
+
+// The user's config, flattened (config.h), rewritten to loopback for each attempt's ports
+// (rewrite.h) and written into the prefix: what `streamcheck nginx` and the benches run.
+class flattened_config : public nginx_proxy {
+public:
+  flattened_config(nginx_files files, build_info build, config conf, rewrite_options options)
+      : nginx_proxy(std::move(files), std::move(build)), conf_(std::move(conf)),
+        options_(std::move(options)) {}
+
+  // One per listen of each server, and one that stays closed (rewrite_options::dead_port).
+  int ports_needed() const override;
+  result<unsigned short> write_config(const std::vector<unsigned short> &ports) override;
+  // Before nginx -t: the rewrite's notes said (on_note), its directories made, the throwaway
+  // certificate generated when the rewrite uses it.
+  result<bool> prepare() override;
+
+  const rewritten &flat() const { return flat_; }
+  const config &user_config() const { return conf_; }
+  std::function<void(const std::string &)> on_note; // each rewrite note, once
+
+private:
+  config conf_;
+  rewrite_options options_;
+  rewritten flat_;
 };
 
 // The error log's [error]/[crit]/[alert]/[emerg] lines, the last `max` of them.

@@ -1,5 +1,7 @@
 #include "tests/support/test_support.h"
 
+#include "harness/nginx/launcher.h"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -10,19 +12,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
 #include <sstream>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
 namespace streamcheck::test {
 namespace {
-
-constexpr unsigned close_range_cloexec = 1U << 2; // CLOSE_RANGE_CLOEXEC, Linux 5.11
 
 int poll_timeout_ms(mono_clock::time_point deadline) {
   const auto left = deadline - mono_clock::now();
@@ -224,16 +220,8 @@ bool wait_for_port(unsigned short port, mono_clock::time_point deadline) {
 }
 
 unsigned short pick_free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a = loopback(0);
-  socklen_t len = sizeof a;
-  unsigned short port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
+  const auto ports = free_ports(1);
+  return ports ? ports->front() : 0;
 }
 
 std::optional<std::string> http_exchange(unsigned short port, std::string_view request,
@@ -417,106 +405,24 @@ bool write_file(const std::filesystem::path &p, std::string_view content) {
 std::optional<process> process::spawn(const std::vector<std::string> &argv,
                                       const std::filesystem::path &stdout_file,
                                       const std::filesystem::path &stderr_file) {
-  if (argv.empty()) return std::nullopt;
-  // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
-  std::vector<char *> args;
-  for (const auto &a : argv)
-    args.push_back(const_cast<char *>(a.c_str()));
-  args.push_back(nullptr);
-  auto open_out = [](const std::filesystem::path &p) {
-    return p.empty() ? ::open("/dev/null", O_WRONLY | O_CLOEXEC)
-                     : ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  };
-  const int in_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const int out_fd = open_out(stdout_file);
-  const int err_fd = open_out(stderr_file);
-  int report[2] = {-1, -1}; // exec failure: the child writes errno here
-  const bool ready = in_fd >= 0 && out_fd >= 0 && err_fd >= 0 && ::pipe2(report, O_CLOEXEC) == 0;
-  const pid_t parent = ::getpid();
-  const pid_t pid = ready ? ::fork() : -1;
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(in_fd, 0);
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
-    // Sockets the test holds (clients, in-process servers) must not live on in the child: mark
-    // every descriptor close-on-exec (report[1] already is).
-    if (::syscall(SYS_close_range, 3U, ~0U, close_range_cloexec) != 0)
-      for (int fd = 3; fd < 4096; ++fd)
-        if (fd != report[1]) ::close(fd);
-    ::execv(args[0], args.data());
-    const int e = errno;
-    [[maybe_unused]] const auto n = ::write(report[1], &e, sizeof e);
-    ::_exit(127);
-  }
-  for (int fd : {in_fd, out_fd, err_fd, report[1]})
-    if (fd >= 0) ::close(fd);
-  if (pid < 0) {
-    if (report[0] >= 0) ::close(report[0]);
-    return std::nullopt;
-  }
-  int child_errno = 0;
-  ssize_t n;
-  do
-    n = ::read(report[0], &child_errno, sizeof child_errno);
-  while (n < 0 && errno == EINTR);
-  ::close(report[0]);
-  process p(pid);
-  if (n > 0) { // exec failed
-    p.wait_until(deadline_in(5s));
-    return std::nullopt;
-  }
+  spawn_request r{argv, stdout_file.string(), {}, {}};
+  r.stderr_log = stderr_file.empty() ? "/dev/null" : stderr_file.string();
+  r.truncate = true;
+  r.own_group = false; // a test's Ctrl-C reaches it; the parent-death signal covers a crash
+  process p;
+  if (!p.child_.start(r)) return std::nullopt;
   return p;
 }
 
-process::process(process &&other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), status_(other.status_) {}
-
-process &process::operator=(process &&other) noexcept {
-  if (this != &other) {
-    if (pid_ > 0 && !status_) stop();
-    pid_ = std::exchange(other.pid_, -1);
-    status_ = other.status_;
-  }
-  return *this;
-}
-
-process::~process() {
-  if (pid_ > 0 && !status_) stop();
-}
-
-bool process::running() {
-  if (pid_ <= 0 || status_) return false;
-  int st = 0;
-  const pid_t r = ::waitpid(pid_, &st, WNOHANG);
-  if (r == pid_) status_ = st;
-  return !status_;
-}
-
 std::optional<int> process::wait_until(mono_clock::time_point deadline) {
-  while (running()) {
-    if (mono_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(5ms);
-  }
-  return status_;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - mono_clock::now());
+  if (child_.wait(std::max(left, std::chrono::milliseconds(0))) == -1) return std::nullopt;
+  return child_.wait_status();
 }
 
 int process::stop(mono_clock::duration grace) {
-  if (pid_ <= 0) return -1;
-  if (running()) {
-    ::kill(pid_, SIGTERM);
-    if (!wait_until(mono_clock::now() + grace)) {
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      if (::waitpid(pid_, &st, 0) == pid_) status_ = st;
-    }
-  }
-  return status_.value_or(-1);
+  child_.stop(std::chrono::ceil<std::chrono::milliseconds>(grace));
+  return child_.wait_status().value_or(-1);
 }
 
 std::optional<unsigned short> wait_for_port_file(const std::filesystem::path &file,
@@ -563,6 +469,29 @@ std::string nginx_config(const std::filesystem::path &prefix, unsigned short por
   return c.str();
 }
 
+namespace {
+
+// nginx_config()'s config for the managed launcher: one port, no file of the user's to map back to.
+class test_nginx : public harness::nginx::nginx_proxy {
+public:
+  test_nginx(const std::filesystem::path &dir, std::string_view server_body)
+      : nginx_proxy({nginx_binary, dir.string(), (dir / "nginx.conf").string()}, {}), dir_(dir),
+        body_(server_body) {}
+  int ports_needed() const override { return 1; }
+  result<unsigned short> write_config(const std::vector<unsigned short> &ports) override {
+    if (auto w = write_text(nginx_config(dir_, ports.front(), body_), {}); !w)
+      return error{w.message()};
+    return ports.front();
+  }
+  std::string error_log() const override { return (dir_ / "error.log").string(); }
+
+private:
+  std::filesystem::path dir_;
+  std::string body_;
+};
+
+} // namespace
+
 std::unique_ptr<nginx_instance> nginx_instance::start(std::string_view server_body,
                                                       std::string &error,
                                                       mono_clock::time_point deadline) {
@@ -571,36 +500,20 @@ std::unique_ptr<nginx_instance> nginx_instance::start(std::string_view server_bo
     error = "cannot create a temporary directory";
     return nullptr;
   }
-  const auto conf = n->dir_ / "nginx.conf";
-  for (int attempt = 1; attempt <= 5; ++attempt) {
-    n->port_ = pick_free_port();
-    if (n->port_ == 0 || !write_file(conf, nginx_config(n->dir_.path(), n->port_, server_body))) {
-      error = "cannot pick a port or write " + conf.string();
-      return nullptr;
-    }
-    n->proc_ = process::spawn({nginx_binary, "-p", n->dir_.path().string() + "/", "-c",
-                               conf.string(), "-g", "daemon off;"},
-                              n->dir_ / "nginx.stdout", n->dir_ / "nginx.stderr");
-    if (!n->proc_) {
-      error = std::string("cannot run ") + nginx_binary;
-      return nullptr;
-    }
-    // Our nginx is up when its port answers while it is still running. (If another process took
-    // the port meanwhile, nginx keeps retrying bind() for a few seconds while the port answers;
-    // that race is tiny and would show up as a failed test, not a hang.)
-    bool up = false;
-    while (!up && n->proc_->running() && mono_clock::now() < deadline)
-      up = wait_for_port(n->port_, std::min(deadline, deadline_in(100ms)));
-    if (up && n->proc_->running()) return n;
-    n->proc_->stop();
-    const std::string logs = read_file(n->dir_ / "nginx.stderr") + n->error_log();
-    if (logs.find("Address already in use") == std::string::npos || mono_clock::now() >= deadline) {
-      error = "nginx did not start: " + logs;
-      return nullptr;
-    }
+  n->kind_ = std::make_unique<test_nginx>(n->dir_.path(), server_body);
+  n->proxy_ = std::make_unique<harness::managed::managed_proxy>(*n->kind_);
+  harness::managed::launch_options o;
+  o.attempts = 5; // another process may take the chosen port first
+  o.start_deadline =
+      std::max(std::chrono::ceil<std::chrono::milliseconds>(deadline - mono_clock::now()),
+               std::chrono::milliseconds(1000));
+  auto port = n->proxy_->start(o);
+  if (!port) {
+    error = "nginx did not start: " + port.message();
+    return nullptr;
   }
-  error = "nginx: no free port after 5 attempts";
-  return nullptr;
+  n->port_ = *port;
+  return n;
 }
 
 nginx_instance::~nginx_instance() {
@@ -616,7 +529,11 @@ std::string nginx_instance::error_log() const {
 }
 
 int nginx_instance::stop(mono_clock::duration grace) {
-  return proc_ ? proc_->stop(grace) : -1;
+  return proxy_ ? proxy_->stop(std::chrono::ceil<std::chrono::milliseconds>(grace)) : -1;
+}
+
+pid_t nginx_instance::pid() const {
+  return proxy_ ? proxy_->pid() : -1;
 }
 
 } // namespace streamcheck::test

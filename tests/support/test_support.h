@@ -14,7 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/child_process.h"
 #include "common/clock.h"
+#include "harness/managed/proxy.h"
 
 namespace streamcheck::test {
 
@@ -183,33 +185,28 @@ std::string read_file(const std::filesystem::path &p); // "" when missing
 bool write_file(const std::filesystem::path &p, std::string_view content);
 
 // ---------------------------------------------------------------------------------------------
-// Processes: fork/exec, stop by pid only.
+// Processes: the one spawner (common/child_process.h), stop by pid only.
 
 class process {
 public:
   // argv[0] is the executable's path. stdout and stderr go to the given files ("" = /dev/null).
-  // The child gets PR_SET_PDEATHSIG(SIGKILL), so a crashed test leaves nothing running.
+  // The one spawner (common/child_process.h): the child gets PR_SET_PDEATHSIG(SIGKILL), so a
+  // crashed test leaves nothing running, and none of the test's descriptors.
   static std::optional<process> spawn(const std::vector<std::string> &argv,
                                       const std::filesystem::path &stdout_file,
                                       const std::filesystem::path &stderr_file);
-  process(process &&other) noexcept;
-  process &operator=(process &&other) noexcept;
-  process(const process &) = delete;
-  process &operator=(const process &) = delete;
-  ~process(); // stop() if still running
 
-  pid_t pid() const { return pid_; }
-  bool running(); // reaps the child if it has exited
+  pid_t pid() const { return child_.pid(); }
+  bool running() { return child_.running(); } // reaps the child if it has exited
   // Waits for the child to exit; its wait status, or nullopt at the deadline (still running).
   std::optional<int> wait_until(mono_clock::time_point deadline);
   // SIGTERM, then SIGKILL if it is still running after `grace`; returns the wait status.
   int stop(mono_clock::duration grace = 5s);
-  std::optional<int> exit_status() const { return status_; }
+  std::optional<int> exit_status() const { return child_.wait_status(); }
 
 private:
-  explicit process(pid_t pid) : pid_(pid) {}
-  pid_t pid_ = -1;
-  std::optional<int> status_;
+  process() = default;
+  child_process child_; // stopped when destroyed
 };
 
 // Waits for a port file (written atomically by rename) and returns the port in it.
@@ -218,7 +215,8 @@ std::optional<unsigned short> wait_for_port_file(const std::filesystem::path &fi
                                                  process *owner = nullptr);
 
 // ---------------------------------------------------------------------------------------------
-// nginx in a temporary prefix, in the foreground, stopped by pid.
+// nginx in a temporary prefix, in the foreground, stopped by pid: the harness's managed launcher
+// (harness/managed/proxy.h) on a config the test writes.
 
 inline constexpr const char *nginx_binary = "/usr/sbin/nginx";
 bool nginx_available();
@@ -237,13 +235,14 @@ public:
   const std::filesystem::path &prefix() const { return dir_.path(); }
   std::string config() const;
   std::string error_log() const;
-  pid_t pid() const { return proc_ ? proc_->pid() : -1; }
-  int stop(mono_clock::duration grace = 5s); // wait status; SIGTERM is nginx's fast shutdown
+  pid_t pid() const;
+  int stop(mono_clock::duration grace = 5s); // exit status; SIGTERM is nginx's fast shutdown
 
 private:
   nginx_instance() = default;
   temp_dir dir_{"streamcheck-nginx"};
-  std::optional<process> proc_;
+  std::unique_ptr<harness::managed::proxy_kind> kind_;
+  std::unique_ptr<harness::managed::managed_proxy> proxy_; // destroyed before kind_, dir_
   unsigned short port_ = 0;
 };
 

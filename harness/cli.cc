@@ -15,7 +15,9 @@
 
 #include "common/base64.h"
 #include "harness/diagnosis.h"
+#include "harness/haproxy/launcher.h"
 #include "harness/interrupt.h"
+#include "harness/managed/packaged.h"
 #include "harness/managed/proxy.h"
 #include "harness/nginx/analysis.h"
 #include "harness/nginx/config.h"
@@ -42,6 +44,11 @@ Commands:
                                        loopback (the embedded mock plays every upstream), runs
                                        nginx -t, starts nginx, runs the suite, stops nginx. CONF
                                        itself is never modified
+  haproxy CFG [options]                the same for an HAProxy config: every bind moved to a
+                                       loopback port, every server to the embedded mock, chroot/
+                                       user/daemon/stats socket left out, haproxy -c (its errors
+                                       at CFG's own lines), the suite on every bind (TLS ones
+                                       with a throwaway certificate when the real one is absent)
   exec [options] -- CMD [ARGS...]      any proxy started by a command: starts an embedded mock,
                                        runs CMD with {listen} (127.0.0.1:PORT), {port}, {upstream}
                                        (127.0.0.1:MOCKPORT) and {upstream_port} filled in, waits
@@ -132,6 +139,7 @@ std::optional<std::string> command_help(const std::string &command) {
       {"self-test", {"Options for run and self-test:"}},
       {"nginx", {"Options for run and self-test:", "Options for nginx:"}},
       {"exec", {"Options for run and self-test:", "Options for nginx:"}},
+      {"haproxy", {"Options for run and self-test:", "Options for nginx:"}},
       {"list", {}},
       {"help", {}}};
   const auto found = std::find_if(sections.begin(), sections.end(),
@@ -237,7 +245,8 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       o.fix_out = arg.size() > 6 ? arg.substr(6) : "";
     } else if (arg == "--keep-certificates") {
       o.keep_certificates = true;
-    } else if (o.command == "nginx" && o.conf.empty() && !arg.empty() && arg[0] != '-') {
+    } else if ((o.command == "nginx" || o.command == "haproxy") && o.conf.empty() && !arg.empty() &&
+               arg[0] != '-') {
       o.conf = arg;
     } else if (takes_value(arg)) {
       const auto v = value();
@@ -877,6 +886,57 @@ int nginx_command(const cli_options &o) {
   return code;
 }
 
+// streamcheck haproxy CFG: the user's HAProxy config in front of the embedded mock, the suite on
+// every bind (merged as nginx's listeners are). CFG is only read.
+int haproxy_command(cli_options o) {
+  using std::chrono::seconds;
+  auto binary = managed::find_packaged_binary("haproxy", "haproxy");
+  if (!binary) return setup_error(o, binary.message());
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(o.conf, ec))
+    return setup_error(o, o.conf + ": no such file");
+  temp_prefix tmp;
+  tmp.keep = o.keep_temp;
+  tmp.contents = "haproxy.cfg (the rewritten copy), logs/";
+  if (!tmp.create("haproxy")) return setup_error(o, "cannot create a temp directory in /tmp");
+  auto srv = start_embedded_mock();
+  if (!srv) return setup_error(o, srv.message());
+  haproxy::haproxy_config target(*binary, o.conf, read_file(o.conf), tmp.path, srv.value()->port());
+  managed::managed_proxy proc(target);
+  managed::launch_options launch;
+  launch.listen_port = o.listen_port;
+  if (auto started = proc.start(launch); !started) return setup_error(o, started.message());
+  for (const auto &n : target.flat().notes)
+    std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
+  if (o.run.proxy_kind.empty()) {
+    o.run.proxy_kind = "haproxy";
+    o.run.proxy_kind_source = "managed haproxy target";
+  }
+  o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
+  std::vector<nginx::listener_run> runs;
+  for (const auto &l : target.flat().listeners) {
+    std::fprintf(stderr, "streamcheck: %s listening on %s (%s)\n", target.version().c_str(),
+                 l.url().c_str(), l.label().c_str());
+    o.run.proxy_url = l.url();
+    o.run.target_label =
+        "haproxy " + o.conf + ", " + l.label() + " at " + l.url() + " (" + target.version() + ")";
+    auto report = run_with_progress(o);
+    if (!report) {
+      proc.stop(seconds(5));
+      return setup_error(o, l.label() + ": " + report.message());
+    }
+    runs.push_back({l.label(), std::move(*report)});
+  }
+  run_report merged = nginx::merge_listener_runs(std::move(runs));
+  run_after_suite(o.after_suite, target.flat().listeners.front().url());
+  proc.stop(seconds(5));
+  const int code = write_reports(o, merged);
+  if (code != exit_ok)
+    for (const auto &line : proc.error_log_excerpt())
+      std::fprintf(stderr, "  haproxy: %s\n", line.c_str());
+  return code;
+}
+
 // {listen}, {port}, {upstream}, {upstream_port} in every argument.
 std::vector<std::string> fill_placeholders(std::vector<std::string> argv, unsigned short port,
                                            unsigned short upstream_port) {
@@ -989,6 +1049,11 @@ int run_cli(int argc, char **argv) {
             std::filesystem::weakly_canonical(o.conf, ec))
       return usage_error("--fix=OUT: OUT must not be the config itself");
     return nginx_command(o);
+  }
+  if (o.command == "haproxy") {
+    if (o.conf.empty())
+      return usage_error("haproxy needs the config file: streamcheck haproxy CFG");
+    return haproxy_command(o);
   }
   if (o.command == "exec") {
     if (o.exec_argv.empty())

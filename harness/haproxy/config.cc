@@ -100,7 +100,7 @@ std::string certificate_path(const std::string &crt, const std::string &crt_base
 
 std::string rewritten_bind(const std::string &indent, std::vector<std::string> words,
                            unsigned short port, const rewrite_options &o,
-                           const std::string &crt_base, std::vector<std::string> &notes) {
+                           const std::string &crt_base, rewritten &r) {
   words[1] = "127.0.0.1:" + std::to_string(port);
   for (std::size_t i = 2; i + 1 < words.size(); ++i) {
     if (words[i] == "crt-list") words[i] = "crt";
@@ -108,8 +108,9 @@ std::string rewritten_bind(const std::string &indent, std::vector<std::string> w
     std::error_code ec;
     if (!std::filesystem::exists(certificate_path(words[i + 1], crt_base), ec) &&
         !o.certificate.empty()) {
-      notes.push_back("certificate " + words[i + 1] + " not found: a throwaway one is used");
+      r.notes.push_back("certificate " + words[i + 1] + " not found: a throwaway one is used");
       words[i + 1] = o.certificate;
+      r.throwaway_certificate = true;
     }
   }
   return joined(indent, words);
@@ -226,6 +227,10 @@ result<rewritten> rewrite(const std::string &text, const rewrite_options &o) {
       crt_base = w[1];
     } else if (kind == "global" && global_dropped.count(w[0])) {
       line = commented_out(lines[i]);
+    } else if (kind == "global" && w[0] == "log" && w.size() >= 3) {
+      auto logged = w; // to syslog or a UDP server: this run's lines go to stderr instead
+      logged[1] = "stderr";
+      line = joined(indent, logged);
     } else if (kind == "global" && w[0] == "pidfile") {
       line = indent + "pidfile " + quoted(o.prefix + "/haproxy.pid");
     } else if (kind == "global" && w[0] == "stats" && w.size() > 1 && w[1] == "socket") {
@@ -236,7 +241,7 @@ result<rewritten> rewrite(const std::string &text, const rewrite_options &o) {
         line = commented_out(lines[i]);
       } else {
         r.listeners[next_bind].port = o.ports[next_bind];
-        line = rewritten_bind(indent, w, o.ports[next_bind], o, crt_base, r.notes);
+        line = rewritten_bind(indent, w, o.ports[next_bind], o, crt_base, r);
         ++next_bind;
       }
     } else if ((kind == "backend" || kind == "listen") && w[0] == "server" && w.size() >= 3) {

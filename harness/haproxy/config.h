@@ -32,8 +32,9 @@ struct rewrite_options {
 struct rewritten {
   std::string text;
   std::vector<bind_site> listeners;
-  int servers = 0;                // `server` / `server-template` lines pointed at the mock
-  std::vector<std::string> notes; // what was changed beyond addresses, for the report
+  int servers = 0;                    // `server` / `server-template` lines pointed at the mock
+  bool throwaway_certificate = false; // a bind uses rewrite_options::certificate
+  std::vector<std::string> notes;     // what was changed beyond addresses, for the report
 };
 
 // The bind lines of the file, in order (unix sockets and abns@ are skipped: not reachable).

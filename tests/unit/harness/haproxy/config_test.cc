@@ -13,7 +13,7 @@ const char *two_frontends = R"(global
 	user haproxy
 	daemon
 	pidfile /run/haproxy.pid
-
+	log /dev/log local0 notice
 defaults
 	mode http
 	default-server check inter 2s ssl verify none
@@ -92,13 +92,14 @@ TEST(HaproxyConfig, RewriteKeepsEveryLineNumber) {
   EXPECT_EQ(r.listeners[1].url(), "https://127.0.0.1:41002");
 }
 
-TEST(HaproxyConfig, RootOnlyGlobalsOutPidIntoThePrefix) {
+TEST(HaproxyConfig, RootOnlyGlobalsOutPidAndLogsIntoThePrefix) {
   const auto out = lines(must_rewrite(two_frontends, options()).text);
   EXPECT_EQ(out[1].rfind("# streamcheck:", 0), 0u) << out[1]; // chroot
   EXPECT_EQ(out[2].rfind("# streamcheck:", 0), 0u) << out[2]; // stats socket
   EXPECT_EQ(out[3].rfind("# streamcheck:", 0), 0u) << out[3]; // user
   EXPECT_EQ(out[4].rfind("# streamcheck:", 0), 0u) << out[4]; // daemon
   EXPECT_EQ(out[5], "\tpidfile /tmp/sc-haproxy/haproxy.pid");
+  EXPECT_EQ(out[6], "\tlog stderr local0 notice"); // not the machine's syslog
 }
 
 TEST(HaproxyConfig, ServersPointAtTheMockWithoutUpstreamTlsOrChecks) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/base64.h"
+#include "harness/caddy/launcher.h"
 #include "harness/diagnosis.h"
 #include "harness/haproxy/launcher.h"
 #include "harness/interrupt.h"
@@ -49,6 +50,11 @@ Commands:
                                        user/daemon/stats socket left out, haproxy -c (its errors
                                        at CFG's own lines), the suite on every bind (TLS ones
                                        with a throwaway certificate when the real one is absent)
+  caddy FILE [options]                 the same for a Caddyfile (or Caddy JSON): adapted by
+                                       caddy adapt, every server that proxies moved to a loopback
+                                       port (plain HTTP), every reverse_proxy upstream to the
+                                       mock, admin endpoint, ACME, internal CA and trust store
+                                       off, HOME/XDG directories in the temp prefix
   exec [options] -- CMD [ARGS...]      any proxy started by a command: starts an embedded mock,
                                        runs CMD with {listen} (127.0.0.1:PORT), {port}, {upstream}
                                        (127.0.0.1:MOCKPORT) and {upstream_port} filled in, waits
@@ -140,6 +146,7 @@ std::optional<std::string> command_help(const std::string &command) {
       {"nginx", {"Options for run and self-test:", "Options for nginx:"}},
       {"exec", {"Options for run and self-test:", "Options for nginx:"}},
       {"haproxy", {"Options for run and self-test:", "Options for nginx:"}},
+      {"caddy", {"Options for run and self-test:", "Options for nginx:"}},
       {"list", {}},
       {"help", {}}};
   const auto found = std::find_if(sections.begin(), sections.end(),
@@ -245,8 +252,8 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       o.fix_out = arg.size() > 6 ? arg.substr(6) : "";
     } else if (arg == "--keep-certificates") {
       o.keep_certificates = true;
-    } else if ((o.command == "nginx" || o.command == "haproxy") && o.conf.empty() && !arg.empty() &&
-               arg[0] != '-') {
+    } else if ((o.command == "nginx" || o.command == "haproxy" || o.command == "caddy") &&
+               o.conf.empty() && !arg.empty() && arg[0] != '-') {
       o.conf = arg;
     } else if (takes_value(arg)) {
       const auto v = value();
@@ -886,15 +893,65 @@ int nginx_command(const cli_options &o) {
   return code;
 }
 
-// streamcheck haproxy CFG: the user's HAProxy config in front of the embedded mock, the suite on
-// every bind (merged as nginx's listeners are). CFG is only read.
-int haproxy_command(cli_options o) {
+// A listener of a running managed proxy, as the suite reaches it.
+struct managed_listener {
+  std::string url;
+  std::string label; // "frontend ollama (line 27: *:8080)"
+};
+
+// The suite on every listener of a started managed proxy (HAProxy, Caddy), merged as nginx's
+// listeners are (each check's worst verdict), then the proxy stopped and the reports written.
+int test_managed(cli_options &o, managed::proxy_kind &kind, managed::managed_proxy &proc,
+                 const std::vector<managed_listener> &listeners,
+                 const std::vector<std::string> &notes, const mock::server &srv) {
   using std::chrono::seconds;
-  auto binary = managed::find_packaged_binary("haproxy", "haproxy");
-  if (!binary) return setup_error(o, binary.message());
+  for (const auto &n : notes)
+    std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
+  if (o.run.proxy_kind.empty()) {
+    o.run.proxy_kind = kind.kind();
+    o.run.proxy_kind_source = "managed " + kind.kind() + " target";
+  }
+  o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.control_port());
+  std::vector<nginx::listener_run> runs;
+  for (const auto &l : listeners) {
+    std::fprintf(stderr, "streamcheck: %s listening on %s (%s)\n", kind.version().c_str(),
+                 l.url.c_str(), l.label.c_str());
+    o.run.proxy_url = l.url;
+    o.run.target_label =
+        kind.kind() + " " + o.conf + ", " + l.label + " at " + l.url + " (" + kind.version() + ")";
+    auto report = run_with_progress(o);
+    if (!report) {
+      proc.stop(seconds(5));
+      return setup_error(o, l.label + ": " + report.message());
+    }
+    runs.push_back({l.label, std::move(*report)});
+  }
+  run_report merged = nginx::merge_listener_runs(std::move(runs));
+  run_after_suite(o.after_suite, listeners.front().url);
+  proc.stop(seconds(5));
+  const int code = write_reports(o, merged);
+  if (code != exit_ok)
+    for (const auto &line : proc.error_log_excerpt())
+      std::fprintf(stderr, "  %s: %s\n", kind.kind().c_str(), line.c_str());
+  return code;
+}
+
+// The checks every managed target makes before anything starts: the binary (the Debian package
+// named when it is missing) and the user's file.
+result<std::string> managed_binary(const cli_options &o, const std::string &name,
+                                   const std::string &package) {
+  auto binary = managed::find_packaged_binary(name, package);
+  if (!binary) return binary;
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(o.conf, ec))
-    return setup_error(o, o.conf + ": no such file");
+  if (!std::filesystem::is_regular_file(o.conf, ec)) return error{o.conf + ": no such file"};
+  return binary;
+}
+
+// streamcheck haproxy CFG: the user's HAProxy config in front of the embedded mock, the suite on
+// every bind. CFG is only read.
+int haproxy_command(cli_options o) {
+  auto binary = managed_binary(o, "haproxy", "haproxy");
+  if (!binary) return setup_error(o, binary.message());
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
   tmp.contents = "haproxy.cfg (the rewritten copy), logs/";
@@ -906,35 +963,34 @@ int haproxy_command(cli_options o) {
   managed::launch_options launch;
   launch.listen_port = o.listen_port;
   if (auto started = proc.start(launch); !started) return setup_error(o, started.message());
-  for (const auto &n : target.flat().notes)
-    std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
-  if (o.run.proxy_kind.empty()) {
-    o.run.proxy_kind = "haproxy";
-    o.run.proxy_kind_source = "managed haproxy target";
-  }
-  o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
-  std::vector<nginx::listener_run> runs;
-  for (const auto &l : target.flat().listeners) {
-    std::fprintf(stderr, "streamcheck: %s listening on %s (%s)\n", target.version().c_str(),
-                 l.url().c_str(), l.label().c_str());
-    o.run.proxy_url = l.url();
-    o.run.target_label =
-        "haproxy " + o.conf + ", " + l.label() + " at " + l.url() + " (" + target.version() + ")";
-    auto report = run_with_progress(o);
-    if (!report) {
-      proc.stop(seconds(5));
-      return setup_error(o, l.label() + ": " + report.message());
-    }
-    runs.push_back({l.label(), std::move(*report)});
-  }
-  run_report merged = nginx::merge_listener_runs(std::move(runs));
-  run_after_suite(o.after_suite, target.flat().listeners.front().url());
-  proc.stop(seconds(5));
-  const int code = write_reports(o, merged);
-  if (code != exit_ok)
-    for (const auto &line : proc.error_log_excerpt())
-      std::fprintf(stderr, "  haproxy: %s\n", line.c_str());
-  return code;
+  std::vector<managed_listener> listeners;
+  for (const auto &l : target.flat().listeners)
+    listeners.push_back({l.url(), l.label()});
+  return test_managed(o, target, proc, listeners, target.flat().notes, *srv.value());
+}
+
+// streamcheck caddy FILE: the user's Caddyfile (or JSON config), adapted by Caddy, in front of
+// the embedded mock, the suite on every server that proxies. FILE is only read.
+int caddy_command(cli_options o) {
+  auto binary = managed_binary(o, "caddy", "caddy");
+  if (!binary) return setup_error(o, binary.message());
+  temp_prefix tmp;
+  tmp.keep = o.keep_temp;
+  tmp.contents = "caddy.json (the rewritten adapted config), logs/, data/ (Caddy's storage)";
+  if (!tmp.create("caddy")) return setup_error(o, "cannot create a temp directory in /tmp");
+  auto adapted = caddy::load(*binary, o.conf, tmp.path);
+  if (!adapted) return setup_error(o, adapted.message());
+  auto srv = start_embedded_mock();
+  if (!srv) return setup_error(o, srv.message());
+  caddy::caddy_config target(*binary, o.conf, std::move(*adapted), tmp.path, srv.value()->port());
+  managed::managed_proxy proc(target);
+  managed::launch_options launch;
+  launch.listen_port = o.listen_port;
+  if (auto started = proc.start(launch); !started) return setup_error(o, started.message());
+  std::vector<managed_listener> listeners;
+  for (const auto &s : target.flat().sites)
+    listeners.push_back({s.url(), s.label()});
+  return test_managed(o, target, proc, listeners, target.flat().notes, *srv.value());
 }
 
 // {listen}, {port}, {upstream}, {upstream_port} in every argument.
@@ -1054,6 +1110,10 @@ int run_cli(int argc, char **argv) {
     if (o.conf.empty())
       return usage_error("haproxy needs the config file: streamcheck haproxy CFG");
     return haproxy_command(o);
+  }
+  if (o.command == "caddy") {
+    if (o.conf.empty()) return usage_error("caddy needs the config file: streamcheck caddy FILE");
+    return caddy_command(o);
   }
   if (o.command == "exec") {
     if (o.exec_argv.empty())

@@ -109,7 +109,8 @@ result<rewritten> rewrite(json adapted, const rewrite_options &o) {
     return error{"no HTTP server with a reverse_proxy handler: nothing proxies to an upstream"};
   if (o.ports.size() < names.size()) return error{"internal: fewer ports than servers"};
 
-  adapted["admin"] = {{"disabled", true}};
+  // No admin endpoint, and no autosave.json in the user's config directory.
+  adapted["admin"] = {{"disabled", true}, {"config", {{"persist", false}}}};
   adapted["storage"] = {{"module", "file_system"}, {"root", o.prefix + "/storage"}};
   json &apps = adapted["apps"];
   if (apps.contains("tls")) {

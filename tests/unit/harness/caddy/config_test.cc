@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/caddy/config.h"
+#include "harness/caddy/launcher.h"
 
 namespace streamcheck::harness::caddy {
 namespace {
@@ -60,7 +61,7 @@ TEST(CaddyConfig, OnlyProxyingServersAreTested) {
 
 TEST(CaddyConfig, NothingTouchesTheNetworkOrTheMachine) {
   const auto r = must_rewrite(adapted());
-  EXPECT_EQ(r.config["admin"], (json{{"disabled", true}}));
+  EXPECT_EQ(r.config["admin"], json::parse(R"({"disabled": true, "config": {"persist": false}})"));
   EXPECT_FALSE(r.config["apps"].contains("tls"));
   EXPECT_FALSE(r.config["apps"].contains("pki"));
   EXPECT_EQ(r.config["storage"]["root"], "/tmp/sc-caddy/storage");
@@ -98,6 +99,12 @@ TEST(CaddyConfig, NoReverseProxyIsAnError) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.message().find("no HTTP server with a reverse_proxy"), std::string::npos);
   EXPECT_FALSE(rewrite(json::object(), options()));
+}
+
+TEST(CaddyConfig, VersionFromUpstreamAndDebianBuilds) {
+  EXPECT_EQ(parse_version("v2.7.6 h1:w0NymbG2m9PcvKWsrXO6EEkY9Ru4FJK8uQbYcev1p3A=\n"), "2.7.6");
+  EXPECT_EQ(parse_version("2.6.2\n"), "2.6.2");
+  EXPECT_EQ(parse_version("Error: unknown command\n"), "");
 }
 
 } // namespace

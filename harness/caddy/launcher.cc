@@ -13,11 +13,13 @@ namespace {
 
 using nlohmann::json;
 
-// HOME and XDG directories inside the prefix: what Caddy writes stays in it.
+// HOME and XDG directories inside the prefix: what Caddy writes stays in it (the inherited ones
+// are dropped, so these are the only ones it sees).
 std::vector<std::string> private_home_env(const std::string &prefix) {
   return {"HOME=" + prefix, "XDG_DATA_HOME=" + prefix + "/data",
           "XDG_CONFIG_HOME=" + prefix + "/config"};
 }
+const std::vector<std::string> inherited_home = {"HOME=", "XDG_DATA_HOME=", "XDG_CONFIG_HOME="};
 
 bool ends_with(const std::string &s, const std::string &tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
@@ -26,7 +28,10 @@ bool ends_with(const std::string &s, const std::string &tail) {
 std::string query_version(const std::string &binary, const std::string &prefix) {
   child_process v;
   const std::string log = prefix + "/logs/caddy-version.log";
-  if (!v.start({.argv = {binary, "version"}, .log = log, .extra_env = private_home_env(prefix)}))
+  if (!v.start({.argv = {binary, "version"},
+                .log = log,
+                .extra_env = private_home_env(prefix),
+                .drop_env = inherited_home}))
     return "";
   if (v.wait(std::chrono::seconds(10)) != 0) return "";
   return parse_version(read_file(log));
@@ -60,6 +65,7 @@ result<json> load(const std::string &binary, const std::string &user_file,
         adapt.start({.argv = {binary, "adapt", "--config", user_file, "--adapter", "caddyfile"},
                      .log = out,
                      .extra_env = private_home_env(prefix),
+                     .drop_env = inherited_home,
                      .stderr_log = err,
                      .truncate = true});
     if (!started) return error{started.message()};

@@ -18,6 +18,7 @@
 #include "harness/diagnosis.h"
 #include "harness/haproxy/launcher.h"
 #include "harness/interrupt.h"
+#include "harness/lighttpd/launcher.h"
 #include "harness/managed/packaged.h"
 #include "harness/managed/proxy.h"
 #include "harness/nginx/analysis.h"
@@ -55,6 +56,10 @@ Commands:
                                        port (plain HTTP), every reverse_proxy upstream to the
                                        mock, admin endpoint, ACME, internal CA and trust store
                                        off, HOME/XDG directories in the temp prefix
+  lighttpd CONF [options]              the same for a lighttpd config, as lighttpd -p reads it
+                                       (includes resolved): server.port and every $SERVER
+                                       ["socket"] on loopback ports, every proxy.server host the
+                                       mock, lighttpd -tt, the suite on every listener
   exec [options] -- CMD [ARGS...]      any proxy started by a command: starts an embedded mock,
                                        runs CMD with {listen} (127.0.0.1:PORT), {port}, {upstream}
                                        (127.0.0.1:MOCKPORT) and {upstream_port} filled in, waits
@@ -147,6 +152,7 @@ std::optional<std::string> command_help(const std::string &command) {
       {"exec", {"Options for run and self-test:", "Options for nginx:"}},
       {"haproxy", {"Options for run and self-test:", "Options for nginx:"}},
       {"caddy", {"Options for run and self-test:", "Options for nginx:"}},
+      {"lighttpd", {"Options for run and self-test:", "Options for nginx:"}},
       {"list", {}},
       {"help", {}}};
   const auto found = std::find_if(sections.begin(), sections.end(),
@@ -252,7 +258,8 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       o.fix_out = arg.size() > 6 ? arg.substr(6) : "";
     } else if (arg == "--keep-certificates") {
       o.keep_certificates = true;
-    } else if ((o.command == "nginx" || o.command == "haproxy" || o.command == "caddy") &&
+    } else if ((o.command == "nginx" || o.command == "haproxy" || o.command == "caddy" ||
+                o.command == "lighttpd") &&
                o.conf.empty() && !arg.empty() && arg[0] != '-') {
       o.conf = arg;
     } else if (takes_value(arg)) {
@@ -993,6 +1000,31 @@ int caddy_command(cli_options o) {
   return test_managed(o, target, proc, listeners, target.flat().notes, *srv.value());
 }
 
+// streamcheck lighttpd CONF: the user's lighttpd config, as lighttpd reads it, in front of the
+// embedded mock, the suite on every listener. CONF is only read.
+int lighttpd_command(cli_options o) {
+  auto binary = managed_binary(o, "lighttpd", "lighttpd");
+  if (!binary) return setup_error(o, binary.message());
+  temp_prefix tmp;
+  tmp.keep = o.keep_temp;
+  tmp.contents = "lighttpd.conf (the rewritten copy), logs/";
+  if (!tmp.create("lighttpd")) return setup_error(o, "cannot create a temp directory in /tmp");
+  auto normalized = lighttpd::load(*binary, o.conf, tmp.path);
+  if (!normalized) return setup_error(o, normalized.message());
+  auto srv = start_embedded_mock();
+  if (!srv) return setup_error(o, srv.message());
+  lighttpd::lighttpd_config target(*binary, o.conf, std::move(*normalized), tmp.path,
+                                   srv.value()->port());
+  managed::managed_proxy proc(target);
+  managed::launch_options launch;
+  launch.listen_port = o.listen_port;
+  if (auto started = proc.start(launch); !started) return setup_error(o, started.message());
+  std::vector<managed_listener> listeners;
+  for (const auto &l : target.flat().listeners)
+    listeners.push_back({l.url(), l.label()});
+  return test_managed(o, target, proc, listeners, target.flat().notes, *srv.value());
+}
+
 // {listen}, {port}, {upstream}, {upstream_port} in every argument.
 std::vector<std::string> fill_placeholders(std::vector<std::string> argv, unsigned short port,
                                            unsigned short upstream_port) {
@@ -1114,6 +1146,11 @@ int run_cli(int argc, char **argv) {
   if (o.command == "caddy") {
     if (o.conf.empty()) return usage_error("caddy needs the config file: streamcheck caddy FILE");
     return caddy_command(o);
+  }
+  if (o.command == "lighttpd") {
+    if (o.conf.empty())
+      return usage_error("lighttpd needs the config file: streamcheck lighttpd CONF");
+    return lighttpd_command(o);
   }
   if (o.command == "exec") {
     if (o.exec_argv.empty())

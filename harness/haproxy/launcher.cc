@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "common/child_process.h"
-#include "harness/nginx/launcher.h"
+#include "harness/managed/packaged.h"
 #include "harness/process.h"
 
 namespace streamcheck::harness::haproxy {
@@ -16,12 +16,6 @@ std::string query_version(const std::string &binary, const std::string &log) {
   if (!v.start({{binary, "-v"}, log, {}, {}})) return "";
   if (v.wait(std::chrono::seconds(10)) != 0) return "";
   return parse_version(read_file(log));
-}
-
-bool write_file(const std::string &path, const std::string &text) {
-  std::ofstream f(path, std::ios::trunc);
-  f << text;
-  return static_cast<bool>(f);
 }
 
 } // namespace
@@ -56,20 +50,14 @@ result<unsigned short> haproxy_config::write_config(const std::vector<unsigned s
   auto r = rewrite(text_, o);
   if (!r) return error{user_file_ + ": " + r.message()};
   flat_ = std::move(*r);
-  if (!write_file(config_path(), flat_.text)) return error{"cannot write " + config_path()};
+  if (!managed::write_text_file(config_path(), flat_.text))
+    return error{"cannot write " + config_path()};
   return flat_.listeners.front().port;
 }
 
 result<bool> haproxy_config::prepare() {
   if (!flat_.throwaway_certificate) return true;
-  const std::string cert = prefix_ + "/throwaway.crt", key = prefix_ + "/throwaway.key";
-  if (auto made = nginx::make_throwaway_certificate(cert, key, logs_dir() + "/openssl.log",
-                                                    std::chrono::seconds(30));
-      !made)
-    return made;
-  if (!write_file(prefix_ + "/throwaway.pem", read_file(cert) + read_file(key)))
-    return error{"cannot write " + prefix_ + "/throwaway.pem"};
-  return true;
+  return managed::make_throwaway_pem(prefix_ + "/throwaway.pem", logs_dir());
 }
 
 std::vector<std::string> haproxy_config::check_command() const {

@@ -1,6 +1,10 @@
 #include "harness/managed/packaged.h"
 
+#include "harness/nginx/launcher.h"
+#include "harness/process.h"
+
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <unistd.h>
 
@@ -30,6 +34,22 @@ result<std::string> find_packaged_binary(const std::string &name, const std::str
                " not found (not on PATH, not in /usr/sbin or /usr/bin): install the Debian "
                "package " +
                package + " (apt-get install " + package + "; scripts/setup.sh does)"};
+}
+
+bool write_text_file(const std::string &path, const std::string &text) {
+  std::ofstream f(path, std::ios::trunc);
+  f << text;
+  return static_cast<bool>(f);
+}
+
+result<bool> make_throwaway_pem(const std::string &pem, const std::string &logs_dir) {
+  const std::string cert = pem + ".crt", key = pem + ".key";
+  if (auto made = nginx::make_throwaway_certificate(cert, key, logs_dir + "/openssl.log",
+                                                    std::chrono::seconds(30));
+      !made)
+    return made;
+  if (!write_text_file(pem, read_file(cert) + read_file(key))) return error{"cannot write " + pem};
+  return true;
 }
 
 } // namespace streamcheck::harness::managed

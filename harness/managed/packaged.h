@@ -1,5 +1,7 @@
-// The proxies streamcheck runs from Debian packages (haproxy, caddy, apache2, lighttpd): where
-// the binary is, and the setup error naming the package when it is not installed.
+// What the proxies streamcheck runs from Debian packages (haproxy, caddy, apache2, lighttpd)
+// share: where the binary is (the setup error naming the package when it is not installed), the
+// private config written, a throwaway certificate in the one-file PEM form HAProxy and lighttpd
+// read.
 #pragma once
 #include <string>
 
@@ -11,5 +13,11 @@ namespace streamcheck::harness::managed {
 // /usr/bin/NAME; an error naming the Debian package when none is executable.
 result<std::string> find_packaged_binary(const std::string &name, const std::string &package,
                                          const std::string &explicit_path = "");
+
+// Writes text to path, replacing it; false when it cannot.
+bool write_text_file(const std::string &path, const std::string &text);
+
+// A self-signed certificate and its key in one PEM file at `pem` (openssl's log in logs_dir).
+result<bool> make_throwaway_pem(const std::string &pem, const std::string &logs_dir);
 
 } // namespace streamcheck::harness::managed

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# streamcheck haproxy CFG and streamcheck caddy FILE end to end: the user's file untouched,
+# streamcheck haproxy CFG, caddy FILE and lighttpd CONF end to end: the user's file untouched,
 # the proxy's own config check mapped to the user's file:line (exit 2), bad input as one-line
 # setup errors, a good config passing and a faulty one failing, TLS binds with a throwaway
 # certificate, nothing Caddy writes outside the temp prefix. Real processes. Exits 77 when
@@ -15,7 +15,7 @@ failures=0 passed=0
 . "$(dirname "$0")/expect.sh"
 
 have() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ]; }
-have haproxy || have caddy || { echo "neither haproxy nor caddy installed"; exit 77; }
+have haproxy || have caddy || have lighttpd || { echo "no haproxy, caddy or lighttpd installed"; exit 77; }
 
 expect "haproxy without a file" 3 "haproxy needs the config file" 2 "$sc" haproxy
 expect "caddy without a file" 3 "caddy needs the config file" 2 "$sc" caddy
@@ -66,6 +66,22 @@ if have caddy; then
   expect "recommended Caddyfile passes" 0 "0 failed" 60 \
     "$sc" caddy "$src/proxies/caddy/Caddyfile" --profile quick --no-color \
     --check 'stream.*' --check 'cors.*' --check 'upstream.*' --check 'abort.cancel-*'
+fi
+
+if have lighttpd; then
+  printf 'server.port = 8080\nproxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => 11434 ) )\n' \
+    >"$work/bad-lighttpd.conf"
+  expect "lighttpd's parser names the user's line" 2 "source: $work/bad-lighttpd.conf line: 3" 15 \
+    "$sc" lighttpd "$work/bad-lighttpd.conf"
+  printf 'server.port = 8080\nserver.document-root = "/var/www/html"\n' >"$work/noproxy-lighttpd.conf"
+  expect "lighttpd config that proxies nothing" 2 "no proxy.server" 15 \
+    "$sc" lighttpd "$work/noproxy-lighttpd.conf"
+  expect "stock lighttpd buffers" 1 "✘ stream.first-token" 60 \
+    "$sc" lighttpd "$src/fixtures/lighttpd/stock.conf" --profile quick --no-color \
+    --check 'stream.first-token'
+  expect "lighttpd with streaming on" 0 "0 failed" 60 \
+    "$sc" lighttpd "$src/fixtures/lighttpd/stream-response-body.conf" --profile quick --no-color \
+    --check 'stream.*' --check 'abort.cancel-propagates' --check 'abort.truncation-visible'
 fi
 
 echo "managed commands: $passed passed, $failures failed"

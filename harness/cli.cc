@@ -15,6 +15,7 @@
 
 #include "common/base64.h"
 #include "harness/caddy/launcher.h"
+#include "harness/compare.h"
 #include "harness/diagnosis.h"
 #include "harness/haproxy/launcher.h"
 #include "harness/interrupt.h"
@@ -60,6 +61,13 @@ Commands:
                                        (includes resolved): server.port and every $SERVER
                                        ["socket"] on loopback ports, every proxy.server host the
                                        mock, lighttpd -tt, the suite on every listener
+  compare TARGET... [options]          the suite against each target, one after another (each
+                                       with its own embedded mock), as one matrix: rows checks,
+                                       columns targets, each cell the verdict and its headline
+                                       figure, then each target's failures with the fix. TARGET:
+                                       nginx:FILE, haproxy:FILE, caddy:FILE, lighttpd:FILE or
+                                       exec:'CMD ARGS' (split on spaces). --report console,
+                                       markdown or json; exit code the worst target's
   exec [options] -- CMD [ARGS...]      any proxy started by a command: starts an embedded mock,
                                        runs CMD with {listen} (127.0.0.1:PORT), {port}, {upstream}
                                        (127.0.0.1:MOCKPORT) and {upstream_port} filled in, waits
@@ -153,6 +161,7 @@ std::optional<std::string> command_help(const std::string &command) {
       {"haproxy", {"Options for run and self-test:", "Options for nginx:"}},
       {"caddy", {"Options for run and self-test:", "Options for nginx:"}},
       {"lighttpd", {"Options for run and self-test:", "Options for nginx:"}},
+      {"compare", {"Options for run and self-test:"}},
       {"list", {}},
       {"help", {}}};
   const auto found = std::find_if(sections.begin(), sections.end(),
@@ -208,6 +217,8 @@ struct cli_options {
   std::string fix_out; // "" = CONF with .fixed before its extension
   // exec command
   std::vector<std::string> exec_argv;
+  // compare command: its TARGET strings
+  std::vector<std::string> compare_targets;
   bool upstream_profile_given = false;
   bool base_path_given = false;
 };
@@ -258,6 +269,8 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
       o.fix_out = arg.size() > 6 ? arg.substr(6) : "";
     } else if (arg == "--keep-certificates") {
       o.keep_certificates = true;
+    } else if (o.command == "compare" && !arg.empty() && arg[0] != '-') {
+      o.compare_targets.push_back(arg);
     } else if ((o.command == "nginx" || o.command == "haproxy" || o.command == "caddy" ||
                 o.command == "lighttpd") &&
                o.conf.empty() && !arg.empty() && arg[0] != '-') {
@@ -489,6 +502,12 @@ int setup_error(const cli_options &o, const std::string &message) {
       append_step_summary(t, r);
     }
   return exit_setup_error;
+}
+
+// A run's reports, or its setup error's.
+int reported(const cli_options &o, const result<run_report> &report) {
+  if (!report) return setup_error(o, report.message());
+  return write_reports(o, report.value());
 }
 
 int run_and_report(const cli_options &o) {
@@ -907,10 +926,11 @@ struct managed_listener {
 };
 
 // The suite on every listener of a started managed proxy (HAProxy, Caddy), merged as nginx's
-// listeners are (each check's worst verdict), then the proxy stopped and the reports written.
-int test_managed(cli_options &o, managed::proxy_kind &kind, managed::managed_proxy &proc,
-                 const std::vector<managed_listener> &listeners,
-                 const std::vector<std::string> &notes, const mock::server &srv) {
+// listeners are (each check's worst verdict), then the proxy stopped.
+result<run_report> managed_run(cli_options &o, managed::proxy_kind &kind,
+                               managed::managed_proxy &proc,
+                               const std::vector<managed_listener> &listeners,
+                               const std::vector<std::string> &notes, const mock::server &srv) {
   using std::chrono::seconds;
   for (const auto &n : notes)
     std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
@@ -929,18 +949,17 @@ int test_managed(cli_options &o, managed::proxy_kind &kind, managed::managed_pro
     auto report = run_with_progress(o);
     if (!report) {
       proc.stop(seconds(5));
-      return setup_error(o, l.label + ": " + report.message());
+      return error{l.label + ": " + report.message()};
     }
     runs.push_back({l.label, std::move(*report)});
   }
   run_report merged = nginx::merge_listener_runs(std::move(runs));
   run_after_suite(o.after_suite, listeners.front().url);
   proc.stop(seconds(5));
-  const int code = write_reports(o, merged);
-  if (code != exit_ok)
+  if (merged.exit_code() != exit_ok)
     for (const auto &line : proc.error_log_excerpt())
       std::fprintf(stderr, "  %s: %s\n", kind.kind().c_str(), line.c_str());
-  return code;
+  return merged;
 }
 
 // The checks every managed target makes before anything starts: the binary (the Debian package
@@ -956,73 +975,85 @@ result<std::string> managed_binary(const cli_options &o, const std::string &name
 
 // streamcheck haproxy CFG: the user's HAProxy config in front of the embedded mock, the suite on
 // every bind. CFG is only read.
-int haproxy_command(cli_options o) {
+result<run_report> haproxy_run(cli_options o) {
   auto binary = managed_binary(o, "haproxy", "haproxy");
-  if (!binary) return setup_error(o, binary.message());
+  if (!binary) return error{binary.message()};
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
   tmp.contents = "haproxy.cfg (the rewritten copy), logs/";
-  if (!tmp.create("haproxy")) return setup_error(o, "cannot create a temp directory in /tmp");
+  if (!tmp.create("haproxy")) return error{"cannot create a temp directory in /tmp"};
   auto srv = start_embedded_mock();
-  if (!srv) return setup_error(o, srv.message());
+  if (!srv) return error{srv.message()};
   haproxy::haproxy_config target(*binary, o.conf, read_file(o.conf), tmp.path, srv.value()->port());
   managed::managed_proxy proc(target);
   managed::launch_options launch;
   launch.listen_port = o.listen_port;
-  if (auto started = proc.start(launch); !started) return setup_error(o, started.message());
+  if (auto started = proc.start(launch); !started) return error{started.message()};
   std::vector<managed_listener> listeners;
   for (const auto &l : target.flat().listeners)
     listeners.push_back({l.url(), l.label()});
-  return test_managed(o, target, proc, listeners, target.flat().notes, *srv.value());
+  return managed_run(o, target, proc, listeners, target.flat().notes, *srv.value());
+}
+
+int haproxy_command(const cli_options &o) {
+  return reported(o, haproxy_run(o));
 }
 
 // streamcheck caddy FILE: the user's Caddyfile (or JSON config), adapted by Caddy, in front of
 // the embedded mock, the suite on every server that proxies. FILE is only read.
-int caddy_command(cli_options o) {
+result<run_report> caddy_run(cli_options o) {
   auto binary = managed_binary(o, "caddy", "caddy");
-  if (!binary) return setup_error(o, binary.message());
+  if (!binary) return error{binary.message()};
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
   tmp.contents = "caddy.json (the rewritten adapted config), logs/, data/ (Caddy's storage)";
-  if (!tmp.create("caddy")) return setup_error(o, "cannot create a temp directory in /tmp");
+  if (!tmp.create("caddy")) return error{"cannot create a temp directory in /tmp"};
   auto adapted = caddy::load(*binary, o.conf, tmp.path);
-  if (!adapted) return setup_error(o, adapted.message());
+  if (!adapted) return error{adapted.message()};
   auto srv = start_embedded_mock();
-  if (!srv) return setup_error(o, srv.message());
+  if (!srv) return error{srv.message()};
   caddy::caddy_config target(*binary, o.conf, std::move(*adapted), tmp.path, srv.value()->port());
   managed::managed_proxy proc(target);
   managed::launch_options launch;
   launch.listen_port = o.listen_port;
-  if (auto started = proc.start(launch); !started) return setup_error(o, started.message());
+  if (auto started = proc.start(launch); !started) return error{started.message()};
   std::vector<managed_listener> listeners;
   for (const auto &s : target.flat().sites)
     listeners.push_back({s.url(), s.label()});
-  return test_managed(o, target, proc, listeners, target.flat().notes, *srv.value());
+  return managed_run(o, target, proc, listeners, target.flat().notes, *srv.value());
+}
+
+int caddy_command(const cli_options &o) {
+  return reported(o, caddy_run(o));
 }
 
 // streamcheck lighttpd CONF: the user's lighttpd config, as lighttpd reads it, in front of the
 // embedded mock, the suite on every listener. CONF is only read.
-int lighttpd_command(cli_options o) {
+result<run_report> lighttpd_run(cli_options o) {
   auto binary = managed_binary(o, "lighttpd", "lighttpd");
-  if (!binary) return setup_error(o, binary.message());
+  if (!binary) return error{binary.message()};
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
   tmp.contents = "lighttpd.conf (the rewritten copy), logs/";
-  if (!tmp.create("lighttpd")) return setup_error(o, "cannot create a temp directory in /tmp");
+  if (!tmp.create("lighttpd")) return error{"cannot create a temp directory in /tmp"};
   auto normalized = lighttpd::load(*binary, o.conf, tmp.path);
-  if (!normalized) return setup_error(o, normalized.message());
+  if (!normalized) return error{normalized.message()};
   auto srv = start_embedded_mock();
-  if (!srv) return setup_error(o, srv.message());
+  if (!srv) return error{srv.message()};
   lighttpd::lighttpd_config target(*binary, o.conf, std::move(*normalized), tmp.path,
                                    srv.value()->port());
   managed::managed_proxy proc(target);
   managed::launch_options launch;
   launch.listen_port = o.listen_port;
-  if (auto started = proc.start(launch); !started) return setup_error(o, started.message());
+  if (auto started = proc.start(launch); !started) return error{started.message()};
   std::vector<managed_listener> listeners;
   for (const auto &l : target.flat().listeners)
     listeners.push_back({l.url(), l.label()});
-  return test_managed(o, target, proc, listeners, target.flat().notes, *srv.value());
+  return managed_run(o, target, proc, listeners, target.flat().notes, *srv.value());
+}
+
+int lighttpd_command(const cli_options &o) {
+  return reported(o, lighttpd_run(o));
 }
 
 // {listen}, {port}, {upstream}, {upstream_port} in every argument.
@@ -1042,37 +1073,37 @@ std::vector<std::string> fill_placeholders(std::vector<std::string> argv, unsign
 
 // streamcheck exec -- CMD: any proxy a command line can start (streamcheck-proxy, Caddy,
 // HAProxy, socat...), in front of the embedded mock.
-int exec_command(cli_options o) {
+result<run_report> exec_run(cli_options o) {
   using std::chrono::seconds;
   auto srv = start_embedded_mock();
-  if (!srv) return setup_error(o, srv.message());
+  if (!srv) return error{srv.message()};
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
   tmp.contents = "output.log: the command's output";
-  if (!tmp.create("exec")) return setup_error(o, "cannot create a temp directory in /tmp");
+  if (!tmp.create("exec")) return error{"cannot create a temp directory in /tmp"};
   const std::string log = tmp.path + "/output.log";
   const std::string name = o.exec_argv.front();
   child_process child;
   unsigned short port = 0;
   for (int attempt = 1;; ++attempt) {
     auto ports = free_ports(1);
-    if (!ports) return setup_error(o, ports.message());
+    if (!ports) return error{ports.message()};
     port = ports->front();
     auto started =
         child.start({fill_placeholders(o.exec_argv, port, srv.value()->port()), log, {}, {}});
-    if (!started) return setup_error(o, started.message());
+    if (!started) return error{started.message()};
     const auto ready = child.wait_listening(port, seconds(15));
     if (ready == child_process::readiness::listening) break;
     const std::string said = last_lines(read_file(log), 5);
     if (ready == child_process::readiness::timed_out) {
       child.stop(seconds(5));
-      return setup_error(o, name + " did not listen on 127.0.0.1:" + std::to_string(port) +
-                                " within 15 s (does the command use {listen} or {port}?)" +
-                                (said.empty() ? "" : ":\n" + said));
+      return error{name + " did not listen on 127.0.0.1:" + std::to_string(port) +
+                   " within 15 s (does the command use {listen} or {port}?)" +
+                   (said.empty() ? "" : ":\n" + said)};
     }
     if (!managed::says_address_in_use(said) || attempt >= 3)
-      return setup_error(o, name + " exited with status " + std::to_string(child.exit_status()) +
-                                " before listening" + (said.empty() ? "" : ":\n" + said));
+      return error{name + " exited with status " + std::to_string(child.exit_status()) +
+                   " before listening" + (said.empty() ? "" : ":\n" + said)};
   }
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   std::fprintf(stderr, "streamcheck: %s listening on %s\n", name.c_str(), url.c_str());
@@ -1086,15 +1117,86 @@ int exec_command(cli_options o) {
   if (!report) {
     if (!said.empty())
       std::fprintf(stderr, "streamcheck: %s said:\n%s\n", name.c_str(), said.c_str());
-    return setup_error(o, report.message());
+    return error{report.message()};
   }
-  const int code = write_reports(o, *report);
-  if (code != exit_ok && !said.empty())
+  if (report->exit_code() != exit_ok && !said.empty())
     std::fprintf(stderr, "streamcheck: %s's last output lines:\n%s\n", name.c_str(), said.c_str());
   if (stopped > 0 && stopped != 128 + SIGTERM)
     std::fprintf(stderr, "streamcheck: note: %s exited with status %d on SIGTERM\n", name.c_str(),
                  stopped);
-  return code;
+  return report;
+}
+
+int exec_command(const cli_options &o) {
+  return reported(o, exec_run(o));
+}
+
+bool listens_somewhere(const std::vector<std::string> &argv) {
+  return std::any_of(argv.begin(), argv.end(), [](const auto &a) {
+    return a.find("{listen}") != std::string::npos || a.find("{port}") != std::string::npos;
+  });
+}
+
+// One compare target's run, as its own command would do it (without writing reports).
+result<run_report> compare_run(const cli_options &o, const compare_target &t) {
+  cli_options sub = o;
+  sub.command = t.command;
+  sub.conf = t.file;
+  sub.exec_argv = t.argv;
+  sub.run.target_label.clear();
+  if (t.command == "nginx") {
+    auto run = run_nginx_gate(sub, true);
+    if (!run) return error{run.message()};
+    return std::move(run->report);
+  }
+  if (t.command == "haproxy") return haproxy_run(sub);
+  if (t.command == "caddy") return caddy_run(sub);
+  if (t.command == "lighttpd") return lighttpd_run(sub);
+  if (!listens_somewhere(t.argv))
+    return error{"the command must say where to listen with {listen} or {port}"};
+  return exec_run(sub);
+}
+
+// streamcheck compare TARGET...: DESIGN §1 job 2.
+int compare_command(const cli_options &o) {
+  if (o.compare_targets.empty())
+    return usage_error("compare needs targets: streamcheck compare haproxy:FILE caddy:FILE ...");
+  std::vector<compare_target> targets;
+  for (const auto &spec : o.compare_targets) {
+    auto t = parse_compare_target(spec);
+    if (!t) return usage_error(t.message());
+    targets.push_back(*t);
+  }
+  label_targets(targets);
+  for (const auto &r : o.reports)
+    if (r.format != "console" && r.format != "markdown" && r.format != "json")
+      return usage_error("compare writes console, markdown or json reports, not " + r.format);
+  std::vector<compare_column> columns;
+  for (const auto &t : targets) {
+    std::fprintf(stderr, "streamcheck: compare: %s\n", t.spec.c_str());
+    auto r = compare_run(o, t);
+    if (!r) std::fprintf(stderr, "streamcheck: %s: %s\n", t.spec.c_str(), r.message().c_str());
+    columns.push_back({t.label, r ? std::optional<run_report>(std::move(*r)) : std::nullopt,
+                       r ? "" : r.message()});
+  }
+  bool written = true;
+  for (const auto &t : o.reports) {
+    const std::string text = t.format == "json"       ? compare_json(columns).dump(2) + "\n"
+                             : t.format == "markdown" ? compare_markdown(columns)
+                                                      : compare_console(columns, o.color);
+    if (t.file.empty() || t.file == "-") {
+      std::cout << text << std::flush;
+      continue;
+    }
+    std::ofstream f(t.file);
+    f << text;
+    f.close();
+    if (!f) {
+      std::fprintf(stderr, "streamcheck: cannot write %s\n", t.file.c_str());
+      written = false;
+    }
+  }
+  return written ? compare_exit_code(columns) : exit_setup_error;
 }
 
 // `streamcheck CMD --help` (or -h anywhere before exec's --) and `streamcheck help CMD`: CMD.
@@ -1152,13 +1254,11 @@ int run_cli(int argc, char **argv) {
       return usage_error("lighttpd needs the config file: streamcheck lighttpd CONF");
     return lighttpd_command(o);
   }
+  if (o.command == "compare") return compare_command(o);
   if (o.command == "exec") {
     if (o.exec_argv.empty())
       return usage_error("exec needs a command after --: streamcheck exec -- CMD {listen} ...");
-    const bool has_port = std::any_of(o.exec_argv.begin(), o.exec_argv.end(), [](const auto &a) {
-      return a.find("{listen}") != std::string::npos || a.find("{port}") != std::string::npos;
-    });
-    if (!has_port)
+    if (!listens_somewhere(o.exec_argv))
       return usage_error("exec: the command must say where to listen with {listen} or {port}");
     return exec_command(o);
   }

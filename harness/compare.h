@@ -16,6 +16,7 @@ namespace streamcheck::harness {
 // ("exec:streamcheck-proxy --listen {listen} --upstream http://{upstream}", split on spaces).
 struct compare_target {
   std::string spec;              // as given
+  std::string label;             // short, for the matrix column: "haproxy:stock.cfg"
   std::string command;           // nginx, haproxy, caddy, lighttpd, exec
   std::string file;              // the config (managed targets)
   std::vector<std::string> argv; // exec

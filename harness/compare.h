@@ -26,7 +26,7 @@ result<compare_target> parse_compare_target(const std::string &spec);
 void label_targets(std::vector<compare_target> &targets);
 
 struct compare_column {
-  std::string label;                // the target's spec
+  std::string label;                // the target's short label
   std::optional<run_report> report; // none when it could not run
   std::string setup_error;          // why, when it could not
 };

@@ -1,5 +1,7 @@
 #include "harness/check.h"
 
+#include <cstdio>
+
 #include "harness/checks/catalog_parts.h"
 
 namespace streamcheck::harness {
@@ -13,6 +15,15 @@ const profile *find_profile(const std::string &name) {
   for (const auto &p : all)
     if (p.name == name) return &p;
   return nullptr;
+}
+
+std::string bound_text(double ms) {
+  char buf[32];
+  if (ms >= 1000)
+    std::snprintf(buf, sizeof buf, "%g s", ms / 1000);
+  else
+    std::snprintf(buf, sizeof buf, "%g ms", ms);
+  return buf;
 }
 
 const probe_result *observations::probe(const std::string &name) const {
@@ -96,6 +107,7 @@ const std::vector<check> &catalog() {
     add_timeout_checks(c);
     add_cors_checks(c);
     add_upstream_checks(c);
+    add_headers_checks(c);
     add_conn_checks(c);
     add_abort_checks(c);
     add_body_checks(c);

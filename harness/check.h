@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "harness/probe.h"
@@ -69,11 +70,34 @@ struct verdict {
   json measurements = json::object();
 };
 
+// A check's requirement in one sentence. One that states a bound or a profile figure computes it
+// from the context in force, so that --tolerance-mult 2 makes "within 100 ms" read "within
+// 200 ms" and a report never states one bound while applying another.
+class requirement_text {
+public:
+  // Implicit both ways: a check declares `.requirement = "..."` or `.requirement = [](ctx) {...}`.
+  requirement_text(const char *fixed) : fixed_(fixed) {}
+  template <typename F>
+  requires std::is_invocable_r_v<std::string, const F &, const check_context &>
+  requirement_text(F compute) : compute_(std::move(compute)) {}
+
+  std::string operator()(const check_context &ctx) const {
+    return compute_ ? compute_(ctx) : fixed_;
+  }
+
+private:
+  std::string fixed_;
+  std::function<std::string(const check_context &)> compute_;
+};
+
+// A bound or a duration as a requirement states it: "100 ms", "62.5 ms", "1 s", "65 s".
+std::string bound_text(double ms);
+
 struct check {
   std::string id;
   std::string title;
   level severity = level::must;
-  std::string requirement;
+  requirement_text requirement;
   std::map<std::string, std::string> fixes; // proxy kind ("nginx", "generic", ...) -> remediation
   std::function<std::vector<probe_spec>(const check_context &)> probes;
   std::function<verdict(const observations &, const check_context &)> judge;

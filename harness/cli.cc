@@ -76,7 +76,8 @@ Commands:
                                          --upstream http://{upstream} --allow-origin '*'
   self-test                            run the suite against an embedded mock (no proxy): checks
                                        that this machine and the harness measure cleanly
-  list [--json]                        the check catalog: id, level, requirement
+  list [--json]                        the check catalog: id, level, requirement (its bounds as
+                                       --profile and --tolerance-mult set them)
   help                                 this text
 
 Options for run and self-test:
@@ -360,19 +361,22 @@ std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
   return std::nullopt;
 }
 
-int list_checks(bool as_json) {
-  if (as_json) {
+// The requirements as a run with these options states them (--profile, --tolerance-mult).
+int list_checks(const cli_options &o) {
+  const check_context ctx{.prof = *find_profile(o.run.profile),
+                          .tol = tolerances{o.run.tolerance_mult}};
+  if (o.list_json) {
     json out = json::array();
     for (const auto &c : catalog())
       out.push_back({{"id", c.id},
                      {"level", to_string(c.severity)},
                      {"title", c.title},
-                     {"requirement", c.requirement}});
+                     {"requirement", c.requirement(ctx)}});
     std::cout << out.dump(2) << "\n";
     return exit_ok;
   }
   for (const auto &c : catalog())
-    std::printf("%-34s %-6s %s\n", c.id.c_str(), to_string(c.severity), c.requirement.c_str());
+    std::printf("%-34s %-6s %s\n", c.id.c_str(), to_string(c.severity), c.requirement(ctx).c_str());
   return exit_ok;
 }
 
@@ -1229,7 +1233,7 @@ int run_cli(int argc, char **argv) {
   if (o.command != "list")
     if (auto problem = unwritable_report(o.reports)) return report_destination_error(*problem);
   if (o.fix && o.command != "nginx") return usage_error("--fix works with streamcheck nginx only");
-  if (o.command == "list") return list_checks(o.list_json);
+  if (o.command == "list") return list_checks(o);
   if (o.command == "self-test") return self_test(o);
   if (o.command == "nginx") {
     if (o.conf.empty()) return usage_error("nginx needs the config file: streamcheck nginx CONF");

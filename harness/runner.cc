@@ -133,12 +133,12 @@ double check_seconds(const observations &o) {
   return s;
 }
 
-check_result skip_result(const check &c, std::string why) {
+check_result skip_result(const check &c, const check_context &ctx, std::string why) {
   check_result s;
   s.id = c.id;
   s.title = c.title;
   s.severity = c.severity;
-  s.requirement = c.requirement;
+  s.requirement = c.requirement(ctx);
   s.result = outcome::skip;
   s.measured = std::move(why);
   return s;
@@ -231,7 +231,7 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
   r.id = c.id;
   r.title = c.title;
   r.severity = c.severity;
-  r.requirement = c.requirement;
+  r.requirement = c.requirement(ctx);
   r.seconds = check_seconds(proxied);
   // A check about what a proxy adds (forwarded headers) has nothing to verify directly.
   const verdict self = c.needs_proxy ? pass("n/a without a proxy") : c.judge(direct, ctx);
@@ -313,7 +313,7 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   for (const auto &c : catalog()) {
     const bool skip_in_self_test = o.self_test && c.needs_proxy;
     if (!selected(c.id, o) || skip_in_self_test) {
-      skipped.push_back(skip_result(c, skip_in_self_test ? "needs a proxy" : "not selected"));
+      skipped.push_back(skip_result(c, ctx, skip_in_self_test ? "needs a proxy" : "not selected"));
       continue;
     }
     planned_check pc{&c, c.probes(ctx), {}};
@@ -322,7 +322,7 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
         spec = for_openai_upstream(spec);
     const std::string unfit = not_applicable(c, pc.specs, o, ctx);
     if (!unfit.empty()) {
-      skipped.push_back(skip_result(c, "not applicable: " + unfit));
+      skipped.push_back(skip_result(c, ctx, "not applicable: " + unfit));
       continue;
     }
     for (int t = 0; t < 2; ++t) {

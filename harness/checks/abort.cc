@@ -79,36 +79,41 @@ check cancel_propagates() {
   // proxy_ignore_client_abort on and a buffered answer): "Stop" in the UI leaves the model
   // generating to the end.
   // A proxy that notices a closed client on its next write passes: tokens flow every 100 ms.
-  check c{
-      "abort.cancel-propagates",
-      "Stop reaches the model",
-      level::must,
-      "When the client closes while tokens flow, the upstream connection is closed within "
-      "1 s.",
-      // fixtures/nginx/ignore-client-abort-defaults.conf fails, defaults.conf passes.
+  return {
+      .id = "abort.cancel-propagates",
+      .title = "Stop reaches the model",
+      .severity = level::must,
+      .requirement =
+          [](const check_context &ctx) {
+            return "When the client closes while tokens flow, the upstream connection is closed "
+                   "within " +
+                   bound_text(ctx.tol.cancel_ms()) + ".";
+          },
+      .fixes = // fixtures/nginx/ignore-client-abort-defaults.conf fails, defaults.conf passes.
       {{"nginx", "proxy_ignore_client_abort off; (the default): with it on, nginx learns that the "
                  "client left only when it next writes, and a buffered answer is written only "
                  "at the end"},
        {"generic", "close the upstream connection when the client disconnects"}},
-      nullptr,
-      nullptr};
-  c.probes = [](const check_context &) {
-    probe_spec p = chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 100}, {"tokens", 40}});
-    // After 5 events, or at 1.5 s if the proxy holds them back: either way mid-answer, with
-    // 2.5 s of tokens still to come, so a buffering proxy is judged on cancellation.
-    p.abort_after_events = 5;
-    p.abort_after_ms = 1500;
-    p.settle_ms = 1500;
-    return std::vector{p};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) {
-    return judge_cancel(o, ctx,
-                        {"while tokens flow", "the model keeps generating until the answer is "
-                                              "complete"},
-                        "stream.first-token");
-  };
-  c.timing = true;
-  return c;
+      .probes =
+          [](const check_context &) {
+            probe_spec p =
+                chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 100}, {"tokens", 40}});
+            // After 5 events, or at 1.5 s if the proxy holds them back: either way mid-answer, with
+            // 2.5 s of tokens still to come, so a buffering proxy is judged on cancellation.
+            p.abort_after_events = 5;
+            p.abort_after_ms = 1500;
+            p.settle_ms = 1500;
+            return std::vector{p};
+          },
+      .judge =
+          [](const observations &o, const check_context &ctx) {
+            return judge_cancel(o, ctx,
+                                {"while tokens flow",
+                                 "the model keeps generating until the answer is "
+                                 "complete"},
+                                "stream.first-token");
+          },
+      .timing = true};
 }
 
 check cancel_during_pause() {
@@ -116,143 +121,156 @@ check cancel_during_pause() {
   // mod_proxy, nginx with proxy_ignore_client_abort on): when the user presses Stop while the
   // model is silent mid-answer (Ollama's OpenAI API emits nothing while a tool call is generated;
   // reasoning parsers do the same), the model keeps generating for the whole pause.
-  check c{"abort.cancel-during-pause",
-          "Stop reaches the model during a pause",
-          level::should,
-          "When the client closes during a silent pause mid-answer, the upstream connection is "
-          "closed within 1 s.",
-          {{"nginx", "proxy_ignore_client_abort off; (the default): nginx then watches the client "
+  return {.id = "abort.cancel-during-pause",
+          .title = "Stop reaches the model during a pause",
+          .severity = level::should,
+          .requirement =
+              [](const check_context &ctx) {
+                return "When the client closes during a silent pause mid-answer, the upstream "
+                       "connection is closed within " +
+                       bound_text(ctx.tol.cancel_ms()) + ".";
+              },
+          .fixes = {{"nginx",
+                     "proxy_ignore_client_abort off; (the default): nginx then watches the client "
                      "while the upstream is silent"},
-           {"haproxy", haproxy_abort_fix},
-           {"generic", "watch the client connection while the upstream is silent and close the "
-                       "upstream connection when the client goes"}},
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &) {
-    // The model pauses right where the user presses Stop (a long tool-call or reasoning step).
-    probe_spec p = chat_stream("stream", {{"first_token_ms", 20},
-                                          {"gap_ms", 50},
-                                          {"tokens", 20},
-                                          {"stall_at", 5},
-                                          {"stall_ms", 10'000}});
-    p.abort_after_events = 5;
-    p.settle_ms = 1500;
-    return std::vector{p};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) {
-    return judge_cancel(o, ctx,
-                        {"during the pause", "the model keeps generating for the rest of the pause "
-                                             "(and until its next token is relayed)"},
-                        "stream.first-token");
-  };
-  c.timing = true;
-  return c;
+                    {"haproxy", haproxy_abort_fix},
+                    {"generic",
+                     "watch the client connection while the upstream is silent and close the "
+                     "upstream connection when the client goes"}},
+          .probes =
+              [](const check_context &) {
+                // The model pauses right where the user presses Stop (a long tool-call or reasoning
+                // step).
+                probe_spec p = chat_stream("stream", {{"first_token_ms", 20},
+                                                      {"gap_ms", 50},
+                                                      {"tokens", 20},
+                                                      {"stall_at", 5},
+                                                      {"stall_ms", 10'000}});
+                p.abort_after_events = 5;
+                p.settle_ms = 1500;
+                return std::vector{p};
+              },
+          .judge =
+              [](const observations &o, const check_context &ctx) {
+                return judge_cancel(o, ctx,
+                                    {"during the pause",
+                                     "the model keeps generating for the rest of the pause "
+                                     "(and until its next token is relayed)"},
+                                    "stream.first-token");
+              },
+          .timing = true};
 }
 
 check cancel_before_first_token() {
   // Fault: a proxy that watches the client only once the upstream answered: closing the tab
   // during a cold model load leaves the request queued and the model loading.
-  check c{"abort.cancel-before-first-token",
-          "Stop reaches the model before the first token",
-          level::must,
-          "When the client closes while the upstream is still silent, the upstream connection is "
-          "closed within 1 s.",
-          {{"nginx", "proxy_ignore_client_abort off; (the default): nginx then watches the client "
-                     "while it waits for the upstream's response"},
-           {"haproxy", haproxy_abort_fix},
-           {"generic", "watch the client connection while waiting for the upstream's response "
-                       "and close the upstream connection when the client goes"}},
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &) {
-    probe_spec p = chat_stream("stream", {{"first_token_ms", 15'000}, {"tokens", 3}});
-    p.abort_after_ms = 1000;
-    p.settle_ms = 1500;
-    return std::vector{p};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) {
-    return judge_cancel(o, ctx,
-                        {"before the first token", "the model keeps loading and then generates "
-                                                   "the whole answer for nobody"},
-                        "");
-  };
-  c.timing = true;
-  return c;
+  return {
+      .id = "abort.cancel-before-first-token",
+      .title = "Stop reaches the model before the first token",
+      .severity = level::must,
+      .requirement =
+          [](const check_context &ctx) {
+            return "When the client closes while the upstream is still silent, the upstream "
+                   "connection is closed within " +
+                   bound_text(ctx.tol.cancel_ms()) + ".";
+          },
+      .fixes = {{"nginx",
+                 "proxy_ignore_client_abort off; (the default): nginx then watches the client "
+                 "while it waits for the upstream's response"},
+                {"haproxy", haproxy_abort_fix},
+                {"generic", "watch the client connection while waiting for the upstream's response "
+                            "and close the upstream connection when the client goes"}},
+      .probes =
+          [](const check_context &) {
+            probe_spec p = chat_stream("stream", {{"first_token_ms", 15'000}, {"tokens", 3}});
+            p.abort_after_ms = 1000;
+            p.settle_ms = 1500;
+            return std::vector{p};
+          },
+      .judge =
+          [](const observations &o, const check_context &ctx) {
+            return judge_cancel(o, ctx,
+                                {"before the first token",
+                                 "the model keeps loading and then generates "
+                                 "the whole answer for nobody"},
+                                "");
+          },
+      .timing = true};
 }
 
 check truncation_visible() {
   // Fault: chunked_transfer_encoding off / HTTP/1.0 upstream: the response is close-delimited,
   // so an upstream crash mid-stream looks exactly like a finished answer.
-  check c{
-      "abort.truncation-visible",
-      "A crashed generation looks crashed",
-      level::should,
-      "When the upstream dies mid-stream, the client sees an incomplete response, not a clean "
-      "end.",
-      {{"nginx", "keep chunked_transfer_encoding on (the default) and proxy_http_version 1.1 so "
+  return {
+      .id = "abort.truncation-visible",
+      .title = "A crashed generation looks crashed",
+      .severity = level::should,
+      .requirement =
+          "When the upstream dies mid-stream, the client sees an incomplete response, not a clean "
+          "end.",
+      .fixes = {{"nginx",
+                 "keep chunked_transfer_encoding on (the default) and proxy_http_version 1.1 so "
                  "nginx can tell an upstream crash from the end"},
-       {"generic", "use chunked framing (HTTP/1.1) or HTTP/2 towards the client"}},
-      nullptr,
-      nullptr};
-  c.probes = [](const check_context &) {
-    return std::vector{chat_stream("stream", {{"first_token_ms", 20},
-                                              {"gap_ms", 20},
-                                              {"tokens", 20},
-                                              {"abort_after", 5},
-                                              {"abort", "fin"}})};
-  };
-  c.judge = [](const observations &o, const check_context &) -> verdict {
-    const probe_result *r = o.probe("stream");
-    json m = {{"curl", r->curl_error},
-              {"curl_code", r->curl_code},
-              {"status", r->status},
-              {"events", r->events.size()},
-              {"client_framing", to_string(r->framing)}};
-    if (o.journal_of("stream")->empty())
-      return inconclusive("the request never reached the upstream (client saw " +
-                              describe_failure(*r) + "), so no upstream crash happened",
-                          "the proxy answered or dropped the request itself", "", m);
-    if (r->curl_code != 0) return pass("client saw: " + r->curl_error, m);
-    // A proxy that held the stream and then reports the crash as an error status is honest too.
-    if (r->status >= 500) return pass("client saw " + describe_failure(*r), m);
-    return fail("an incomplete response (e.g. missing final chunk, reset)",
-                "a clean end after " + std::to_string(r->events.size()) + " events, " +
-                    to_string(r->framing) + " framing",
-                "the response to the client is close-delimited (or re-terminated), so the "
-                "upstream's crash is indistinguishable from the end",
-                m);
-  };
-  c.timing = true;
-  return c;
+                {"generic", "use chunked framing (HTTP/1.1) or HTTP/2 towards the client"}},
+      .probes =
+          [](const check_context &) {
+            return std::vector{chat_stream("stream", {{"first_token_ms", 20},
+                                                      {"gap_ms", 20},
+                                                      {"tokens", 20},
+                                                      {"abort_after", 5},
+                                                      {"abort", "fin"}})};
+          },
+      .judge = [](const observations &o, const check_context &) -> verdict {
+        const probe_result *r = o.probe("stream");
+        json m = {{"curl", r->curl_error},
+                  {"curl_code", r->curl_code},
+                  {"status", r->status},
+                  {"events", r->events.size()},
+                  {"client_framing", to_string(r->framing)}};
+        if (o.journal_of("stream")->empty())
+          return inconclusive("the request never reached the upstream (client saw " +
+                                  describe_failure(*r) + "), so no upstream crash happened",
+                              "the proxy answered or dropped the request itself", "", m);
+        if (r->curl_code != 0) return pass("client saw: " + r->curl_error, m);
+        // A proxy that held the stream and then reports the crash as an error status is honest too.
+        if (r->status >= 500) return pass("client saw " + describe_failure(*r), m);
+        return fail("an incomplete response (e.g. missing final chunk, reset)",
+                    "a clean end after " + std::to_string(r->events.size()) + " events, " +
+                        to_string(r->framing) + " framing",
+                    "the response to the client is close-delimited (or re-terminated), so the "
+                    "upstream's crash is indistinguishable from the end",
+                    m);
+      },
+      .timing = true};
 }
 
 check no_replay() {
   // Fault: proxy_next_upstream with non_idempotent (or a retrying load balancer): a POST that
   // reset the upstream is sent again, so the model runs twice (and bills twice).
-  check c{"abort.no-replay",
-          "A failed POST is not replayed",
-          level::should,
-          "A POST is not sent to the upstream twice after the upstream resets the connection.",
-          {{"nginx", "remove non_idempotent from proxy_next_upstream"},
-           {"generic", "never retry non-idempotent requests"}},
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &) {
-    return std::vector{chat_stream("stream", {{"abort_after", 0}, {"abort", "rst"}})};
-  };
-  c.judge = [](const observations &o, const check_context &) -> verdict {
-    const auto n = o.journal_of("stream")->size();
-    json m = {{"upstream_requests", n}, {"client_status", o.probe("stream")->status}};
-    if (n == 1)
-      return pass("sent once (client got " + describe_failure(*o.probe("stream")) + ")", m);
-    if (n == 0)
-      return inconclusive("the request never reached the upstream (client saw " +
-                              describe_failure(*o.probe("stream")) + "), so it was never reset",
-                          "the proxy answered or dropped the request itself", "", m);
-    return fail("exactly 1 upstream request", std::to_string(n) + " upstream requests",
-                "the proxy retried a POST", m);
-  };
-  return c;
+  return {.id = "abort.no-replay",
+          .title = "A failed POST is not replayed",
+          .severity = level::should,
+          .requirement =
+              "A POST is not sent to the upstream twice after the upstream resets the connection.",
+          .fixes = {{"nginx", "remove non_idempotent from proxy_next_upstream"},
+                    {"generic", "never retry non-idempotent requests"}},
+          .probes =
+              [](const check_context &) {
+                return std::vector{chat_stream("stream", {{"abort_after", 0}, {"abort", "rst"}})};
+              },
+          .judge = [](const observations &o, const check_context &) -> verdict {
+            const auto n = o.journal_of("stream")->size();
+            json m = {{"upstream_requests", n}, {"client_status", o.probe("stream")->status}};
+            if (n == 1)
+              return pass("sent once (client got " + describe_failure(*o.probe("stream")) + ")", m);
+            if (n == 0)
+              return inconclusive("the request never reached the upstream (client saw " +
+                                      describe_failure(*o.probe("stream")) +
+                                      "), so it was never reset",
+                                  "the proxy answered or dropped the request itself", "", m);
+            return fail("exactly 1 upstream request", std::to_string(n) + " upstream requests",
+                        "the proxy retried a POST", m);
+          }};
 }
 
 } // namespace

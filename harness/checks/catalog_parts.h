@@ -13,6 +13,7 @@ void add_api_checks(std::vector<check> &out);
 void add_cors_checks(std::vector<check> &out);
 void add_upstream_checks(std::vector<check> &out);
 void add_conn_checks(std::vector<check> &out);
+void add_headers_checks(std::vector<check> &out);
 void add_body_checks(std::vector<check> &out);
 
 } // namespace streamcheck::harness

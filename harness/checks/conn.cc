@@ -1,5 +1,4 @@
-// conn.* and body.*: connections are reused, many streams run at once, and big requests (images)
-// get through.
+// conn.*: connections are reused and many streams run at once.
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -42,204 +41,143 @@ std::vector<probe_spec> two_in_a_row() {
 check keepalive() {
   // Fault: chunked_transfer_encoding off / HTTP/1.0 to the client / Connection: close: every
   // token stream pays a new TCP (and TLS) handshake, and a browser's six-connection limit bites.
-  check c{"conn.keepalive",
-          "Client connections are reused",
-          level::should,
-          "The client's connection is reused for a second streamed request.",
-          {{"nginx", "keep chunked_transfer_encoding on and keepalive_timeout above 0"},
-           {"generic", "keep HTTP/1.1 keep-alive (chunked streams) towards clients"}},
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &) { return two_in_a_row(); };
-  c.judge = [](const observations &o, const check_context &) -> verdict {
-    const probe_result *a = o.probe("first");
-    const probe_result *b = o.probe("second");
-    json m = {{"first_framing", to_string(a->framing)},
-              {"second_reused", b->reused_connection},
-              {"connection_header", a->header("Connection")}};
-    // complete() alone holds for a probe that never ran: a status says it did.
-    const auto done = [](const probe_result *p) { return p->status == 200 && p->complete(); };
-    for (const char *probe : {"first", "second"})
-      if (auto v = unless_forwarded(o, probe)) return *v;
-    if (!done(a) || !done(b))
-      return inconclusive("two complete streams to compare connections (got " +
-                              describe_failure(done(a) ? *b : *a) + ")",
-                          "a stream failed, so connection reuse could not be observed", "", m);
-    if (b->reused_connection) return pass("second stream reused the connection", m);
-    return fail(
-        "the second request on the same connection",
-        "a new connection (first response " + std::string(to_string(a->framing)) +
-            (a->header("Connection").empty() ? "" : ", Connection: " + a->header("Connection")) +
-            ")",
-        "the proxy closes the client connection after each stream", m);
-  };
-  return c;
+  return {
+      .id = "conn.keepalive",
+      .title = "Client connections are reused",
+      .severity = level::should,
+      .requirement = "The client's connection is reused for a second streamed request.",
+      .fixes = {{"nginx", "keep chunked_transfer_encoding on and keepalive_timeout above 0"},
+                {"generic", "keep HTTP/1.1 keep-alive (chunked streams) towards clients"}},
+      .probes = [](const check_context &) { return two_in_a_row(); },
+      .judge = [](const observations &o, const check_context &) -> verdict {
+        const probe_result *a = o.probe("first");
+        const probe_result *b = o.probe("second");
+        json m = {{"first_framing", to_string(a->framing)},
+                  {"second_reused", b->reused_connection},
+                  {"connection_header", a->header("Connection")}};
+        // complete() alone holds for a probe that never ran: a status says it did.
+        const auto done = [](const probe_result *p) { return p->status == 200 && p->complete(); };
+        for (const char *probe : {"first", "second"})
+          if (auto v = unless_forwarded(o, probe)) return *v;
+        if (!done(a) || !done(b))
+          return inconclusive("two complete streams to compare connections (got " +
+                                  describe_failure(done(a) ? *b : *a) + ")",
+                              "a stream failed, so connection reuse could not be observed", "", m);
+        if (b->reused_connection) return pass("second stream reused the connection", m);
+        return fail("the second request on the same connection",
+                    "a new connection (first response " + std::string(to_string(a->framing)) +
+                        (a->header("Connection").empty()
+                             ? ""
+                             : ", Connection: " + a->header("Connection")) +
+                        ")",
+                    "the proxy closes the client connection after each stream", m);
+      }};
 }
 
 check upstream_keepalive() {
   // Informational: HTTP/1.0 or a new upstream connection per request costs a handshake per
   // message and, with Ollama, close-delimited (unbufferable-looking) responses.
-  check c{"conn.upstream-keepalive",
-          "Upstream protocol and connection reuse",
-          level::info,
-          "Reports the HTTP version the upstream sees and whether its connections are reused.",
-          {},
-          nullptr,
-          nullptr};
-  c.needs_proxy = true;
-  c.probes = [](const check_context &) { return two_in_a_row(); };
-  c.judge = [](const observations &o, const check_context &) -> verdict {
-    const auto *a = o.journal_of("first");
-    const auto *b = o.journal_of("second");
-    if (a->empty() || b->empty()) return pass("upstream did not see both requests");
-    const std::string version = b->back().value("version", "?");
-    const bool reused = a->back().value("connection", 0) == b->back().value("connection", 0);
-    return pass("HTTP/" + version + ", " +
-                    (reused ? "connection reused" : "new connection per request"),
-                {{"version", version}, {"reused", reused}});
-  };
-  return c;
+  return {.id = "conn.upstream-keepalive",
+          .title = "Upstream protocol and connection reuse",
+          .severity = level::info,
+          .requirement =
+              "Reports the HTTP version the upstream sees and whether its connections are reused.",
+          .fixes = {}, // INFO: it only measures
+          .probes = [](const check_context &) { return two_in_a_row(); },
+          .judge = [](const observations &o, const check_context &) -> verdict {
+            const auto *a = o.journal_of("first");
+            const auto *b = o.journal_of("second");
+            if (a->empty() || b->empty()) return pass("upstream did not see both requests");
+            const std::string version = b->back().value("version", "?");
+            const bool reused =
+                a->back().value("connection", 0) == b->back().value("connection", 0);
+            return pass("HTTP/" + version + ", " +
+                            (reused ? "connection reused" : "new connection per request"),
+                        {{"version", version}, {"reused", reused}});
+          },
+          .needs_proxy = true};
 }
 
 check concurrent_streams() {
   // Fault: worker_connections / maxconn / file-descriptor limits sized for short requests: long
   // streams hold two connections each, and the (N+1)th user gets a reset or a 502.
-  check c{
-      "conn.concurrent-streams",
-      "Many streams at once",
-      level::must,
-      "The profile's number of concurrent streams (quick 32, standard 256, thorough 1024) all "
-      "complete, none refused, none coalesced.",
-      {{"nginx", "worker_connections >= 2 x concurrent streams + headroom; worker_rlimit_nofile "
+  return {
+      .id = "conn.concurrent-streams",
+      .title = "Many streams at once",
+      .severity = level::must,
+      .requirement =
+          [](const check_context &ctx) {
+            return std::to_string(ctx.prof.concurrent_streams) + " concurrent streams (the " +
+                   ctx.prof.name + " profile's number) all complete, none refused, none coalesced.";
+          },
+      .fixes = {{"nginx",
+                 "worker_connections >= 2 x concurrent streams + headroom; worker_rlimit_nofile "
                  "to match"},
-       {"generic", "raise connection and file-descriptor limits"}},
-      nullptr,
-      nullptr};
-  c.probes = [](const check_context &ctx) {
-    std::vector<probe_spec> p;
-    for (int i = 0; i < ctx.prof.concurrent_streams; ++i) {
-      probe_spec s = chat_stream("s" + std::to_string(i),
-                                 {{"first_token_ms", 50}, {"gap_ms", 50}, {"tokens", 20}});
-      s.timeout_ms = 60'000;
-      s.start_after_ms = heavy_start_ms;
-      p.push_back(s);
-    }
-    return p;
-  };
-  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
-    // The profile's streams, by name: one that never came back counts as incomplete.
-    const int wanted = ctx.prof.concurrent_streams;
-    int complete = 0;
-    std::string first_problem, coalesced;
-    double held_back = 0;
-    std::vector<double> jitter;
-    for (int i = 0; i < wanted; ++i) {
-      const std::string name = "s" + std::to_string(i);
-      const probe_result &r = *o.probe(name);
-      int stamped = 0;
-      for (const auto &e : r.events)
-        stamped += e.emitted_us >= 0;
-      if (r.status == 200 && r.complete() && stamped == 21)
-        ++complete;
-      else if (first_problem.empty())
-        first_problem =
-            name + ": " + describe_failure(r) + ", " + std::to_string(stamped) + " events";
-      if (const double h = held_back_ms(r); h > held_back) {
-        held_back = h;
-        coalesced = name;
-      }
-      // Each stream against itself: simultaneous starts give every stream its own constant offset.
-      const delay_stats s = added_delays(r, &r, 50);
-      jitter.push_back(s.max_ms);
-    }
-    const double p95 = percentile(jitter, 95);
-    const double worst = jitter.empty() ? 0 : percentile(jitter, 100);
-    json m = {{"streams", wanted},
-              {"complete", complete},
-              {"p95_stream_max_jitter_ms", p95},
-              {"max_jitter_ms", worst},
-              {"max_held_back_ms", held_back}};
-    const std::string figures = std::to_string(complete) + "/" + std::to_string(wanted) +
-                                " complete, worst event jitter " + ms(worst);
-    if (complete != wanted)
-      return fail("all " + std::to_string(wanted) + " streams complete",
-                  figures + " (" + first_problem + ")",
-                  "the proxy runs out of connections or file descriptors", m);
-    if (held_back > ctx.tol.max_ms())
-      return fail("no event held back > " + ms(ctx.tol.max_ms()) +
-                      " to be released with later ones",
-                  coalesced + ": events emitted " + ms(held_back) + " apart arrived in one read",
-                  "the proxy coalesces events under load", m);
-    if (p95 > ctx.tol.p95_ms() * 2 || worst > ctx.tol.max_ms() * 2)
-      return fail("per-stream jitter p95 <= " + ms(ctx.tol.p95_ms() * 2) +
-                      ", max <= " + ms(ctx.tol.max_ms() * 2),
-                  figures, "the proxy coalesces events under load", m);
-    return pass(figures, m);
-  };
-  c.timing = true;
-  return c;
-}
-
-// A chat request as a vision client sends it: the image base64-encoded inside the JSON.
-probe_spec image_request(std::size_t bytes) {
-  probe_spec p = chat_stream("upload", {{"tokens", 2}});
-  std::string image;
-  image.reserve(bytes);
-  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::uint32_t x = 2463534242u;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    image += alphabet[x % 64];
-  }
-  p.body["messages"][0]["images"] = json::array({std::move(image)});
-  p.exact_body_bytes = bytes; // the whole body, as a body limit counts it
-  p.timeout_ms = 120'000;
-  p.start_after_ms = heavy_start_ms;
-  return p;
-}
-
-check large_request() {
-  // Fault: client_max_body_size 1m (nginx's default): a photo sent to a vision model gets an
-  // HTML 413, or a request-body limit truncates it.
-  check c{
-      "body.large-request",
-      "Large requests (images) get through",
-      level::must,
-      "A realistic chat request with a base64 image, 20 MiB in all (64 MiB in thorough), reaches "
-      "the upstream byte for byte.",
-      {{"nginx", "client_max_body_size 100m; (above the largest image request)"},
-       {"generic", "raise the request body limit above the largest image request"}},
-      nullptr,
-      nullptr};
-  c.probes = [](const check_context &ctx) {
-    return std::vector{image_request(ctx.prof.large_body)};
-  };
-  c.judge = [](const observations &o, const check_context &) -> verdict {
-    const probe_result *r = o.probe("upload");
-    const auto *entries = o.journal_of("upload");
-    json m = {{"sent_bytes", r->request_bytes}, {"client_status", r->status}};
-    if (entries->empty())
-      return fail(std::to_string(r->request_bytes) + " bytes at the upstream",
-                  "the request never reached the upstream (client got " + describe_failure(*r) +
-                      ")",
-                  "the proxy's request body limit is smaller than the request", m);
-    const json &e = entries->back();
-    m["upstream_bytes"] = e.value("body_bytes", 0);
-    if (e.value("body_bytes", 0ULL) != r->request_bytes ||
-        e.value("body_fnv1a64", "") != r->request_fnv1a64)
-      return fail(std::to_string(r->request_bytes) + " identical bytes at the upstream",
-                  std::to_string(e.value("body_bytes", 0ULL)) + " bytes, hash " +
-                      e.value("body_fnv1a64", ""),
-                  "the proxy truncated or altered the request body", m);
-    if (r->status != 200)
-      return fail("HTTP 200", describe_failure(*r), "the proxy failed the response", m);
-    return pass(std::to_string(r->request_bytes) + " bytes (" +
-                    std::to_string(r->request_bytes >> 20) + " MiB) arrived intact",
-                m);
-  };
-  return c;
+                {"generic", "raise connection and file-descriptor limits"}},
+      .probes =
+          [](const check_context &ctx) {
+            std::vector<probe_spec> p;
+            for (int i = 0; i < ctx.prof.concurrent_streams; ++i) {
+              probe_spec s = chat_stream("s" + std::to_string(i),
+                                         {{"first_token_ms", 50}, {"gap_ms", 50}, {"tokens", 20}});
+              s.timeout_ms = 60'000;
+              s.start_after_ms = heavy_start_ms;
+              p.push_back(s);
+            }
+            return p;
+          },
+      .judge = [](const observations &o, const check_context &ctx) -> verdict {
+        // The profile's streams, by name: one that never came back counts as incomplete.
+        const int wanted = ctx.prof.concurrent_streams;
+        int complete = 0;
+        std::string first_problem, coalesced;
+        double held_back = 0;
+        std::vector<double> jitter;
+        for (int i = 0; i < wanted; ++i) {
+          const std::string name = "s" + std::to_string(i);
+          const probe_result &r = *o.probe(name);
+          int stamped = 0;
+          for (const auto &e : r.events)
+            stamped += e.emitted_us >= 0;
+          if (r.status == 200 && r.complete() && stamped == 21)
+            ++complete;
+          else if (first_problem.empty())
+            first_problem =
+                name + ": " + describe_failure(r) + ", " + std::to_string(stamped) + " events";
+          if (const double h = held_back_ms(r); h > held_back) {
+            held_back = h;
+            coalesced = name;
+          }
+          // Each stream against itself: simultaneous starts give every stream its own constant
+          // offset.
+          const delay_stats s = added_delays(r, &r, 50);
+          jitter.push_back(s.max_ms);
+        }
+        const double p95 = percentile(jitter, 95);
+        const double worst = jitter.empty() ? 0 : percentile(jitter, 100);
+        json m = {{"streams", wanted},
+                  {"complete", complete},
+                  {"p95_stream_max_jitter_ms", p95},
+                  {"max_jitter_ms", worst},
+                  {"max_held_back_ms", held_back}};
+        const std::string figures = std::to_string(complete) + "/" + std::to_string(wanted) +
+                                    " complete, worst event jitter " + ms(worst);
+        if (complete != wanted)
+          return fail("all " + std::to_string(wanted) + " streams complete",
+                      figures + " (" + first_problem + ")",
+                      "the proxy runs out of connections or file descriptors", m);
+        if (held_back > ctx.tol.max_ms())
+          return fail(
+              "no event held back > " + ms(ctx.tol.max_ms()) + " to be released with later ones",
+              coalesced + ": events emitted " + ms(held_back) + " apart arrived in one read",
+              "the proxy coalesces events under load", m);
+        if (p95 > ctx.tol.p95_ms() * 2 || worst > ctx.tol.max_ms() * 2)
+          return fail("per-stream jitter p95 <= " + ms(ctx.tol.p95_ms() * 2) +
+                          ", max <= " + ms(ctx.tol.max_ms() * 2),
+                      figures, "the proxy coalesces events under load", m);
+        return pass(figures, m);
+      },
+      .timing = true};
 }
 
 } // namespace
@@ -248,10 +186,6 @@ void add_conn_checks(std::vector<check> &out) {
   out.push_back(keepalive());
   out.push_back(upstream_keepalive());
   out.push_back(concurrent_streams());
-}
-
-void add_body_checks(std::vector<check> &out) {
-  out.push_back(large_request());
 }
 
 } // namespace streamcheck::harness

@@ -65,257 +65,259 @@ const std::map<std::string, std::string> one_layer_fixes = {
 check preflight_check() {
   // Fault: OPTIONS forwarded to an upstream that does not answer it (405), or answered without
   // the headers the SDK asks for: the browser never sends the POST.
-  check c{"cors.preflight",
-          "The browser's preflight is allowed",
-          level::must,
+  return {
+      .id = "cors.preflight",
+      .title = "The browser's preflight is allowed",
+      .severity = level::must,
+      .requirement =
           "OPTIONS with Origin, Access-Control-Request-Method: POST and Access-Control-Request-"
           "Headers: authorization, content-type, x-stainless-os gets a 2xx allowing all of them.",
-          {{"nginx", "if ($request_method = OPTIONS) { return 204; } with add_header "
-                     "Access-Control-Allow-Origin/-Methods/-Headers (listing authorization, "
-                     "content-type, x-stainless-*) ... always"},
-           {"generic", "answer preflights at the proxy with a 204 and the Access-Control-Allow-* "
-                       "headers"}},
-          nullptr,
-          nullptr};
-  c.policy_dependent = true;
-  c.probes = [](const check_context &ctx) { return std::vector{preflight(ctx)}; };
-  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
-    const probe_result *r = o.probe("preflight");
-    json m = {{"status", r->status},
-              {"allow_origin", r->header_values("Access-Control-Allow-Origin")},
-              {"allow_methods", r->header_values("Access-Control-Allow-Methods")},
-              {"allow_headers", r->header_values("Access-Control-Allow-Headers")}};
-    if (auto problem = preflight_problem(*r, ctx.origin, "POST", requested_headers))
-      return fail("2xx allowing origin " + ctx.origin + ", POST and " +
-                      "authorization, content-type, x-stainless-os",
-                  *problem, "the preflight is forwarded upstream or answered incompletely", m);
-    const auto allowed = header_tokens(r->header_values("Access-Control-Allow-Headers"));
-    const bool wildcard_auth =
-        std::find(allowed.begin(), allowed.end(), "authorization") == allowed.end();
-    return pass("HTTP " + std::to_string(r->status) + ", origin and requested headers allowed" +
-                    (wildcard_auth ? " (authorization only through '*': browsers accept it, the "
-                                     "Fetch standard does not; list it explicitly)"
-                                   : ""),
-                m);
-  };
-  return c;
+      .fixes = {{"nginx", "if ($request_method = OPTIONS) { return 204; } with add_header "
+                          "Access-Control-Allow-Origin/-Methods/-Headers (listing authorization, "
+                          "content-type, x-stainless-*) ... always"},
+                {"generic",
+                 "answer preflights at the proxy with a 204 and the Access-Control-Allow-* "
+                 "headers"}},
+      .probes = [](const check_context &ctx) { return std::vector{preflight(ctx)}; },
+      .judge = [](const observations &o, const check_context &ctx) -> verdict {
+        const probe_result *r = o.probe("preflight");
+        json m = {{"status", r->status},
+                  {"allow_origin", r->header_values("Access-Control-Allow-Origin")},
+                  {"allow_methods", r->header_values("Access-Control-Allow-Methods")},
+                  {"allow_headers", r->header_values("Access-Control-Allow-Headers")}};
+        if (auto problem = preflight_problem(*r, ctx.origin, "POST", requested_headers))
+          return fail("2xx allowing origin " + ctx.origin + ", POST and " +
+                          "authorization, content-type, x-stainless-os",
+                      *problem, "the preflight is forwarded upstream or answered incompletely", m);
+        const auto allowed = header_tokens(r->header_values("Access-Control-Allow-Headers"));
+        const bool wildcard_auth =
+            std::find(allowed.begin(), allowed.end(), "authorization") == allowed.end();
+        return pass("HTTP " + std::to_string(r->status) + ", origin and requested headers allowed" +
+                        (wildcard_auth
+                             ? " (authorization only through '*': browsers accept it, the "
+                               "Fetch standard does not; list it explicitly)"
+                             : ""),
+                    m);
+      },
+      .policy_dependent = true};
 }
 
 check stream_response() {
   // Fault: no CORS on the streamed response (or a wrong origin): the preflight passes, the POST
   // is sent, the model generates, and the page still cannot read a single token.
-  check c{"cors.stream-response",
-          "A browser can read the stream",
-          level::must,
-          "A streamed POST from a foreign origin gets 2xx and exactly one valid "
-          "Access-Control-Allow-Origin.",
-          one_layer_fixes,
-          nullptr,
-          nullptr};
-  c.policy_dependent = true;
-  c.probes = [](const check_context &ctx) { return std::vector{browser_stream(ctx)}; };
-  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
-    const probe_result *r = o.probe("stream");
-    json m = {{"status", r->status},
-              {"allow_origin", r->header_values("Access-Control-Allow-Origin")},
-              {"events", r->events.size()}};
-    if (r->status < 200 || r->status > 299)
-      return fail("2xx", describe_failure(*r), "the request from a foreign origin was refused", m);
-    if (auto problem = cors_read_problem(*r, ctx.origin))
-      return fail("exactly one Access-Control-Allow-Origin: " + ctx.origin + " (or *)", *problem,
-                  "CORS headers are missing, doubled or wrong on the streamed response", m);
-    return pass("readable from " + ctx.origin + ", " + std::to_string(r->events.size()) + " events",
-                m);
-  };
-  return c;
+  return {.id = "cors.stream-response",
+          .title = "A browser can read the stream",
+          .severity = level::must,
+          .requirement = "A streamed POST from a foreign origin gets 2xx and exactly one valid "
+                         "Access-Control-Allow-Origin.",
+          .fixes = one_layer_fixes,
+          .probes = [](const check_context &ctx) { return std::vector{browser_stream(ctx)}; },
+          .judge = [](const observations &o, const check_context &ctx) -> verdict {
+            const probe_result *r = o.probe("stream");
+            json m = {{"status", r->status},
+                      {"allow_origin", r->header_values("Access-Control-Allow-Origin")},
+                      {"events", r->events.size()}};
+            if (r->status < 200 || r->status > 299)
+              return fail("2xx", describe_failure(*r),
+                          "the request from a foreign origin was refused", m);
+            if (auto problem = cors_read_problem(*r, ctx.origin))
+              return fail("exactly one Access-Control-Allow-Origin: " + ctx.origin + " (or *)",
+                          *problem,
+                          "CORS headers are missing, doubled or wrong on the streamed response", m);
+            return pass("readable from " + ctx.origin + ", " + std::to_string(r->events.size()) +
+                            " events",
+                        m);
+          },
+          .policy_dependent = true};
 }
 
 check single_value() {
   // Fault: the proxy adds CORS headers and the upstream (OLLAMA_ORIGINS=*, an OpenAI-compatible
   // server) adds its own: "Access-Control-Allow-Origin: *, *" is rejected by every browser.
-  check c{"cors.single-value",
-          "No CORS header is doubled",
-          level::must,
-          "No Access-Control-* header appears twice (proxy and upstream both adding) on any "
-          "response.",
-          one_layer_fixes,
-          nullptr,
-          nullptr};
-  c.policy_dependent = true;
-  c.probes = every_kind_of_response;
-  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
-    json m = json::object();
-    const auto specs = every_kind_of_response(ctx);
-    for (const auto &spec : specs) {
-      const probe_result &r = *o.probe(spec.name);
-      if (!answered(r)) return unanswered(r, spec.name, "each Access-Control-* header once", m);
-      const auto doubled = doubled_cors_headers(r);
-      m[spec.name] = doubled;
-      if (!doubled.empty())
-        return fail("each Access-Control-* header once",
-                    spec.name + ": " + doubled.front() + " = " +
-                        json(r.header_values(doubled.front())).dump(),
-                    "both the proxy and the upstream add CORS headers", m);
-    }
-    return pass("every CORS header single on " + std::to_string(specs.size()) + " responses", m);
-  };
-  return c;
+  return {.id = "cors.single-value",
+          .title = "No CORS header is doubled",
+          .severity = level::must,
+          .requirement =
+              "No Access-Control-* header appears twice (proxy and upstream both adding) on any "
+              "response.",
+          .fixes = one_layer_fixes,
+          .probes = every_kind_of_response,
+          .judge = [](const observations &o, const check_context &ctx) -> verdict {
+            json m = json::object();
+            const auto specs = every_kind_of_response(ctx);
+            for (const auto &spec : specs) {
+              const probe_result &r = *o.probe(spec.name);
+              if (!answered(r))
+                return unanswered(r, spec.name, "each Access-Control-* header once", m);
+              const auto doubled = doubled_cors_headers(r);
+              m[spec.name] = doubled;
+              if (!doubled.empty())
+                return fail("each Access-Control-* header once",
+                            spec.name + ": " + doubled.front() + " = " +
+                                json(r.header_values(doubled.front())).dump(),
+                            "both the proxy and the upstream add CORS headers", m);
+            }
+            return pass(
+                "every CORS header single on " + std::to_string(specs.size()) + " responses", m);
+          },
+          .policy_dependent = true};
 }
 
 check error_responses() {
   // Fault: nginx's add_header without 'always' applies only to 2xx/3xx: "model not found"
   // reaches the page as an opaque network error instead of a readable message.
-  check c{"cors.error-responses",
-          "Upstream errors are readable by the browser",
-          level::must,
-          "Upstream 4xx/5xx responses carry valid CORS headers.",
-          {{"nginx", "add 'always' to every add_header Access-Control-* line"},
-           {"generic", "add CORS headers to error responses too"}},
-          nullptr,
-          nullptr};
-  c.policy_dependent = true;
-  c.probes = [](const check_context &ctx) { return error_probes(ctx); };
-  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
-    json m = json::object();
-    for (const auto &spec : error_probes(ctx)) {
-      const probe_result &r = *o.probe(spec.name); // a missing probe reads as "not sent"
-      m[spec.name] = {{"status", r.status},
-                      {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
-      if (r.status < 400)
-        return fail("an upstream error status", spec.name + ": " + describe_failure(r),
-                    "the upstream error did not reach the client", m);
-      if (auto problem = cors_read_problem(r, ctx.origin))
-        return fail("valid CORS headers on HTTP " + std::to_string(r.status),
-                    spec.name + ": " + *problem,
-                    "CORS headers are added to successful responses only", m);
-    }
-    return pass("404 and 500 readable cross-origin", m);
-  };
-  return c;
+  return {.id = "cors.error-responses",
+          .title = "Upstream errors are readable by the browser",
+          .severity = level::must,
+          .requirement = "Upstream 4xx/5xx responses carry valid CORS headers.",
+          .fixes = {{"nginx", "add 'always' to every add_header Access-Control-* line"},
+                    {"generic", "add CORS headers to error responses too"}},
+          .probes = [](const check_context &ctx) { return error_probes(ctx); },
+          .judge = [](const observations &o, const check_context &ctx) -> verdict {
+            json m = json::object();
+            for (const auto &spec : error_probes(ctx)) {
+              const probe_result &r = *o.probe(spec.name); // a missing probe reads as "not sent"
+              m[spec.name] = {{"status", r.status},
+                              {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
+              if (r.status < 400)
+                return fail("an upstream error status", spec.name + ": " + describe_failure(r),
+                            "the upstream error did not reach the client", m);
+              if (auto problem = cors_read_problem(r, ctx.origin))
+                return fail("valid CORS headers on HTTP " + std::to_string(r.status),
+                            spec.name + ": " + *problem,
+                            "CORS headers are added to successful responses only", m);
+            }
+            return pass("404 and 500 readable cross-origin", m);
+          },
+          .policy_dependent = true};
 }
 
 check proxy_errors() {
   // Fault: the proxy's own error pages (502 when the model server restarts, 413 for an image too
   // large, 504 on a timeout) have no CORS, so the page shows "network error" and nothing else.
-  check c{"cors.proxy-errors",
-          "Proxy-generated errors are readable",
-          level::should,
-          "Proxy-generated 502/504/413 responses carry valid CORS headers.",
-          {{"nginx", "add_header ... always in the server block (it applies to error_page "
-                     "responses), or error_page with a location that adds the headers"},
-           {"generic", "add CORS headers to the proxy's own error responses"}},
-          nullptr,
-          nullptr};
-  c.policy_dependent = true;
-  c.needs_proxy = true;
-  c.judges_proxy_errors = true;
-  c.probes = [](const check_context &ctx) {
-    probe_spec reset =
-        with_origin(chat_stream("upstream-reset", {{"abort_after", 0}, {"abort", "rst"}}), ctx);
-    probe_spec big = with_origin(chat_stream("large-body", {{"tokens", 1}}), ctx);
-    big.body["messages"][0]["images"] = json::array({std::string(ctx.prof.large_body, 'A')});
-    big.timeout_ms = 60'000;
-    big.start_after_ms = heavy_start_ms;
-    return std::vector{reset, big};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
-    json m = json::object();
-    int provoked = 0;
-    // Nothing provoked is a pass only when both provocations were actually sent.
-    for (const char *name : {"upstream-reset", "large-body"})
-      if (!o.probe(name)->started)
-        return fail("valid CORS headers on the proxy's own errors",
+  return {.id = "cors.proxy-errors",
+          .title = "Proxy-generated errors are readable",
+          .severity = level::should,
+          .requirement = "Proxy-generated 502/504/413 responses carry valid CORS headers.",
+          .fixes = {{"nginx", "add_header ... always in the server block (it applies to error_page "
+                              "responses), or error_page with a location that adds the headers"},
+                    {"generic", "add CORS headers to the proxy's own error responses"}},
+          .probes =
+              [](const check_context &ctx) {
+                probe_spec reset = with_origin(
+                    chat_stream("upstream-reset", {{"abort_after", 0}, {"abort", "rst"}}), ctx);
+                probe_spec big = with_origin(chat_stream("large-body", {{"tokens", 1}}), ctx);
+                big.body["messages"][0]["images"] =
+                    json::array({std::string(ctx.prof.large_body, 'A')});
+                big.timeout_ms = 60'000;
+                big.start_after_ms = heavy_start_ms;
+                return std::vector{reset, big};
+              },
+          .judge = [](const observations &o, const check_context &ctx) -> verdict {
+            json m = json::object();
+            int provoked = 0;
+            // Nothing provoked is a pass only when both provocations were actually sent.
+            for (const char *name : {"upstream-reset", "large-body"})
+              if (!o.probe(name)->started)
+                return fail(
+                    "valid CORS headers on the proxy's own errors",
                     std::string(name) + ": not sent",
                     "the probe that provokes a proxy error was not sent, so nothing was judged");
-    for (const auto &r : o.probes) {
-      const bool proxy_error =
-          r.status == 413 || r.status == 502 || r.status == 503 || r.status == 504;
-      m[r.name] = {{"status", r.status},
-                   {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
-      if (!proxy_error) continue;
-      ++provoked;
-      if (auto problem = cors_read_problem(r, ctx.origin))
-        return fail("valid CORS headers on the proxy's HTTP " + std::to_string(r.status),
-                    r.name + ": " + *problem, "the proxy's own error responses carry no CORS", m);
-    }
-    if (provoked == 0) return pass("no proxy error could be provoked", m);
-    return pass(std::to_string(provoked) + " proxy errors readable cross-origin", m);
-  };
-  return c;
+            for (const auto &r : o.probes) {
+              const bool proxy_error =
+                  r.status == 413 || r.status == 502 || r.status == 503 || r.status == 504;
+              m[r.name] = {{"status", r.status},
+                           {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
+              if (!proxy_error) continue;
+              ++provoked;
+              if (auto problem = cors_read_problem(r, ctx.origin))
+                return fail("valid CORS headers on the proxy's HTTP " + std::to_string(r.status),
+                            r.name + ": " + *problem,
+                            "the proxy's own error responses carry no CORS", m);
+            }
+            if (provoked == 0) return pass("no proxy error could be provoked", m);
+            return pass(std::to_string(provoked) + " proxy errors readable cross-origin", m);
+          },
+          .policy_dependent = true,
+          .needs_proxy = true,
+          .judges_proxy_errors = true};
 }
 
 check credentials() {
   // Fault: "Access-Control-Allow-Origin: *" together with "Allow-Credentials: true" (copied
   // snippets): browsers reject every credentialed request, and it signals an unsafe intent.
-  check c{"cors.credentials",
-          "No wildcard with credentials",
-          level::must,
+  return {
+      .id = "cors.credentials",
+      .title = "No wildcard with credentials",
+      .severity = level::must,
+      .requirement =
           "Access-Control-Allow-Origin: * is never combined with Access-Control-Allow-Credentials: "
           "true.",
-          {{"nginx", "either drop Access-Control-Allow-Credentials or echo an allow-listed origin "
-                     "(map $http_origin $cors_origin { ... }) instead of *"},
-           {"generic", "echo an allow-listed origin when credentials are allowed"}},
-          nullptr,
-          nullptr};
-  c.policy_dependent = true;
-  c.probes = [](const check_context &ctx) {
-    return std::vector{preflight(ctx), browser_stream(ctx)};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
-    for (const auto &spec : {preflight(ctx), browser_stream(ctx)}) {
-      const probe_result &r = *o.probe(spec.name);
-      if (!answered(r)) return unanswered(r, spec.name, "no '*' with credentials");
-      for (const auto &acao : r.header_values("Access-Control-Allow-Origin"))
-        for (const auto &acac : r.header_values("Access-Control-Allow-Credentials"))
-          if (acao.find('*') != std::string::npos && acac == "true")
-            return fail("no '*' with credentials",
-                        spec.name + ": Allow-Origin '*' and Allow-Credentials true",
-                        "a copied CORS snippet combines a wildcard with credentials");
-    }
-    return pass("no wildcard combined with credentials");
-  };
-  return c;
+      .fixes = {{"nginx",
+                 "either drop Access-Control-Allow-Credentials or echo an allow-listed origin "
+                 "(map $http_origin $cors_origin { ... }) instead of *"},
+                {"generic", "echo an allow-listed origin when credentials are allowed"}},
+      .probes =
+          [](const check_context &ctx) {
+            return std::vector{preflight(ctx), browser_stream(ctx)};
+          },
+      .judge = [](const observations &o, const check_context &ctx) -> verdict {
+        for (const auto &spec : {preflight(ctx), browser_stream(ctx)}) {
+          const probe_result &r = *o.probe(spec.name);
+          if (!answered(r)) return unanswered(r, spec.name, "no '*' with credentials");
+          for (const auto &acao : r.header_values("Access-Control-Allow-Origin"))
+            for (const auto &acac : r.header_values("Access-Control-Allow-Credentials"))
+              if (acao.find('*') != std::string::npos && acac == "true")
+                return fail("no '*' with credentials",
+                            spec.name + ": Allow-Origin '*' and Allow-Credentials true",
+                            "a copied CORS snippet combines a wildcard with credentials");
+        }
+        return pass("no wildcard combined with credentials");
+      },
+      .policy_dependent = true};
 }
 
 check vary_origin() {
   // Fault: an echoed origin without "Vary: Origin": a shared cache serves one site's CORS answer
   // to another, which then fails intermittently.
-  check c{
-      "cors.vary-origin",
-      "Echoed origins vary by Origin",
-      level::should,
-      "A response that echoes the request's Origin carries Vary: Origin.",
-      {{"nginx", "add_header Vary Origin always; next to the echoed Access-Control-Allow-Origin"},
-       {"generic", "send Vary: Origin whenever Access-Control-Allow-Origin echoes the origin"}},
-      nullptr,
-      nullptr};
-  c.policy_dependent = true;
-  c.probes = [](const check_context &ctx) {
-    return std::vector{preflight(ctx), browser_stream(ctx)};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
-    int echoed = 0, with_cors = 0;
-    for (const auto &spec : {preflight(ctx), browser_stream(ctx)}) {
-      const probe_result &r = *o.probe(spec.name);
-      if (!answered(r)) return unanswered(r, spec.name, "Vary: Origin with an echoed origin");
-      const auto acao = r.header_values("Access-Control-Allow-Origin");
-      with_cors += !acao.empty();
-      if (acao.size() != 1 || acao.front() != ctx.origin) continue;
-      ++echoed;
-      const auto vary = header_tokens(r.header_values("Vary"));
-      if (std::find(vary.begin(), vary.end(), "origin") == vary.end() &&
-          std::find(vary.begin(), vary.end(), "*") == vary.end())
-        return fail("Vary: Origin with an echoed origin",
-                    spec.name + ": Vary " + json(r.header_values("Vary")).dump(),
-                    "the echoed origin is cacheable across origins");
-    }
-    if (with_cors == 0)
-      return inconclusive("no Access-Control-Allow-Origin on the preflight or the stream, so no "
-                          "echoed origin to vary by",
-                          "the proxy answers without CORS headers", "cors.stream-response");
-    return pass(echoed ? "Vary: Origin on every echoed origin" : "origin not echoed (wildcard)");
-  };
-  return c;
+  return {
+      .id = "cors.vary-origin",
+      .title = "Echoed origins vary by Origin",
+      .severity = level::should,
+      .requirement = "A response that echoes the request's Origin carries Vary: Origin.",
+      .fixes = {{"nginx",
+                 "add_header Vary Origin always; next to the echoed Access-Control-Allow-Origin"},
+                {"generic",
+                 "send Vary: Origin whenever Access-Control-Allow-Origin echoes the origin"}},
+      .probes =
+          [](const check_context &ctx) {
+            return std::vector{preflight(ctx), browser_stream(ctx)};
+          },
+      .judge = [](const observations &o, const check_context &ctx) -> verdict {
+        int echoed = 0, with_cors = 0;
+        for (const auto &spec : {preflight(ctx), browser_stream(ctx)}) {
+          const probe_result &r = *o.probe(spec.name);
+          if (!answered(r)) return unanswered(r, spec.name, "Vary: Origin with an echoed origin");
+          const auto acao = r.header_values("Access-Control-Allow-Origin");
+          with_cors += !acao.empty();
+          if (acao.size() != 1 || acao.front() != ctx.origin) continue;
+          ++echoed;
+          const auto vary = header_tokens(r.header_values("Vary"));
+          if (std::find(vary.begin(), vary.end(), "origin") == vary.end() &&
+              std::find(vary.begin(), vary.end(), "*") == vary.end())
+            return fail("Vary: Origin with an echoed origin",
+                        spec.name + ": Vary " + json(r.header_values("Vary")).dump(),
+                        "the echoed origin is cacheable across origins");
+        }
+        if (with_cors == 0)
+          return inconclusive(
+              "no Access-Control-Allow-Origin on the preflight or the stream, so no "
+              "echoed origin to vary by",
+              "the proxy answers without CORS headers", "cors.stream-response");
+        return pass(echoed ? "Vary: Origin on every echoed origin"
+                           : "origin not echoed (wildcard)");
+      },
+      .policy_dependent = true};
 }
 
 } // namespace

@@ -26,6 +26,11 @@ json stats_json(const delay_stats &s) {
           {"max_events_per_read", s.max_events_per_read}};
 }
 
+// The bounds judge_spacing applies, as its requirements state them.
+std::string spacing_bounds(const check_context &ctx) {
+  return "p95 <= " + bound_text(ctx.tol.p95_ms()) + ", max <= " + bound_text(ctx.tol.max_ms());
+}
+
 // The shared verdict of the no-coalescing family: every event on time, all of them there.
 verdict judge_spacing(const observations &o, const check_context &c, const std::string &probe,
                       int gap_ms, int expected_events) {
@@ -66,125 +71,142 @@ const std::map<std::string, std::string> buffering_fixes = {
 check first_token() {
   // Fault: a proxy that buffers until its buffer fills or the response ends (nginx's default
   // HTTP/1.0 upstream + proxy_buffering) delivers the first token only at the end.
-  check c{"stream.first-token",
-          "First token arrives at once",
-          level::must,
-          "The first event reaches the client within 100 ms of the upstream emitting it.",
-          buffering_fixes,
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; };
-  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
-    if (auto v = unless_forwarded(o, "stream")) return *v;
-    const probe_result *r = o.probe("stream");
-    if (r->status != 200 || r->events.empty())
-      return fail("a 200 stream with events", describe_failure(*r), "the proxy failed the request");
-    const probe_result *base = o.baseline ? o.baseline->probe("stream") : nullptr;
-    const delay_stats s = added_delays(*r, base, steady_gap_ms);
-    json m = stats_json(s);
-    m["first_event_arrival_ms"] = static_cast<double>(r->events.front().arrival_us) / 1000.0;
-    if (s.events == 0)
-      return fail("events carrying the upstream's timing stamps",
-                  std::to_string(r->events.size()) + " events, none stamped",
-                  "the proxy rewrote the body on the way", m);
-    if (s.first_ms > ctx.tol.first_token_ms())
-      return fail("first event <= " + ms(ctx.tol.first_token_ms()) + " after emission",
-                  "first event " + ms(s.first_ms) + " late",
-                  "the proxy holds the response until its buffer fills or the stream ends", m);
-    return pass("first event +" + ms(s.first_ms), m);
-  };
-  c.timing = true;
-  return c;
+  return {
+      .id = "stream.first-token",
+      .title = "First token arrives at once",
+      .severity = level::must,
+      .requirement =
+          [](const check_context &ctx) {
+            return "The first event reaches the client within " +
+                   bound_text(ctx.tol.first_token_ms()) + " of the upstream emitting it.";
+          },
+      .fixes = buffering_fixes,
+      .probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; },
+      .judge = [](const observations &o, const check_context &ctx) -> verdict {
+        if (auto v = unless_forwarded(o, "stream")) return *v;
+        const probe_result *r = o.probe("stream");
+        if (r->status != 200 || r->events.empty())
+          return fail("a 200 stream with events", describe_failure(*r),
+                      "the proxy failed the request");
+        const probe_result *base = o.baseline ? o.baseline->probe("stream") : nullptr;
+        const delay_stats s = added_delays(*r, base, steady_gap_ms);
+        json m = stats_json(s);
+        m["first_event_arrival_ms"] = static_cast<double>(r->events.front().arrival_us) / 1000.0;
+        if (s.events == 0)
+          return fail("events carrying the upstream's timing stamps",
+                      std::to_string(r->events.size()) + " events, none stamped",
+                      "the proxy rewrote the body on the way", m);
+        if (s.first_ms > ctx.tol.first_token_ms())
+          return fail("first event <= " + ms(ctx.tol.first_token_ms()) + " after emission",
+                      "first event " + ms(s.first_ms) + " late",
+                      "the proxy holds the response until its buffer fills or the stream ends", m);
+        return pass("first event +" + ms(s.first_ms), m);
+      },
+      .timing = true};
 }
 
 check no_coalescing_ndjson() {
   // Fault: response buffering (proxy_buffering on, HTTP/1.0 upstream) merges the NDJSON lines
   // of /api/chat into bursts: the chat UI shows nothing, then everything.
-  check c{
-      "stream.no-coalescing.ndjson",
-      "NDJSON events keep their spacing",
-      level::must,
-      "/api/chat events keep their spacing: added delay p95 <= 50 ms, max <= 250 ms, no bursts.",
-      buffering_fixes,
-      nullptr,
-      nullptr};
-  c.ollama_routes = true;
-  c.probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; };
-  c.judge = [](const observations &o, const check_context &ctx) {
-    return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
-  };
-  c.timing = true;
-  return c;
+  return {
+      .id = "stream.no-coalescing.ndjson",
+      .title = "NDJSON events keep their spacing",
+      .severity = level::must,
+      .requirement =
+          [](const check_context &ctx) {
+            return "/api/chat events keep their spacing: added delay " + spacing_bounds(ctx) +
+                   ", no bursts.";
+          },
+      .fixes = buffering_fixes,
+      .probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; },
+      .judge =
+          [](const observations &o, const check_context &ctx) {
+            return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
+          },
+      .timing = true,
+      .ollama_routes = true};
 }
 
 check no_coalescing_sse() {
   // Fault: as above for text/event-stream; some proxies special-case SSE, some only NDJSON.
-  check c{"stream.no-coalescing.sse",
-          "SSE events keep their spacing",
-          level::must,
-          "/v1/chat/completions SSE events keep their spacing: p95 <= 50 ms, max <= 250 ms.",
-          buffering_fixes,
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &) { return std::vector{sse_stream("stream", steady)}; };
-  c.judge = [](const observations &o, const check_context &ctx) {
-    return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
-  };
-  c.timing = true;
-  return c;
+  return {.id = "stream.no-coalescing.sse",
+          .title = "SSE events keep their spacing",
+          .severity = level::must,
+          .requirement =
+              [](const check_context &ctx) {
+                return "/v1/chat/completions SSE events keep their spacing: " +
+                       spacing_bounds(ctx) + ".";
+              },
+          .fixes = buffering_fixes,
+          .probes = [](const check_context &) { return std::vector{sse_stream("stream", steady)}; },
+          .judge =
+              [](const observations &o, const check_context &ctx) {
+                return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
+              },
+          .timing = true};
 }
 
 check compressed_client() {
   // Fault: gzip/brotli on stream content types. The compressor holds output until its block
   // fills, so a browser (which always sends Accept-Encoding) gets the stream in bursts.
-  check c{
-      "stream.compressed-client",
-      "Streams survive a browser's Accept-Encoding",
-      level::must,
-      "With Accept-Encoding: gzip, deflate, br, zstd, events still keep their spacing.",
-      {{"nginx", "gzip off (or remove application/x-ndjson and text/event-stream from gzip_types)"},
-       {"haproxy", "option http-no-delay (stock HAProxy does not compress; its ~200 ms hold of "
-                   "small writes is what shows here)"},
-       {"generic", "do not compress text/event-stream and application/x-ndjson"}},
-      nullptr,
-      nullptr};
-  c.probes = [](const check_context &) {
-    probe_spec p = chat_stream("stream", steady);
-    p.accept_encoding = "gzip, deflate, br, zstd";
-    return std::vector{p};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) {
-    verdict v = judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
-    const std::string enc = o.probe("stream")->header("Content-Encoding");
-    v.measurements["content_encoding"] = enc;
-    if (!enc.empty()) v.measured += " (Content-Encoding: " + enc + ")";
-    return v;
-  };
-  c.timing = true;
-  return c;
+  return {
+      .id = "stream.compressed-client",
+      .title = "Streams survive a browser's Accept-Encoding",
+      .severity = level::must,
+      .requirement =
+          [](const check_context &ctx) {
+            return "With Accept-Encoding: gzip, deflate, br, zstd, events still keep their "
+                   "spacing: " +
+                   spacing_bounds(ctx) + ".";
+          },
+      .fixes = {{"nginx",
+                 "gzip off (or remove application/x-ndjson and text/event-stream from gzip_types)"},
+                {"haproxy",
+                 "option http-no-delay (stock HAProxy does not compress; its ~200 ms hold of "
+                 "small writes is what shows here)"},
+                {"generic", "do not compress text/event-stream and application/x-ndjson"}},
+      .probes =
+          [](const check_context &) {
+            probe_spec p = chat_stream("stream", steady);
+            p.accept_encoding = "gzip, deflate, br, zstd";
+            return std::vector{p};
+          },
+      .judge =
+          [](const observations &o, const check_context &ctx) {
+            verdict v = judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
+            const std::string enc = o.probe("stream")->header("Content-Encoding");
+            v.measurements["content_encoding"] = enc;
+            if (!enc.empty()) v.measured += " (Content-Encoding: " + enc + ")";
+            return v;
+          },
+      .timing = true};
 }
 
 check large_response() {
   // Fault: fixed-size proxy buffers (proxy_buffers, bufsize) that release data only when full:
   // short answers look fine, long ones arrive in buffer-sized bursts.
-  check c{"stream.large-response",
-          "Long answers stream without buffer-sized bursts",
-          level::should,
-          "A long answer (400 events, ~100 KB) arrives without buffer-sized bursts.",
-          buffering_fixes,
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &) {
-    return std::vector{chat_stream(
-        "stream", {{"first_token_ms", 20}, {"gap_ms", 5}, {"tokens", 400}, {"token_bytes", 64}})};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) {
-    verdict v = judge_spacing(o, ctx, "stream", 5, 401);
-    v.measurements["body_bytes"] = o.probe("stream")->body_bytes;
-    return v;
-  };
-  c.timing = true;
-  return c;
+  return {.id = "stream.large-response",
+          .title = "Long answers stream without buffer-sized bursts",
+          .severity = level::should,
+          .requirement =
+              [](const check_context &ctx) {
+                return "A long answer (400 events, ~100 KB) arrives without buffer-sized bursts: " +
+                       spacing_bounds(ctx) + ".";
+              },
+          .fixes = buffering_fixes,
+          .probes =
+              [](const check_context &) {
+                return std::vector{chat_stream(
+                    "stream",
+                    {{"first_token_ms", 20}, {"gap_ms", 5}, {"tokens", 400}, {"token_bytes", 64}})};
+              },
+          .judge =
+              [](const observations &o, const check_context &ctx) {
+                verdict v = judge_spacing(o, ctx, "stream", 5, 401);
+                v.measurements["body_bytes"] = o.probe("stream")->body_bytes;
+                return v;
+              },
+          .timing = true};
 }
 
 // Media types compare case-insensitively (RFC 9110 §8.3.1); parameters are ignored.
@@ -200,67 +222,66 @@ std::string media_type(const std::string &content_type) {
 check content_type() {
   // Fault: a proxy or error layer that replaces Content-Type (default_type, add_header), so the
   // client's SSE/NDJSON parser never engages.
-  check c{"stream.content-type",
-          "Stream content types are preserved",
-          level::must,
-          "application/x-ndjson and text/event-stream reach the client unchanged.",
-          {{"nginx", "do not override Content-Type (no add_header/more_set_headers Content-Type, "
+  return {.id = "stream.content-type",
+          .title = "Stream content types are preserved",
+          .severity = level::must,
+          .requirement = "application/x-ndjson and text/event-stream reach the client unchanged.",
+          .fixes = {{"nginx",
+                     "do not override Content-Type (no add_header/more_set_headers Content-Type, "
                      "no proxy_hide_header Content-Type)"},
-           {"generic", "pass the upstream's Content-Type through"}},
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &) {
-    const json short_stream = {{"tokens", 3}};
-    return std::vector{chat_stream("ndjson", short_stream), sse_stream("sse", short_stream)};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) -> verdict {
-    for (const char *probe : {"ndjson", "sse"})
-      if (auto v = unless_forwarded(o, probe)) return *v;
-    const std::string nd = media_type(o.probe("ndjson")->header("Content-Type"));
-    const std::string sse = media_type(o.probe("sse")->header("Content-Type"));
-    json m = {{"ndjson", nd}, {"sse", sse}};
-    // Against an OpenAI-only upstream both probes are SSE streams (routes.h).
-    const char *want_nd = ctx.openai_only ? "text/event-stream" : "application/x-ndjson";
-    if (nd != want_nd || sse != "text/event-stream")
-      return fail(std::string(want_nd) + " and text/event-stream", "'" + nd + "' and '" + sse + "'",
-                  "the proxy rewrote Content-Type", m);
-    return pass(nd + ", " + sse, m);
-  };
-  return c;
+                    {"generic", "pass the upstream's Content-Type through"}},
+          .probes =
+              [](const check_context &) {
+                const json short_stream = {{"tokens", 3}};
+                return std::vector{chat_stream("ndjson", short_stream),
+                                   sse_stream("sse", short_stream)};
+              },
+          .judge = [](const observations &o, const check_context &ctx) -> verdict {
+            for (const char *probe : {"ndjson", "sse"})
+              if (auto v = unless_forwarded(o, probe)) return *v;
+            const std::string nd = media_type(o.probe("ndjson")->header("Content-Type"));
+            const std::string sse = media_type(o.probe("sse")->header("Content-Type"));
+            json m = {{"ndjson", nd}, {"sse", sse}};
+            // Against an OpenAI-only upstream both probes are SSE streams (routes.h).
+            const char *want_nd = ctx.openai_only ? "text/event-stream" : "application/x-ndjson";
+            if (nd != want_nd || sse != "text/event-stream")
+              return fail(std::string(want_nd) + " and text/event-stream",
+                          "'" + nd + "' and '" + sse + "'", "the proxy rewrote Content-Type", m);
+            return pass(nd + ", " + sse, m);
+          }};
 }
 
 check framing() {
   // Informational: re-framing is legal, but a client that assumes one event per read breaks.
-  check c{"stream.framing",
-          "How events are framed into reads",
-          level::info,
-          "Reports events split across reads or merged into one read.",
-          {},
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; };
-  c.judge = [](const observations &o, const check_context &) -> verdict {
-    const probe_result *r = o.probe("stream");
-    std::map<std::size_t, int> per_read;
-    for (const auto &e : r->events)
-      ++per_read[e.write_index];
-    int merged = 0;
-    for (const auto &[read, n] : per_read)
-      merged += n > 1;
-    const int partial = static_cast<int>(r->writes.size()) - static_cast<int>(per_read.size());
-    json m = {{"reads", r->writes.size()},
-              {"events", r->events.size()},
-              {"reads_with_several_events", merged},
-              {"reads_with_partial_event", partial},
-              {"client_framing", to_string(r->framing)},
-              {"http_version", r->http_version}};
-    return pass(std::to_string(r->writes.size()) + " reads for " +
-                    std::to_string(r->events.size()) + " events, " + std::to_string(merged) +
-                    " merged, " + std::to_string(partial) + " partial, " + to_string(r->framing),
-                m);
-  };
-  c.timing = true;
-  return c;
+  return {
+      .id = "stream.framing",
+      .title = "How events are framed into reads",
+      .severity = level::info,
+      .requirement = "Reports events split across reads or merged into one read.",
+      .fixes = {}, // INFO: it only measures
+      .probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; },
+      .judge = [](const observations &o, const check_context &) -> verdict {
+        const probe_result *r = o.probe("stream");
+        std::map<std::size_t, int> per_read;
+        for (const auto &e : r->events)
+          ++per_read[e.write_index];
+        int merged = 0;
+        for (const auto &[read, n] : per_read)
+          merged += n > 1;
+        const int partial = static_cast<int>(r->writes.size()) - static_cast<int>(per_read.size());
+        json m = {{"reads", r->writes.size()},
+                  {"events", r->events.size()},
+                  {"reads_with_several_events", merged},
+                  {"reads_with_partial_event", partial},
+                  {"client_framing", to_string(r->framing)},
+                  {"http_version", r->http_version}};
+        return pass(std::to_string(r->writes.size()) + " reads for " +
+                        std::to_string(r->events.size()) + " events, " + std::to_string(merged) +
+                        " merged, " + std::to_string(partial) + " partial, " +
+                        to_string(r->framing),
+                    m);
+      },
+      .timing = true};
 }
 
 } // namespace

@@ -9,6 +9,11 @@ std::string seconds(int ms) {
   return std::to_string(ms / 1000) + " s";
 }
 
+// The profile's silence as a requirement states it: "4 s (the quick profile's gap)".
+std::string silence_text(const check_context &ctx) {
+  return bound_text(ctx.prof.silence_ms) + " (the " + ctx.prof.name + " profile's gap)";
+}
+
 // All stamped events present and the stream ended cleanly with its final object.
 verdict judge_complete(const observations &o, int expected_events, const std::string &what) {
   if (auto v = unless_forwarded(o, "stream")) return *v;
@@ -39,72 +44,82 @@ const std::map<std::string, std::string> read_timeout_fixes = {
 check slow_first_token() {
   // Fault: a response-header / first-byte timeout (nginx proxy_read_timeout 60 s default, AWS
   // ALB idle 60 s). Ollama sends nothing, not even headers, while it loads the model.
-  check c{"timeout.slow-first-token",
-          "A silent model load is not cut",
-          level::must,
-          "The upstream is silent (no headers) for the profile's gap, then streams; the client "
-          "gets all of it.",
-          read_timeout_fixes,
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &ctx) {
-    return std::vector{chat_stream(
-        "stream", {{"first_token_ms", ctx.prof.silence_ms}, {"gap_ms", 20}, {"tokens", 5}})};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) {
-    return judge_complete(o, 6,
-                          seconds(ctx.prof.silence_ms) + " of silence before the first token");
-  };
-  c.timing = true;
-  return c;
+  return {.id = "timeout.slow-first-token",
+          .title = "A silent model load is not cut",
+          .severity = level::must,
+          .requirement =
+              [](const check_context &ctx) {
+                return "The upstream is silent (no headers) for " + silence_text(ctx) +
+                       ", then streams; the client gets all of it.";
+              },
+          .fixes = read_timeout_fixes,
+          .probes =
+              [](const check_context &ctx) {
+                return std::vector{chat_stream(
+                    "stream",
+                    {{"first_token_ms", ctx.prof.silence_ms}, {"gap_ms", 20}, {"tokens", 5}})};
+              },
+          .judge =
+              [](const observations &o, const check_context &ctx) {
+                return judge_complete(
+                    o, 6, seconds(ctx.prof.silence_ms) + " of silence before the first token");
+              },
+          .timing = true};
 }
 
 check idle_gap() {
   // Fault: an idle/read timeout between upstream writes (the same directives): a model pausing
   // mid-answer (tool call, long reasoning step, queueing) gets cut.
-  check c{"timeout.idle-gap",
-          "A mid-stream pause is not cut",
-          level::must,
-          "A pause of the profile's gap in the middle of a stream survives.",
-          read_timeout_fixes,
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &ctx) {
-    return std::vector{chat_stream("stream", {{"first_token_ms", 20},
-                                              {"gap_ms", 20},
-                                              {"tokens", 8},
-                                              {"stall_at", 4},
-                                              {"stall_ms", ctx.prof.silence_ms}})};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) {
-    return judge_complete(o, 9, "a " + seconds(ctx.prof.silence_ms) + " pause mid-stream");
-  };
-  c.timing = true;
-  return c;
+  return {.id = "timeout.idle-gap",
+          .title = "A mid-stream pause is not cut",
+          .severity = level::must,
+          .requirement =
+              [](const check_context &ctx) {
+                return "A pause of " + silence_text(ctx) + " in the middle of a stream survives.";
+              },
+          .fixes = read_timeout_fixes,
+          .probes =
+              [](const check_context &ctx) {
+                return std::vector{chat_stream("stream", {{"first_token_ms", 20},
+                                                          {"gap_ms", 20},
+                                                          {"tokens", 8},
+                                                          {"stall_at", 4},
+                                                          {"stall_ms", ctx.prof.silence_ms}})};
+              },
+          .judge =
+              [](const observations &o, const check_context &ctx) {
+                return judge_complete(o, 9,
+                                      "a " + seconds(ctx.prof.silence_ms) + " pause mid-stream");
+              },
+          .timing = true};
 }
 
 check long_stream() {
   // Fault: a total request timeout (Envoy route timeout 15 s, GCP LB 30 s, Cloudflare 100 s,
   // haproxy 'timeout server' with no data) ends long generations that never go idle.
-  check c{"timeout.long-stream",
-          "A long steady stream is not cut",
-          level::must,
-          "A steady stream lasting the profile's duration is not cut.",
-          {{"nginx", "no total limit exists in stock nginx; check limit_rate/keepalive_time"},
-           {"generic", "remove or raise any total request/response timeout"}},
-          nullptr,
-          nullptr};
-  c.probes = [](const check_context &ctx) {
-    return std::vector{chat_stream(
-        "stream",
-        {{"first_token_ms", 20}, {"gap_ms", 100}, {"tokens", ctx.prof.long_stream_ms / 100}})};
-  };
-  c.judge = [](const observations &o, const check_context &ctx) {
-    return judge_complete(o, ctx.prof.long_stream_ms / 100 + 1,
-                          "a " + seconds(ctx.prof.long_stream_ms) + " stream");
-  };
-  c.timing = true;
-  return c;
+  return {
+      .id = "timeout.long-stream",
+      .title = "A long steady stream is not cut",
+      .severity = level::must,
+      .requirement =
+          [](const check_context &ctx) {
+            return "A steady stream lasting " + bound_text(ctx.prof.long_stream_ms) + " (the " +
+                   ctx.prof.name + " profile's duration) is not cut.";
+          },
+      .fixes = {{"nginx", "no total limit exists in stock nginx; check limit_rate/keepalive_time"},
+                {"generic", "remove or raise any total request/response timeout"}},
+      .probes =
+          [](const check_context &ctx) {
+            return std::vector{chat_stream("stream", {{"first_token_ms", 20},
+                                                      {"gap_ms", 100},
+                                                      {"tokens", ctx.prof.long_stream_ms / 100}})};
+          },
+      .judge =
+          [](const observations &o, const check_context &ctx) {
+            return judge_complete(o, ctx.prof.long_stream_ms / 100 + 1,
+                                  "a " + seconds(ctx.prof.long_stream_ms) + " stream");
+          },
+      .timing = true};
 }
 
 } // namespace

@@ -30,6 +30,11 @@ expect "bad report format" 3 "unknown format 'xml'" 2 "$sc" run --report xml
 expect "bad tolerance" 3 "tolerance-mult" 2 "$sc" run --tolerance-mult abc
 expect "help" 0 "usage: streamcheck" 2 "$sc" help
 expect "list" 0 "stream.first-token" 2 "$sc" list
+# The requirements state the bounds the run would apply, not fixed numbers.
+expect "list states the tolerances in force" 0 "stream.first-token .* within 200 ms of" 2 \
+  "$sc" list --tolerance-mult 2
+expect "list states the profile's figures" 0 "\"256 concurrent streams \\(the standard profile" 2 \
+  "$sc" list --json --profile standard
 expect "mock control unreachable" 2 "cannot reach the mock's control API" 5 \
   "$sc" run --proxy "http://127.0.0.1:$port" --mock-control "http://127.0.0.1:$dead"
 expect "proxy unreachable" 2 "cannot reach the proxy at http://127.0.0.1:$dead" 7 \

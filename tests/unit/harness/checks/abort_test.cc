@@ -1,0 +1,224 @@
+// abort.*: a cancel reaches the upstream, a cut stream looks cut, nothing is replayed.
+#include <gtest/gtest.h>
+
+#include "harness/runner.h"
+#include "tests/unit/harness/checks/synthetic.h"
+
+namespace streamcheck::harness {
+namespace {
+
+using namespace synthetic;
+
+class Cancel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Cancel, ScenarioAbortsFromTheHarnessSide) {
+  const auto &s = spec_named(specs_of(GetParam()), "stream");
+  EXPECT_TRUE(s.abort_after_events >= 0 || s.abort_after_ms >= 0);
+  EXPECT_GT(s.settle_ms, static_cast<int>(ctx().tol.cancel_ms()));
+}
+
+TEST_P(Cancel, UpstreamThatCompletedAnywayFails) {
+  run r(GetParam());
+  journal_in(r.proxied, "stream") = {journal_entry("completed", 9'000'000)};
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "upstream connection closed <= 1000 ms after the client");
+  EXPECT_EQ(v.actual.rfind("upstream ran to completion ", 0), 0u) << v.actual;
+  EXPECT_EQ(v.measurements["upstream_outcome"], "completed");
+  EXPECT_NE(v.cause.find("keeps the upstream request running"), std::string::npos);
+}
+
+TEST_P(Cancel, UpstreamStillRunningFails) {
+  run r(GetParam());
+  journal_in(r.proxied, "stream") = {journal_entry("in_progress", -1)};
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_NE(v.actual.find("still in_progress"), std::string::npos) << v.actual;
+}
+
+TEST_P(Cancel, ClosedTooLateFails) {
+  run r(GetParam());
+  const std::int64_t left = r.probe("stream").aborted_us;
+  journal_in(r.proxied,
+             "stream") = {journal_entry("peer_closed", left + 5'100'000, left + 5'000'000)};
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.actual, "upstream closed 5000 ms after the client");
+  EXPECT_DOUBLE_EQ(v.measurements["propagation_ms"].get<double>(), 5000);
+}
+
+TEST_P(Cancel, WriteFailureWithinTheBoundPassesAndUsesEndedTime) {
+  run r(GetParam());
+  const std::int64_t left = r.probe("stream").aborted_us;
+  journal_in(r.proxied, "stream") = {journal_entry("write_failed", left + 900'000)};
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.passed) << v.actual;
+  EXPECT_EQ(v.measured, "upstream closed 900 ms after the client");
+}
+
+TEST_P(Cancel, NotAbortedOrNotForwardedIsInconclusive) {
+  // Nothing to cancel: the proxy ended the exchange itself, or never forwarded it.
+  run done(GetParam());
+  done.probe("stream").aborted = false;
+  done.probe("stream").status = 502;
+  const verdict ended = done.judge();
+  EXPECT_FALSE(ended.passed);
+  EXPECT_TRUE(ended.inconclusive);
+  EXPECT_EQ(ended.actual.rfind("the stream ended (HTTP 502) before the harness could close it", 0),
+            0u)
+      << ended.actual;
+  run lost(GetParam());
+  journal_in(lost.proxied, "stream").clear();
+  const verdict v = lost.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_TRUE(v.inconclusive);
+  EXPECT_EQ(v.actual.rfind("the request never reached the upstream", 0), 0u) << v.actual;
+}
+
+TEST_P(Cancel, FailureSaysWhatTheUserSees) {
+  run r(GetParam());
+  journal_in(r.proxied, "stream") = {journal_entry("completed", 9'000'000)};
+  const std::string cause = r.judge().cause;
+  EXPECT_NE(cause.find("the model keeps "), std::string::npos) << cause;
+}
+
+INSTANTIATE_TEST_SUITE_P(Checks, Cancel,
+                         ::testing::Values("abort.cancel-propagates", "abort.cancel-during-pause",
+                                           "abort.cancel-before-first-token"),
+                         test_name);
+
+// The two mid-answer situations: Stop while tokens flow, and Stop while the model is silent.
+TEST(CancelPropagates, ClosesWhileTokensFlowEvenIfTheProxyHoldsThemBack) {
+  const auto &s = spec_named(specs_of("abort.cancel-propagates"), "stream");
+  const json &k = s.body.at("streamcheck");
+  EXPECT_FALSE(k.contains("stall_at")) << "no pause: tokens keep flowing after the abort";
+  EXPECT_LE(k.at("gap_ms").get<int>(), 100);
+  // By event count, or by time when the proxy buffers: both well before the stream ends.
+  ASSERT_GE(s.abort_after_events, 1);
+  ASSERT_GE(s.abort_after_ms, 0);
+  const int stream_ms =
+      k.at("first_token_ms").get<int>() + k.at("tokens").get<int>() * k.at("gap_ms").get<int>();
+  EXPECT_GE(stream_ms - s.abort_after_ms, 2 * static_cast<int>(ctx().tol.cancel_ms()));
+}
+
+TEST(CancelPropagates, BufferingProxyThatLetTheUpstreamFinishFails) {
+  // Aborted by time while the proxy held the tokens: the upstream ran on for seconds.
+  run r("abort.cancel-propagates");
+  auto &p = r.probe("stream");
+  p.events.clear();
+  p.aborted_us = 1'500'000;
+  journal_in(r.proxied, "stream") = {journal_entry("completed", 4'020'000)};
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_FALSE(v.inconclusive);
+  EXPECT_EQ(v.actual, "upstream ran to completion 2520 ms after the client left");
+}
+
+TEST(CancelDuringPause, ClosesRightWhereTheModelFallsSilent) {
+  const auto &s = spec_named(specs_of("abort.cancel-during-pause"), "stream");
+  const json &k = s.body.at("streamcheck");
+  EXPECT_EQ(k.at("stall_at").get<int>(), s.abort_after_events);
+  EXPECT_GT(k.at("stall_ms").get<int>(), s.settle_ms + static_cast<int>(ctx().tol.cancel_ms()));
+  EXPECT_LT(s.abort_after_ms, 0) << "a time trigger could fire outside the pause";
+}
+
+TEST(CancelDuringPause, StreamHeldUntilTheUpstreamFinishedIsInconclusive) {
+  // The client saw the events only after the upstream was done: it never saw the pause, so
+  // Stop during the pause was never pressed. The buffering is stream.first-token's failure.
+  run r("abort.cancel-during-pause");
+  const std::int64_t left = r.probe("stream").aborted_us;
+  journal_in(r.proxied, "stream") = {journal_entry("completed", left - 50'000)};
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_TRUE(v.inconclusive);
+  EXPECT_EQ(v.blocked_by, "stream.first-token");
+  EXPECT_NE(v.actual.find("never left during the pause"), std::string::npos) << v.actual;
+}
+
+TEST(CancelDuringPause, NoticedOnlyAtTheNextTokenFails) {
+  // HAProxy, Apache, nginx with proxy_ignore_client_abort on: the upstream closes when the
+  // next token (after the 10 s pause) fails to write.
+  run r("abort.cancel-during-pause");
+  const std::int64_t left = r.probe("stream").aborted_us;
+  journal_in(r.proxied, "stream") = {journal_entry("write_failed", left + 9'800'000)};
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_FALSE(v.inconclusive);
+  EXPECT_NE(v.cause.find("the model keeps generating for the rest of the pause"), std::string::npos)
+      << v.cause;
+}
+
+// --- abort.truncation-visible --------------------------------------------------------------------
+
+TEST(TruncationVisible, CleanEndFails) {
+  run r("abort.truncation-visible");
+  auto &p = r.probe("stream");
+  ASSERT_NE(p.curl_code, 0) << "the correct scenario shows the crash";
+  p.curl_code = 0;
+  p.curl_error.clear();
+  p.framing = body_framing::close_delimited;
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.actual, "a clean end after " + std::to_string(p.events.size()) +
+                          " events, close-delimited framing");
+  EXPECT_NE(v.cause.find("close-delimited"), std::string::npos);
+  EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx").result, outcome::warn);
+}
+
+TEST(TruncationVisible, NeverForwardedIsInconclusive) {
+  run r("abort.truncation-visible");
+  journal_in(r.proxied, "stream").clear();
+  auto &p = r.probe("stream");
+  p.curl_code = 0;
+  p.status = 404;
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_TRUE(v.inconclusive);
+}
+
+TEST(TruncationVisible, ErrorStatusAfterHoldingTheStreamPasses) {
+  // A proxy that buffered and then answers the crash with a 502 shows the failure too.
+  run r("abort.truncation-visible");
+  auto &p = r.probe("stream");
+  p.curl_code = 0;
+  p.curl_error.clear();
+  p.status = 502;
+  EXPECT_TRUE(r.judge().passed) << r.judge().actual;
+}
+
+TEST(TruncationVisible, PassReportsWhatTheClientSaw) {
+  run r("abort.truncation-visible");
+  const verdict v = r.judge();
+  EXPECT_EQ(v.measured, "client saw: Transfer closed with outstanding read data remaining");
+}
+
+// --- abort.no-replay -----------------------------------------------------------------------------
+
+TEST(NoReplay, TwoUpstreamRequestsFail) {
+  run r("abort.no-replay");
+  journal_in(r.proxied, "stream").push_back(journal_entry("aborted_rst", 2'000));
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "exactly 1 upstream request");
+  EXPECT_EQ(v.actual, "2 upstream requests");
+  EXPECT_EQ(v.cause, "the proxy retried a POST");
+}
+
+TEST(NoReplay, NoUpstreamRequestIsInconclusive) {
+  run r("abort.no-replay");
+  journal_in(r.proxied, "stream").clear();
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_TRUE(v.inconclusive) << "nothing was reset, so a replay could not happen";
+  EXPECT_EQ(v.actual, "the request never reached the upstream (client saw HTTP 502), so it was "
+                      "never reset");
+}
+
+TEST(NoReplay, ScenarioResetsAPost) {
+  const auto &s = spec_named(specs_of("abort.no-replay"), "stream");
+  EXPECT_EQ(s.method, "POST");
+  EXPECT_EQ(s.body.at("streamcheck").value("abort", ""), "rst");
+}
+
+} // namespace
+} // namespace streamcheck::harness

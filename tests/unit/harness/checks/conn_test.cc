@@ -1,0 +1,145 @@
+// conn.*: connections are reused and many streams run at once.
+#include <gtest/gtest.h>
+
+#include "harness/runner.h"
+#include "tests/unit/harness/checks/synthetic.h"
+
+namespace streamcheck::harness {
+namespace {
+
+using namespace synthetic;
+
+TEST(Keepalive, ScenarioIsTwoStreamsInARowInOnePool) {
+  const auto specs = specs_of("conn.keepalive");
+  const auto &first = spec_named(specs, "first");
+  const auto &second = spec_named(specs, "second");
+  EXPECT_EQ(second.after_probe, "first");
+  EXPECT_FALSE(first.connection_pool.empty());
+  EXPECT_EQ(first.connection_pool, second.connection_pool);
+}
+
+TEST(Keepalive, NewConnectionForTheSecondStreamWarns) {
+  run r("conn.keepalive");
+  auto &second = r.probe("second");
+  second.reused_connection = false;
+  second.local_port = r.probe("first").local_port + 1;
+  r.probe("first").header_lines.push_back("Connection: close");
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "the second request on the same connection");
+  EXPECT_EQ(v.actual, "a new connection (first response chunked, Connection: close)");
+  EXPECT_EQ(v.cause, "the proxy closes the client connection after each stream");
+  EXPECT_EQ(v.measurements["second_reused"], false);
+  EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, false, "nginx").result, outcome::warn);
+}
+
+TEST(Keepalive, CloseDelimitedFirstResponseIsNamed) {
+  // chunked_transfer_encoding off: the first stream can only end by closing the connection.
+  run r("conn.keepalive");
+  r.probe("first").framing = body_framing::close_delimited;
+  r.probe("second").reused_connection = false;
+  EXPECT_EQ(r.judge().actual, "a new connection (first response close-delimited)");
+}
+
+TEST(Keepalive, AFailedStreamIsInconclusive) {
+  run r("conn.keepalive");
+  r.probe("first").status = 502;
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_TRUE(v.inconclusive) << "reuse cannot be seen without two complete streams";
+  EXPECT_EQ(v.actual, "two complete streams to compare connections (got HTTP 502)");
+  journal_in(r.proxied, "second").clear();
+  EXPECT_TRUE(r.judge().inconclusive);
+}
+
+TEST(UpstreamKeepalive, ReportsVersionAndReuse) {
+  run r("conn.upstream-keepalive");
+  EXPECT_EQ(r.judge().measured, "HTTP/1.1, connection reused");
+  journal_in(r.proxied, "second").back()["connection"] = 2;
+  for (const char *name : {"first", "second"})
+    journal_in(r.proxied, name).back()["version"] = "1.0";
+  const verdict v = r.judge();
+  EXPECT_EQ(v.measured, "HTTP/1.0, new connection per request");
+  EXPECT_EQ(v.measurements["reused"], false);
+  EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, true, "nginx").result, outcome::pass);
+}
+
+TEST(ConcurrentStreams, ScenarioRunsTheProfilesNumberAtOnce) {
+  const auto specs = specs_of("conn.concurrent-streams");
+  EXPECT_EQ(specs.size(), static_cast<std::size_t>(ctx().prof.concurrent_streams));
+  for (const auto &s : specs) {
+    EXPECT_EQ(s.start_after_ms, specs.front().start_after_ms) << s.name;
+    EXPECT_TRUE(s.after_probe.empty()) << s.name;
+  }
+}
+
+TEST(ConcurrentStreams, OneIncompleteStreamFails) {
+  run r("conn.concurrent-streams");
+  auto &p = r.probe("s7");
+  p.events.resize(10);
+  p.curl_code = 18;
+  p.curl_error = "Transfer closed with outstanding read data remaining";
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "all 32 streams complete");
+  EXPECT_EQ(v.actual, "31/32 complete, worst event jitter 0.0 ms (s7: curl: Transfer closed with "
+                      "outstanding read data remaining (after HTTP 200), 10 events)");
+  EXPECT_EQ(v.cause, "the proxy runs out of connections or file descriptors");
+  EXPECT_EQ(v.measurements["complete"].get<int>(), 31);
+}
+
+TEST(ConcurrentStreams, RefusedAndMissingStreamsFail) {
+  run r("conn.concurrent-streams");
+  r.probe("s3") = answered(spec_named(specs_of("conn.concurrent-streams"), "s3"), 502, "text/html");
+  EXPECT_EQ(r.judge().actual, "31/32 complete, worst event jitter 0.0 ms (s3: HTTP 502, 0 events)");
+  run lost("conn.concurrent-streams");
+  lost.proxied.probes.pop_back();
+  lost.proxied.journal.pop_back();
+  EXPECT_EQ(lost.judge().actual,
+            "31/32 complete, worst event jitter 0.0 ms (s31: not sent, 0 events)");
+}
+
+TEST(ConcurrentStreams, OneCoalescedStreamFails) {
+  // Ten events (450 ms of emissions) released in one read: buffered, even though each stream is
+  // only compared with itself.
+  run r("conn.concurrent-streams");
+  release_together(r.probe("s5"), 10);
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "no event held back > 250.0 ms to be released with later ones");
+  EXPECT_EQ(v.actual, "s5: events emitted 450.0 ms apart arrived in one read");
+  EXPECT_EQ(v.cause, "the proxy coalesces events under load");
+  EXPECT_DOUBLE_EQ(v.measurements["max_held_back_ms"].get<double>(), 450);
+}
+
+TEST(ConcurrentStreams, AFullyBufferedStreamFails) {
+  run r("conn.concurrent-streams");
+  release_together(r.probe("s0"), r.probe("s0").events.size());
+  EXPECT_EQ(r.judge().actual, "s0: events emitted 1000.0 ms apart arrived in one read");
+}
+
+TEST(ConcurrentStreams, PairsAndAConstantOffsetPass) {
+  // Two events per read (one gap held back) and a stream that started 200 ms late are fine.
+  run r("conn.concurrent-streams");
+  release_together(r.probe("s1"), 2);
+  delay_all(r.probe("s2"), 200'000);
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.passed) << v.actual;
+  EXPECT_EQ(v.measured, "32/32 complete, worst event jitter 50.0 ms");
+}
+
+TEST(ConcurrentStreams, AllStreamsJitteringFails) {
+  run r("conn.concurrent-streams");
+  for (int i = 0; i < ctx().prof.concurrent_streams; ++i) {
+    auto &events = r.probe("s" + std::to_string(i)).events;
+    for (std::size_t k = 0; k < events.size(); k += 3)
+      events[k].arrival_us += 150'000; // every third event late, each in its own read
+  }
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "per-stream jitter p95 <= 100.0 ms, max <= 500.0 ms");
+  EXPECT_EQ(v.cause, "the proxy coalesces events under load");
+}
+
+} // namespace
+} // namespace streamcheck::harness

@@ -38,10 +38,11 @@ std::set<std::string> proven_by_pairs(const std::string &kind) {
 TEST(FixesProven, EveryKindSpecificFixHasAFixturePair) {
   for (const char *kind : managed_kinds) {
     const auto proven = proven_by_pairs(kind);
-    for (const auto &c : catalog())
-      if (c.fixes.count(kind))
-        EXPECT_TRUE(proven.count(c.id))
-            << c.id << " shows a " << kind << " fix no fixtures/" << kind << " pair proves";
+    for (const auto &c : catalog()) {
+      if (!c.fixes.count(kind)) continue;
+      EXPECT_TRUE(proven.count(c.id))
+          << c.id << " shows a " << kind << " fix no fixtures/" << kind << " pair proves";
+    }
   }
 }
 
@@ -49,10 +50,11 @@ TEST(FixesProven, EveryProvenFixIsShown) {
   for (const char *kind : managed_kinds) {
     const auto proven = proven_by_pairs(kind);
     EXPECT_FALSE(proven.empty()) << "no pairs in fixtures/" << kind;
-    for (const auto &c : catalog())
-      if (proven.count(c.id))
-        EXPECT_TRUE(c.fixes.count(kind))
-            << "fixtures/" << kind << " proves a fix for " << c.id << ", which shows none";
+    for (const auto &c : catalog()) {
+      if (!proven.count(c.id)) continue;
+      EXPECT_TRUE(c.fixes.count(kind))
+          << "fixtures/" << kind << " proves a fix for " << c.id << ", which shows none";
+    }
   }
 }
 

@@ -966,6 +966,21 @@ result<run_report> managed_run(cli_options &o, managed::proxy_kind &kind,
   return merged;
 }
 
+// Starts a managed kind on its rewritten copy and runs the suite on each listener its flat()
+// names (listeners_of picks them out).
+template <class Kind, class Listeners>
+result<run_report> start_and_test(cli_options &o, Kind &target, Listeners listeners_of,
+                                  const mock::server &srv) {
+  managed::managed_proxy proc(target);
+  managed::launch_options launch;
+  launch.listen_port = o.listen_port;
+  if (auto started = proc.start(launch); !started) return error{started.message()};
+  std::vector<managed_listener> listeners;
+  for (const auto &l : listeners_of(target.flat()))
+    listeners.push_back({l.url(), l.label()});
+  return managed_run(o, target, proc, listeners, target.flat().notes, srv);
+}
+
 // The checks every managed target makes before anything starts: the binary (the Debian package
 // named when it is missing) and the user's file.
 result<std::string> managed_binary(const cli_options &o, const std::string &name,
@@ -989,14 +1004,8 @@ result<run_report> haproxy_run(cli_options o) {
   auto srv = start_embedded_mock();
   if (!srv) return error{srv.message()};
   haproxy::haproxy_config target(*binary, o.conf, read_file(o.conf), tmp.path, srv.value()->port());
-  managed::managed_proxy proc(target);
-  managed::launch_options launch;
-  launch.listen_port = o.listen_port;
-  if (auto started = proc.start(launch); !started) return error{started.message()};
-  std::vector<managed_listener> listeners;
-  for (const auto &l : target.flat().listeners)
-    listeners.push_back({l.url(), l.label()});
-  return managed_run(o, target, proc, listeners, target.flat().notes, *srv.value());
+  return start_and_test(
+      o, target, [](const auto &flat) { return flat.listeners; }, *srv.value());
 }
 
 int haproxy_command(const cli_options &o) {
@@ -1017,14 +1026,8 @@ result<run_report> caddy_run(cli_options o) {
   auto srv = start_embedded_mock();
   if (!srv) return error{srv.message()};
   caddy::caddy_config target(*binary, o.conf, std::move(*adapted), tmp.path, srv.value()->port());
-  managed::managed_proxy proc(target);
-  managed::launch_options launch;
-  launch.listen_port = o.listen_port;
-  if (auto started = proc.start(launch); !started) return error{started.message()};
-  std::vector<managed_listener> listeners;
-  for (const auto &s : target.flat().sites)
-    listeners.push_back({s.url(), s.label()});
-  return managed_run(o, target, proc, listeners, target.flat().notes, *srv.value());
+  return start_and_test(
+      o, target, [](const auto &flat) { return flat.sites; }, *srv.value());
 }
 
 int caddy_command(const cli_options &o) {
@@ -1046,14 +1049,8 @@ result<run_report> lighttpd_run(cli_options o) {
   if (!srv) return error{srv.message()};
   lighttpd::lighttpd_config target(*binary, o.conf, std::move(*normalized), tmp.path,
                                    srv.value()->port());
-  managed::managed_proxy proc(target);
-  managed::launch_options launch;
-  launch.listen_port = o.listen_port;
-  if (auto started = proc.start(launch); !started) return error{started.message()};
-  std::vector<managed_listener> listeners;
-  for (const auto &l : target.flat().listeners)
-    listeners.push_back({l.url(), l.label()});
-  return managed_run(o, target, proc, listeners, target.flat().notes, *srv.value());
+  return start_and_test(
+      o, target, [](const auto &flat) { return flat.listeners; }, *srv.value());
 }
 
 int lighttpd_command(const cli_options &o) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/child_process.h"
+#include "harness/managed/packaged.h"
 #include "harness/process.h"
 
 namespace streamcheck::harness::caddy {
@@ -23,18 +24,6 @@ const std::vector<std::string> inherited_home = {"HOME=", "XDG_DATA_HOME=", "XDG
 
 bool ends_with(const std::string &s, const std::string &tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-std::string query_version(const std::string &binary, const std::string &prefix) {
-  child_process v;
-  const std::string log = prefix + "/logs/caddy-version.log";
-  if (!v.start({.argv = {binary, "version"},
-                .log = log,
-                .extra_env = private_home_env(prefix),
-                .drop_env = inherited_home}))
-    return "";
-  if (v.wait(std::chrono::seconds(10)) != 0) return "";
-  return parse_version(read_file(log));
 }
 
 } // namespace
@@ -89,7 +78,9 @@ caddy_config::caddy_config(std::string binary, std::string user_file, json adapt
       adapted_(std::move(adapted)), mock_port_(mock_port) {
   std::error_code ec;
   std::filesystem::create_directories(logs_dir(), ec);
-  version_ = query_version(binary_, prefix_);
+  version_ =
+      parse_version(managed::command_output({binary_, "version"}, logs_dir() + "/caddy-version.log",
+                                            private_home_env(prefix_), inherited_home));
 }
 
 int caddy_config::ports_needed() const {

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "harness/managed/packaged.h"
+
 namespace streamcheck::harness::haproxy {
 namespace {
 
@@ -22,14 +24,6 @@ const std::set<std::string> server_params_with_value = {"verify", "sni",       "
                                                         "alpn",   "check-sni", "crl-file"};
 const std::set<std::string> server_flags_dropped = {"ssl", "check", "check-ssl", "no-check-ssl",
                                                     "no-verifyhost"};
-
-std::vector<std::string> lines_of(const std::string &text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    out.push_back(line);
-  return out;
-}
 
 std::string indentation(const std::string &line) {
   return line.substr(0, line.find_first_not_of(" \t"));
@@ -189,7 +183,7 @@ std::vector<std::string> split_words(const std::string &line) {
 
 std::vector<bind_site> find_binds(const std::string &text) {
   std::vector<bind_site> out;
-  const auto parsed = parse(lines_of(text));
+  const auto parsed = parse(managed::split_lines(text));
   for (std::size_t i = 0; i < parsed.size(); ++i) {
     const auto &p = parsed[i];
     if (!is_bind(p) || unreachable_address(p.words[1])) continue;
@@ -204,7 +198,7 @@ std::vector<bind_site> find_binds(const std::string &text) {
 }
 
 result<rewritten> rewrite(const std::string &text, const rewrite_options &o) {
-  const auto lines = lines_of(text);
+  const auto lines = managed::split_lines(text);
   const auto parsed = parse(lines);
   rewritten r;
   r.listeners = find_binds(text);

@@ -9,17 +9,6 @@
 #include "harness/process.h"
 
 namespace streamcheck::harness::haproxy {
-namespace {
-
-std::string query_version(const std::string &binary, const std::string &log) {
-  child_process v;
-  if (!v.start({{binary, "-v"}, log, {}, {}})) return "";
-  if (v.wait(std::chrono::seconds(10)) != 0) return "";
-  return parse_version(read_file(log));
-}
-
-} // namespace
-
 std::string parse_version(const std::string &v_output) {
   const std::string key = "HAProxy version ";
   const auto at = v_output.find(key);
@@ -34,7 +23,7 @@ haproxy_config::haproxy_config(std::string binary, std::string user_file, std::s
       prefix_(std::move(prefix)), mock_port_(mock_port) {
   std::error_code ec;
   std::filesystem::create_directories(logs_dir(), ec);
-  version_ = query_version(binary_, logs_dir() + "/haproxy-v.log");
+  version_ = parse_version(managed::command_output({binary_, "-v"}, logs_dir() + "/haproxy-v.log"));
 }
 
 int haproxy_config::ports_needed() const {

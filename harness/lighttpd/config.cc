@@ -4,16 +4,10 @@
 #include <regex>
 #include <sstream>
 
+#include "harness/managed/packaged.h"
+
 namespace streamcheck::harness::lighttpd {
 namespace {
-
-std::vector<std::string> lines_of(const std::string &text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    out.push_back(line);
-  return out;
-}
 
 std::string trimmed(const std::string &s) {
   const auto first = s.find_first_not_of(" \t");
@@ -64,7 +58,7 @@ std::string listener::label() const {
 }
 
 result<std::string> from_printed(const std::string &printed) {
-  auto lines = lines_of(printed);
+  auto lines = managed::split_lines(printed);
   while (!lines.empty() && trimmed(lines.back()).empty())
     lines.pop_back();
   if (lines.size() < 2 || trimmed(lines.front()) != "config {" || trimmed(lines.back()) != "}")
@@ -83,7 +77,7 @@ std::vector<listener> find_listeners(const std::string &normalized) {
   int depth = 0;
   bool top_tls = false;
   std::string port = "80";
-  for (const auto &line : lines_of(normalized)) {
+  for (const auto &line : managed::split_lines(normalized)) {
     std::smatch m;
     if (std::regex_search(line, m, socket_block)) {
       out.push_back({"$SERVER[\"socket\"] == \"" + m[2].str() + "\"", false, 0});
@@ -120,7 +114,7 @@ result<rewritten> rewrite(const std::string &normalized, const rewrite_options &
   bool replaced_pem = false;
   // The listener under test first: server.port has a default (80) when the file sets none.
   out << "server.bind = \"127.0.0.1\"\nserver.port = " << r.listeners.front().port << "\n";
-  for (const auto &line : lines_of(normalized)) {
+  for (const auto &line : managed::split_lines(normalized)) {
     const std::string key = key_of(line), indent = indentation(line);
     std::smatch m;
     if (proxy_depth > 0 || key == "proxy.server") {

@@ -42,10 +42,8 @@ lighttpd_config::lighttpd_config(std::string binary, std::string user_file, std:
       normalized_(std::move(normalized)), prefix_(std::move(prefix)), mock_port_(mock_port) {
   std::error_code ec;
   std::filesystem::create_directories(logs_dir(), ec);
-  child_process v;
-  const std::string log = logs_dir() + "/lighttpd-v.log";
-  if (v.start({.argv = {binary_, "-v"}, .log = log}) && v.wait(std::chrono::seconds(10)) == 0)
-    version_ = parse_version(read_file(log));
+  version_ =
+      parse_version(managed::command_output({binary_, "-v"}, logs_dir() + "/lighttpd-v.log"));
 }
 
 int lighttpd_config::ports_needed() const {

@@ -1,5 +1,6 @@
 #include "harness/managed/packaged.h"
 
+#include "common/child_process.h"
 #include "harness/nginx/launcher.h"
 #include "harness/process.h"
 
@@ -34,6 +35,27 @@ result<std::string> find_packaged_binary(const std::string &name, const std::str
                " not found (not on PATH, not in /usr/sbin or /usr/bin): install the Debian "
                "package " +
                package + " (apt-get install " + package + "; scripts/setup.sh does)"};
+}
+
+std::string command_output(const std::vector<std::string> &argv, const std::string &log,
+                           const std::vector<std::string> &extra_env,
+                           const std::vector<std::string> &drop_env) {
+  child_process c;
+  if (!c.start({.argv = argv,
+                .log = log,
+                .extra_env = extra_env,
+                .drop_env = drop_env,
+                .truncate = true}))
+    return "";
+  return c.wait(std::chrono::seconds(10)) == 0 ? read_file(log) : "";
+}
+
+std::vector<std::string> split_lines(const std::string &text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    out.push_back(line);
+  return out;
 }
 
 bool write_text_file(const std::string &path, const std::string &text) {

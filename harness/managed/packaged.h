@@ -4,6 +4,7 @@
 // read.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -13,6 +14,15 @@ namespace streamcheck::harness::managed {
 // /usr/bin/NAME; an error naming the Debian package when none is executable.
 result<std::string> find_packaged_binary(const std::string &name, const std::string &package,
                                          const std::string &explicit_path = "");
+
+// What a short command (`haproxy -v`, `caddy version`) prints, when it exits 0 within 10 s; ""
+// otherwise. Its output goes through `log`.
+std::string command_output(const std::vector<std::string> &argv, const std::string &log,
+                           const std::vector<std::string> &extra_env = {},
+                           const std::vector<std::string> &drop_env = {});
+
+// A config's lines, without their '\n'.
+std::vector<std::string> split_lines(const std::string &text);
 
 // Writes text to path, replacing it; false when it cannot.
 bool write_text_file(const std::string &path, const std::string &text);

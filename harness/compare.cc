@@ -111,14 +111,15 @@ result<compare_target> parse_compare_target(const std::string &spec) {
 }
 
 void label_targets(std::vector<compare_target> &targets) {
-  for (auto &t : targets) {
+  std::vector<std::string> short_labels;
+  for (const auto &t : targets) {
     const std::string &named = t.command == "exec" ? t.argv.front() : t.file;
-    t.label = t.command + ":" + named.substr(named.find_last_of('/') + 1);
+    short_labels.push_back(t.command + ":" + named.substr(named.find_last_of('/') + 1));
   }
-  for (auto &t : targets)
-    if (std::count_if(targets.begin(), targets.end(),
-                      [&](const auto &o) { return o.label == t.label; }) > 1)
-      t.label = t.spec;
+  for (std::size_t i = 0; i < targets.size(); ++i)
+    targets[i].label = std::count(short_labels.begin(), short_labels.end(), short_labels[i]) > 1
+                           ? targets[i].spec
+                           : short_labels[i];
 }
 
 std::string compare_console(const std::vector<compare_column> &columns, bool color) {

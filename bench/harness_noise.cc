@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/fd_limit.h"
+#include "common/options.h"
 #include "harness/checks/requests.h"
 #include "harness/engine.h"
 #include "harness/timing.h"
@@ -63,25 +64,49 @@ void run(const std::string &base, int streams, int tokens, int gap_ms) {
               harness::percentile(jitter, 100));
 }
 
-} // namespace
-
-int main(int argc, char **argv) {
-  std::string list = "1,100,1000";
+struct noise_flags {
+  std::string streams = "1,100,1000";
   int tokens = 40, gap_ms = 50;
   // One mock loop by default: with the harness's curl thread that is one busy thread per core on
   // a 2-core machine, so the figure is the harness's noise, not the scheduler's.
   unsigned mock_threads = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--streams")
-      list = argv[i + 1];
-    else if (a == "--tokens")
-      tokens = std::atoi(argv[i + 1]);
-    else if (a == "--gap-ms")
-      gap_ms = std::atoi(argv[i + 1]);
-    else if (a == "--mock-threads")
-      mock_threads = static_cast<unsigned>(std::max(1, std::atoi(argv[i + 1])));
-  }
+};
+
+const std::vector<options::option<noise_flags>> &flag_table() {
+  static const std::vector<options::option<noise_flags>> table = {
+      {"streams", "LIST", "concurrent streams per run, comma-separated",
+       options::store([](noise_flags & f) -> auto & { return f.streams; }), "1,100,1000"},
+      {"tokens", "N", "tokens per stream",
+       options::integer_in(
+           [](noise_flags & f) -> auto & { return f.tokens; }, 1, 100'000),
+       "40"},
+      {"gap-ms", "N", "between tokens",
+       options::integer_in(
+           [](noise_flags & f) -> auto & { return f.gap_ms; }, 0, 60'000),
+       "50"},
+      {"mock-threads", "N", "the embedded mock's event loops",
+       options::integer_in(
+           [](noise_flags & f) -> auto & { return f.mock_threads; }, 1, 256),
+       "1"},
+  };
+  return table;
+}
+
+std::string usage() {
+  return "usage: bench_harness_noise [options]\n\nThe added delay the harness measures with no "
+         "proxy at all (the floor under every\nstream.* verdict).\n\n" +
+         options::help_text(flag_table(), 20);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  noise_flags f;
+  if (auto stop = options::parse_main("bench_harness_noise", flag_table(), argc, argv, f, usage, 2))
+    return *stop;
+  const std::string &list = f.streams;
+  const int tokens = f.tokens, gap_ms = f.gap_ms;
+  const unsigned mock_threads = f.mock_threads;
   raise_fd_limit();
   mock::server_options opts;
   opts.behaviour.request_policy = *mock::policy_for_profile("ollama");

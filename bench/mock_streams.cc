@@ -30,6 +30,7 @@
 #include "common/child_process.h"
 #include "common/clock.h"
 #include "common/fd_limit.h"
+#include "common/options.h"
 #include "harness/process.h"
 
 namespace {
@@ -238,8 +239,55 @@ void print_phase(const phase_result &r) {
   row("stream start (request read + best delivery)", r.start);
 }
 
-const char *const usage_text =
-    R"(usage: bench_mock_streams [--streams N] [--seconds S] [--quick] [--threads T]
+struct stream_flags {
+  int streams = 10'000;
+  int seconds = 10;
+  bool quick = false;
+  std::string only = "ACB";
+  bool streams_set = false;
+  bool seconds_set = false;
+  unsigned threads = 0;
+};
+
+const std::vector<streamcheck::options::option<stream_flags>> &flag_table() {
+  namespace o = streamcheck::options;
+  using f = stream_flags;
+  static const std::vector<o::option<f>> table = {
+      {"streams", "N",
+       "concurrent streams in phase C (needs ~N+64 descriptors per process: the program raises "
+       "RLIMIT_NOFILE to the hard limit, else ulimit -Hn)",
+       [](f &x, const std::string &v) {
+         x.streams_set = true;
+         return o::integer_in(
+             [](f & y) -> auto & { return y.streams; }, 1, 100'000)(x, v);
+       },
+       "10000"},
+      {"seconds", "S", "duration of phases B and C (1..60)",
+       [](f &x, const std::string &v) {
+         x.seconds_set = true;
+         return o::integer_in(
+             [](f & y) -> auto & { return y.seconds; }, 1, 60)(x, v);
+       },
+       "10"},
+      {"quick", "", "small and short: A 50 x 1 s, B 200 x 2 s, C 1000 x 3 s",
+       o::set_true([](f & x) -> auto & { return x.quick; }), "", o::takes::nothing},
+      {"threads", "T", "mock event loops",
+       o::integer_in(
+           [](f & x) -> auto & { return x.threads; }, 1, 256),
+       "one per core, as streamcheck-mock"},
+      {"only", "LIST", "run only these phases, e.g. --only B or --only AC",
+       [](f &x, const std::string &v) -> o::problem {
+         if (v.empty() || v.find_first_not_of("ABC") != std::string::npos)
+           return o::expected("letters from ABC", v);
+         x.only = v;
+         return std::nullopt;
+       }},
+  };
+  return table;
+}
+
+std::string usage() {
+  return R"(usage: bench_mock_streams [--streams N] [--seconds S] [--quick] [--threads T]
 
 Measures streamcheck-mock (run in a forked child) with N concurrent HTTP/1.1 /api/chat streams
 over loopback:
@@ -248,67 +296,27 @@ over loopback:
   C  N streams (default 10,000) x 1 token/s held open S seconds (all must stay open), with the
      mock's RSS before / while all are open / after, per stream
 
-  --streams N   concurrent streams in phase C (default 10000; needs ~N+64 descriptors per
-                process: the program raises RLIMIT_NOFILE to the hard limit, else ulimit -Hn)
-  --seconds S   duration of phases B and C (default 10, 1..60)
-  --quick       small and short: A 50 x 1 s, B 200 x 2 s, C 1000 x 3 s
-  --threads T   mock event loops (default: one per core, as streamcheck-mock)
-  --only LIST   run only these phases, e.g. --only B or --only AC
-
+)" + streamcheck::options::help_text(flag_table(), 16) +
+         R"(
 Emission error = the event's own t_us stamp minus its scheduled time (mock clock only).
 Arrival lateness = receive time minus request-sent time minus scheduled time (this client's
 clock; includes loopback and client scheduling). Figures in microseconds.
 )";
+}
 
 } // namespace
 
 int main(int argc, char **argv) {
-  int streams = 10'000;
-  int seconds = 10;
-  bool quick = false;
-  std::string only = "ACB";
-  bool streams_set = false;
-  bool seconds_set = false;
-  unsigned threads = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto number = [&](int lo, int hi) {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "bench_mock_streams: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      char *end = nullptr;
-      const long v = std::strtol(argv[++i], &end, 10);
-      if (*end != '\0' || v < lo || v > hi) {
-        std::fprintf(stderr, "bench_mock_streams: %s must be in [%d, %d]\n", a.c_str(), lo, hi);
-        std::exit(2);
-      }
-      return static_cast<int>(v);
-    };
-    if (a == "--streams") {
-      streams = number(1, 100'000);
-      streams_set = true;
-    } else if (a == "--seconds") {
-      seconds = number(1, 60);
-      seconds_set = true;
-    } else if (a == "--threads") {
-      threads = static_cast<unsigned>(number(1, 256));
-    } else if (a == "--only" && i + 1 < argc) {
-      only = argv[++i];
-      if (only.empty() || only.find_first_not_of("ABC") != std::string::npos) {
-        std::fprintf(stderr, "bench_mock_streams: --only takes letters from ABC\n");
-        return 2;
-      }
-    } else if (a == "--quick") {
-      quick = true;
-    } else if (a == "--help" || a == "-h") {
-      std::fputs(usage_text, stdout);
-      return 0;
-    } else {
-      std::fprintf(stderr, "bench_mock_streams: unknown option %s (see --help)\n", a.c_str());
-      return 2;
-    }
-  }
+  stream_flags flags;
+  if (auto stop = streamcheck::options::parse_main("bench_mock_streams", flag_table(), argc, argv,
+                                                   flags, usage, 2))
+    return *stop;
+  int streams = flags.streams;
+  int seconds = flags.seconds;
+  const bool quick = flags.quick;
+  const std::string only = flags.only;
+  const bool streams_set = flags.streams_set, seconds_set = flags.seconds_set;
+  const unsigned threads = flags.threads;
   if (quick) {
     if (!streams_set) streams = 1000;
     if (!seconds_set) seconds = 3;

@@ -28,8 +28,10 @@
 #include <vector>
 
 #include "bench/proxy_support.h"
+#include "bench/support/build_tree.h"
 #include "common/clock.h"
 #include "common/fd_limit.h"
+#include "common/options.h"
 #include "mock_upstream/server.h"
 
 namespace {
@@ -164,8 +166,7 @@ int slow_loris_case(const std::string &proxy_bin, int loris_clients, int streams
 }
 
 std::string default_mock_binary() {
-  const std::string proxy = default_proxy_binary();
-  return proxy.substr(0, proxy.rfind("/reference_proxy/")) + "/mock_upstream/streamcheck-mock";
+  return build_tree_binary("mock_upstream/streamcheck-mock");
 }
 
 // The mock as a process of its own, so it can be killed.
@@ -267,18 +268,37 @@ int sigterm_case(const std::string &proxy_bin, int streams) {
   return 0;
 }
 
+struct fault_flags {
+  bool quick = false;
+  std::string proxy_bin = default_proxy_binary();
+};
+
+const std::vector<options::option<fault_flags>> &flag_table() {
+  static const std::vector<options::option<fault_flags>> table = {
+      {"quick", "", "small counts: the integration test",
+       options::set_true([](fault_flags & f) -> auto & { return f.quick; }), "",
+       options::takes::nothing},
+      {"proxy-bin", "PATH", "the streamcheck-proxy binary",
+       options::store([](fault_flags & f) -> auto & { return f.proxy_bin; }), "the build tree's"},
+  };
+  return table;
+}
+
+std::string usage() {
+  return "usage: bench_proxy_faults [options]\n\nSlow-loris clients beside live streams, the "
+         "upstream killed under load, SIGTERM during\nstreams; exit 1 when an invariant "
+         "fails.\n\n" +
+         options::help_text(flag_table(), 20);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
-  bool quick = false;
-  std::string proxy_bin = default_proxy_binary();
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--quick")
-      quick = true;
-    else if (a == "--proxy-bin" && i + 1 < argc)
-      proxy_bin = argv[++i];
-  }
+  fault_flags f;
+  if (auto stop = options::parse_main("bench_proxy_faults", flag_table(), argc, argv, f, usage, 2))
+    return *stop;
+  const bool quick = f.quick;
+  const std::string &proxy_bin = f.proxy_bin;
   std::signal(SIGPIPE, SIG_IGN);
   raise_fd_limit();
   for (const int rc :

@@ -35,6 +35,7 @@
 #include "bench/proxy_support.h"
 #include "common/asio.h"
 #include "common/clock.h"
+#include "common/options.h"
 #include "harness/process.h"
 #include "mock_upstream/server.h"
 #include "reference_proxy/headers.h"
@@ -191,24 +192,51 @@ struct flood {
   }
 };
 
-} // namespace
-
-int main(int argc, char **argv) {
+struct head_cost_flags {
   int flood_clients = 4;
   int flood_rate = 500; // heads per second, the paced flood: 32 MB/s of hostile heads
   int rounds = 3;
   std::string proxy_bin = default_proxy_binary();
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--flood-clients")
-      flood_clients = std::max(1, std::atoi(argv[i + 1]));
-    else if (a == "--flood-rate")
-      flood_rate = std::max(1, std::atoi(argv[i + 1]));
-    else if (a == "--rounds")
-      rounds = std::max(1, std::atoi(argv[i + 1]));
-    else if (a == "--proxy-bin")
-      proxy_bin = argv[i + 1];
-  }
+};
+
+const std::vector<options::option<head_cost_flags>> &flag_table() {
+  using f = head_cost_flags;
+  static const std::vector<options::option<f>> table = {
+      {"flood-clients", "N", "connections sending worst heads",
+       options::integer_in(
+           [](f & x) -> auto & { return x.flood_clients; }, 1, 10'000),
+       "4"},
+      {"flood-rate", "N", "worst heads per second, all clients together",
+       options::integer_in(
+           [](f & x) -> auto & { return x.flood_rate; }, 1, 1'000'000),
+       "500"},
+      {"rounds", "N", "repeat the stream measurement",
+       options::integer_in(
+           [](f & x) -> auto & { return x.rounds; }, 1, 100),
+       "3"},
+      {"proxy-bin", "PATH", "the streamcheck-proxy binary",
+       options::store([](f & x) -> auto & { return x.proxy_bin; }), "the build tree's"},
+  };
+  return table;
+}
+
+std::string usage() {
+  return "usage: bench_proxy_head_cost [options]\n\nThe worst request head within "
+         "streamcheck-proxy's limits, the old CPU amplifier, and a live\nstream's added latency "
+         "with and without a flood of worst heads.\n\n" +
+         options::help_text(flag_table(), 22);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  head_cost_flags flags;
+  if (auto stop =
+          options::parse_main("bench_proxy_head_cost", flag_table(), argc, argv, flags, usage, 2))
+    return *stop;
+  const int flood_clients = flags.flood_clients, flood_rate = flags.flood_rate,
+            rounds = flags.rounds;
+  const std::string &proxy_bin = flags.proxy_bin;
 
   std::printf("1. head processing in process (scanner, Beast, checks, upstream head)\n");
   const std::string worst = worst_accepted_head();

@@ -42,7 +42,6 @@
 //  - Relays run as child processes on ephemeral loopback ports and are stopped by pid (SIGTERM,
 //    waitpid with a deadline, SIGKILL last). Every wait has a deadline.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -61,14 +60,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/support/build_tree.h"
 #include "bench/support/proc_stats.h"
+#include "bench/support/relays.h"
 #include "bench/support/stream_client.h"
 #include "common/clock.h"
 #include "common/fd_limit.h"
+#include "common/options.h"
 #include "common/result.h"
-#include "harness/nginx/config.h"
-#include "harness/nginx/launcher.h"
-#include "harness/nginx/rewrite.h"
 #include "harness/process.h"
 #include "harness/timing.h"
 #include "mock_upstream/server.h"
@@ -82,25 +81,13 @@ using namespace streamcheck;
 namespace {
 
 using namespace bench;
-using harness::last_lines;
-using harness::read_file;
 using std::int64_t;
-using streamcheck::child_process;
 using namespace std::chrono_literals;
 
 constexpr int exit_setup_error = 2;
 
 void sleep_ms(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-}
-
-// A child's output lines, indented under the message that quotes them.
-std::string indented(const std::string &lines) {
-  std::string out;
-  std::istringstream in(lines);
-  for (std::string l; std::getline(in, l);)
-    out += "\n    " + l;
-  return out;
 }
 
 std::vector<std::string> split(const std::string &text, char sep) {
@@ -122,288 +109,14 @@ std::string find_on_path(const std::string &name) {
   return "";
 }
 
-// ---------------------------------------------------------------------------------------------
-// Child processes.
-
-// The relay's process group, for the watchdog: killed if the run overstays its budget.
-std::atomic<pid_t> g_running_group{-1};
-
+// The relay's process group is killed if the run overstays its budget.
 extern "C" void on_watchdog(int) {
-  const pid_t group = g_running_group.load();
+  const pid_t group = running_relay_group();
   if (group > 0) kill(-group, SIGKILL);
   static const char msg[] = "bench_proxy_latency: overall time budget exceeded, aborting\n";
   [[maybe_unused]] auto n = write(2, msg, sizeof msg - 1);
   _exit(exit_setup_error);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Relays: each start() is a fresh instance on an ephemeral loopback port.
-
-class relay {
-public:
-  explicit relay(std::string name) : name_(std::move(name)) {}
-  virtual ~relay() = default;
-  const std::string &name() const { return name_; }
-  virtual std::string describe() const = 0;
-  virtual std::string unavailable() const { return ""; } // why it cannot run here; "" if it can
-  virtual result<unsigned short> start() = 0;
-  virtual void stop() = 0;
-  virtual pid_t pid() const { return -1; } // root of its process tree; -1: nothing to measure
-  std::vector<std::string> notes;          // said once after the table
-
-private:
-  std::string name_;
-};
-
-// No relay: the client talks to the mock. Its figures are the floor under every other row.
-class direct_relay : public relay {
-public:
-  explicit direct_relay(unsigned short mock_port) : relay("direct"), mock_port_(mock_port) {}
-  std::string describe() const override { return "no relay: the client + mock floor"; }
-  result<unsigned short> start() override { return mock_port_; }
-  void stop() override {}
-
-private:
-  unsigned short mock_port_;
-};
-
-// A relay binary run as a child (own process group, so socat's forked children are stopped with
-// it; gone with this process) that reports its port somehow; shared start/stop.
-class spawned_relay : public relay {
-public:
-  spawned_relay(std::string name, std::string binary, std::string work_dir)
-      : relay(std::move(name)), binary_(std::move(binary)), work_dir_(std::move(work_dir)) {}
-  ~spawned_relay() override { stop(); }
-  pid_t pid() const override { return running_ ? child_.pid() : -1; }
-  void stop() override {
-    if (!running_) return;
-    running_ = false;
-    const int status = child_.stop(10s);
-    g_running_group = -1;
-    on_stopped(status == 128 + SIGKILL ? std::nullopt : std::optional<int>(status));
-  }
-
-protected:
-  virtual std::vector<std::string> command() const = 0;
-  // The listening port once it is known; nullopt while not yet.
-  virtual std::optional<unsigned short> port_if_ready() const = 0;
-  virtual void on_stopped(std::optional<int>) {}
-  std::string log_path() const { return work_dir_ + "/" + name() + ".log"; }
-
-  result<unsigned short> spawn_and_wait_for_port() {
-    if (!child_.start({.argv = command(), .log = log_path(), .truncate = true}))
-      return error{"cannot run " + binary_};
-    running_ = true;
-    g_running_group = child_.pid();
-    const auto end = mono_clock::now() + 10s;
-    while (mono_clock::now() < end) {
-      if (const auto port = port_if_ready()) return *port;
-      if (!child_.running()) {
-        running_ = false;
-        g_running_group = -1;
-        return error{binary_ + " exited with status " + std::to_string(child_.exit_status()) +
-                     " at startup:" + indented(last_lines(read_file(log_path()), 5))};
-      }
-      sleep_ms(10);
-    }
-    stop();
-    return error{binary_ + " did not report its port within 10 s:" +
-                 indented(last_lines(read_file(log_path()), 5))};
-  }
-
-  std::string binary_;
-  std::string work_dir_;
-
-private:
-  child_process child_;
-  bool running_ = false;
-};
-
-// socat forks one process per connection: the cheapest relay there is per byte, and the most
-// memory-hungry per stream. Its notice-level log (-d -d) names the port it chose; the per-
-// connection lines it also writes happen once per stream, never per event.
-class socat_relay : public spawned_relay {
-public:
-  socat_relay(std::string binary, std::string work_dir, unsigned short mock_port)
-      : spawned_relay("socat", std::move(binary), std::move(work_dir)), mock_port_(mock_port) {}
-  std::string describe() const override {
-    return binary_ + " -d -d TCP-LISTEN:0,bind=127.0.0.1,fork,reuseaddr,backlog=1024 " +
-           "TCP:127.0.0.1:" + std::to_string(mock_port_) + " (one process per connection)";
-  }
-  std::string unavailable() const override {
-    return binary_.empty() ? "socat not found on PATH" : "";
-  }
-  result<unsigned short> start() override { return spawn_and_wait_for_port(); }
-
-protected:
-  std::vector<std::string> command() const override {
-    // backlog=1024: socat's default (5) would drop SYNs under a burst of 1,000 connects.
-    return {binary_, "-d", "-d", "TCP-LISTEN:0,bind=127.0.0.1,fork,reuseaddr,backlog=1024",
-            "TCP:127.0.0.1:" + std::to_string(mock_port_)};
-  }
-  std::optional<unsigned short> port_if_ready() const override {
-    static const std::string marker = "listening on AF=2 127.0.0.1:";
-    const std::string log = read_file(log_path());
-    const auto at = log.find(marker);
-    if (at == std::string::npos) return std::nullopt;
-    const long port = std::strtol(log.c_str() + at + marker.size(), nullptr, 10);
-    if (port <= 0 || port > 65535) return std::nullopt;
-    return static_cast<unsigned short>(port);
-  }
-
-private:
-  unsigned short mock_port_;
-};
-
-class proxy_relay : public spawned_relay {
-public:
-  proxy_relay(std::string binary, std::string work_dir, unsigned short mock_port, int threads)
-      : spawned_relay("proxy", std::move(binary), std::move(work_dir)), mock_port_(mock_port),
-        threads_(threads) {}
-  std::string describe() const override {
-    std::string text = "streamcheck-proxy";
-    for (const auto &a : command())
-      if (a != binary_) text += " " + (a == port_file() ? std::string("FILE") : a);
-    return text;
-  }
-  std::string unavailable() const override {
-    return executable(binary_) ? "" : binary_ + " is not built (use --proxy-bin PATH)";
-  }
-  result<unsigned short> start() override {
-    std::remove(port_file().c_str());
-    return spawn_and_wait_for_port();
-  }
-
-protected:
-  std::vector<std::string> command() const override {
-    return {binary_,
-            "--listen",
-            "127.0.0.1:0",
-            "--port-file",
-            port_file(),
-            "--upstream",
-            "http://127.0.0.1:" + std::to_string(mock_port_),
-            "--threads",
-            std::to_string(threads_),
-            "--log-format",
-            "off"};
-  }
-  std::optional<unsigned short> port_if_ready() const override {
-    const std::string text = read_file(port_file());
-    if (text.empty() || text.back() != '\n') return std::nullopt; // not yet complete
-    const long port = std::strtol(text.c_str(), nullptr, 10);
-    if (port <= 0 || port > 65535) return std::nullopt;
-    return static_cast<unsigned short>(port);
-  }
-  // SIGTERM means a graceful drain and exit 0; anything else is worth telling its authors.
-  void on_stopped(std::optional<int> status) override {
-    std::string note;
-    if (!status)
-      note = "streamcheck-proxy did not exit within 10 s of SIGTERM (killed)";
-    else if (*status != 0)
-      note = "streamcheck-proxy exited with status " + std::to_string(*status) +
-             " when stopped (expected 0 after SIGTERM)";
-    if (!note.empty() && std::find(notes.begin(), notes.end(), note) == notes.end())
-      notes.push_back(note);
-  }
-
-private:
-  std::string port_file() const { return work_dir_ + "/proxy.port"; }
-  unsigned short mock_port_;
-  int threads_;
-};
-
-// The user's nginx config run by the harness's own managed launcher exactly as `streamcheck
-// nginx` runs it: listen on a loopback port, every upstream the mock, pid/logs/temp in a prefix.
-class nginx_relay : public relay {
-public:
-  // requested_binary: --nginx, "" to look on PATH and in /usr/sbin.
-  nginx_relay(const std::string &requested_binary, std::string conf_path, std::string prefix,
-              unsigned short mock_port)
-      : relay("nginx"), requested_binary_(requested_binary), conf_path_(std::move(conf_path)) {
-    namespace ng = harness::nginx;
-    ng::nginx_files files{ng::find_nginx(requested_binary), std::move(prefix), ""};
-    files.conf = files.prefix + "/nginx.conf";
-    binary_ = files.binary;
-    if (binary_.empty()) return;
-    auto loaded = ng::load(conf_path_);
-    if (!loaded) {
-      setup_problem_ = loaded.message();
-      return;
-    }
-    ng::wrap_snippet(loaded->top);
-    std::error_code ec;
-    std::filesystem::create_directories(files.prefix + "/logs", ec);
-    const auto build = ng::query_build(binary_, files.prefix + "/logs/nginx-V.log", 10s);
-    ng::rewrite_options options;
-    options.prefix = files.prefix;
-    options.conf_dir = loaded->include_base;
-    options.mock_port = mock_port;
-    options.as_root = geteuid() == 0; // workers must enter the 0700 prefix
-    options.nginx_prefix = build.prefix;
-    options.modules_path = build.modules_path;
-    target_ = std::make_unique<ng::flattened_config>(std::move(files), build, std::move(*loaded),
-                                                     std::move(options));
-  }
-  ~nginx_relay() override { stop(); }
-
-  std::string describe() const override {
-    return binary_ + " with " + conf_path_ + " (listen and upstream rewritten to loopback)";
-  }
-  std::string unavailable() const override {
-    if (!binary_.empty()) return "";
-    return requested_binary_.empty() ? "nginx not found (not on PATH, not /usr/sbin/nginx; use "
-                                       "--nginx PATH)"
-                                     : "--nginx " + requested_binary_ + " is not an executable";
-  }
-  // A config that cannot be read or that nginx -t rejects is a setup error, not a skip.
-  const std::string &setup_problem() const { return setup_problem_; }
-  pid_t pid() const override { return process_ ? process_->pid() : -1; }
-
-  result<unsigned short> start() override {
-    if (!setup_problem_.empty()) return error{setup_problem_};
-    process_ = std::make_unique<harness::managed::managed_proxy>(*target_);
-    auto port = process_->start();
-    if (!port) {
-      process_.reset();
-      return port;
-    }
-    g_running_group = process_->pid();
-    note_worker_count();
-    return port;
-  }
-  void stop() override {
-    if (!process_) return;
-    process_->stop(10s);
-    process_.reset();
-    g_running_group = -1;
-  }
-  // The fairness of the comparison rests on it: say how many workers nginx really ran.
-  void note_worker_count() {
-    std::size_t workers = 0;
-    const auto end = mono_clock::now() + 2s; // the master forks them right after it listens
-    while ((workers = children_of(process_->pid()).size()) == 0 && mono_clock::now() < end)
-      sleep_ms(10);
-    sleep_ms(100); // the first worker may be up before the last is forked
-    workers = children_of(process_->pid()).size();
-    const std::string note = "nginx ran " + std::to_string(workers) + " worker process(es)";
-    if (std::find(notes.begin(), notes.end(), note) == notes.end()) notes.push_back(note);
-  }
-  std::string error_log_tail() const {
-    std::string out;
-    for (const auto &l : harness::nginx::relevant_log_lines(target_->error_log(), 5))
-      out += "\n    " + l;
-    return out;
-  }
-
-private:
-  std::string requested_binary_;
-  std::string conf_path_;
-  std::string binary_;
-  std::string setup_problem_;
-  std::unique_ptr<harness::nginx::flattened_config> target_;
-  std::unique_ptr<harness::managed::managed_proxy> process_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Workloads.
@@ -784,124 +497,114 @@ void print_comparison(const std::vector<row> &rows, const bench_options &o) {
 // ---------------------------------------------------------------------------------------------
 // Options and main.
 
-const char *const usage_text =
-    R"(usage: bench_proxy_latency [options]
+// "1,100,1000" as counts in [lo, hi]; nullopt for an empty list or a bad item.
+std::optional<std::vector<int>> count_list(const std::string &text, int lo, int hi) {
+  std::vector<int> out;
+  for (const auto &item : split(text, ',')) {
+    const auto n = options::parse_integer(item, lo, hi);
+    if (!n) return std::nullopt;
+    out.push_back(static_cast<int>(*n));
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+struct latency_flags {
+  bench_options o;
+  bool tokens_set = false, quick = false;
+};
+
+const std::vector<options::option<latency_flags>> &flag_table() {
+  using f = latency_flags;
+  namespace op = options;
+  static const std::vector<op::option<f>> table = {
+      {"streams", "LIST", "concurrent streams per workload",
+       [](f &x, const std::string &v) -> op::problem {
+         auto counts = count_list(v, 1, 5000);
+         if (!counts) return op::expected("counts in [1, 5000]", v);
+         x.o.stream_counts = *counts;
+         return std::nullopt;
+       },
+       "1,100,1000"},
+      {"tokens", "N", "tokens per stream",
+       [](f &x, const std::string &v) {
+         x.tokens_set = true;
+         return op::integer_in(
+             [](f & y) -> auto & { return y.o.tokens; }, 1, 10'000)(x, v);
+       },
+       "40; --quick: 10"},
+      {"gap-ms", "N", "between tokens",
+       op::integer_in(
+           [](f & x) -> auto & { return x.o.gap_ms; }, 1, 10'000),
+       "50"},
+      {"first-token-ms", "N", "before the first token",
+       op::integer_in(
+           [](f & x) -> auto & { return x.o.first_token_ms; }, 0, 60'000),
+       "50"},
+      {"only", "LIST", "relays to run, from direct,socat,nginx,proxy",
+       [](f &x, const std::string &v) -> op::problem {
+         auto names = split(v, ',');
+         for (const auto &name : names)
+           if (!op::one_of(name, {"direct", "socat", "nginx", "proxy"}))
+             return op::expected("names from direct,socat,nginx,proxy", v);
+         if (names.empty()) return op::expected("at least one relay", v);
+         x.o.only = names;
+         return std::nullopt;
+       },
+       "all"},
+      {"quick", "", "a smoke run: 10 tokens per stream",
+       op::set_true([](f & x) -> auto & { return x.quick; }), "", op::takes::nothing},
+      {"nginx", "PATH", "nginx binary", op::store([](f & x) -> auto & { return x.o.nginx_binary; }),
+       "nginx on PATH, /usr/sbin/nginx"},
+      {"nginx-conf", "PATH", "config to run nginx with",
+       op::store([](f & x) -> auto & { return x.o.nginx_conf; }), "the repo's nginx/ollama.conf"},
+      {"proxy-bin", "PATH", "streamcheck-proxy",
+       op::store([](f & x) -> auto & { return x.o.proxy_binary; }),
+       "../reference_proxy/streamcheck-proxy next to this program's directory in the build "
+       "tree"},
+      {"proxy-threads", "N", "its --threads",
+       op::integer_in(
+           [](f & x) -> auto & { return x.o.proxy_threads; }, 1, 256),
+       "one per core, as nginx's worker_processes auto"},
+      {"rounds", "N",
+       "repeat every workload N times, every other round in reverse relay order; latency pooled "
+       "over all rounds, memory the median",
+       op::integer_in(
+           [](f & x) -> auto & { return x.o.rounds; }, 1, 20),
+       "3"},
+      {"mock-threads", "N", "the in-process mock's event loops",
+       op::integer_in(
+           [](f & x) -> auto & { return x.o.mock_threads; }, 1, 256),
+       "1"},
+      {"verbose", "", "also print every round's memory readings",
+       op::set_true([](f & x) -> auto & { return x.o.verbose; }), "", op::takes::nothing},
+  };
+  return table;
+}
+
+std::string usage() {
+  return R"(usage: bench_proxy_latency [options]
 
 Added latency per event (p50/p99/max) and memory per open stream at several concurrency levels,
 for no relay (the floor), socat (a plain TCP relay), nginx with the recommended config and
 streamcheck-proxy, in one run against an in-process mock Ollama.
 
-  --streams LIST       concurrent streams per workload (default 1,100,1000)
-  --tokens N           tokens per stream (default 40; --quick: 10)
-  --gap-ms N           between tokens (default 50)
-  --first-token-ms N   before the first token (default 50)
-  --only LIST          relays to run, from direct,socat,nginx,proxy (default all)
-  --quick              a smoke run: 10 tokens per stream
-  --nginx PATH         nginx binary (default: nginx on PATH, /usr/sbin/nginx)
-  --nginx-conf PATH    config to run nginx with (default: the repo's nginx/ollama.conf)
-  --proxy-bin PATH     streamcheck-proxy (default: ../reference_proxy/streamcheck-proxy next to
-                       this program's directory in the build tree)
-  --proxy-threads N    its --threads (default: one per core, as nginx's worker_processes auto)
-  --rounds N           repeat every workload N times (default 3), every other round in reverse
-                       relay order; latency pooled over all rounds, memory the median
-  --mock-threads N     the in-process mock's event loops (default 1)
-  --verbose            also print every round's memory readings
-
+)" + options::help_text(flag_table(), 23) +
+         R"(
 Exit: 0 when the run completed (whether or not the proxy met its target), 2 on a setup error.
 )";
-
-std::string default_proxy_binary() {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "";
-  return (self.parent_path().parent_path() / "reference_proxy" / "streamcheck-proxy").string();
 }
 
 std::optional<bench_options> parse_options(int argc, char **argv, int &exit_code) {
-  bench_options o;
-  bool tokens_set = false, quick = false;
-  exit_code = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(usage_text, stdout);
-      return std::nullopt;
-    }
-    if (a == "--quick") {
-      quick = true;
-      continue;
-    }
-    if (a == "--verbose") {
-      o.verbose = true;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "bench_proxy_latency: unknown option or missing value: %s\n", a.c_str());
-      exit_code = exit_setup_error;
-      return std::nullopt;
-    }
-    const std::string v = argv[++i];
-    auto number = [&](int lo, int hi) {
-      char *end = nullptr;
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < lo || n > hi) {
-        std::fprintf(stderr, "bench_proxy_latency: %s must be in [%d, %d], got %s\n", a.c_str(), lo,
-                     hi, v.c_str());
-        exit_code = exit_setup_error;
-        return lo;
-      }
-      return static_cast<int>(n);
-    };
-    if (a == "--streams") {
-      o.stream_counts.clear();
-      for (const auto &item : split(v, ',')) {
-        char *end = nullptr;
-        const long n = std::strtol(item.c_str(), &end, 10);
-        if (*end != '\0' || n < 1 || n > 5000) {
-          std::fprintf(stderr, "bench_proxy_latency: --streams takes counts in [1, 5000]\n");
-          exit_code = exit_setup_error;
-        }
-        o.stream_counts.push_back(static_cast<int>(n));
-      }
-    } else if (a == "--tokens") {
-      o.tokens = number(1, 10'000);
-      tokens_set = true;
-    } else if (a == "--gap-ms") {
-      o.gap_ms = number(1, 10'000);
-    } else if (a == "--first-token-ms") {
-      o.first_token_ms = number(0, 60'000);
-    } else if (a == "--only") {
-      o.only = split(v, ',');
-      for (const auto &name : o.only)
-        if (name != "direct" && name != "socat" && name != "nginx" && name != "proxy") {
-          std::fprintf(stderr, "bench_proxy_latency: --only takes direct,socat,nginx,proxy\n");
-          exit_code = exit_setup_error;
-        }
-    } else if (a == "--nginx") {
-      o.nginx_binary = v;
-    } else if (a == "--nginx-conf") {
-      o.nginx_conf = v;
-    } else if (a == "--proxy-bin") {
-      o.proxy_binary = v;
-    } else if (a == "--proxy-threads") {
-      o.proxy_threads = number(1, 256);
-    } else if (a == "--rounds") {
-      o.rounds = number(1, 20);
-    } else if (a == "--mock-threads") {
-      o.mock_threads = static_cast<unsigned>(number(1, 256));
-    } else {
-      std::fprintf(stderr, "bench_proxy_latency: unknown option %s (see --help)\n", a.c_str());
-      exit_code = exit_setup_error;
-    }
-    if (exit_code != 0) return std::nullopt;
-  }
-  if (o.stream_counts.empty() || o.only.empty()) {
-    std::fprintf(stderr, "bench_proxy_latency: --streams and --only need at least one item\n");
-    exit_code = exit_setup_error;
-    return std::nullopt;
-  }
-  if (quick && !tokens_set) o.tokens = 10;
-  if (o.proxy_binary.empty()) o.proxy_binary = default_proxy_binary();
+  latency_flags flags;
+  const auto stop = options::parse_main("bench_proxy_latency", flag_table(), argc, argv, flags,
+                                        usage, exit_setup_error);
+  exit_code = stop.value_or(0);
+  if (stop) return std::nullopt;
+  bench_options &o = flags.o;
+  if (flags.quick && !flags.tokens_set) o.tokens = 10;
+  if (o.proxy_binary.empty())
+    o.proxy_binary = build_tree_binary("reference_proxy/streamcheck-proxy");
   if (o.proxy_threads == 0) o.proxy_threads = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   return o;
 }

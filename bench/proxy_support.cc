@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/support/build_tree.h"
 #include "common/clock.h"
 
 namespace streamcheck::bench {
@@ -137,12 +138,7 @@ double percentile(std::vector<double> v, double p) {
 }
 
 std::string default_proxy_binary() {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return "";
-  std::string path(self, static_cast<std::size_t>(n));
-  path = path.substr(0, path.rfind('/'));
-  return path.substr(0, path.rfind('/')) + "/reference_proxy/streamcheck-proxy";
+  return build_tree_binary("reference_proxy/streamcheck-proxy");
 }
 
 result<unsigned short> start_proxy(harness::child_process &proxy, const std::string &binary,

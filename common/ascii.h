@@ -6,9 +6,13 @@
 
 namespace streamcheck {
 
+inline char ascii_lower_char(char c) {
+  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
 inline std::string ascii_lower(std::string s) {
   for (auto &c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = ascii_lower_char(c);
   return s;
 }
 

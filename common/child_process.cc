@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
@@ -31,19 +32,6 @@ std::atomic<pid_t> last_child{-1};
 
 void pause_briefly() {
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
-}
-
-// The program to exec: argv[0] itself when it names a path, else the first executable file of
-// that name on PATH. Resolved before fork, so the child only calls execve.
-std::string resolve(const std::string &name) {
-  if (name.find('/') != std::string::npos) return name;
-  const char *path = std::getenv("PATH");
-  std::istringstream dirs(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
 }
 
 std::vector<char *> environment(const spawn_request &r) {
@@ -113,7 +101,9 @@ result<bool> child_process::start(const spawn_request &r) {
   stop(std::chrono::seconds(5)); // a previous child of this object
   pid_ = -1;
   status_.reset();
-  const std::string program = resolve(r.argv[0]);
+  // Resolved before fork, so the child only calls execve.
+  const bool names_a_path = r.argv[0].find('/') != std::string::npos;
+  const std::string program = names_a_path ? r.argv[0] : find_program(r.argv[0]);
   if (program.empty() || access(program.c_str(), X_OK) != 0)
     return error{"cannot run " + r.argv[0] + ": " +
                  std::strerror(program.empty() ? ENOENT : errno)};
@@ -269,6 +259,22 @@ void stop_last_child(std::chrono::milliseconds deadline) {
     }
     pause_briefly();
   }
+}
+
+std::string find_program(const std::string &name) {
+  auto runnable = [](const std::string &p) {
+    struct stat st {};
+    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
+  };
+  if (name.empty()) return "";
+  if (name.find('/') != std::string::npos) return runnable(name) ? name : "";
+  const char *path = std::getenv("PATH");
+  std::istringstream dirs(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (runnable(candidate)) return candidate;
+  }
+  return "";
 }
 
 result<std::vector<unsigned short>> free_ports(int n) {

@@ -77,6 +77,10 @@ void stop_last_child(std::chrono::milliseconds deadline);
 // programs that cannot listen on port 0 and report it; a race with another process is possible.
 result<std::vector<unsigned short>> free_ports(int n);
 
+// The program start() would run: `name` itself when it names a path, else the first executable
+// of that name on PATH; "" when there is none.
+std::string find_program(const std::string &name);
+
 // True once 127.0.0.1:port accepts a TCP connection (one attempt).
 bool port_answers(unsigned short port);
 

@@ -13,13 +13,15 @@
 #include <unistd.h>
 #include <vector>
 
-#include "common/base64.h"
 #include "harness/caddy/launcher.h"
+#include "harness/catalog_listing.h"
+#include "harness/cli_options.h"
 #include "harness/compare.h"
 #include "harness/diagnosis.h"
 #include "harness/haproxy/launcher.h"
 #include "harness/interrupt.h"
 #include "harness/lighttpd/launcher.h"
+#include "harness/managed/command.h"
 #include "harness/managed/packaged.h"
 #include "harness/managed/proxy.h"
 #include "harness/nginx/analysis.h"
@@ -35,330 +37,9 @@
 namespace streamcheck::harness {
 namespace {
 
-const char *const usage_text = R"(usage: streamcheck COMMAND [options]
-
-Proves whether a reverse proxy carries streaming LLM traffic correctly: tokens arrive as they
-are generated, long generations are not cut, "Stop" reaches the model, crashes look like crashes.
-
-Commands:
-  run --proxy URL --mock-control URL   test a proxy that forwards to a running streamcheck-mock
-  nginx CONF [options]                 CI gate for an nginx config: flattens its includes into a
-                                       private temp prefix, moves listen/upstream addresses to
-                                       loopback (the embedded mock plays every upstream), runs
-                                       nginx -t, starts nginx, runs the suite, stops nginx. CONF
-                                       itself is never modified
-  haproxy CFG [options]                the same for an HAProxy config: every bind moved to a
-                                       loopback port, every server to the embedded mock, chroot/
-                                       user/daemon/stats socket left out, haproxy -c (its errors
-                                       at CFG's own lines), the suite on every bind (TLS ones
-                                       with a throwaway certificate when the real one is absent)
-  caddy FILE [options]                 the same for a Caddyfile (or Caddy JSON): adapted by
-                                       caddy adapt, every server that proxies moved to a loopback
-                                       port (plain HTTP), every reverse_proxy upstream to the
-                                       mock, admin endpoint, ACME, internal CA and trust store
-                                       off, HOME/XDG directories in the temp prefix
-  lighttpd CONF [options]              the same for a lighttpd config, as lighttpd -p reads it
-                                       (includes resolved): server.port and every $SERVER
-                                       ["socket"] on loopback ports, every proxy.server host the
-                                       mock, lighttpd -tt, the suite on every listener
-  compare TARGET... [options]          the suite against each target, one after another (each
-                                       with its own embedded mock), as one matrix: rows checks,
-                                       columns targets, each cell the verdict and its headline
-                                       figure, then each target's failures with the fix. TARGET:
-                                       nginx:FILE, haproxy:FILE, caddy:FILE, lighttpd:FILE or
-                                       exec:'CMD ARGS' (split on spaces). --report console,
-                                       markdown or json; exit code the worst target's
-  exec [options] -- CMD [ARGS...]      any proxy started by a command: starts an embedded mock,
-                                       runs CMD with {listen} (127.0.0.1:PORT), {port}, {upstream}
-                                       (127.0.0.1:MOCKPORT) and {upstream_port} filled in, waits
-                                       until it listens, runs the suite, stops it by pid, e.g.
-                                       streamcheck exec -- streamcheck-proxy --listen {listen}
-                                         --upstream http://{upstream} --allow-origin '*'
-  self-test                            run the suite against an embedded mock (no proxy): checks
-                                       that this machine and the harness measure cleanly
-  list [--json]                        the check catalog: id, level, requirement (its bounds as
-                                       --profile and --tolerance-mult set them)
-  help                                 this text
-
-Options for run and self-test:
-  --profile quick|standard|thorough    durations (default standard): silent first token and idle
-                                       gap 4 s / 65 s / 130 s, long stream 6 s / 35 s / 300 s
-  --check GLOB                         only checks whose id matches (repeatable), e.g. 'stream.*'
-  --skip GLOB                          leave out matching checks (repeatable)
-  --strict                             SHOULD-level failures fail the run
-  --tolerance-mult X                   scale every timing bound (slow or loaded machines)
-  --proxy-kind KIND                    nginx|haproxy|caddy|apache|lighttpd|generic (default:
-                                       detected from the Server or Via header, the proxy's own
-                                       error pages, HAProxy's lower-case header names) - picks
-                                       the remediation text
-  --report FORMAT[:FILE]               console, json, junit, markdown, html (self-contained,
-                                       with arrival timelines), sarif (2.1.0, located in the
-                                       config for nginx), github (workflow annotations, and the
-                                       Markdown report appended to $GITHUB_STEP_SUMMARY)
-                                       (repeatable; FILE default stdout; console is the default)
-  --origin URL                         the browser app's origin for cors.* (default
-                                       https://app.example.test)
-  --public-host NAME                   the Host clients use for the proxy (default llm.example.test)
-  --upstream-profile P                 the upstream's policy the proxy must work with: ollama
-                                       (default: Origin allow-list, Host check), ollama-lan
-                                       (bound to a non-loopback address: no Host check),
-                                       ollama-open, openai (CORS *), openai-only (only /v1/:
-                                       vLLM, llama.cpp server, LiteLLM), bare (no CORS at all).
-                                       nginx reads it from the config unless given
-  --base-path PATH                     the proxy serves the API under PATH (/ollama/ for
-                                       location /ollama/ { proxy_pass http://ollama:11434/; }):
-                                       every request goes to PATH + the upstream path. nginx
-                                       finds it from the config unless given
-  --header 'Name: value'               sent on every request through the proxy (an API-key
-                                       gate), never printed in reports (repeatable)
-  --user USER:PASS                     HTTP Basic credentials for an auth_basic gate, same
-  --no-color                           plain console output
-
-Options for nginx:
-  --nginx PATH                         the nginx binary (default: nginx on PATH, /usr/sbin/nginx)
-  --server NAME                        the server block to test, by server_name (default: the
-                                       first one with a proxy_pass)
-  --prefix DIR                         where relative includes resolve (default: CONF's directory)
-  --include-root DIR                   absolute include and certificate paths missing here
-                                       (/config/nginx/proxy.conf from a container) are read from
-                                       DIR/config/nginx/proxy.conf
-  --keep-certificates                  a missing or unreadable ssl_certificate/key is an error
-                                       (default: tested with a throwaway self-signed certificate)
-  --listen-port PORT                   the loopback port of the first listener tested (default: a
-                                       free one)
-  --after-suite CMD                    run CMD (/bin/sh -c, 120 s deadline) after the suite while
-                                       nginx still runs, with STREAMCHECK_PROXY_URL set
-  --keep-temp                          keep the temp prefix (flattened config, logs) and print it
-  --fix[=OUT]                          after the run, write CONF with the remedy of every failing
-                                       check applied where the analysis located it to OUT
-                                       (default CONF.fixed.conf; never CONF itself), print the
-                                       diff, run the suite again on it and report how many of
-                                       the failing checks it makes pass (exit code: the first run)
-  nginx prints "nginx listening on URL" on stderr once it answers. Every listen of the server
-  under test a browser could reach is tested (TLS first); the report shows the worst verdicts.
-  exec takes --after-suite and --keep-temp (its output log) too; its command gets 15 s to listen.
-
-How to set it up by hand:
-  streamcheck-mock --listen 127.0.0.1:11434 --control 127.0.0.1:11435 &
-  # point your proxy's upstream at 127.0.0.1:11434, e.g. nginx on :8080, then:
-  streamcheck run --proxy http://127.0.0.1:8080 --mock-control http://127.0.0.1:11435
-
-Exit codes: 0 every MUST check passed (and SHOULD with --strict); 1 a check failed;
-            2 setup or runtime error (mock or proxy unreachable, nginx -t failed, a --report
-            file not writable: checked before the run; the other reports say what went wrong);
-            3 usage error; 130/143 stopped by SIGINT/SIGTERM (the proxy stopped, the temp
-            prefix removed unless --keep-temp).
-  streamcheck COMMAND --help: that command's help.
-)";
-
-// The help of one command: its entry under "Commands:", the option sections it takes, the exit
-// codes. Cut from usage_text, so an option added there shows up here too.
-std::optional<std::string> command_help(const std::string &command) {
-  static const std::vector<std::pair<std::string, std::vector<std::string>>> sections = {
-      {"run", {"Options for run and self-test:"}},
-      {"self-test", {"Options for run and self-test:"}},
-      {"nginx", {"Options for run and self-test:", "Options for nginx:"}},
-      {"exec", {"Options for run and self-test:", "Options for nginx:"}},
-      {"haproxy", {"Options for run and self-test:", "Options for nginx:"}},
-      {"caddy", {"Options for run and self-test:", "Options for nginx:"}},
-      {"lighttpd", {"Options for run and self-test:", "Options for nginx:"}},
-      {"compare", {"Options for run and self-test:"}},
-      {"list", {}},
-      {"help", {}}};
-  const auto found = std::find_if(sections.begin(), sections.end(),
-                                  [&](const auto &s) { return s.first == command; });
-  if (found == sections.end()) return std::nullopt;
-  std::vector<std::string> lines;
-  for (std::string_view rest = usage_text; !rest.empty();) {
-    const auto nl = rest.find('\n');
-    lines.emplace_back(rest.substr(0, nl));
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-  }
-  std::string out = "usage: streamcheck " + command + " [options]\n\n";
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string &l = lines[i];
-    const bool entry = l.rfind("  " + command + " ", 0) == 0 || l == "  " + command;
-    const bool section =
-        std::find(found->second.begin(), found->second.end(), l) != found->second.end();
-    if (!entry && !section && l.rfind("Exit codes:", 0) != 0) continue;
-    out += l + "\n";
-    // An entry goes on while lines are indented deeper; a section and the exit codes until a
-    // blank line.
-    for (++i; i < lines.size() && !lines[i].empty() && (!entry || lines[i].rfind("   ", 0) == 0);
-         ++i)
-      out += lines[i] + "\n";
-    --i;
-    out += "\n";
-  }
-  return out;
-}
-
-struct report_target {
-  std::string format;
-  std::string file; // "" or "-" = stdout
-};
-
-struct cli_options {
-  std::string command;
-  run_options run;
-  std::vector<report_target> reports;
-  bool color = isatty(STDOUT_FILENO) != 0;
-  bool list_json = false;
-  // nginx command
-  std::string conf;
-  std::string nginx_binary;
-  std::string server_name;
-  std::string include_prefix;
-  std::string include_root;
-  bool keep_certificates = false;
-  unsigned short listen_port = 0;
-  std::string after_suite;
-  bool keep_temp = false;
-  bool fix = false;    // --fix[=OUT]
-  std::string fix_out; // "" = CONF with .fixed before its extension
-  // exec command
-  std::vector<std::string> exec_argv;
-  // compare command: its TARGET strings
-  std::vector<std::string> compare_targets;
-  bool upstream_profile_given = false;
-  bool base_path_given = false;
-};
-
 int usage_error(const std::string &message) {
   std::fprintf(stderr, "streamcheck: %s (see streamcheck help)\n", message.c_str());
   return exit_usage;
-}
-
-bool valid_url(const std::string &url) {
-  return (url.rfind("http://", 0) == 0 && url.size() > 7) ||
-         (url.rfind("https://", 0) == 0 && url.size() > 8);
-}
-
-bool takes_value(const std::string &arg) {
-  static const char *const options[] = {
-      "--proxy",        "--mock-control",   "--profile",          "--check",
-      "--skip",         "--tolerance-mult", "--proxy-kind",       "--report",
-      "--origin",       "--public-host",    "--upstream-profile", "--nginx",
-      "--server",       "--prefix",         "--listen-port",      "--after-suite",
-      "--include-root", "--base-path",      "--header",           "--user"};
-  return std::find(std::begin(options), std::end(options), arg) != std::end(options);
-}
-
-std::optional<std::string> parse(int argc, char **argv, cli_options &o) {
-  if (argc < 2) return "missing command";
-  o.command = argv[1];
-  for (int i = 2; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::optional<std::string> {
-      if (i + 1 >= argc) return std::nullopt;
-      return std::string(argv[++i]);
-    };
-    if (arg == "--" && o.command == "exec") {
-      o.exec_argv.assign(argv + i + 1, argv + argc);
-      break;
-    }
-    if (arg == "--strict") {
-      o.run.strict = true;
-    } else if (arg == "--no-color") {
-      o.color = false;
-    } else if (arg == "--json") {
-      o.list_json = true;
-    } else if (arg == "--keep-temp") {
-      o.keep_temp = true;
-    } else if (arg == "--fix" || arg.rfind("--fix=", 0) == 0) {
-      o.fix = true;
-      o.fix_out = arg.size() > 6 ? arg.substr(6) : "";
-    } else if (arg == "--keep-certificates") {
-      o.keep_certificates = true;
-    } else if (o.command == "compare" && !arg.empty() && arg[0] != '-') {
-      o.compare_targets.push_back(arg);
-    } else if ((o.command == "nginx" || o.command == "haproxy" || o.command == "caddy" ||
-                o.command == "lighttpd") &&
-               o.conf.empty() && !arg.empty() && arg[0] != '-') {
-      o.conf = arg;
-    } else if (takes_value(arg)) {
-      const auto v = value();
-      if (!v) return arg + " needs a value";
-      if (arg == "--proxy")
-        o.run.proxy_url = *v;
-      else if (arg == "--mock-control")
-        o.run.mock_control = *v;
-      else if (arg == "--profile")
-        o.run.profile = *v;
-      else if (arg == "--check")
-        o.run.only.push_back(*v);
-      else if (arg == "--skip")
-        o.run.skip.push_back(*v);
-      else if (arg == "--proxy-kind")
-        o.run.proxy_kind = *v;
-      else if (arg == "--origin")
-        o.run.origin = *v;
-      else if (arg == "--public-host")
-        o.run.public_host = *v;
-      else if (arg == "--upstream-profile") {
-        o.run.upstream_profile = *v;
-        o.upstream_profile_given = true;
-      } else if (arg == "--base-path") {
-        std::string problem;
-        const auto p = normalize_base_path(*v, problem);
-        if (!p) return problem;
-        o.run.routes.base_path = *p;
-        o.base_path_given = true;
-      } else if (arg == "--header") {
-        const auto colon = v->find(':');
-        if (colon == std::string::npos || colon == 0 || v->find_first_of(" \t\r\n") < colon ||
-            v->find_first_of("\r\n") != std::string::npos)
-          return "--header: expected 'Name: value', got a malformed header";
-        o.run.extra_headers.push_back(*v);
-      } else if (arg == "--user") {
-        if (v->find(':') == std::string::npos) return "--user: expected USER:PASS";
-        o.run.extra_headers.push_back("Authorization: Basic " + base64_encode(*v));
-      } else if (arg == "--nginx")
-        o.nginx_binary = *v;
-      else if (arg == "--server")
-        o.server_name = *v;
-      else if (arg == "--prefix")
-        o.include_prefix = *v;
-      else if (arg == "--include-root")
-        o.include_root = *v;
-      else if (arg == "--after-suite")
-        o.after_suite = *v;
-      else if (arg == "--listen-port") {
-        char *end = nullptr;
-        const long port = std::strtol(v->c_str(), &end, 10);
-        if (*end != '\0' || port < 1 || port > 65535)
-          return "--listen-port: expected a port number, got '" + *v + "'";
-        o.listen_port = static_cast<unsigned short>(port);
-      } else if (arg == "--tolerance-mult") {
-        char *end = nullptr;
-        o.run.tolerance_mult = std::strtod(v->c_str(), &end);
-        if (*end != '\0' || o.run.tolerance_mult < 0.1 || o.run.tolerance_mult > 100)
-          return "--tolerance-mult: expected a number between 0.1 and 100, got '" + *v + "'";
-      } else {
-        const auto colon = v->find(':');
-        report_target t{v->substr(0, colon),
-                        colon == std::string::npos ? "" : v->substr(colon + 1)};
-        if (t.format != "console" && t.format != "json" && t.format != "junit" &&
-            t.format != "markdown" && t.format != "html" && t.format != "sarif" &&
-            t.format != "github")
-          return "--report: unknown format '" + t.format +
-                 "' (console, json, junit, markdown, html, sarif, github)";
-        o.reports.push_back(t);
-      }
-    } else {
-      return "unknown option '" + arg + "'";
-    }
-  }
-  if (!find_profile(o.run.profile))
-    return "--profile: unknown profile '" + o.run.profile + "' (quick, standard, thorough)";
-  if (!mock::policy_for_profile(o.run.upstream_profile))
-    return "--upstream-profile: unknown profile '" + o.run.upstream_profile + "' (" +
-           mock::profile_names() + ")";
-  if (!valid_url(o.run.origin)) return "--origin: not an http(s) origin: '" + o.run.origin + "'";
-  if (o.run.public_host.empty() || o.run.public_host.find_first_of(" /\r\n") != std::string::npos)
-    return "--public-host: not a host name: '" + o.run.public_host + "'";
-  if (o.reports.empty()) o.reports.push_back({"console", ""});
-  return std::nullopt;
 }
 
 // The requirements as a run with these options states them (--profile, --tolerance-mult).
@@ -366,13 +47,7 @@ int list_checks(const cli_options &o) {
   const check_context ctx{.prof = *find_profile(o.run.profile),
                           .tol = tolerances{o.run.tolerance_mult}};
   if (o.list_json) {
-    json out = json::array();
-    for (const auto &c : catalog())
-      out.push_back({{"id", c.id},
-                     {"level", to_string(c.severity)},
-                     {"title", c.title},
-                     {"requirement", c.requirement(ctx)}});
-    std::cout << out.dump(2) << "\n";
+    std::cout << catalog_listing(ctx).dump(2) << "\n";
     return exit_ok;
   }
   for (const auto &c : catalog())
@@ -410,20 +85,7 @@ int report_destination_error(const std::string &problem) {
 
 bool write_report(const report_target &t, const run_report &r, bool color) {
   auto emit = [&](std::ostream &out, bool use_color) {
-    if (t.format == "json")
-      write_json(out, r);
-    else if (t.format == "junit")
-      write_junit(out, r);
-    else if (t.format == "markdown")
-      write_markdown(out, r);
-    else if (t.format == "html")
-      write_html(out, r);
-    else if (t.format == "sarif")
-      write_sarif(out, r);
-    else if (t.format == "github")
-      write_github(out, r);
-    else
-      write_console(out, r, use_color);
+    find_report_format(t.format)->write(out, r, use_color); // parse refused unknown formats
   };
   if (t.file.empty() || t.file == "-") {
     emit(std::cout, color);
@@ -923,6 +585,50 @@ int nginx_command(const cli_options &o) {
   return code;
 }
 
+// streamcheck exec -- CMD: any proxy a command line can start (streamcheck-proxy, Caddy,
+// HAProxy, socat...), in front of the embedded mock.
+result<run_report> exec_run(cli_options o) {
+  using std::chrono::seconds;
+  auto srv = start_embedded_mock();
+  if (!srv) return error{srv.message()};
+  temp_prefix tmp;
+  tmp.keep = o.keep_temp;
+  tmp.contents = "output.log: the command's output";
+  if (!tmp.create("exec")) return error{"cannot create a temp directory in /tmp"};
+  const std::string name = o.exec_argv.front();
+  // Started, waited for (15 s) and retried on a port another process took first.
+  managed::command_target target(o.exec_argv, srv.value()->port(), tmp.path);
+  managed::managed_proxy child(target);
+  auto started = child.start();
+  if (!started) return error{started.message()};
+  const unsigned short port = *started;
+  const std::string log = target.output_log();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  std::fprintf(stderr, "streamcheck: %s listening on %s\n", name.c_str(), url.c_str());
+  o.run.proxy_url = url;
+  o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
+  o.run.target_label = name + " at " + url;
+  auto report = run_with_progress(o);
+  if (report) run_after_suite(o.after_suite, url);
+  const int stopped = child.stop(seconds(10));
+  const std::string said = last_lines(read_file(log), 10);
+  if (!report) {
+    if (!said.empty())
+      std::fprintf(stderr, "streamcheck: %s said:\n%s\n", name.c_str(), said.c_str());
+    return error{report.message()};
+  }
+  if (report->exit_code() != exit_ok && !said.empty())
+    std::fprintf(stderr, "streamcheck: %s's last output lines:\n%s\n", name.c_str(), said.c_str());
+  if (stopped > 0 && stopped != 128 + SIGTERM)
+    std::fprintf(stderr, "streamcheck: note: %s exited with status %d on SIGTERM\n", name.c_str(),
+                 stopped);
+  return report;
+}
+
+int exec_command(const cli_options &o) {
+  return reported(o, exec_run(o));
+}
+
 // A listener of a running managed proxy, as the suite reaches it.
 struct managed_listener {
   std::string url;
@@ -1057,81 +763,6 @@ int lighttpd_command(const cli_options &o) {
   return reported(o, lighttpd_run(o));
 }
 
-// {listen}, {port}, {upstream}, {upstream_port} in every argument.
-std::vector<std::string> fill_placeholders(std::vector<std::string> argv, unsigned short port,
-                                           unsigned short upstream_port) {
-  const std::pair<std::string, std::string> values[] = {
-      {"{listen}", "127.0.0.1:" + std::to_string(port)},
-      {"{port}", std::to_string(port)},
-      {"{upstream}", "127.0.0.1:" + std::to_string(upstream_port)},
-      {"{upstream_port}", std::to_string(upstream_port)}};
-  for (auto &arg : argv)
-    for (const auto &[key, value] : values)
-      for (auto at = arg.find(key); at != std::string::npos; at = arg.find(key, at + value.size()))
-        arg.replace(at, key.size(), value);
-  return argv;
-}
-
-// streamcheck exec -- CMD: any proxy a command line can start (streamcheck-proxy, Caddy,
-// HAProxy, socat...), in front of the embedded mock.
-result<run_report> exec_run(cli_options o) {
-  using std::chrono::seconds;
-  auto srv = start_embedded_mock();
-  if (!srv) return error{srv.message()};
-  temp_prefix tmp;
-  tmp.keep = o.keep_temp;
-  tmp.contents = "output.log: the command's output";
-  if (!tmp.create("exec")) return error{"cannot create a temp directory in /tmp"};
-  const std::string log = tmp.path + "/output.log";
-  const std::string name = o.exec_argv.front();
-  child_process child;
-  unsigned short port = 0;
-  for (int attempt = 1;; ++attempt) {
-    auto ports = free_ports(1);
-    if (!ports) return error{ports.message()};
-    port = ports->front();
-    auto started =
-        child.start({fill_placeholders(o.exec_argv, port, srv.value()->port()), log, {}, {}});
-    if (!started) return error{started.message()};
-    const auto ready = child.wait_listening(port, seconds(15));
-    if (ready == child_process::readiness::listening) break;
-    const std::string said = last_lines(read_file(log), 5);
-    if (ready == child_process::readiness::timed_out) {
-      child.stop(seconds(5));
-      return error{name + " did not listen on 127.0.0.1:" + std::to_string(port) +
-                   " within 15 s (does the command use {listen} or {port}?)" +
-                   (said.empty() ? "" : ":\n" + said)};
-    }
-    if (!managed::says_address_in_use(said) || attempt >= 3)
-      return error{name + " exited with status " + std::to_string(child.exit_status()) +
-                   " before listening" + (said.empty() ? "" : ":\n" + said)};
-  }
-  const std::string url = "http://127.0.0.1:" + std::to_string(port);
-  std::fprintf(stderr, "streamcheck: %s listening on %s\n", name.c_str(), url.c_str());
-  o.run.proxy_url = url;
-  o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.value()->control_port());
-  o.run.target_label = name + " at " + url;
-  auto report = run_with_progress(o);
-  if (report) run_after_suite(o.after_suite, url);
-  const int stopped = child.stop(seconds(10));
-  const std::string said = last_lines(read_file(log), 10);
-  if (!report) {
-    if (!said.empty())
-      std::fprintf(stderr, "streamcheck: %s said:\n%s\n", name.c_str(), said.c_str());
-    return error{report.message()};
-  }
-  if (report->exit_code() != exit_ok && !said.empty())
-    std::fprintf(stderr, "streamcheck: %s's last output lines:\n%s\n", name.c_str(), said.c_str());
-  if (stopped > 0 && stopped != 128 + SIGTERM)
-    std::fprintf(stderr, "streamcheck: note: %s exited with status %d on SIGTERM\n", name.c_str(),
-                 stopped);
-  return report;
-}
-
-int exec_command(const cli_options &o) {
-  return reported(o, exec_run(o));
-}
-
 bool listens_somewhere(const std::vector<std::string> &argv) {
   return std::any_of(argv.begin(), argv.end(), [](const auto &a) {
     return a.find("{listen}") != std::string::npos || a.find("{port}") != std::string::npos;
@@ -1200,23 +831,12 @@ int compare_command(const cli_options &o) {
   return written ? compare_exit_code(columns) : exit_setup_error;
 }
 
-// `streamcheck CMD --help` (or -h anywhere before exec's --) and `streamcheck help CMD`: CMD.
-std::optional<std::string> wants_command_help(int argc, char **argv) {
-  if (argc >= 3 && std::string(argv[1]) == "help") return std::string(argv[2]);
-  for (int i = 2; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--") break;
-    if (arg == "--help" || arg == "-h") return std::string(argv[1]);
-  }
-  return std::nullopt;
-}
-
 } // namespace
 
 int run_cli(int argc, char **argv) {
   if (argc == 2 && (std::string(argv[1]) == "help" || std::string(argv[1]) == "--help" ||
                     std::string(argv[1]) == "-h")) {
-    std::fputs(usage_text, stdout);
+    std::fputs(usage_text().c_str(), stdout);
     return exit_ok;
   }
   if (const auto help = wants_command_help(argc, argv)) {
@@ -1225,8 +845,9 @@ int run_cli(int argc, char **argv) {
     std::fputs(text->c_str(), stdout);
     return exit_ok;
   }
-  cli_options o;
-  if (auto problem = parse(argc, argv, o)) return usage_error(*problem);
+  auto parsed = parse_command_line(argc, argv);
+  if (!parsed) return usage_error(parsed.message());
+  cli_options &o = *parsed;
   if (o.command != "list")
     if (auto problem = unwritable_report(o.reports)) return report_destination_error(*problem);
   if (o.fix && o.command != "nginx") return usage_error("--fix works with streamcheck nginx only");
@@ -1241,19 +862,12 @@ int run_cli(int argc, char **argv) {
       return usage_error("--fix=OUT: OUT must not be the config itself");
     return nginx_command(o);
   }
-  if (o.command == "haproxy") {
+  if (o.command == "haproxy" || o.command == "caddy" || o.command == "lighttpd") {
     if (o.conf.empty())
-      return usage_error("haproxy needs the config file: streamcheck haproxy CFG");
-    return haproxy_command(o);
-  }
-  if (o.command == "caddy") {
-    if (o.conf.empty()) return usage_error("caddy needs the config file: streamcheck caddy FILE");
-    return caddy_command(o);
-  }
-  if (o.command == "lighttpd") {
-    if (o.conf.empty())
-      return usage_error("lighttpd needs the config file: streamcheck lighttpd CONF");
-    return lighttpd_command(o);
+      return usage_error(o.command + " needs the config file: streamcheck " + o.command + " FILE");
+    return o.command == "haproxy" ? haproxy_command(o)
+           : o.command == "caddy" ? caddy_command(o)
+                                  : lighttpd_command(o);
   }
   if (o.command == "compare") return compare_command(o);
   if (o.command == "exec") {
@@ -1266,10 +880,6 @@ int run_cli(int argc, char **argv) {
   if (o.command == "run") {
     if (o.run.proxy_url.empty() || o.run.mock_control.empty())
       return usage_error("run needs --proxy URL and --mock-control URL");
-    if (!valid_url(o.run.proxy_url))
-      return usage_error("--proxy: not an http(s) URL: '" + o.run.proxy_url + "'");
-    if (!valid_url(o.run.mock_control))
-      return usage_error("--mock-control: not an http(s) URL: '" + o.run.mock_control + "'");
     return run_and_report(o);
   }
   return usage_error("unknown command '" + o.command + "'");

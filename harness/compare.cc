@@ -34,13 +34,14 @@ std::string pad(const std::string &s, std::size_t width) {
   return w >= width ? s : s + std::string(width - w, ' ');
 }
 
-// Every check ID in the order the runs list them (the catalog's), the first run's order first.
+// Every check some target ran (not skipped everywhere), in the order the runs list them.
 std::vector<const check_result *> rows_of(const std::vector<compare_column> &columns) {
   std::vector<const check_result *> rows;
   for (const auto &c : columns) {
     if (!c.report) continue;
     for (const auto &r : c.report->checks)
-      if (std::none_of(rows.begin(), rows.end(), [&](const auto *x) { return x->id == r.id; }))
+      if (r.result != outcome::skip &&
+          std::none_of(rows.begin(), rows.end(), [&](const auto *x) { return x->id == r.id; }))
         rows.push_back(&r);
   }
   return rows;

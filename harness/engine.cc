@@ -207,16 +207,6 @@ struct curl_global {
 
 } // namespace
 
-const char *to_string(body_framing f) {
-  switch (f) {
-  case body_framing::none: return "none";
-  case body_framing::content_length: return "content-length";
-  case body_framing::chunked: return "chunked";
-  case body_framing::close_delimited: return "close-delimited";
-  }
-  return "?";
-}
-
 std::vector<std::string> probe_result::header_values(const std::string &field) const {
   std::vector<std::string> out;
   for (const auto &line : header_lines) {

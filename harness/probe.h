@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/go_json.h"
+#include "common/http_text.h"
 
 namespace streamcheck::harness {
 
@@ -32,8 +33,7 @@ struct probe_spec {
   int settle_ms = 0;           // wait this long after the end before the journal is read
 };
 
-enum class body_framing { none, content_length, chunked, close_delimited };
-const char *to_string(body_framing f);
+using streamcheck::body_framing;
 
 struct body_write {
   std::int64_t at_us; // since the request was sent

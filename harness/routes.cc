@@ -21,7 +21,7 @@ std::optional<route> route_map::find(const std::string &upstream_path) const {
 std::optional<std::string> normalize_base_path(const std::string &value, std::string &problem) {
   if (value.find_first_of("?# \t\r\n") != std::string::npos ||
       value.find("://") != std::string::npos) {
-    problem = "--base-path: a path such as /ollama/, got '" + value + "'";
+    problem = "a path such as /ollama/, got '" + value + "'"; // the caller names the flag
     return std::nullopt;
   }
   std::string p = value;

@@ -8,13 +8,6 @@
 namespace streamcheck::mock {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool is_v1(route r) {
   return r == route::v1_chat || r == route::v1_completions || r == route::v1_models ||
          r == route::v1_model || r == route::v1_embeddings;
@@ -138,14 +131,11 @@ std::string request_view::query() const {
 }
 
 std::string request_view::header(std::string_view name) const {
-  for (const auto &[k, v] : headers)
-    if (iequals(k, name)) return v;
-  return {};
+  return std::string(find_header(headers, name));
 }
 
 bool request_view::has_header(std::string_view name) const {
-  return std::any_of(headers.begin(), headers.end(),
-                     [&](const auto &h) { return iequals(h.first, name); });
+  return count_header(headers, name) > 0;
 }
 
 plan handle(const request_view &req, const mock_options &opts, unsigned request_number) {

@@ -3,9 +3,11 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "common/endpoint.h"
 #include "common/fd_limit.h"
+#include "common/options.h"
 #include "common/port_file.h"
 #include "mock_upstream/server.h"
 
@@ -14,30 +16,109 @@ namespace {
 constexpr int exit_runtime = 2;
 constexpr int exit_usage = 3;
 
-const char *const usage_text = R"(usage: streamcheck-mock [options]
+struct mock_flags {
+  streamcheck::mock::server_options server;
+  std::string port_file, control_port_file, origins, host_check;
+};
+
+using streamcheck::options::expected;
+using streamcheck::options::problem;
+
+problem listen_address(std::optional<tcp::endpoint> &to, const std::string &v) {
+  auto ep = streamcheck::parse_listen_address(v);
+  if (auto *e = std::get_if<streamcheck::endpoint_error>(&ep)) return e->message;
+  to = std::get<tcp::endpoint>(ep);
+  return std::nullopt;
+}
+
+// A count as the mock has always read it: any non-negative number.
+template <class Field> auto count(Field field, unsigned long long lo, unsigned long long hi) {
+  return [field, lo, hi](mock_flags &f, const std::string &v) -> problem {
+    const auto n = streamcheck::options::parse_integer(v, static_cast<long long>(lo),
+                                                       static_cast<long long>(hi));
+    if (!n) return expected("a positive number", v);
+    auto &to = field(f);
+    to = static_cast<std::remove_reference_t<decltype(to)>>(*n);
+    return std::nullopt;
+  };
+}
+
+const std::vector<streamcheck::options::option<mock_flags>> &flag_table() {
+  namespace o = streamcheck::options;
+  namespace mock = streamcheck::mock;
+  static const std::vector<o::option<mock_flags>> table = {
+      {"listen", "ADDR", "where clients and proxies connect",
+       [](mock_flags &f, const std::string &v) -> problem {
+         std::optional<tcp::endpoint> ep;
+         auto p = listen_address(ep, v);
+         if (ep) f.server.listen = *ep;
+         return p;
+       },
+       "127.0.0.1:0 = any free port"},
+      {"control", "ADDR", "journal and health API, e.g. 127.0.0.1:0",
+       [](mock_flags &f, const std::string &v) { return listen_address(f.server.control, v); },
+       "none"},
+      {"port-file", "FILE", "write the bound --listen port to FILE",
+       o::store([](mock_flags & f) -> auto & { return f.port_file; })},
+      {"control-port-file", "FILE", "write the bound --control port to FILE",
+       o::store([](mock_flags & f) -> auto & { return f.control_port_file; })},
+      // --policy, as the harness's streamcheck.policy= says; --profile kept for old scripts (in
+      // the harness "profile" means durations).
+      {"policy|profile", "NAME",
+       "upstream policy: ollama (default: Origin allow-list, Host check), ollama-lan "
+       "(OLLAMA_HOST=0.0.0.0, default origins: no Host check), ollama-open (OLLAMA_HOST=0.0.0.0, "
+       "OLLAMA_ORIGINS=*), openai (CORS *), openai-only (CORS *, only /v1/ routes: vLLM, "
+       "llama.cpp, LiteLLM), bare (no CORS, no Host check: OPTIONS gets a 405)",
+       [](mock_flags &f, const std::string &v) -> problem {
+         auto p = mock::policy_for_profile(v);
+         if (!p) return "unknown policy '" + v + "' (" + mock::profile_names() + ")";
+         f.server.behaviour.request_policy = *p;
+         f.server.profile_name = v;
+         return std::nullopt;
+       }},
+      {"origins", "LIST",
+       "like OLLAMA_ORIGINS: \"*\", \"default\", or comma list added to the defaults",
+       o::store([](mock_flags & f) -> auto & { return f.origins; })},
+      {"host-check", "on|off",
+       "reject non-local Host headers with a bare 403, as Ollama on loopback",
+       [](mock_flags &f, const std::string &v) -> problem {
+         if (!o::one_of(v, {"on", "off"})) return expected("on or off", v);
+         f.host_check = v;
+         return std::nullopt;
+       }},
+      {"openai-chunks", "current|legacy", "/v1 SSE chunk layout (legacy = Ollama <= v0.32.5)",
+       [](mock_flags &f, const std::string &v) -> problem {
+         if (!o::one_of(v, {"current", "legacy"})) return expected("current or legacy", v);
+         f.server.behaviour.legacy_chunks = v == "legacy";
+         return std::nullopt;
+       },
+       "current"},
+      {"threads", "N", "event loops",
+       count(
+           [](mock_flags & f) -> auto & { return f.server.threads; }, 1, 256),
+       "one per core"},
+      {"max-body", "BYTES", "largest request body accepted",
+       count(
+           [](mock_flags & f) -> auto & { return f.server.max_body_bytes; }, 0, 1ull << 62),
+       "536870912"},
+      {"journal-entries", "N",
+       "requests the journal keeps, the oldest dropped first (about 120 MiB at most for the "
+       "default; 0 keeps none)",
+       count(
+           [](mock_flags & f) -> auto & { return f.server.journal_entries; }, 0, 1ull << 62),
+       "10000"},
+  };
+  return table;
+}
+
+std::string usage() {
+  return R"(usage: streamcheck-mock [options]
 
 A mock Ollama (and OpenAI-compatible) server with scripted, timestamped token streams and a
 journal of every request it received.
 
-  --listen ADDR            where clients and proxies connect (default 127.0.0.1:0 = any free port)
-  --control ADDR           journal and health API, e.g. 127.0.0.1:0 (default: none)
-  --port-file FILE         write the bound --listen port to FILE
-  --control-port-file FILE write the bound --control port to FILE
-  --policy NAME            upstream policy (--profile is an older name for it): ollama
-                           (default: Origin allow-list, Host check),
-                           ollama-lan (OLLAMA_HOST=0.0.0.0, default origins: no Host check),
-                           ollama-open (OLLAMA_HOST=0.0.0.0, OLLAMA_ORIGINS=*), openai (CORS *),
-                           openai-only (CORS *, only /v1/ routes: vLLM, llama.cpp, LiteLLM),
-                           bare (no CORS, no Host check: OPTIONS gets a 405)
-  --origins LIST           like OLLAMA_ORIGINS: "*", "default", or comma list added to the defaults
-  --host-check on|off      reject non-local Host headers with a bare 403, as Ollama on loopback
-  --openai-chunks current|legacy
-                           /v1 SSE chunk layout (legacy = Ollama <= v0.32.5; default current)
-  --threads N              event loops (default: one per core)
-  --max-body BYTES         largest request body accepted (default 536870912)
-  --journal-entries N      requests the journal keeps, the oldest dropped first (default 10000,
-                           about 120 MiB at most; 0 keeps none)
-  --help                   this text
+)" + streamcheck::options::help_text(flag_table(), 27) +
+         R"(  --help                   this text
 
 Scenarios: a request's "model" picks a preset (GET /api/tags lists them) and a top-level
 "streamcheck" object in the body overrides any knob, e.g.
@@ -53,73 +134,25 @@ DELETE /journal, GET /health, GET /presets.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 2 cannot listen, 3 usage error.
 )";
-
-int usage_error(const std::string &message) {
-  std::fprintf(stderr, "streamcheck-mock: %s (see --help)\n", message.c_str());
-  return exit_usage;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
   using namespace streamcheck;
-  mock::server_options opts;
-  opts.behaviour.request_policy = *mock::policy_for_profile("ollama");
-  std::string port_file, control_port_file, origins, host_check;
-
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(usage_text, stdout);
-      return 0;
-    }
-    if (i + 1 >= argc) return usage_error("unknown option or missing value: " + arg);
-    const std::string value = argv[++i];
-    if (arg == "--listen" || arg == "--control") {
-      auto ep = parse_listen_address(value);
-      if (auto *e = std::get_if<endpoint_error>(&ep)) return usage_error(arg + ": " + e->message);
-      (arg == "--listen" ? opts.listen : opts.control.emplace()) = std::get<tcp::endpoint>(ep);
-    } else if (arg == "--port-file") {
-      port_file = value;
-    } else if (arg == "--control-port-file") {
-      control_port_file = value;
-    } else if (arg == "--policy" || arg == "--profile") {
-      // --policy, as the harness's streamcheck.policy= says; --profile kept for old scripts
-      // (in the harness "profile" means durations).
-      auto p = mock::policy_for_profile(value);
-      if (!p)
-        return usage_error(arg + ": unknown policy '" + value + "' (" + mock::profile_names() +
-                           ")");
-      opts.behaviour.request_policy = *p;
-      opts.profile_name = value;
-    } else if (arg == "--origins") {
-      origins = value;
-    } else if (arg == "--host-check") {
-      if (value != "on" && value != "off")
-        return usage_error("--host-check: expected on or off, got '" + value + "'");
-      host_check = value;
-    } else if (arg == "--openai-chunks") {
-      if (value != "current" && value != "legacy")
-        return usage_error("--openai-chunks: expected current or legacy, got '" + value + "'");
-      opts.behaviour.legacy_chunks = value == "legacy";
-    } else if (arg == "--threads" || arg == "--max-body" || arg == "--journal-entries") {
-      char *end = nullptr;
-      const unsigned long long n = std::strtoull(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || (arg == "--threads" && (n == 0 || n > 256)))
-        return usage_error(arg + ": expected a positive number, got '" + value + "'");
-      if (arg == "--threads")
-        opts.threads = static_cast<unsigned>(n);
-      else if (arg == "--journal-entries")
-        opts.journal_entries = n;
-      else
-        opts.max_body_bytes = n;
-    } else {
-      return usage_error("unknown option: " + arg);
-    }
-  }
-  if (!origins.empty())
-    opts.behaviour.request_policy = mock::with_origins(opts.behaviour.request_policy, origins);
-  if (!host_check.empty()) opts.behaviour.request_policy.host_check = host_check == "on";
+  mock_flags flags;
+  flags.server.behaviour.request_policy = *mock::policy_for_profile("ollama");
+  if (auto stop = options::parse_main("streamcheck-mock", flag_table(), argc, argv, flags, usage,
+                                      exit_usage))
+    return *stop;
+  mock::server_options &opts = flags.server;
+  if (!flags.origins.empty())
+    opts.behaviour.request_policy =
+        mock::with_origins(opts.behaviour.request_policy, flags.origins);
+  if (!flags.host_check.empty())
+    opts.behaviour.request_policy.host_check = flags.host_check == "on";
+  const std::string &port_file = flags.port_file;
+  const std::string &control_port_file = flags.control_port_file;
 
   // Signals are taken synchronously by this thread; the loops never see them.
   sigset_t stop_signals;

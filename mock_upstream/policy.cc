@@ -4,22 +4,12 @@
 #include <cctype>
 #include <unistd.h>
 
+#include "common/ascii.h"
 #include "common/asio.h"
+#include "common/http_text.h"
 
 namespace streamcheck::mock {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string trim(const std::string &s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
 
 bool ends_with(const std::string &s, const std::string &suffix) {
   return s.size() >= suffix.size() &&
@@ -117,7 +107,8 @@ policy with_origins(policy p, const std::string &spec) {
   std::size_t start = 0;
   while (start <= spec.size()) {
     const auto comma = spec.find(',', start);
-    const std::string entry = lower(trim(spec.substr(start, comma - start)));
+    const std::string entry =
+        ascii_lower(std::string(trim_ows(std::string_view(spec).substr(start, comma - start))));
     if (entry == "*")
       p.allow_all_origins = true;
     else if (!entry.empty())
@@ -131,19 +122,19 @@ policy with_origins(policy p, const std::string &spec) {
 
 bool origin_allowed(const policy &p, const std::string &origin) {
   if (p.allow_all_origins) return true;
-  const std::string o = lower(trim(origin));
+  const std::string o = ascii_lower(std::string(trim_ows(origin)));
   return std::any_of(p.origins.begin(), p.origins.end(),
                      [&](const std::string &pattern) { return wildcard_match(pattern, o); });
 }
 
 bool host_allowed(const std::string &host_header) {
-  const std::string name = lower(host_name(host_header));
+  const std::string name = ascii_lower(host_name(host_header));
   if (name.empty() || name == "localhost") return true;
   boost::system::error_code ec;
   const auto addr = asio::ip::make_address(name, ec);
   if (!ec) return is_private_or_local(addr);
   char hostname[256] = {};
-  if (gethostname(hostname, sizeof hostname - 1) == 0 && name == lower(hostname)) return true;
+  if (gethostname(hostname, sizeof hostname - 1) == 0 && name == ascii_lower(hostname)) return true;
   return ends_with(name, ".localhost") || ends_with(name, ".local") || ends_with(name, ".internal");
 }
 

@@ -3,14 +3,16 @@
 #include <atomic>
 #include <charconv>
 #include <random>
-#include <thread>
-#include <vector>
 
+#include "common/ascii.h"
 #include "common/clock.h"
 #include "common/endpoint.h"
 #include "common/fnv.h"
 #include "common/http_date.h"
 #include "common/listener.h"
+#include "common/loop_pool.h"
+#include "common/peer_watch.h"
+#include "common/request_error.h"
 
 namespace streamcheck::mock {
 namespace {
@@ -30,47 +32,26 @@ std::string hex64(std::uint64_t v) {
   return buf;
 }
 
-// Noticing that the peer went away while we are silent (before the first token, during a stall)
-// is what abort.* checks measure: Go notices through its background read, so must we.
-struct peer_watch {
-  explicit peer_watch(const asio::any_io_executor &ex) : timer(ex) {}
+// A response's silences (the delay before it, a stall, the gap between tokens) end early when the
+// peer leaves: Go notices through its background read, and the abort.* checks measure it.
+struct silence {
+  explicit silence(tcp::socket &sock)
+      : timer(sock.get_executor()), peer(sock, [this] { timer.cancel(); }) {}
   asio::steady_timer timer;
-  bool closed = false;
-  std::int64_t closed_at_us = 0;
+  peer_watch peer; // after the timer: destroyed first, so its callback never sees a dead timer
 };
-
-void watch_peer(tcp::socket &sock, const std::shared_ptr<peer_watch> &watch) {
-  sock.async_wait(tcp::socket::wait_read, [&sock, watch](error_code ec) {
-    if (ec) return; // cancelled: the request ended first
-    char probe;
-    error_code read_ec;
-    const auto n = sock.receive(asio::buffer(&probe, 1), tcp::socket::message_peek, read_ec);
-    if (read_ec == asio::error::would_block) return watch_peer(sock, watch);
-    if (read_ec || n == 0) {
-      watch->closed = true;
-      watch->closed_at_us = monotonic_us();
-      watch->timer.cancel();
-    }
-    // n > 0: the client pipelined its next request; the next read will take it.
-  });
-}
 
 } // namespace
 
 struct server::impl {
   server_options options;
-  std::vector<std::unique_ptr<asio::io_context>> loops;
-  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::vector<std::thread> threads;
+  std::optional<loop_pool> loops; // first: destroyed last, after everything bound to a loop
   std::optional<tcp::acceptor> acceptor;
   std::optional<tcp::acceptor> control;
   journal log;
   std::atomic<std::uint64_t> next_connection{1};
-  std::atomic<unsigned> next_loop{0};
   std::atomic<unsigned> request_counter{0};
   std::atomic<bool> stopped{false};
-
-  asio::io_context &pick_loop() { return *loops[next_loop++ % loops.size()]; }
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket sock, std::uint64_t connection);
@@ -93,7 +74,7 @@ struct request_record {
 struct response_writer {
   tcp::socket &sock;
   std::string head;
-  framing frame;
+  body_framing frame;
   bool head_sent = false;
 
   awaitable<bool> send(std::string_view data, bool last = false) {
@@ -102,7 +83,7 @@ struct response_writer {
       out = std::move(head);
       head_sent = true;
     }
-    if (frame == framing::chunked) {
+    if (frame == body_framing::chunked) {
       if (!data.empty()) out += chunk(data);
       if (last) out += last_chunk;
     } else {
@@ -118,10 +99,7 @@ struct response_writer {
 bool wants_close(const request_view &r) {
   const std::string c = r.header("Connection");
   auto has = [&](std::string_view token) {
-    std::string lower = c;
-    for (auto &ch : lower)
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return lower.find(token) != std::string::npos;
+    return ascii_lower(c).find(token) != std::string::npos;
   };
   return r.version == 10 ? !has("keep-alive") : has("close");
 }
@@ -135,12 +113,12 @@ void hard_close(tcp::socket &sock, bool reset) {
   sock.close(ec);
 }
 
-awaitable<bool> sleep_until(peer_watch &w, mono_clock::time_point when) {
-  if (w.closed) co_return false;
+awaitable<bool> sleep_until(silence &w, mono_clock::time_point when) {
+  if (w.peer.closed()) co_return false;
   w.timer.expires_at(when);
   error_code ec;
   co_await w.timer.async_wait(redirect_error(use_awaitable, ec));
-  co_return !w.closed;
+  co_return !w.peer.closed();
 }
 
 struct stream_outcome {
@@ -149,10 +127,9 @@ struct stream_outcome {
   std::int64_t head_sent_us = -1;
 };
 
-awaitable<stream_outcome> run_stream(tcp::socket &sock, peer_watch &watch,
-                                     const request_record &rec, const plan &p,
-                                     const stream_response &s, const std::string &head,
-                                     framing frame, journal &log) {
+awaitable<stream_outcome> run_stream(tcp::socket &sock, silence &watch, const request_record &rec,
+                                     const plan &p, const stream_response &s,
+                                     const std::string &head, body_framing frame, journal &log) {
   const scenario &sc = p.timeline;
   const auto t0 = mono_clock::time_point(std::chrono::microseconds(rec.t0_us));
   std::mt19937 rng(sc.seed);
@@ -185,7 +162,7 @@ awaitable<stream_outcome> run_stream(tcp::socket &sock, peer_watch &watch,
     ++result.events;
     log.update(rec.seq, [&](journal_entry &e) { e.events_sent = result.events; });
   };
-  auto lost = [&]() { return watch.closed ? "peer_closed" : "write_failed"; };
+  auto lost = [&]() { return watch.peer.closed() ? "peer_closed" : "write_failed"; };
 
   long long offset_ms = sc.first_token_ms;
   for (int k = 0; k <= sc.tokens; ++k) {
@@ -230,7 +207,7 @@ awaitable<stream_outcome> run_stream(tcp::socket &sock, peer_watch &watch,
 
 awaitable<void> server::impl::accept_loop() {
   for (;;) {
-    tcp::socket sock(pick_loop());
+    tcp::socket sock(loops->next());
     error_code ec;
     co_await acceptor->async_accept(sock, redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted || stopped) co_return;
@@ -257,12 +234,6 @@ awaitable<void> server::impl::session(tcp::socket sock, std::uint64_t connection
 }
 
 namespace {
-
-// A request the parser refused, as opposed to a peer that went away mid-request.
-bool is_malformed(const error_code &ec) {
-  return ec.category() == make_error_code(http::error::bad_method).category() &&
-         ec != http::error::end_of_stream && ec != http::error::partial_message;
-}
 
 // Go's answer to a request it cannot parse; the connection is closed after it.
 std::string go_refusal(int status) {
@@ -300,10 +271,19 @@ request_view to_view(const http::request<http::string_body> &req) {
   return v;
 }
 
-framing framing_for(const request_view &req, const whole_response &w) {
-  if (w.status == 204 || w.status == 304) return framing::none;
-  if (w.body.size() <= go_prechunk_buffer || req.method == "HEAD") return framing::content_length;
-  return req.version == 11 ? framing::chunked : framing::close;
+body_framing framing_for(const request_view &req, const whole_response &w) {
+  if (w.status == 204 || w.status == 304) return body_framing::none;
+  if (w.body.size() <= go_prechunk_buffer || req.method == "HEAD")
+    return body_framing::content_length;
+  return req.version == 11 ? body_framing::chunked : body_framing::close_delimited;
+}
+
+// The status for a request head that could not be read (0: nobody left to answer). Beast reports
+// a declared Content-Length over the body limit with the head: that is answered 400, only a body
+// that grows past the limit while it is read gets 413.
+int head_refusal(const error_code &ec) {
+  const request_error e = classify_request_error(ec);
+  return e == request_error::body_too_large ? 400 : refusal_status(e);
 }
 
 } // namespace
@@ -318,11 +298,8 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
   const std::string raw_head = co_await read_raw_head(sock, buf, options.max_header_bytes);
   co_await http::async_read_header(sock, buf, parser, redirect_error(use_awaitable, ec));
   if (ec) {
-    if (ec == http::error::header_limit)
-      co_await asio::async_write(sock, asio::buffer(go_refusal(431)),
-                                 redirect_error(use_awaitable, ec));
-    else if (is_malformed(ec))
-      co_await asio::async_write(sock, asio::buffer(go_refusal(400)),
+    if (const int status = head_refusal(ec))
+      co_await asio::async_write(sock, asio::buffer(go_refusal(status)),
                                  redirect_error(use_awaitable, ec));
     co_return false;
   }
@@ -334,11 +311,8 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
                                redirect_error(use_awaitable, ec));
   co_await http::async_read(sock, buf, parser, redirect_error(use_awaitable, ec));
   if (ec) {
-    if (ec == http::error::body_limit)
-      co_await asio::async_write(sock, asio::buffer(go_refusal(413)),
-                                 redirect_error(use_awaitable, ec));
-    else if (is_malformed(ec))
-      co_await asio::async_write(sock, asio::buffer(go_refusal(400)),
+    if (const int status = refusal_status(classify_request_error(ec)))
+      co_await asio::async_write(sock, asio::buffer(go_refusal(status)),
                                  redirect_error(use_awaitable, ec));
     co_return false;
   }
@@ -368,8 +342,7 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
   entry.model = p.model;
   rec.seq = log.add(std::move(entry));
 
-  auto watch = std::make_shared<peer_watch>(sock.get_executor());
-  watch_peer(sock, watch);
+  silence watch(sock);
   const bool close_after = wants_close(rec.view);
   head_options head;
   head.version = rec.view.version;
@@ -386,39 +359,38 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
     head.headers = w->headers;
     head.frame = framing_for(rec.view, *w);
     head.content_length = w->body.size();
-    keep_alive = keep_alive && head.frame != framing::close;
+    keep_alive = keep_alive && head.frame != body_framing::close_delimited;
     head.connection_keep_alive = keep_alive && rec.view.version == 10;
     const auto t0 = mono_clock::time_point(std::chrono::microseconds(rec.t0_us));
-    if (!co_await sleep_until(*watch, t0 + std::chrono::milliseconds(w->delay_ms))) {
+    if (!co_await sleep_until(watch, t0 + std::chrono::milliseconds(w->delay_ms))) {
       outcome = "peer_closed";
     } else {
       response_writer out{sock, serialize_head(head), head.frame};
       head_sent_us = monotonic_us() - rec.t0_us;
       const bool sent =
           co_await out.send(rec.view.method == "HEAD" ? std::string_view() : w->body, true);
-      outcome = sent ? "completed" : (watch->closed ? "peer_closed" : "write_failed");
+      outcome = sent ? "completed" : (watch.peer.closed() ? "peer_closed" : "write_failed");
     }
   } else {
     const auto &s = std::get<stream_response>(p.response);
     head.headers = s.headers;
     head.headers.emplace_back("Content-Type", content_type_of(s.ctx.kind));
-    head.frame = rec.view.version == 11 ? framing::chunked : framing::close;
-    keep_alive = keep_alive && head.frame == framing::chunked;
+    head.frame = rec.view.version == 11 ? body_framing::chunked : body_framing::close_delimited;
+    keep_alive = keep_alive && head.frame == body_framing::chunked;
     const auto r =
-        co_await run_stream(sock, *watch, rec, p, s, serialize_head(head), head.frame, log);
+        co_await run_stream(sock, watch, rec, p, s, serialize_head(head), head.frame, log);
     outcome = r.outcome;
     head_sent_us = r.head_sent_us;
   }
 
-  error_code cancel_ec;
-  sock.cancel(cancel_ec); // ends the peer watch
+  watch.peer.stop();
   const std::int64_t ended_us = monotonic_us() - rec.t0_us;
   log.update(rec.seq, [&](journal_entry &e) {
     e.status = status;
     e.head_sent_us = head_sent_us;
     e.outcome = outcome;
     e.ended_us = ended_us;
-    if (watch->closed) e.peer_closed_us = watch->closed_at_us - rec.t0_us;
+    if (watch.peer.closed()) e.peer_closed_us = watch.peer.closed_at_us() - rec.t0_us;
   });
   co_return outcome == "completed" && keep_alive;
 }
@@ -510,24 +482,18 @@ awaitable<void> server::impl::control_session(tcp::socket sock) {
 
 result<std::unique_ptr<server>> server::start(server_options options) {
   auto p = std::make_unique<impl>();
-  const unsigned n =
-      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   p->options = std::move(options);
   p->log.set_capacity(p->options.journal_entries);
-  for (unsigned i = 0; i < n; ++i) {
-    p->loops.push_back(std::make_unique<asio::io_context>(1));
-    p->work.push_back(asio::make_work_guard(*p->loops.back()));
-  }
+  p->loops.emplace(p->options.threads);
   auto bind = [&](std::optional<tcp::acceptor> &acc, const tcp::endpoint &ep) {
-    return listen_on(acc.emplace(*p->loops.front()), ep);
+    return listen_on(acc.emplace(p->loops->front()), ep);
   };
   if (auto e = bind(p->acceptor, p->options.listen)) return *e;
   if (p->options.control)
     if (auto e = bind(p->control, *p->options.control)) return *e;
-  asio::co_spawn(*p->loops.front(), p->accept_loop(), asio::detached);
-  if (p->control) asio::co_spawn(*p->loops.front(), p->control_loop(), asio::detached);
-  for (auto &loop : p->loops)
-    p->threads.emplace_back([ctx = loop.get()] { ctx->run(); });
+  asio::co_spawn(p->loops->front(), p->accept_loop(), asio::detached);
+  if (p->control) asio::co_spawn(p->loops->front(), p->control_loop(), asio::detached);
+  p->loops->run();
   return std::unique_ptr<server>(new server(std::move(p)));
 }
 
@@ -553,15 +519,11 @@ journal &server::requests() {
 
 void server::stop() {
   if (impl_->stopped.exchange(true)) return;
-  for (auto &loop : impl_->loops)
-    loop->stop();
-  for (auto &t : impl_->threads)
-    t.join();
+  impl_->loops->stop();
   // Destroying the loops destroys every suspended session, closing its socket.
   impl_->acceptor.reset();
   impl_->control.reset();
-  impl_->work.clear();
-  impl_->loops.clear();
+  impl_->loops.reset();
 }
 
 } // namespace streamcheck::mock

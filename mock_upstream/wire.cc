@@ -102,11 +102,11 @@ std::string serialize_head(const head_options &o) {
     out += k + ": " + v + "\r\n";
 
   out += "Date: " + o.date + "\r\n";
-  if (o.frame == framing::content_length)
+  if (o.frame == body_framing::content_length)
     out += "Content-Length: " + std::to_string(o.content_length) + "\r\n";
   if (o.connection_close && o.version == 11) out += "Connection: close\r\n";
   if (o.connection_keep_alive && o.version == 10) out += "Connection: keep-alive\r\n";
-  if (o.frame == framing::chunked) out += "Transfer-Encoding: chunked\r\n";
+  if (o.frame == body_framing::chunked) out += "Transfer-Encoding: chunked\r\n";
   out += "\r\n";
   return out;
 }

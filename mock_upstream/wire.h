@@ -10,6 +10,7 @@
 
 namespace streamcheck::mock {
 
+using streamcheck::body_framing;
 using streamcheck::header_list;
 
 // "x-accel-buffering" -> "X-Accel-Buffering", as Go's CanonicalMIMEHeaderKey.
@@ -17,19 +18,14 @@ std::string canonical_header_key(std::string_view key);
 
 std::string_view status_text(int status);
 
-// How the body after the head is delimited.
-enum class framing {
-  content_length, // the whole body is known and small (Go: fits its 2048-byte pre-chunk buffer)
-  chunked,        // HTTP/1.1 streams and large bodies
-  close,          // HTTP/1.0 streams: the end of the body is the end of the connection
-  none,           // 204/304/1xx and HEAD without length
-};
-
 struct head_options {
   int version = 11; // of the request: 10 or 11
   int status = 200;
   header_list headers; // handler-set headers, any order
-  framing frame = framing::content_length;
+  // content_length: the whole body is known and small (Go: fits its 2048-byte pre-chunk buffer);
+  // chunked: HTTP/1.1 streams and large bodies; close_delimited: HTTP/1.0 streams; none:
+  // 204/304/1xx and HEAD without length.
+  body_framing frame = body_framing::content_length;
   std::size_t content_length = 0;
   bool connection_close = false;      // adds "Connection: close" (HTTP/1.1)
   bool connection_keep_alive = false; // adds "Connection: keep-alive" (HTTP/1.0 that asked)

@@ -13,6 +13,20 @@ double ms(std::int64_t us) {
 
 } // namespace
 
+const char *to_string(exchange_outcome o) {
+  switch (o) {
+  case exchange_outcome::completed: return "completed";
+  case exchange_outcome::client_closed: return "client_closed";
+  case exchange_outcome::upstream_unreachable: return "upstream_unreachable";
+  case exchange_outcome::upstream_timeout: return "upstream_timeout";
+  case exchange_outcome::upstream_error: return "upstream_error";
+  case exchange_outcome::refused: return "refused";
+  case exchange_outcome::preflight: return "preflight";
+  case exchange_outcome::send_timeout: return "send_timeout";
+  }
+  return "?";
+}
+
 std::string format_json(const exchange_record &r) {
   nlohmann::ordered_json line = {{"time_ms", r.start_unix_ms},
                                  {"client", r.client},
@@ -25,7 +39,7 @@ std::string format_json(const exchange_record &r) {
                                  {"ttfb_ms", ms(r.first_byte_us)},
                                  {"duration_ms", ms(r.duration_us)},
                                  {"upstream_reused", r.upstream_reused},
-                                 {"outcome", r.outcome}};
+                                 {"outcome", to_string(r.outcome)}};
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -35,7 +49,7 @@ std::string format_text(const exchange_record &r) {
                 ms(r.duration_us));
   return r.client + " \"" + r.method + " " + r.target + "\" " + std::to_string(r.status) +
          " in=" + std::to_string(r.bytes_in) + " out=" + std::to_string(r.bytes_out) + " " +
-         timing + " " + r.outcome;
+         timing + " " + to_string(r.outcome);
 }
 
 result<std::unique_ptr<access_log>> access_log::open(const std::string &path, log_format format) {

@@ -12,6 +12,19 @@
 
 namespace streamcheck::proxy {
 
+// How an exchange ended; the log writes it as its name.
+enum class exchange_outcome {
+  completed,
+  client_closed, // the client left first (status 499 when before the response head)
+  upstream_unreachable,
+  upstream_timeout,
+  upstream_error, // the upstream closed or broke the answer, before or in the middle of it
+  refused,        // a bad request, a limit
+  preflight,      // a CORS preflight, answered here
+  send_timeout,   // the client stopped reading
+};
+const char *to_string(exchange_outcome o);
+
 struct exchange_record {
   std::int64_t start_unix_ms = 0;
   std::string client;
@@ -24,9 +37,7 @@ struct exchange_record {
   std::int64_t first_byte_us = -1; // request head read → first response byte to the client
   std::int64_t duration_us = 0;
   bool upstream_reused = false;
-  // completed, client_closed, upstream_unreachable, upstream_timeout, upstream_error (cut
-  // mid-response), refused (bad request, limits), preflight, send_timeout
-  std::string outcome;
+  exchange_outcome outcome = exchange_outcome::refused; // until the request is forwarded
 };
 
 std::string format_json(const exchange_record &r);

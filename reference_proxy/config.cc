@@ -7,20 +7,16 @@
 #include <sstream>
 
 #include "common/endpoint.h"
+#include "common/options.h"
 
 namespace streamcheck::proxy {
 namespace {
 
 using json = nlohmann::json;
-using setter = std::function<std::optional<std::string>(proxy_config &, const std::string &)>;
-
-struct option {
-  std::string name; // --name on the command line, "name" in the JSON file
-  std::string value_name;
-  std::string help;
-  setter apply; // returns an error message
-  std::string default_text;
-};
+using options::expected;
+using options::problem;
+using option = options::option<proxy_config>;
+using setter = std::function<problem(proxy_config &, const std::string &)>;
 
 std::optional<unsigned long long> parse_count(const std::string &text) {
   unsigned long long v = 0;
@@ -30,18 +26,18 @@ std::optional<unsigned long long> parse_count(const std::string &text) {
 }
 
 setter duration_setter(duration proxy_config::*field) {
-  return [field](proxy_config &c, const std::string &v) -> std::optional<std::string> {
+  return [field](proxy_config &c, const std::string &v) -> problem {
     const auto d = parse_duration(v);
-    if (!d || d->count() <= 0) return "expected a duration like 30s, 500ms or 10m";
+    if (!d || d->count() <= 0) return expected("a duration like 30s, 500ms or 10m", v);
     c.*field = *d;
     return std::nullopt;
   };
 }
 
 setter size_setter(std::size_t proxy_config::*field, std::size_t minimum) {
-  return [field, minimum](proxy_config &c, const std::string &v) -> std::optional<std::string> {
+  return [field, minimum](proxy_config &c, const std::string &v) -> problem {
     const auto n = parse_size(v);
-    if (!n || *n < minimum) return "expected a size of at least " + std::to_string(minimum);
+    if (!n || *n < minimum) return expected("a size of at least " + std::to_string(minimum), v);
     c.*field = *n;
     return std::nullopt;
   };
@@ -52,7 +48,7 @@ std::string seconds_text(duration d) {
                                : std::to_string(d.count()) + "ms";
 }
 
-std::optional<std::string> set_upstream(proxy_config &c, const std::string &v) {
+problem set_upstream(proxy_config &c, const std::string &v) {
   std::string rest = v;
   if (rest.rfind("https://", 0) == 0) return "https upstreams are not supported (use http://)";
   if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
@@ -80,7 +76,7 @@ std::optional<std::string> set_upstream(proxy_config &c, const std::string &v) {
   return std::nullopt;
 }
 
-std::optional<std::string> add_origin(proxy_config &c, const std::string &v) {
+problem add_origin(proxy_config &c, const std::string &v) {
   if (v.empty() || (v != "*" && v.find("://") == std::string::npos))
     return "expected an origin like https://app.example.com, a glob like http://localhost:*, "
            "or *";
@@ -93,7 +89,7 @@ const std::vector<option> &options() {
   static const proxy_config d;
   static const std::vector<option> table = {
       {"listen", "ADDR", "where clients connect, e.g. 0.0.0.0:8080 or [::1]:8080",
-       [](proxy_config &c, const std::string &v) -> std::optional<std::string> {
+       [](proxy_config &c, const std::string &v) -> problem {
          auto ep = parse_listen_address(v, true);
          if (auto *e = std::get_if<endpoint_error>(&ep)) return e->message;
          c.listen = std::get<tcp::endpoint>(ep);
@@ -107,9 +103,9 @@ const std::vector<option> &options() {
        "any). None: no CORS headers, preflights refused",
        add_origin, "none"},
       {"threads", "N", "event loops",
-       [](proxy_config &c, const std::string &v) -> std::optional<std::string> {
+       [](proxy_config &c, const std::string &v) -> problem {
          const auto n = parse_count(v);
-         if (!n || *n == 0 || *n > 256) return "expected 1..256";
+         if (!n || *n == 0 || *n > 256) return expected("1..256", v);
          c.threads = static_cast<unsigned>(*n);
          return std::nullopt;
        },
@@ -141,8 +137,8 @@ const std::vector<option> &options() {
       {"underscores-in-headers", "on|off",
        "forward request headers whose name has '_' (off: dropped, as nginx; an upstream that "
        "reads '_' as '-' would take Content_Length for Content-Length)",
-       [](proxy_config &c, const std::string &v) -> std::optional<std::string> {
-         if (v != "on" && v != "off") return "expected on or off";
+       [](proxy_config &c, const std::string &v) -> problem {
+         if (v != "on" && v != "off") return expected("on or off", v);
          c.underscores_in_headers = v == "on";
          return std::nullopt;
        },
@@ -154,14 +150,14 @@ const std::vector<option> &options() {
       {"upstream-pool", "N", "idle upstream connections kept per event loop",
        size_setter(&proxy_config::upstream_pool_size, 0), std::to_string(d.upstream_pool_size)},
       {"access-log", "FILE", "one line per request; - is stdout, off is none (./off: a file)",
-       [](proxy_config &c, const std::string &v) -> std::optional<std::string> {
+       [](proxy_config &c, const std::string &v) -> problem {
          if (v.empty()) return "expected a file name, - or off";
          c.access_log = v;
          return std::nullopt;
        },
        "-"},
       {"log-format", "FORMAT", "json, text or off",
-       [](proxy_config &c, const std::string &v) -> std::optional<std::string> {
+       [](proxy_config &c, const std::string &v) -> problem {
          if (v == "json")
            c.log = log_format::json;
          else if (v == "text")
@@ -169,30 +165,27 @@ const std::vector<option> &options() {
          else if (v == "off")
            c.log = log_format::off;
          else
-           return "expected json, text or off";
+           return expected("json, text or off", v);
          return std::nullopt;
        },
        "json"},
       {"port-file", "FILE", "write the bound port to FILE once listening",
-       [](proxy_config &c, const std::string &v) -> std::optional<std::string> {
+       [](proxy_config &c, const std::string &v) -> problem {
          c.port_file = v;
          return std::nullopt;
        },
        "none"},
+      // Read before every flag by parse_args, whatever its place: flags win over the file.
+      {"config", "FILE", "a JSON file of the options above",
+       [](proxy_config &, const std::string &) -> problem { return std::nullopt; }},
   };
   return table;
 }
 
 const option *find_option(const std::string &name) {
   for (const auto &o : options())
-    if (o.name == name) return &o;
+    if (o.names == name) return &o;
   return nullptr;
-}
-
-std::optional<std::string> apply(proxy_config &c, const option &o, const std::string &value,
-                                 const std::string &where) {
-  if (auto e = o.apply(c, value)) return where + o.name + " '" + value + "': " + *e;
-  return std::nullopt;
 }
 
 // A JSON value as the flag text it stands for: numbers of seconds or bytes, strings as is.
@@ -211,13 +204,13 @@ std::optional<std::string> apply_file(proxy_config &c, const std::string &path) 
   if (doc.is_discarded() || !doc.is_object()) return "--config " + path + ": not a JSON object";
   const std::string where = path + ": ";
   for (const auto &[key, value] : doc.items()) {
-    const option *o = key == "config" || key == "help" ? nullptr : find_option(key);
+    const option *o = key == "config" ? nullptr : find_option(key);
     if (!o) return where + "unknown key \"" + key + "\"";
     const json items = value.is_array() && key == "allow-origin" ? value : json::array({value});
     for (const auto &item : items) {
       const auto text_value = as_flag_text(item);
       if (!text_value) return where + key + ": expected a string or a non-negative number";
-      if (auto e = apply(c, *o, *text_value, where)) return e;
+      if (auto e = o->set(c, *text_value)) return where + options::bad_value(key, *e);
     }
   }
   return std::nullopt;
@@ -269,38 +262,30 @@ std::optional<std::size_t> parse_size(const std::string &text) {
 
 result<parsed_args> parse_args(const std::vector<std::string> &args) {
   parsed_args out;
-  std::vector<std::pair<const option *, std::string>> flags;
-  std::string config_file;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string &arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      out.help = true;
-      return out;
-    }
-    std::string name = arg.rfind("--", 0) == 0 ? arg.substr(2) : std::string();
-    std::optional<std::string> inline_value;
-    if (const auto eq = name.find('='); eq != std::string::npos) {
-      inline_value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    const option *o = find_option(name);
-    if (!o && name != "config") return error{"unknown option: " + arg};
-    if (!inline_value && i + 1 >= args.size()) return error{"missing value for " + arg};
-    const std::string value = inline_value ? *inline_value : args[++i];
-    if (o)
-      flags.emplace_back(o, value);
-    else
-      config_file = value;
+  const auto &table = options();
+  auto scanned = options::scan(options::specs(table), args);
+  if (!scanned) return error{scanned.message()};
+  if (scanned->help) {
+    out.help = true;
+    return out;
   }
-  if (!config_file.empty())
-    if (auto e = apply_file(out.config, config_file)) return error{*e};
+  if (scanned->rest) return error{"unknown option '--'"};
+  const std::size_t config_row = table.size() - 1;
+  const std::string *config_file = nullptr; // the last --config counts
+  for (const auto &a : scanned->args) {
+    if (a.row == options::scanned_arg::positional) return error{"unknown option '" + a.value + "'"};
+    if (a.row == config_row) config_file = &a.value;
+  }
+  if (config_file)
+    if (auto e = apply_file(out.config, *config_file)) return error{*e};
   bool origins_from_flags = false;
-  for (const auto &[o, value] : flags) {
-    if (o->name == "allow-origin" && !origins_from_flags) {
+  for (const auto &a : scanned->args) {
+    if (a.row == config_row) continue;
+    if (table[a.row].names == "allow-origin" && !origins_from_flags) {
       out.config.allow_origins.clear(); // flags replace the file's list
       origins_from_flags = true;
     }
-    if (auto e = apply(out.config, *o, value, "--")) return error{*e};
+    if (auto e = options::apply(table, a, out.config)) return error{*e};
   }
   return out;
 }
@@ -315,13 +300,8 @@ generated: no buffering, chunked to HTTP/1.1 clients, CORS answered in one place
 Options (also keys of the --config JSON file, e.g. {"upstream": "http://10.0.0.5:11434",
 "allow-origin": ["https://chat.example.com"], "idle-timeout": "15m"}; flags win):
 )";
-  for (const auto &o : options()) {
-    std::string left = "  --" + o.name + " " + o.value_name;
-    left.resize(std::max<std::size_t>(left.size() + 1, 32), ' ');
-    text += left + o.help + " (default " + o.default_text + ")\n";
-  }
-  text += R"(  --config FILE                 a JSON file of the options above
-  --help                        this text
+  text += options::help_text(options(), 32);
+  text += R"(  --help                        this text
 
 Durations: 500ms, 30s, 10m, 1h or a number of seconds. Sizes: bytes or 64KiB, 20MiB, 1GiB.
 Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (up to --drain-timeout),

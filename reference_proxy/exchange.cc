@@ -1,13 +1,12 @@
 #include "reference_proxy/exchange.h"
 
 #include <array>
-#include <cerrno>
 #include <chrono>
 #include <limits>
 #include <optional>
-#include <sys/socket.h>
 
 #include "common/clock.h"
+#include "common/peer_watch.h"
 #include "reference_proxy/request_head.h"
 
 namespace streamcheck::proxy {
@@ -69,7 +68,7 @@ std::optional<refusal> check_request(const request_head &req, const request_pars
     return refusal{400, "more than one Content-Length"};
   if (const auto te_count = count_header(req.headers, "Transfer-Encoding"); te_count > 0) {
     if (te_count > 1 ||
-        !beast::iequals(trim_ows(find_header(req.headers, "Transfer-Encoding")), "chunked"))
+        !iequals(trim_ows(find_header(req.headers, "Transfer-Encoding")), "chunked"))
       return refusal{400, "Transfer-Encoding must be exactly 'chunked'"};
     if (req.version == 10) return refusal{400, "Transfer-Encoding in an HTTP/1.0 request"};
   }
@@ -77,30 +76,9 @@ std::optional<refusal> check_request(const request_head &req, const request_pars
     return refusal{413, "request body larger than " + std::to_string(config.max_body_bytes) +
                             " bytes (--max-body)"};
   const auto expect = find_header(req.headers, "Expect");
-  if (!expect.empty() && !beast::iequals(expect, "100-continue"))
+  if (!expect.empty() && !iequals(expect, "100-continue"))
     return refusal{417, "unsupported Expect: " + std::string(expect)};
   return std::nullopt;
-}
-
-// Noticing a client that leaves while the upstream is silent (before the first token, during a
-// pause): the upstream connection is closed at once, which is how Ollama learns to stop
-// generating. A write would notice too, but only once the next token comes.
-struct client_watch {
-  bool active = true;
-  bool closed = false;
-  tcp::socket *upstream = nullptr;
-};
-
-void watch_client(tcp::socket &client, const std::shared_ptr<client_watch> &w) {
-  client.async_wait(tcp::socket::wait_read, [&client, w](error_code ec) {
-    if (ec || !w->active) return; // the exchange ended first; `client` may be gone
-    char probe;
-    const auto n = ::recv(client.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return watch_client(client, w);
-    if (n > 0) return; // a pipelined next request: the session reads it after this one
-    w->closed = true;  // FIN or RST
-    if (w->upstream) w->upstream->close(ec);
-  });
 }
 
 class exchange {
@@ -129,7 +107,7 @@ private:
   // Nothing when the whole body went upstream; otherwise the exchange is over (answered or the
   // client gone) and the value says whether the connection goes on.
   awaitable<std::optional<bool>> forward_body(timed_socket &up);
-  awaitable<bool> relay(timed_socket &up, client_watch &watch);
+  awaitable<bool> relay(timed_socket &up, peer_watch &client_gone);
   std::int64_t since_start_us() const { return monotonic_us() - start_us_; }
 
   timed_socket &client_;
@@ -215,21 +193,21 @@ awaitable<std::optional<bool>> exchange::forward_body(timed_socket &up) {
                                  redirect_error(use_awaitable, write_ec));
       up.deadline.disarm();
       if (write_ec) {
-        rec_.outcome = "upstream_error";
+        rec_.outcome = exchange_outcome::upstream_error;
         co_return co_await refuse(502, "the upstream closed the connection while receiving the "
                                        "request body");
       }
     }
     if (client_.deadline.expired()) {
-      rec_.outcome = "refused";
+      rec_.outcome = exchange_outcome::refused;
       co_return co_await refuse(408, "request body stalled");
     }
     if (ec && ec.category() == http::make_error_code(http::error::bad_chunk).category()) {
-      rec_.outcome = "refused";
+      rec_.outcome = exchange_outcome::refused;
       co_return co_await refuse(400, "malformed request body: " + ec.message());
     }
     if (ec) {
-      rec_.outcome = "client_closed";
+      rec_.outcome = exchange_outcome::client_closed;
       rec_.status = client_closed_status;
       co_return false;
     }
@@ -256,7 +234,7 @@ awaitable<bool> exchange::serve() {
   rec_.method = req_.method;
   rec_.target = req_.target;
   rec_.version = req_.version;
-  rec_.outcome = "refused";
+  rec_.outcome = exchange_outcome::refused;
   const auto origin = find_header(req_.headers, "Origin");
   cors_ = env_.cors.response_headers(origin);
   const bool has_body = !parser_.is_done();
@@ -266,13 +244,13 @@ awaitable<bool> exchange::serve() {
   if (is_preflight(req_.method, req_.headers)) {
     const auto a = env_.cors.answer_preflight(
         origin, find_header(req_.headers, "Access-Control-Request-Headers"));
-    rec_.outcome = "preflight";
+    rec_.outcome = exchange_outcome::preflight;
     co_return co_await answer(a.status, a.headers, a.refusal, has_body);
   }
 
   auto connected = co_await connect_upstream();
   if (!connected) {
-    rec_.outcome = "upstream_unreachable";
+    rec_.outcome = exchange_outcome::upstream_unreachable;
     co_return co_await answer(
         502, cors_, "cannot connect to the upstream " + env_.config.upstream.authority(), has_body);
   }
@@ -282,7 +260,7 @@ awaitable<bool> exchange::serve() {
   if (has_body && parser_.chunked())
     fwd.body = body_framing::chunked;
   else if (has_body)
-    fwd.body = body_framing::length;
+    fwd.body = body_framing::content_length;
   fwd.content_length = parser_.content_length().value_or(0);
   fwd.forward_underscores = env_.config.underscores_in_headers;
   const std::string head = upstream_request_head(req_, fwd);
@@ -291,7 +269,7 @@ awaitable<bool> exchange::serve() {
   co_await asio::async_write(up.socket, asio::buffer(head), redirect_error(use_awaitable, ec));
   up.deadline.disarm();
   if (ec) {
-    rec_.outcome = "upstream_error";
+    rec_.outcome = exchange_outcome::upstream_error;
     co_return co_await answer(502, cors_, "the upstream closed the connection", has_body);
   }
   if (has_body) {
@@ -304,19 +282,20 @@ awaitable<bool> exchange::serve() {
   // Nothing is read from the client while the answer streams (the watch only peeks): its
   // buffer goes back to the heap, a third of what an open stream would hold otherwise.
   if (buffer_.size() == 0) buffer_.shrink_to_fit();
-  auto watch = std::make_shared<client_watch>();
-  watch->upstream = &up.socket;
-  watch_client(client_.socket, watch);
-  const bool keep = co_await relay(up, *watch);
-  watch->active = false;
-  watch->upstream = nullptr;
-  client_.socket.cancel(ec); // ends the watch
+  // A client that leaves while the upstream is silent (before the first token, during a pause)
+  // has the upstream connection closed at once, which is how Ollama learns to stop generating.
+  peer_watch client_gone(client_.socket, [&up] {
+    error_code close_ec;
+    up.socket.close(close_ec);
+  });
+  const bool keep = co_await relay(up, client_gone);
+  client_gone.stop();
   co_return keep;
 }
 
 // Reads the upstream's answer and writes each read to the client at once: no buffering, which
 // is the whole point (stream.first-token, stream.no-coalescing.*).
-awaitable<bool> exchange::relay(timed_socket &up, client_watch &watch) {
+awaitable<bool> exchange::relay(timed_socket &up, peer_watch &client_gone) {
   error_code ec;
   beast::flat_buffer upstream_buffer(upstream_head_limit);
   std::optional<http::response_parser<http::buffer_body>> parser;
@@ -331,13 +310,13 @@ awaitable<bool> exchange::relay(timed_socket &up, client_watch &watch) {
     up.deadline.disarm();
   } while (!ec && parser->get().result_int() / 100 == 1 && parser->get().result_int() != 101);
 
-  if (watch.closed) {
-    rec_.outcome = "client_closed";
+  if (client_gone.closed()) {
+    rec_.outcome = exchange_outcome::client_closed;
     rec_.status = client_closed_status;
     co_return false;
   }
   if (up.deadline.expired()) {
-    rec_.outcome = "upstream_timeout";
+    rec_.outcome = exchange_outcome::upstream_timeout;
     co_return co_await answer(504, cors_,
                               "the upstream sent no response within " +
                                   std::to_string(env_.config.first_byte_timeout.count()) +
@@ -345,7 +324,7 @@ awaitable<bool> exchange::relay(timed_socket &up, client_watch &watch) {
                               false);
   }
   if (ec || parser->get().result_int() == 101) {
-    rec_.outcome = "upstream_error";
+    rec_.outcome = exchange_outcome::upstream_error;
     co_return co_await answer(502, cors_, "the upstream closed the connection without a response",
                               false);
   }
@@ -357,20 +336,21 @@ awaitable<bool> exchange::relay(timed_socket &up, client_watch &watch) {
   if (status == 204 || status == 304)
     ctx.body = body_framing::none;
   else if (parser->content_length() && !parser->chunked())
-    ctx.body = body_framing::length;
+    ctx.body = body_framing::content_length;
   else if (req_.method == "HEAD")
     ctx.body = body_framing::none;
   else
-    ctx.body = req_.version == 11 ? body_framing::chunked : body_framing::close;
+    ctx.body = req_.version == 11 ? body_framing::chunked : body_framing::close_delimited;
   ctx.content_length = parser->content_length().value_or(0);
-  const bool keep = keep_alive_requested_ && ctx.body != body_framing::close && !env_.draining;
+  const bool keep =
+      keep_alive_requested_ && ctx.body != body_framing::close_delimited && !env_.draining;
   ctx.close = !keep;
   ctx.keep_alive_10 = keep && req_.version == 10;
   const std::string head =
       client_response_head({status, std::string(res.reason()), headers_of(res)}, ctx);
   rec_.status = status;
   if (!co_await write_client({asio::buffer(head)})) {
-    rec_.outcome = "client_closed";
+    rec_.outcome = exchange_outcome::client_closed;
     co_return false;
   }
 
@@ -410,7 +390,8 @@ awaitable<bool> exchange::relay(timed_socket &up, client_watch &watch) {
       const int len = chunked ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", n) : 0;
       if (!co_await write_client({asio::buffer(size_line, len), asio::buffer(chunk.data(), n),
                                   asio::buffer("\r\n", chunked ? 2 : 0)})) {
-        rec_.outcome = client_.deadline.expired() ? "send_timeout" : "client_closed";
+        rec_.outcome = client_.deadline.expired() ? exchange_outcome::send_timeout
+                                                  : exchange_outcome::client_closed;
         co_return false;
       }
       rec_.bytes_out += n;
@@ -418,19 +399,19 @@ awaitable<bool> exchange::relay(timed_socket &up, client_watch &watch) {
     if (ec) {
       // Cut mid-answer: close without the final chunk, so the client sees a truncated response
       // and not a clean end (abort.truncation-visible).
-      rec_.outcome = watch.closed            ? "client_closed"
-                     : up.deadline.expired() ? "upstream_timeout"
-                                             : "upstream_error";
+      rec_.outcome = client_gone.closed()    ? exchange_outcome::client_closed
+                     : up.deadline.expired() ? exchange_outcome::upstream_timeout
+                                             : exchange_outcome::upstream_error;
       co_return false;
     }
   }
-  watch.upstream = nullptr; // complete: a client leaving now must not cost the pooled connection
+  client_gone.stop(); // complete: a client leaving now must not cost the pooled connection
   if (rec_.first_byte_us < 0) rec_.first_byte_us = since_start_us();
   if (chunked && !co_await write_client({asio::buffer(std::string_view("0\r\n\r\n"))})) {
-    rec_.outcome = "client_closed";
+    rec_.outcome = exchange_outcome::client_closed;
     co_return false;
   }
-  rec_.outcome = "completed";
+  rec_.outcome = exchange_outcome::completed;
   if (parser->keep_alive()) env_.pool.give(std::move(up.socket));
   co_return keep;
 }
@@ -441,13 +422,6 @@ asio::awaitable<bool> serve_request(timed_socket &client, beast::flat_buffer &bu
                                     request_parser &parser, const exchange_env &env) {
   exchange x(client, buffer, parser, env);
   co_return co_await x.run();
-}
-
-int refusal_status(const error_code &ec) {
-  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) return 431;
-  if (ec == http::error::end_of_stream || ec == http::error::partial_message) return 0;
-  if (ec.category() == http::make_error_code(http::error::bad_method).category()) return 400;
-  return 0;
 }
 
 } // namespace streamcheck::proxy

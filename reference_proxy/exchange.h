@@ -31,7 +31,4 @@ using request_parser = http::request_parser<http::buffer_body>;
 asio::awaitable<bool> serve_request(timed_socket &client, beast::flat_buffer &buffer,
                                     request_parser &parser, const exchange_env &env);
 
-// A head Beast could not parse: the status to answer (0: just close, e.g. the client left).
-int refusal_status(const boost::system::error_code &ec);
-
 } // namespace streamcheck::proxy

@@ -3,17 +3,11 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.h"
 #include "common/asio.h"
 
 namespace streamcheck::proxy {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 template <class F> void for_each_token(std::string_view list, F f) {
   while (!list.empty()) {
@@ -24,19 +18,12 @@ template <class F> void for_each_token(std::string_view list, F f) {
   }
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto &c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // A comma-separated list without repeats (case-insensitive), in first-seen order: one set
 // lookup per token.
 class token_list {
 public:
   void add(std::string_view token) {
-    if (!seen_.insert(lower(token)).second) return;
+    if (!seen_.insert(ascii_lower(std::string(token))).second) return;
     text_ += (text_.empty() ? "" : ", ") + std::string(token);
   }
   const std::string &text() const { return text_; }
@@ -55,7 +42,7 @@ void add(std::string &out, std::string_view name, std::string_view value) {
 }
 
 void add_framing(std::string &out, body_framing body, std::uint64_t length) {
-  if (body == body_framing::length) add(out, "Content-Length", std::to_string(length));
+  if (body == body_framing::content_length) add(out, "Content-Length", std::to_string(length));
   if (body == body_framing::chunked) add(out, "Transfer-Encoding", "chunked");
 }
 
@@ -67,25 +54,6 @@ std::string status_line(int status, std::string_view reason) {
 
 } // namespace
 
-std::string_view find_header(const header_list &headers, std::string_view name) {
-  for (const auto &[n, v] : headers)
-    if (iequals(n, name)) return v;
-  return {};
-}
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-std::size_t count_header(const header_list &headers, std::string_view name) {
-  return static_cast<std::size_t>(std::count_if(
-      headers.begin(), headers.end(), [&](const auto &h) { return iequals(h.first, name); }));
-}
-
 hop_by_hop_names::hop_by_hop_names(const header_list &headers) {
   for (const std::string_view fixed :
        {"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
@@ -93,11 +61,11 @@ hop_by_hop_names::hop_by_hop_names(const header_list &headers) {
     named_.emplace(fixed);
   for (const auto &[n, v] : headers)
     if (iequals(n, "Connection"))
-      for_each_token(v, [&](std::string_view t) { named_.insert(lower(t)); });
+      for_each_token(v, [&](std::string_view t) { named_.insert(ascii_lower(std::string(t))); });
 }
 
 bool hop_by_hop_names::contains(std::string_view name) const {
-  return named_.count(lower(name)) > 0;
+  return named_.count(ascii_lower(std::string(name))) > 0;
 }
 
 bool is_hop_by_hop(std::string_view name, const header_list &headers) {
@@ -178,7 +146,7 @@ std::string local_response(int status, const header_list &headers, std::string_v
   }
   client_context ctx;
   ctx.cors = headers; // ours: added as given (only the upstream's Access-Control-* are dropped)
-  ctx.body = body_framing::length;
+  ctx.body = body_framing::content_length;
   ctx.content_length = body.size();
   ctx.close = close;
   std::string out = client_response_head(res, ctx);

@@ -1,7 +1,6 @@
 // Request and response heads as they cross the proxy. Pure functions of the input head, so the
 // rewriting rules are unit-tested without sockets.
 #pragma once
-#include "common/http_text.h"
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -9,15 +8,15 @@
 #include <utility>
 #include <vector>
 
+#include "common/http_text.h"
+
 namespace streamcheck::proxy {
 
+using streamcheck::body_framing;
+using streamcheck::count_header;
+using streamcheck::find_header;
 using streamcheck::header_list;
-
-// The first value of a header (case-insensitive name), empty when absent.
-std::string_view find_header(const header_list &headers, std::string_view name);
-std::size_t count_header(const header_list &headers, std::string_view name);
-// Without the optional whitespace (spaces, tabs) HTTP allows around values and list items.
-std::string_view trim_ows(std::string_view s);
+using streamcheck::trim_ows;
 
 // Hop-by-hop: the fixed RFC 9110 §7.6.1 set plus every header the Connection header names.
 // Built once per head, so deciding for every header costs one lookup each, not a rescan of the
@@ -32,8 +31,6 @@ private:
 };
 
 bool is_hop_by_hop(std::string_view name, const header_list &headers);
-
-enum class body_framing { none, length, chunked, close };
 
 struct request_head {
   std::string method;

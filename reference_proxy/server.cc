@@ -3,11 +3,12 @@
 #include <array>
 #include <atomic>
 #include <limits>
-#include <thread>
 #include <unordered_set>
 #include <vector>
 
 #include "common/listener.h"
+#include "common/loop_pool.h"
+#include "common/request_error.h"
 #include "reference_proxy/exchange.h"
 #include "reference_proxy/request_head.h"
 
@@ -26,11 +27,12 @@ struct connection_state {
   bool unread_input = false; // refused before the head was read: linger before closing
 };
 
+// What the connections of one event loop share; touched on that loop's thread only.
 struct event_loop {
-  explicit event_loop(std::size_t pool_size) : pool(pool_size) {}
-  asio::io_context context{1};
+  event_loop(asio::io_context &c, std::size_t pool_size) : context(c), pool(pool_size) {}
+  asio::io_context &context;
   upstream_pool pool;
-  std::unordered_set<connection_state *> connections; // touched on this loop's thread only
+  std::unordered_set<connection_state *> connections;
 };
 
 } // namespace
@@ -40,14 +42,12 @@ struct server::impl {
   access_log &log;
   cors_policy cors;
   std::vector<tcp::endpoint> upstream;
-  std::vector<std::unique_ptr<event_loop>> loops;
-  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::vector<std::thread> threads;
+  std::optional<loop_pool> threads; // first: destroyed last, after everything bound to a loop
+  std::vector<std::unique_ptr<event_loop>> loops; // loops[i] runs on threads->at(i)
   std::optional<tcp::acceptor> acceptor;
   std::atomic<std::size_t> open_connections{0};
   std::atomic<bool> draining{false};
   std::atomic<bool> stopped{false};
-  unsigned next_loop = 0;
 
   impl(const proxy_config &c, access_log &l) : config(c), log(l), cors(c.allow_origins) {}
   awaitable<void> accept_loop();
@@ -69,7 +69,7 @@ awaitable<void> server::impl::accept_loop() {
       if (draining) co_return;
       continue;
     }
-    event_loop &loop = *loops[next_loop++ % loops.size()];
+    event_loop &loop = *loops[threads->next_index()];
     error_code ec;
     tcp::socket socket = co_await acceptor->async_accept(loop.context.get_executor(),
                                                          redirect_error(use_awaitable, ec));
@@ -125,7 +125,7 @@ awaitable<bool> server::impl::read_request_head(timed_socket &client, beast::fla
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   buffer.consume(parser.put(asio::buffer(buffer.data().data(), scanner.head_size()), ec));
   if (!ec && parser.is_header_done()) co_return true;
-  const int status = ec ? refusal_status(ec) : 0;
+  const int status = ec ? refusal_status(classify_request_error(ec)) : 0;
   state.unread_input = true;
   // Named, not a temporary in the co_await: g++ 12 mis-handles string temporaries built there
   // (AddressSanitizer: heap-buffer-overflow).
@@ -145,7 +145,7 @@ awaitable<void> server::impl::refuse_head(timed_socket &client, const refusal &w
   client.deadline.disarm();
   exchange_record rec;
   rec.status = why.status;
-  rec.outcome = "refused";
+  rec.outcome = exchange_outcome::refused;
   error_code peer_ec;
   rec.client = client.socket.remote_endpoint(peer_ec).address().to_string();
   log.write(rec);
@@ -201,12 +201,9 @@ awaitable<void> server::impl::session(tcp::socket socket, event_loop &loop) {
 
 result<std::unique_ptr<server>> server::start(const proxy_config &config, access_log &log) {
   auto p = std::make_unique<impl>(config, log);
-  const unsigned n =
-      config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) {
-    p->loops.push_back(std::make_unique<event_loop>(config.upstream_pool_size));
-    p->work.push_back(asio::make_work_guard(p->loops.back()->context));
-  }
+  p->threads.emplace(config.threads);
+  for (std::size_t i = 0; i < p->threads->size(); ++i)
+    p->loops.push_back(std::make_unique<event_loop>(p->threads->at(i), config.upstream_pool_size));
   error_code ec;
   tcp::resolver resolver(p->loops.front()->context);
   for (const auto &entry :
@@ -219,8 +216,7 @@ result<std::unique_ptr<server>> server::start(const proxy_config &config, access
   if (auto e = listen_on(p->acceptor.emplace(p->loops.front()->context), config.listen)) return *e;
 
   asio::co_spawn(p->loops.front()->context, p->accept_loop(), asio::detached);
-  for (auto &loop : p->loops)
-    p->threads.emplace_back([ctx = &loop->context] { ctx->run(); });
+  p->threads->run();
   return std::unique_ptr<server>(new server(std::move(p)));
 }
 
@@ -257,14 +253,11 @@ void server::drain() {
 
 void server::stop() {
   if (impl_->stopped.exchange(true)) return;
-  for (auto &loop : impl_->loops)
-    loop->context.stop();
-  for (auto &t : impl_->threads)
-    t.join();
+  impl_->threads->stop();
   // Destroying the loops destroys every suspended session, closing its sockets.
   impl_->acceptor.reset();
-  impl_->work.clear();
   impl_->loops.clear();
+  impl_->threads.reset();
 }
 
 } // namespace streamcheck::proxy

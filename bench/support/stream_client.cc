@@ -198,7 +198,7 @@ void stream_client::receive(stream_state &s) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n < 0) return fail(s, std::string("recv: ") + std::strerror(errno));
     // n == 0: the server closed.
-    if (s.phase == stream_phase::body && s.framing == body_framing::until_close) end_of_body(s);
+    if (s.phase == stream_phase::body && s.framing == body_framing::close_delimited) end_of_body(s);
     if (s.phase == stream_phase::draining) return close_socket(s);
     return fail(s, "connection closed after " + std::to_string(s.events.size()) + " events");
   }
@@ -219,19 +219,19 @@ void stream_client::parse(stream_state &s, int64_t arrival) {
       if (coding && coding->find("chunked") != std::string::npos) {
         s.framing = body_framing::chunked;
       } else if (length) {
-        s.framing = body_framing::length;
+        s.framing = body_framing::content_length;
         s.body_left = std::atoll(length->c_str());
       }
       pos += end + 4;
       s.phase = stream_phase::body;
       continue;
     }
-    if (s.framing == body_framing::until_close) {
+    if (s.framing == body_framing::close_delimited) {
       body_bytes(s, rest, arrival);
       pos += rest.size();
       break;
     }
-    if (s.framing == body_framing::length) {
+    if (s.framing == body_framing::content_length) {
       const auto take = std::min<std::size_t>(rest.size(), static_cast<std::size_t>(s.body_left));
       body_bytes(s, rest.substr(0, take), arrival);
       pos += take;

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/http_text.h"
+
 namespace streamcheck::bench {
 
 using std::int64_t;
@@ -37,7 +39,6 @@ struct stream_plan {
 };
 
 enum class stream_phase { connecting, sending, head, body, draining, closed };
-enum class body_framing { chunked, length, until_close };
 enum class chunk_part { size, data, crlf, trailers };
 
 struct stream_state {
@@ -47,7 +48,7 @@ struct stream_state {
   std::size_t sent = 0;
   int64_t sent_us = 0; // monotonic, when the last byte of the request was handed to the kernel
   std::string in;      // received, not yet parsed
-  body_framing framing = body_framing::until_close;
+  body_framing framing = body_framing::close_delimited;
   chunk_part part = chunk_part::size;
   std::size_t chunk_left = 0;
   long long body_left = 0;

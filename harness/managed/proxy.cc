@@ -2,18 +2,29 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
+#include <unistd.h>
 
 #include "harness/process.h"
 
 namespace streamcheck::harness::managed {
-namespace {
-
 std::string seconds_text(std::chrono::milliseconds d) {
-  return std::to_string(d.count() / 1000) + " s";
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(d.count()) / 1000);
+  return text;
 }
 
-} // namespace
+std::string proxy_kind::exited_at_startup(int, const std::string &said) const {
+  return kind() + " exited at startup:\n" + said;
+}
+
+std::string proxy_kind::never_answered(unsigned short port, std::chrono::milliseconds deadline,
+                                       const std::string &said) const {
+  return kind() + " did not accept connections on 127.0.0.1:" + std::to_string(port) + " within " +
+         seconds_text(deadline) + ":\n" + said;
+}
 
 bool says_address_in_use(const std::string &output) {
   std::string lower = output;
@@ -26,9 +37,13 @@ bool says_address_in_use(const std::string &output) {
 result<bool> managed_proxy::check_once(std::chrono::milliseconds deadline) {
   if (checked_) return true;
   if (auto ready = kind_.prepare(); !ready) return ready;
+  checked_ = kind_.check_command().empty();
+  if (checked_) return true;
   const std::string log = kind_.logs_dir() + "/" + kind_.kind() + "-check.log";
   child_process check;
-  if (auto started = check.start({kind_.check_command(), log, {}, kind_.env_to_drop()}); !started)
+  if (auto started =
+          check.start({kind_.check_command(), log, kind_.extra_env(), kind_.env_to_drop()});
+      !started)
     return error{started.message()};
   const int status = check.wait(deadline);
   if (status == -1)
@@ -39,8 +54,15 @@ result<bool> managed_proxy::check_once(std::chrono::milliseconds deadline) {
 }
 
 result<unsigned short> managed_proxy::start(const launch_options &o) {
-  const std::string name = kind_.kind();
-  const std::string out = kind_.logs_dir() + "/stderr.log";
+  // Missing altogether (not merely not executable: the spawner says why): name its package.
+  if (const std::string b = kind_.binary();
+      find_program(b).empty() &&
+      (b.find('/') == std::string::npos || access(b.c_str(), F_OK) != 0)) {
+    const std::string package = kind_.debian_package();
+    return error{"cannot run " + (b.empty() ? kind_.kind() : b) + ": No such file or directory" +
+                 (package.empty() ? "" : " (Debian: apt-get install " + package + ")")};
+  }
+  const std::string out = kind_.output_log();
   for (int attempt = 1;; ++attempt) {
     auto ports = free_ports(std::max(kind_.ports_needed(), 1));
     if (!ports) return error{ports.message()};
@@ -48,19 +70,20 @@ result<unsigned short> managed_proxy::start(const launch_options &o) {
     auto port = kind_.write_config(*ports);
     if (!port) return port;
     if (auto checked = check_once(o.check_deadline); !checked) return error{checked.message()};
-    if (auto started = child_.start({kind_.start_command(), out, {}, kind_.env_to_drop()});
+    if (auto started =
+            child_.start({kind_.start_command(), out, kind_.extra_env(), kind_.env_to_drop()});
         !started)
       return error{started.message()};
     const auto ready = child_.wait_listening(*port, o.start_deadline);
     if (ready == child_process::readiness::listening) return *port;
-    const std::string said = read_file(out) + read_file(kind_.error_log());
+    const std::string output = read_file(out) + read_file(kind_.error_log());
+    const std::string said = last_lines(output, 5);
     if (ready == child_process::readiness::timed_out) {
       stop(std::chrono::seconds(5));
-      return error{name + " did not accept connections on 127.0.0.1:" + std::to_string(*port) +
-                   " within " + seconds_text(o.start_deadline) + ":\n" + last_lines(said, 5)};
+      return error{kind_.never_answered(*port, o.start_deadline, said)};
     }
-    if (!kind_.address_in_use(said) || o.listen_port != 0 || attempt >= o.attempts)
-      return error{name + " exited at startup:\n" + last_lines(said, 5)};
+    if (!kind_.address_in_use(output) || o.listen_port != 0 || attempt >= o.attempts)
+      return error{kind_.exited_at_startup(child_.exit_status(), said)};
   }
 }
 

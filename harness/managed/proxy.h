@@ -18,6 +18,9 @@ namespace streamcheck::harness::managed {
 // "Address already in use" / EADDRINUSE in any case: another process took the port first.
 bool says_address_in_use(const std::string &output);
 
+// "15 s", "0.3 s": a deadline in a message.
+std::string seconds_text(std::chrono::milliseconds d);
+
 // What a kind of proxy tells the launcher. Paths are inside the private prefix; the user's file
 // is only read.
 class proxy_kind {
@@ -38,7 +41,7 @@ public:
   virtual result<bool> prepare() { return true; }
 
   // The proxy's own config check (nginx -t, haproxy -c, caddy validate, apache2 -t,
-  // lighttpd -tt), run once; exit 0 accepts the config.
+  // lighttpd -tt), run once; exit 0 accepts the config. Empty: there is none.
   virtual std::vector<std::string> check_command() const = 0;
   virtual std::string check_name() const = 0; // "nginx -t", for messages
   // The setup error for a rejected config: the check's output with the private config's
@@ -47,17 +50,27 @@ public:
 
   // Runs the proxy in the foreground (no daemon), logging into the prefix.
   virtual std::vector<std::string> start_command() const = 0;
-  // Environment the proxy must not inherit (nginx reads NGINX= as inherited sockets).
+  // Environment the proxy must not inherit (nginx reads NGINX= as inherited sockets), and what
+  // it needs set (Apache's APACHE_RUN_DIR...), for the check and the proxy alike.
   virtual std::vector<std::string> env_to_drop() const { return {}; }
+  virtual std::vector<std::string> extra_env() const { return {}; }
+  // The Debian package that installs binary(), named when it is missing ("" = not said).
+  virtual std::string debian_package() const { return ""; }
   // Whether startup output says the port was taken meanwhile (then the launcher retries).
   virtual bool address_in_use(const std::string &startup_output) const {
     return says_address_in_use(startup_output);
   }
 
+  // The setup errors when the proxy exits before it answers (`said`: the last lines of its output
+  // and error log) and when it never answers within the deadline.
+  virtual std::string exited_at_startup(int status, const std::string &said) const;
+  virtual std::string never_answered(unsigned short port, std::chrono::milliseconds deadline,
+                                     const std::string &said) const;
+
+  virtual std::string output_log() const { return logs_dir() + "/stderr.log"; } // stdout+stderr
   virtual std::string error_log() const = 0; // its error log file
   virtual std::string pid_file() const = 0;  // its pid file ("" when it keeps none)
-  virtual std::string logs_dir() const = 0;  // where the launcher writes the check's and the
-                                             // proxy's stdout/stderr
+  virtual std::string logs_dir() const = 0;  // where the launcher writes the check's output
   // Whether an error log line is worth showing a user ([error], [emerg] ... for nginx).
   virtual bool relevant_log_line(const std::string &line) const = 0;
 };

@@ -13,6 +13,108 @@
 namespace streamcheck::harness::nginx {
 namespace {
 
+// The rules, each naming the checks whose failure it explains (finding::check_id). analyse()
+// applies them by name, so a rule's targets are stated here and nowhere else.
+namespace rules {
+const analysis_rule buffering{"buffering",
+                              "proxy_buffering on, or not set (nginx buffers by default)",
+                              {"stream.", "conn.concurrent-streams"}};
+const analysis_rule http10_upstream{
+    "http10_upstream",
+    "proxy_http_version other than 1.1 (close-delimited upstream answers)",
+    {"stream.", "abort.truncation-visible", "conn.concurrent-streams"}};
+const analysis_rule read_timeout{
+    "read_timeout",
+    "proxy_read_timeout shorter than the profile's silence (default 60s)",
+    {"timeout.slow-first-token", "timeout.idle-gap"}};
+const analysis_rule ignore_client_abort{
+    "ignore_client_abort", "proxy_ignore_client_abort on", {"abort.cancel-*"}};
+const analysis_rule chunked_off{
+    "chunked_off", "chunked_transfer_encoding off", {"abort.truncation-visible", "conn.keepalive"}};
+const analysis_rule intercept_errors{
+    "intercept_errors", "proxy_intercept_errors on", {"api.error-passthrough"}};
+const analysis_rule gzip_stream_types{"gzip_stream_types",
+                                      "gzip on with the stream types in gzip_types",
+                                      {"stream.compressed-client"}};
+const analysis_rule cors_without_always{"cors_without_always",
+                                        "add_header Access-Control-* without always",
+                                        {"cors.error-responses", "cors.proxy-errors"}};
+const analysis_rule no_allow_origin{
+    "no_allow_origin",
+    "no add_header Access-Control-Allow-Origin ... always",
+    {"cors.preflight", "cors.stream-response", "cors.error-responses", "cors.proxy-errors"}};
+const analysis_rule allow_headers_short{
+    "allow_headers_short",
+    "Access-Control-Allow-Headers without the SDK headers a preflight asks for",
+    {"cors.preflight"}};
+const analysis_rule upstream_cors_not_hidden{
+    "upstream_cors_not_hidden",
+    "nginx's CORS headers without proxy_hide_header of the upstream's",
+    {"cors.single-value", "cors.stream-response", "cors.error-responses"}};
+const analysis_rule wildcard_credentials{
+    "wildcard_credentials",
+    "Access-Control-Allow-Origin * with Access-Control-Allow-Credentials true",
+    {"cors.credentials"}};
+const analysis_rule echo_without_vary{
+    "echo_without_vary", "an echoed origin without add_header Vary Origin", {"cors.vary-origin"}};
+const analysis_rule content_type_replaced{
+    "content_type_replaced",
+    "add_header Content-Type or proxy_hide_header Content-Type",
+    {"stream.content-type", "stream.no-coalescing.sse"}};
+const analysis_rule preflight_forwarded{
+    "preflight_forwarded",
+    "no if ($request_method = OPTIONS) { return 204; } in the location",
+    {"cors.preflight"}};
+const analysis_rule replays_post{
+    "replays_post", "proxy_next_upstream ... non_idempotent", {"abort.no-replay"}};
+const analysis_rule if_trap{
+    "if_trap",
+    "an if block with add_header of its own (it inherits none of the location's)",
+    {"cors.preflight"}};
+const analysis_rule public_host{
+    "public_host", "proxy_set_header Host $host or $http_host", {"upstream.host-accepted"}};
+const analysis_rule origin_forwarded{"origin_forwarded",
+                                     "no proxy_set_header Origin "
+                                     "",
+                                     {"upstream.origin-accepted"}};
+const analysis_rule authorization_replaced{
+    "authorization_replaced", "proxy_set_header Authorization", {"headers.authorization"}};
+const analysis_rule no_forwarded_headers{"no_forwarded_headers",
+                                         "no proxy_set_header X-Forwarded-For/-Proto or Forwarded",
+                                         {"headers.forwarded"}};
+const analysis_rule small_body_limit{
+    "small_body_limit",
+    "client_max_body_size below the profile's request (default 1m)",
+    {"body.large-request"}};
+const analysis_rule few_worker_connections{"few_worker_connections",
+                                           "worker_connections below two per concurrent stream",
+                                           {"conn.concurrent-streams"}};
+} // namespace rules
+
+const analysis_rule *const all_rules[] = {&rules::buffering,
+                                          &rules::http10_upstream,
+                                          &rules::read_timeout,
+                                          &rules::ignore_client_abort,
+                                          &rules::chunked_off,
+                                          &rules::intercept_errors,
+                                          &rules::gzip_stream_types,
+                                          &rules::cors_without_always,
+                                          &rules::no_allow_origin,
+                                          &rules::allow_headers_short,
+                                          &rules::upstream_cors_not_hidden,
+                                          &rules::wildcard_credentials,
+                                          &rules::echo_without_vary,
+                                          &rules::content_type_replaced,
+                                          &rules::preflight_forwarded,
+                                          &rules::replays_post,
+                                          &rules::if_trap,
+                                          &rules::public_host,
+                                          &rules::origin_forwarded,
+                                          &rules::authorization_replaced,
+                                          &rules::no_forwarded_headers,
+                                          &rules::small_body_limit,
+                                          &rules::few_worker_connections};
+
 std::string q(const directive &d) {
   return "`" + d.text() + "` at " + d.loc.str();
 }
@@ -170,8 +272,10 @@ void status_findings(const std::vector<directive> &top, const directive &server,
             : "client_max_body_size is not set for " + where + " (nginx's default is 1m), which") +
             " is smaller than the " + std::to_string(o.large_body) + "-byte request body",
         mb,
-        {mb ? edit{edit::kind::set, mb->loc, "client_max_body_size 100m", "body.large-request"}
-            : edit{edit::kind::add, block.loc, "client_max_body_size 100m", "body.large-request"}});
+        {mb ? edit{edit::kind::set, mb->loc, "client_max_body_size 100m",
+                   rules::small_body_limit.targets_text()}
+            : edit{edit::kind::add, block.loc, "client_max_body_size 100m",
+                   rules::small_body_limit.targets_text()}});
 
   // No response at all: too few worker connections for the streams held open.
   for (const auto &d : top)
@@ -186,10 +290,11 @@ void status_findings(const std::vector<directive> &top, const directive &server,
           const edit more{edit::kind::set, c.loc,
                           "worker_connections " +
                               std::to_string(std::max(4096, 4 * o.concurrent_streams)),
-                          "conn.concurrent-streams"};
+                          rules::few_worker_connections.targets_text()};
           add_status(-1, text, &c, {more});
           add_status(500, text, &c, {more});
-          out.push_back({"conn.concurrent-streams", text, 0, c.loc, c.text(), {more}});
+          for (const auto &id : rules::few_worker_connections.targets)
+            out.push_back({id, text, 0, c.loc, c.text(), {more}});
         }
 }
 
@@ -237,6 +342,31 @@ long long parse_size(const std::string &s) {
   return -1;
 }
 
+std::string analysis_rule::targets_text() const {
+  std::string out;
+  for (const auto &id : targets)
+    out += (out.empty() ? "" : ", ") + id;
+  return out;
+}
+
+std::vector<const analysis_rule *> analysis_rules() {
+  return {std::begin(all_rules), std::end(all_rules)};
+}
+
+std::vector<const analysis_rule *> rules_targeting(const std::string &check_id) {
+  std::vector<const analysis_rule *> out;
+  for (const analysis_rule *r : all_rules)
+    for (const auto &target : r->targets) {
+      finding f;
+      f.check_id = target;
+      if (matches(f, check_id)) {
+        out.push_back(r);
+        break;
+      }
+    }
+  return out;
+}
+
 bool matches(const finding &f, const std::string &check_id) {
   const std::string &p = f.check_id;
   if (!p.empty() && p.back() == '*') return check_id.rfind(p.substr(0, p.size() - 1), 0) == 0;
@@ -260,17 +390,15 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   status_findings(top, *server, location, sc, where, o, out);
   if (!location || !proxy_pass_of(*location)) return out;
   const directive &block = location ? *location : *server;
-  auto add = [&](std::vector<std::string> ids, const std::string &text,
-                 const directive *at = nullptr, std::vector<edit> edits = {}) {
+  auto add = [&](const analysis_rule &rule, const std::string &text, const directive *at = nullptr,
+                 std::vector<edit> edits = {}) {
     const directive &d = at ? *at : block;
     const std::string subject = d.block ? d.text() + " { ... }" : d.text();
-    std::string why;
-    for (const auto &id : ids)
-      why += (why.empty() ? "" : ", ") + id;
+    const std::string why = rule.targets_text();
     for (auto &e : edits)
       e.why = why;
-    for (auto &id : ids)
-      out.push_back({std::move(id), text, 0, d.loc, subject, edits});
+    for (const auto &id : rule.targets)
+      out.push_back({id, text, 0, d.loc, subject, edits});
   };
   // A missing directive goes into the block under test; one present is replaced where it is.
   auto set_or_add = [&](const directive *d, const std::string &statement) {
@@ -293,11 +421,10 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
 
   // stream.*: response buffering and the HTTP/1.0 upstream (close-delimited answers).
   if (const directive *b = sc.get("proxy_buffering"); b && ascii_lower(b->arg(0)) == "on")
-    add({"stream.", "conn.concurrent-streams"},
-        q(*b) + " makes nginx collect the response before sending it", b,
+    add(rules::buffering, q(*b) + " makes nginx collect the response before sending it", b,
         {set_or_add(b, "proxy_buffering off")});
   else if (!b)
-    add({"stream.", "conn.concurrent-streams"},
+    add(rules::buffering,
         "no `proxy_buffering off` applies to " + where +
             ": nginx buffers proxied responses by default",
         nullptr, {set_or_add(nullptr, "proxy_buffering off")});
@@ -306,15 +433,14 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
     const std::string text =
         (v ? q(*v) : "no `proxy_http_version 1.1` applies to " + where) +
         ": nginx talks HTTP/1.0 to the upstream, which then answers close-delimited";
-    add({"stream.", "abort.truncation-visible", "conn.concurrent-streams"}, text, v,
-        {set_or_add(v, "proxy_http_version 1.1")});
+    add(rules::http10_upstream, text, v, {set_or_add(v, "proxy_http_version 1.1")});
   }
 
   // timeout.*: proxy_read_timeout shorter than the profile's silence.
   const directive *rt = sc.get("proxy_read_timeout");
   const long long read_ms = rt ? parse_time_ms(rt->arg(0)) : 60'000;
   if (read_ms >= 0 && read_ms < o.silence_ms)
-    add({"timeout.slow-first-token", "timeout.idle-gap"},
+    add(rules::read_timeout,
         (rt ? q(*rt)
             : "proxy_read_timeout is not set for " + where + " (nginx's default is 60s), which") +
             " is shorter than the " + std::to_string(o.silence_ms / 1000) +
@@ -322,16 +448,16 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
         rt, {set_or_add(rt, "proxy_read_timeout 3600s")});
 
   if (const directive *a = sc.get("proxy_ignore_client_abort"); a && ascii_lower(a->arg(0)) == "on")
-    add({"abort.cancel-*"}, q(*a) + " keeps the upstream request running after the client has gone",
-        a, {removal(*a)});
+    add(rules::ignore_client_abort,
+        q(*a) + " keeps the upstream request running after the client has gone", a, {removal(*a)});
   if (const directive *c = sc.get("chunked_transfer_encoding");
       c && ascii_lower(c->arg(0)) == "off")
-    add({"abort.truncation-visible", "conn.keepalive"},
+    add(rules::chunked_off,
         q(*c) + " makes the response close-delimited (a cut stream looks complete, and the "
                 "connection cannot be reused)",
         c, {removal(*c)});
   if (const directive *i = sc.get("proxy_intercept_errors"); i && ascii_lower(i->arg(0)) == "on")
-    add({"api.error-passthrough"},
+    add(rules::intercept_errors,
         q(*i) + " replaces the upstream's error responses with nginx's own pages", i,
         {removal(*i)});
 
@@ -339,7 +465,7 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
     const directive *types = sc.get("gzip_types");
     if (types && (has_arg(*types, "application/x-ndjson") || has_arg(*types, "text/event-stream") ||
                   has_arg(*types, "*")))
-      add({"stream.compressed-client"},
+      add(rules::gzip_stream_types,
           q(*g) + " with " + q(*types) + " compresses the stream, and gzip buffers it", types,
           {edit{edit::kind::add, block.loc, "gzip off", ""}});
   }
@@ -371,14 +497,14 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   };
   for (const directive *h : headers)
     if (ascii_lower(h->arg(0)).rfind("access-control-", 0) == 0 && !has_arg(*h, "always"))
-      add({"cors.error-responses", "cors.proxy-errors"},
+      add(rules::cors_without_always,
           q(*h) + " has no `always`: nginx adds it to 2xx/3xx responses only", h,
           {edit{edit::kind::set, h->loc, h->text() + " always", ""}});
   bool allow_origin = false;
   for (const directive *h : headers)
     if (ascii_lower(h->arg(0)) == "access-control-allow-origin") allow_origin = true;
   if (!allow_origin)
-    add({"cors.preflight", "cors.stream-response", "cors.error-responses", "cors.proxy-errors"},
+    add(rules::no_allow_origin,
         "no `add_header Access-Control-Allow-Origin ... always` applies to " + where +
             (headers.empty() ? ""
                              : " (its add_header lines start at " + headers.front()->loc.str() +
@@ -392,7 +518,7 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
       if (allowed.find(name) == std::string::npos)
         missing += (missing.empty() ? "" : ", ") + std::string(name);
     if (!missing.empty())
-      add({"cors.preflight"},
+      add(rules::allow_headers_short,
           q(*h) + " does not allow " + missing + ", which browsers ask for in the preflight", h,
           {edit{edit::kind::set, h->loc, allow_headers_statement, ""}});
   }
@@ -412,7 +538,7 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
       if (!hides(h))
         e.push_back({edit::kind::add, array_block("proxy_hide_header").loc,
                      std::string("proxy_hide_header ") + h, ""});
-    add({"cors.single-value", "cors.stream-response", "cors.error-responses"},
+    add(rules::upstream_cors_not_hidden,
         "nginx adds CORS headers but no `proxy_hide_header Access-Control-Allow-Origin` applies "
         "to " +
             where + ": an upstream that sends its own doubles them",
@@ -428,27 +554,27 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
     if (name == "vary" && ascii_lower(h->arg(1)).find("origin") != std::string::npos) vary = h;
   }
   if (wildcard && credentials)
-    add({"cors.credentials"},
+    add(rules::wildcard_credentials,
         q(*credentials) + " with " + q(*wildcard) +
             ": browsers refuse credentialed responses for `*`",
         credentials, {removal(*credentials)});
   if (echo && !vary)
-    add({"cors.vary-origin"},
+    add(rules::echo_without_vary,
         q(*echo) + " echoes the origin without `add_header Vary Origin always`: a cache can serve "
                    "one origin's answer to another",
         echo, {add_array("add_header", "add_header Vary Origin always")});
   // A Content-Type set or hidden here replaces the upstream's stream type.
   for (const directive *h : headers)
     if (ascii_lower(h->arg(0)) == "content-type")
-      add({"stream.content-type", "stream.no-coalescing.sse"},
-          q(*h) + " replaces the stream's Content-Type", h, {removal(*h)});
+      add(rules::content_type_replaced, q(*h) + " replaces the stream's Content-Type", h,
+          {removal(*h)});
   for (const directive *h : hidden)
     if (ascii_lower(h->arg(0)) == "content-type")
-      add({"stream.content-type", "stream.no-coalescing.sse"},
+      add(rules::content_type_replaced,
           q(*h) + " drops the upstream's Content-Type (nginx then sends its default_type)", h,
           {removal(*h)});
   if (location && !answers_preflight(*location))
-    add({"cors.preflight"},
+    add(rules::preflight_forwarded,
         "no `if ($request_method = OPTIONS) { return 204; }` in " + where +
             ": the preflight goes to the upstream, which may refuse it",
         nullptr,
@@ -458,7 +584,7 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
     std::string kept = "proxy_next_upstream";
     for (const auto &a : n->args)
       if (ascii_lower(a.value) != "non_idempotent") kept += " " + a.raw;
-    add({"abort.no-replay"}, q(*n) + " retries a POST on another attempt after an error", n,
+    add(rules::replays_post, q(*n) + " retries a POST on another attempt after an error", n,
         {edit{edit::kind::set, n->loc,
               kept == "proxy_next_upstream" ? "proxy_next_upstream off" : kept, ""}});
   }
@@ -475,7 +601,7 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
         }
       if (own.empty()) continue;
       if (cors.empty()) {
-        add({"cors.preflight"},
+        add(rules::if_trap,
             q(*own.front()) + " inside `if` at " + blk.loc.str() +
                 " replaces every add_header the location has: responses answered in that block "
                 "carry none of the CORS headers",
@@ -485,7 +611,7 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
       std::string quoted;
       for (const directive *h : cors)
         quoted += (quoted.empty() ? "" : ", ") + q(*h);
-      add({"cors.preflight"},
+      add(rules::if_trap,
           "the `if` block at " + blk.loc.str() +
               " answers with its own CORS headers only: " + quoted,
           &blk, removals(own));
@@ -499,11 +625,11 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
   };
   if (const directive *h = set_header("Host");
       h && (h->arg(1) == "$host" || h->arg(1) == "$http_host"))
-    add({"upstream.host-accepted"},
+    add(rules::public_host,
         q(*h) + " passes the public Host to the upstream (Ollama on loopback refuses it with 403)",
         h, {edit{edit::kind::set, h->loc, "proxy_set_header Host localhost", ""}});
   if (const directive *h = set_header("Origin"); !h || !h->arg(1).empty())
-    add({"upstream.origin-accepted"},
+    add(rules::origin_forwarded,
         (h ? q(*h) + " forwards an Origin"
            : "no `proxy_set_header Origin \"\"` applies to " + where +
                  ": the browser's Origin reaches the upstream") +
@@ -512,11 +638,11 @@ std::vector<finding> analyse(const std::vector<directive> &top, const analysis_o
         {h ? edit{edit::kind::set, h->loc, "proxy_set_header Origin \"\"", ""}
            : add_array("proxy_set_header", "proxy_set_header Origin \"\"")});
   if (const directive *h = set_header("Authorization"))
-    add({"headers.authorization"}, q(*h) + " replaces the client's Authorization header", h,
+    add(rules::authorization_replaced, q(*h) + " replaces the client's Authorization header", h,
         {removal(*h)});
   if (!set_header("X-Forwarded-For") && !set_header("X-Forwarded-Proto") &&
       !set_header("Forwarded"))
-    add({"headers.forwarded"},
+    add(rules::no_forwarded_headers,
         "no `proxy_set_header X-Forwarded-For`/`X-Forwarded-Proto` applies "
         "to " +
             where,

@@ -32,6 +32,20 @@ struct analysis_options {
   int concurrent_streams = 32;        // conn.concurrent-streams: two connections each
 };
 
+// One rule of the analysis: what in a config it looks for, and the checks whose failure it
+// explains (exact ids or prefixes, as finding::check_id).
+struct analysis_rule {
+  const char *name;      // "buffering"
+  const char *looks_for; // "proxy_buffering on, or not set (nginx buffers by default)"
+  std::vector<std::string> targets;
+
+  std::string targets_text() const; // "stream., conn.concurrent-streams"
+};
+
+// Every rule analyse() applies (streamcheck list --json names each check's).
+std::vector<const analysis_rule *> analysis_rules();
+std::vector<const analysis_rule *> rules_targeting(const std::string &check_id);
+
 // Parsed (include-expanded, not rewritten) config -> findings for the server under test.
 std::vector<finding> analyse(const std::vector<directive> &top, const analysis_options &o);
 

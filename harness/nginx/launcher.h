@@ -70,6 +70,7 @@ public:
   std::string explain_rejection(const std::string &check_output) const override;
   std::vector<std::string> start_command() const override;
   std::vector<std::string> env_to_drop() const override { return {"NGINX="}; }
+  std::string debian_package() const override { return "nginx-light"; }
   std::string error_log() const override { return files_.error_log(); }
   std::string pid_file() const override { return files_.prefix + "/nginx.pid"; }
   std::string logs_dir() const override { return files_.prefix + "/logs"; }

@@ -29,12 +29,55 @@ expect "bad profile" 3 "unknown profile 'fast'" 2 "$sc" run --profile fast
 expect "bad report format" 3 "unknown format 'xml'" 2 "$sc" run --report xml
 expect "bad tolerance" 3 "tolerance-mult" 2 "$sc" run --tolerance-mult abc
 expect "help" 0 "usage: streamcheck" 2 "$sc" help
+# Each flag's own validation, in both value forms, naming the flag as typed.
+expect "--flag=value form" 3 "[-]-profile: unknown profile 'fast'" 2 "$sc" run --profile=fast
+expect "missing value" 3 "[-]-proxy needs a value" 2 "$sc" run --proxy
+expect "switch given a value" 3 "[-]-strict takes no value" 2 "$sc" run --strict=yes
+expect "bad origin" 3 "[-]-origin: not an http\(s\) origin: 'ftp://x'" 2 "$sc" run --origin ftp://x
+expect "bad public host" 3 "[-]-public-host: not a host name: 'a b'" 2 "$sc" run --public-host 'a b'
+expect "bad base path" 3 "[-]-base-path: a path such as /ollama/, got 'http://x/'" 2 "$sc" run --base-path http://x/
+expect "bad upstream profile" 3 "[-]-upstream-profile: unknown profile 'nope'" 2 "$sc" run --upstream-profile nope
+expect "bad listen port" 3 "[-]-listen-port: expected a port number, got '0'" 2 "$sc" nginx x.conf --listen-port 0
+expect "bad user" 3 "[-]-user: expected USER:PASS" 2 "$sc" run --user nopass
+expect "bad header, value not echoed" 3 "[-]-header: expected 'Name: value', got a malformed header \(see" 2 \
+  "$sc" run --header 'secret-without-colon'
+expect "-- outside exec" 3 "unknown option '--'" 2 "$sc" run -- x
+expect "--fix outside nginx" 3 "[-]-fix works with streamcheck nginx only" 2 "$sc" run --fix
+expect "stray word" 3 "unknown option 'stray'" 2 "$sc" run stray
+expect "list --json" 0 '"requirement"' 2 "$sc" list --json
+# Every flag accepted before the option table still is, and is in the help.
+"$sc" help >"$work/help"
+for f in proxy mock-control profile check skip tolerance-mult proxy-kind report origin public-host \
+  upstream-profile nginx server prefix listen-port after-suite include-root base-path header user \
+  strict no-color json keep-temp fix keep-certificates; do
+  "$sc" list "--$f=1" >/dev/null 2>"$work/flag-err"
+  if grep -q "unknown option '--$f'" "$work/flag-err" || ! grep -q -- "--$f" "$work/help"; then
+    echo "FAIL --$f: not accepted or not in help: $(cat "$work/flag-err")"
+    failures=$((failures + 1))
+  else
+    passed=$((passed + 1))
+  fi
+done
+# Every flag of a run accepted together: the run gets as far as the (unreachable) mock.
+expect "all run flags together" 2 "cannot reach the mock's control API" 5 \
+  "$sc" run --proxy "http://127.0.0.1:$port" --mock-control="http://127.0.0.1:$dead" --skip 'x.*' \
+  --strict --proxy-kind nginx --origin https://a.test --public-host h.test --header 'X-A: b' \
+  --user u:p --base-path /ollama/ --tolerance-mult=2 --no-color --check '*'
+# The mock's flags through the same table: --policy and its old name --profile.
+expect "mock --profile alias" 3 "streamcheck-mock: --profile: unknown policy 'nope'" 2 "$mock" --profile nope
+expect "mock --policy=" 3 "streamcheck-mock: --policy: unknown policy 'nope'" 2 "$mock" --policy=nope
+expect "mock missing value" 3 "streamcheck-mock: --listen needs a value \(see --help\)" 2 "$mock" --listen
+expect "mock bad threads" 3 "[-]-threads: expected a positive number, got '0'" 2 "$mock" --threads 0
+expect "mock help lists the alias" 0 "\(also --profile\)" 2 "$mock" --help
 expect "list" 0 "stream.first-token" 2 "$sc" list
 # The requirements state the bounds the run would apply, not fixed numbers.
 expect "list states the tolerances in force" 0 "stream.first-token .* within 200 ms of" 2 \
   "$sc" list --tolerance-mult 2
 expect "list states the profile's figures" 0 "\"256 concurrent streams \\(the standard profile" 2 \
   "$sc" list --json --profile standard
+expect "list --json names the fixtures" 0 "\"fixture\": \"fixtures/nginx/defaults\"" 2 \
+  "$sc" list --json
+expect "list --json names analysis rules" 0 "\"rule\": \"buffering\"" 2 "$sc" list --json
 expect "mock control unreachable" 2 "cannot reach the mock's control API" 5 \
   "$sc" run --proxy "http://127.0.0.1:$port" --mock-control "http://127.0.0.1:$dead"
 expect "proxy unreachable" 2 "cannot reach the proxy at http://127.0.0.1:$dead" 7 \

@@ -61,7 +61,7 @@ protected:
     EXPECT_EQ(end, read_end::eof) << to_string(end) << "\n" << nginx_->error_log();
     const auto r = parse_http_response(c->received());
     EXPECT_EQ(r.status, 200) << c->received();
-    EXPECT_TRUE(r.complete || r.frame == http_response::framing::until_close);
+    EXPECT_TRUE(r.complete || r.frame == body_framing::close_delimited);
 
     // Every NDJSON line intact and in order.
     std::size_t line_start = 0, seq = 0;

@@ -35,21 +35,6 @@ sockaddr_in loopback(unsigned short port) {
   return a;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 } // namespace
 
 const char *to_string(read_end e) {
@@ -242,7 +227,7 @@ std::optional<std::string> http_response::header(std::string_view name) const {
 }
 
 std::size_t http_response::raw_offset(std::size_t body_index) const {
-  if (frame != framing::chunked) return body_offset + body_index;
+  if (frame != body_framing::chunked) return body_offset + body_index;
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     if (body_index < chunks[i].size()) return chunk_end_offsets[i] - chunks[i].size() + body_index;
     body_index -= chunks[i].size();
@@ -251,8 +236,7 @@ std::size_t http_response::raw_offset(std::size_t body_index) const {
 }
 
 std::size_t http_response::header_count(std::string_view name) const {
-  return static_cast<std::size_t>(std::count_if(
-      headers.begin(), headers.end(), [&](const auto &h) { return iequals(h.first, name); }));
+  return count_header(headers, name);
 }
 
 http_response parse_http_response(std::string_view raw, bool head_request) {
@@ -283,18 +267,18 @@ http_response parse_http_response(std::string_view raw, bool head_request) {
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     r.headers.emplace_back(std::string(line.substr(0, colon)),
-                           std::string(trim(line.substr(colon + 1))));
+                           std::string(trim_ows(line.substr(colon + 1))));
   }
 
   const std::string_view body = raw.substr(r.body_offset);
   const auto te = r.header("Transfer-Encoding");
   const auto cl = r.header("Content-Length");
   if (head_request || (r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304) {
-    r.frame = http_response::framing::none;
+    r.frame = body_framing::none;
     r.complete = true;
     r.consumed = r.body_offset;
   } else if (te && te->find("chunked") != std::string::npos) {
-    r.frame = http_response::framing::chunked;
+    r.frame = body_framing::chunked;
     std::size_t pos = 0;
     for (;;) {
       const auto eol = body.find("\r\n", pos);
@@ -325,13 +309,13 @@ http_response parse_http_response(std::string_view raw, bool head_request) {
       pos = data + size + 2;
     }
   } else if (cl) {
-    r.frame = http_response::framing::content_length;
+    r.frame = body_framing::content_length;
     const auto length = static_cast<std::size_t>(std::strtoull(cl->c_str(), nullptr, 10));
     r.body = std::string(body.substr(0, length));
     r.complete = body.size() >= length;
     r.consumed = r.body_offset + std::min(length, body.size());
   } else {
-    r.frame = http_response::framing::until_close;
+    r.frame = body_framing::close_delimited;
     r.body = std::string(body);
     r.consumed = raw.size();
   }

@@ -16,6 +16,7 @@
 
 #include "common/child_process.h"
 #include "common/clock.h"
+#include "common/http_text.h"
 #include "harness/managed/proxy.h"
 
 namespace streamcheck::test {
@@ -139,12 +140,13 @@ struct http_response {
   int status = 0;
   std::string reason;
   std::vector<std::pair<std::string, std::string>> headers;
-  enum class framing { none, content_length, chunked, until_close } frame = framing::none;
+  body_framing frame = body_framing::none;
   std::string body;                           // decoded
   std::vector<std::string> chunks;            // chunked: each chunk's payload, in order
   std::size_t body_offset = 0;                // of the body's first byte in the raw input
   std::vector<std::size_t> chunk_end_offsets; // raw offset just past each chunk's payload
-  bool complete = false; // content fully framed (last chunk / length reached); until_close: never
+  bool complete =
+      false; // content fully framed (last chunk / length reached); close-delimited: never
   std::size_t consumed = 0; // raw bytes this response used (valid when complete)
 
   // Where byte `body_index` of the decoded body sits in the raw input (relative like body_offset).

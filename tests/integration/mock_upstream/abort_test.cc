@@ -28,7 +28,7 @@ TEST_F(Abort, FinEndsTheChunkedStreamWithoutItsLastChunk) {
   auto c = stream("fin", "fin", "HTTP/1.1");
   ASSERT_EQ(c.read_until_eof(deadline_in(5s)), read_end::eof) << to_string(read_end::eof);
   const auto r = parse_http_response(c.received());
-  EXPECT_EQ(r.frame, http_response::framing::chunked);
+  EXPECT_EQ(r.frame, body_framing::chunked);
   EXPECT_EQ(r.chunks.size(), 3u);
   EXPECT_FALSE(r.complete) << "a FIN abort must not carry the zero-length chunk";
   EXPECT_EQ(c.received().find("0\r\n\r\n"), std::string::npos);
@@ -63,7 +63,7 @@ TEST_F(Abort, FinOverHttp10LooksLikeAnEndButLacksTheDoneLine) {
   auto c = stream("fin10", "fin", "HTTP/1.0");
   ASSERT_EQ(c.read_until_eof(deadline_in(5s)), read_end::eof);
   const auto r = parse_http_response(c.received());
-  EXPECT_EQ(r.frame, http_response::framing::until_close);
+  EXPECT_EQ(r.frame, body_framing::close_delimited);
   const auto lines = ndjson_lines(r.body);
   ASSERT_EQ(lines.size(), 3u) << r.body;
   for (const auto &line : lines)

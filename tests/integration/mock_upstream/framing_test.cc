@@ -41,7 +41,7 @@ TEST_F(Framing, Http10StreamIsCloseDelimitedWithoutChunking) {
                             date_of(r) +
                             "\r\n"
                             "\r\n");
-  EXPECT_EQ(r.frame, http_response::framing::until_close);
+  EXPECT_EQ(r.frame, body_framing::close_delimited);
   const auto lines = ndjson_lines(r.body);
   ASSERT_EQ(lines.size(), 4u) << r.body;
   EXPECT_EQ(r.body.back(), '\n');
@@ -96,7 +96,7 @@ TEST_F(Framing, Http11StreamIsOneChunkPerEventAndKeepsTheConnection) {
   const auto v = read_response(*c, deadline_in(5s), second);
   ASSERT_TRUE(v.complete) << c->received().substr(second);
   EXPECT_EQ(v.status, 200);
-  EXPECT_EQ(v.frame, http_response::framing::content_length);
+  EXPECT_EQ(v.frame, body_framing::content_length);
   // And it stays open afterwards: no EOF within a moment.
   EXPECT_EQ(c->read_for(deadline_in(150ms)), read_end::timeout);
 
@@ -167,14 +167,14 @@ TEST_F(Framing, LargeWholeBodiesAreChunkedFor11AndCloseDelimitedFor10) {
   const auto r11 = read_response(*c, deadline_in(5s));
   ASSERT_TRUE(r11.complete) << c->received();
   EXPECT_GT(r11.body.size(), 2048u);
-  EXPECT_EQ(r11.frame, http_response::framing::chunked);
+  EXPECT_EQ(r11.frame, body_framing::chunked);
   EXPECT_EQ(r11.header_count("Content-Length"), 0u);
   EXPECT_TRUE(json::parse(r11.body, nullptr, false).contains("models"));
 
   const auto raw = http_exchange(port(), request_bytes("GET", "/api/tags", "HTTP/1.0"));
   ASSERT_TRUE(raw);
   const auto r10 = parse_http_response(*raw);
-  EXPECT_EQ(r10.frame, http_response::framing::until_close);
+  EXPECT_EQ(r10.frame, body_framing::close_delimited);
   EXPECT_EQ(r10.header_count("Transfer-Encoding"), 0u);
   EXPECT_EQ(r10.body, r11.body);
 }
@@ -208,7 +208,7 @@ TEST_F(Framing, RequestConnectionCloseIsEchoedAndHonoured) {
   ASSERT_EQ(c->read_until_eof(deadline_in(5s)), read_end::eof);
   const auto r = parse_http_response(c->received());
   EXPECT_EQ(r.header("Connection"), "close");
-  EXPECT_EQ(r.frame, http_response::framing::chunked);
+  EXPECT_EQ(r.frame, body_framing::chunked);
   EXPECT_TRUE(r.complete);
   EXPECT_EQ(r.consumed, c->received().size());
 }

@@ -62,7 +62,7 @@ TEST_F(Silence, NonStreamedGenerationIsSilentUntilItIsDone) {
       request_bytes("POST", "/api/generate", "HTTP/1.1", {"Host: 127.0.0.1"}, body.dump())));
   const auto r = read_response(*c, deadline_in(5s));
   ASSERT_TRUE(r.complete) << c->received();
-  EXPECT_EQ(r.frame, http_response::framing::content_length);
+  EXPECT_EQ(r.frame, body_framing::content_length);
   EXPECT_EQ(json::parse(r.body, nullptr, false)["done"], true) << r.body;
   // 200 ms + 5 gaps of 20 ms before the end of generation.
   EXPECT_GE(ms_between(c->send_began_at(), c->reads().front().at), 299.0);

@@ -22,7 +22,7 @@ TEST_F(ProxyFraming, StreamIsChunkedToAnHttp11Client) {
   const http_response r = read_response(c, deadline_in(10s));
   ASSERT_TRUE(r.complete) << c.received();
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.frame, http_response::framing::chunked) << r.raw_head;
+  EXPECT_EQ(r.frame, body_framing::chunked) << r.raw_head;
   EXPECT_EQ(r.header_count("Transfer-Encoding"), 1u);
   EXPECT_EQ(r.header_count("Content-Length"), 0u);
   EXPECT_FALSE(r.header("Connection")) << r.raw_head;
@@ -41,7 +41,7 @@ TEST_F(ProxyFraming, StreamIsCloseDelimitedToAnHttp10Client) {
   ASSERT_EQ(c.read_until_eof(deadline_in(10s)), read_end::eof) << c.received();
   const http_response r = parse_http_response(c.received());
   EXPECT_EQ(r.status, 200) << r.raw_head;
-  EXPECT_EQ(r.frame, http_response::framing::until_close) << r.raw_head;
+  EXPECT_EQ(r.frame, body_framing::close_delimited) << r.raw_head;
   EXPECT_EQ(r.header_count("Transfer-Encoding"), 0u) << r.raw_head;
   EXPECT_EQ(r.header_count("Content-Length"), 0u) << r.raw_head;
   EXPECT_TRUE(has_token(r.header("Connection"), "close")) << r.raw_head;
@@ -63,7 +63,7 @@ TEST_F(ProxyFraming, ContentLengthPassesThroughForWholeAnswers) {
     const http_response r = read_response(c, deadline_in(5s));
     ASSERT_TRUE(r.complete) << c.received();
     EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(r.frame, http_response::framing::content_length) << r.raw_head;
+    EXPECT_EQ(r.frame, body_framing::content_length) << r.raw_head;
     EXPECT_EQ(r.header("Content-Length").value_or(""), std::to_string(r.body.size()));
     EXPECT_EQ(r.header_count("Transfer-Encoding"), 0u);
     EXPECT_EQ(json_body(r)["version"].is_string(), true) << r.body;
@@ -181,7 +181,7 @@ TEST_F(ProxyTruncation, UpstreamFinMidStreamEndsWithoutTheLastChunk) {
   EXPECT_TRUE(end == read_end::eof || end == read_end::reset) << to_string(end);
   const http_response r = parse_http_response(c.received());
   EXPECT_EQ(r.status, 200) << c.received();
-  EXPECT_EQ(r.frame, http_response::framing::chunked);
+  EXPECT_EQ(r.frame, body_framing::chunked);
   EXPECT_FALSE(r.complete) << "a clean end after an upstream failure:\n" << c.received();
   EXPECT_EQ(c.received().find("0\r\n\r\n"), std::string::npos) << c.received();
   const auto events = ndjson_lines(r.body);

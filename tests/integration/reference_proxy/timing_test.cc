@@ -43,11 +43,11 @@ TEST_P(ProxyStreamTiming, EachEventArrivesAsItsOwnReadWithoutDelay) {
   if (version == "HTTP/1.1") {
     r = read_response(c, deadline_in(15s));
     ASSERT_TRUE(r.complete) << c.received();
-    EXPECT_EQ(r.frame, http_response::framing::chunked);
+    EXPECT_EQ(r.frame, body_framing::chunked);
   } else {
     ASSERT_EQ(c.read_until_eof(deadline_in(15s)), read_end::eof);
     r = parse_http_response(c.received());
-    EXPECT_EQ(r.frame, http_response::framing::until_close);
+    EXPECT_EQ(r.frame, body_framing::close_delimited);
   }
   const json e = finished_entry("paced");
   ASSERT_TRUE(e.is_object());

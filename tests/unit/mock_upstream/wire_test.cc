@@ -7,7 +7,7 @@ namespace {
 
 constexpr const char *date = "Mon, 02 Jan 2006 15:04:05 GMT";
 
-head_options opts(int version, int status, header_list headers, framing frame,
+head_options opts(int version, int status, header_list headers, body_framing frame,
                   std::size_t length = 0) {
   head_options o;
   o.version = version;
@@ -45,18 +45,18 @@ TEST(StatusText, GoTexts) {
 }
 
 TEST(SerializeHead, ChunkedNdjsonStream) {
-  EXPECT_EQ(
-      serialize_head(opts(11, 200, {{"Content-Type", "application/x-ndjson"}}, framing::chunked)),
-      "HTTP/1.1 200 OK\r\n"
-      "Content-Type: application/x-ndjson\r\n"
-      "Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"
-      "Transfer-Encoding: chunked\r\n"
-      "\r\n");
+  EXPECT_EQ(serialize_head(
+                opts(11, 200, {{"Content-Type", "application/x-ndjson"}}, body_framing::chunked)),
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: application/x-ndjson\r\n"
+            "Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"
+            "Transfer-Encoding: chunked\r\n"
+            "\r\n");
 }
 
 TEST(SerializeHead, SmallBodyGetsContentLengthAfterDate) {
   EXPECT_EQ(serialize_head(opts(11, 200, {{"Content-Type", "text/plain; charset=utf-8"}},
-                                framing::content_length, 17)),
+                                body_framing::content_length, 17)),
             "HTTP/1.1 200 OK\r\n"
             "Content-Type: text/plain; charset=utf-8\r\n"
             "Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"
@@ -70,7 +70,7 @@ TEST(SerializeHead, HandlerHeadersSortedByCanonicalKey) {
                                  {"Vary", "Origin"},
                                  {"content-type", "application/json; charset=utf-8"},
                                  {"Access-Control-Allow-Origin", "http://localhost:3000"}},
-                                framing::content_length, 2)),
+                                body_framing::content_length, 2)),
             "HTTP/1.1 200 OK\r\n"
             "Access-Control-Allow-Origin: http://localhost:3000\r\n"
             "Content-Type: application/json; charset=utf-8\r\n"
@@ -87,7 +87,7 @@ TEST(SerializeHead, RepeatedKeysKeepTheirOrder) {
                                  {"Access-Control-Max-Age", "43200"},
                                  {"vary", "Access-Control-Request-Method"},
                                  {"Vary", "Access-Control-Request-Headers"}},
-                                framing::none)),
+                                body_framing::none)),
             "HTTP/1.1 204 No Content\r\n"
             "Access-Control-Max-Age: 43200\r\n"
             "Vary: Origin\r\n"
@@ -98,7 +98,7 @@ TEST(SerializeHead, RepeatedKeysKeepTheirOrder) {
 }
 
 TEST(SerializeHead, Bare403AsInOllamaIssue2425) {
-  EXPECT_EQ(serialize_head(opts(11, 403, {}, framing::content_length, 0)),
+  EXPECT_EQ(serialize_head(opts(11, 403, {}, body_framing::content_length, 0)),
             "HTTP/1.1 403 Forbidden\r\n"
             "Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"
             "Content-Length: 0\r\n"
@@ -106,16 +106,16 @@ TEST(SerializeHead, Bare403AsInOllamaIssue2425) {
 }
 
 TEST(SerializeHead, Http10StreamIsCloseDelimited) {
-  EXPECT_EQ(
-      serialize_head(opts(10, 200, {{"Content-Type", "application/x-ndjson"}}, framing::close)),
-      "HTTP/1.0 200 OK\r\n"
-      "Content-Type: application/x-ndjson\r\n"
-      "Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"
-      "\r\n");
+  EXPECT_EQ(serialize_head(opts(10, 200, {{"Content-Type", "application/x-ndjson"}},
+                                body_framing::close_delimited)),
+            "HTTP/1.0 200 OK\r\n"
+            "Content-Type: application/x-ndjson\r\n"
+            "Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"
+            "\r\n");
 }
 
 TEST(SerializeHead, ConnectionCloseBeforeTransferEncoding) {
-  auto o = opts(11, 200, {{"Content-Type", "text/event-stream"}}, framing::chunked);
+  auto o = opts(11, 200, {{"Content-Type", "text/event-stream"}}, body_framing::chunked);
   o.connection_close = true;
   EXPECT_EQ(serialize_head(o), "HTTP/1.1 200 OK\r\n"
                                "Content-Type: text/event-stream\r\n"
@@ -126,7 +126,7 @@ TEST(SerializeHead, ConnectionCloseBeforeTransferEncoding) {
 }
 
 TEST(SerializeHead, ConnectionCloseAfterContentLength) {
-  auto o = opts(11, 404, {{"Content-Type", "text/plain"}}, framing::content_length, 18);
+  auto o = opts(11, 404, {{"Content-Type", "text/plain"}}, body_framing::content_length, 18);
   o.connection_close = true;
   EXPECT_EQ(serialize_head(o), "HTTP/1.1 404 Not Found\r\n"
                                "Content-Type: text/plain\r\n"
@@ -138,7 +138,7 @@ TEST(SerializeHead, ConnectionCloseAfterContentLength) {
 
 TEST(SerializeHead, Http10KeepAliveWithLength) {
   auto o = opts(10, 200, {{"Content-Type", "application/json; charset=utf-8"}},
-                framing::content_length, 20);
+                body_framing::content_length, 20);
   o.connection_keep_alive = true;
   EXPECT_EQ(serialize_head(o), "HTTP/1.0 200 OK\r\n"
                                "Content-Type: application/json; charset=utf-8\r\n"
@@ -149,13 +149,13 @@ TEST(SerializeHead, Http10KeepAliveWithLength) {
 }
 
 TEST(SerializeHead, ConnectionFlagsOnlyApplyToTheirVersion) {
-  auto o = opts(10, 200, {}, framing::content_length, 0);
+  auto o = opts(10, 200, {}, body_framing::content_length, 0);
   o.connection_close = true; // HTTP/1.0 closes anyway: Go adds nothing
   EXPECT_EQ(serialize_head(o), "HTTP/1.0 200 OK\r\n"
                                "Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"
                                "Content-Length: 0\r\n"
                                "\r\n");
-  o = opts(11, 200, {}, framing::content_length, 0);
+  o = opts(11, 200, {}, body_framing::content_length, 0);
   o.connection_keep_alive = true; // HTTP/1.1 keeps alive by default
   EXPECT_EQ(serialize_head(o), "HTTP/1.1 200 OK\r\n"
                                "Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"
@@ -164,19 +164,19 @@ TEST(SerializeHead, ConnectionFlagsOnlyApplyToTheirVersion) {
 }
 
 TEST(SerializeHead, UnknownStatusText) {
-  EXPECT_EQ(serialize_head(opts(11, 499, {}, framing::content_length, 0)),
+  EXPECT_EQ(serialize_head(opts(11, 499, {}, body_framing::content_length, 0)),
             "HTTP/1.1 499 status code 499\r\n"
             "Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"
             "Content-Length: 0\r\n"
             "\r\n");
-  EXPECT_EQ(serialize_head(opts(10, 599, {}, framing::close)).substr(0, 30),
+  EXPECT_EQ(serialize_head(opts(10, 599, {}, body_framing::close_delimited)).substr(0, 30),
             "HTTP/1.0 599 status code 599\r\n");
 }
 
 TEST(SerializeHead, ScriptedStatusesUseGoText) {
-  EXPECT_EQ(serialize_head(opts(11, 418, {}, framing::content_length, 0)).substr(0, 28),
+  EXPECT_EQ(serialize_head(opts(11, 418, {}, body_framing::content_length, 0)).substr(0, 28),
             "HTTP/1.1 418 I'm a teapot\r\nD");
-  EXPECT_EQ(serialize_head(opts(11, 503, {}, framing::content_length, 0)).substr(0, 35),
+  EXPECT_EQ(serialize_head(opts(11, 503, {}, body_framing::content_length, 0)).substr(0, 35),
             "HTTP/1.1 503 Service Unavailable\r\nD");
 }
 

@@ -18,7 +18,7 @@ exchange_record streamed() {
   r.first_byte_us = 51'234;
   r.duration_us = 1'002'000;
   r.upstream_reused = true;
-  r.outcome = "completed";
+  r.outcome = exchange_outcome::completed;
   return r;
 }
 
@@ -39,6 +39,21 @@ TEST(AccessLog, HostileTargetsStayOneValidLine) {
   const std::string text = format_json(r);
   EXPECT_EQ(text.find('\n'), std::string::npos);
   EXPECT_FALSE(nlohmann::json::parse(text, nullptr, false).is_discarded());
+}
+
+// The names are the log's vocabulary (log shippers and the integration tests match them).
+TEST(AccessLog, OutcomeNames) {
+  EXPECT_STREQ(to_string(exchange_outcome::completed), "completed");
+  EXPECT_STREQ(to_string(exchange_outcome::client_closed), "client_closed");
+  EXPECT_STREQ(to_string(exchange_outcome::upstream_unreachable), "upstream_unreachable");
+  EXPECT_STREQ(to_string(exchange_outcome::upstream_timeout), "upstream_timeout");
+  EXPECT_STREQ(to_string(exchange_outcome::upstream_error), "upstream_error");
+  EXPECT_STREQ(to_string(exchange_outcome::refused), "refused");
+  EXPECT_STREQ(to_string(exchange_outcome::preflight), "preflight");
+  EXPECT_STREQ(to_string(exchange_outcome::send_timeout), "send_timeout");
+  exchange_record r = streamed();
+  r.outcome = exchange_outcome::send_timeout;
+  EXPECT_EQ(nlohmann::json::parse(format_json(r))["outcome"], "send_timeout");
 }
 
 TEST(AccessLog, TextLine) {

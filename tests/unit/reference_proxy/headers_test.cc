@@ -80,7 +80,7 @@ TEST(UpstreamRequestHead, DropsHopByHopAndWhatConnectionNames) {
                           {"Content-Length", "10"},
                           {"X-Kept", "yes"}}};
   forward_context ctx = upstream_ctx();
-  ctx.body = body_framing::length;
+  ctx.body = body_framing::content_length;
   ctx.content_length = 42;
   const std::string head = upstream_request_head(req, ctx);
   EXPECT_EQ(head.substr(0, head.find("\r\n")), "POST /api/chat HTTP/1.1"); // always 1.1 upstream
@@ -131,14 +131,14 @@ TEST(ClientResponseHead, DropsUpstreamCorsAndAddsOursOnce) {
 TEST(ClientResponseHead, FramingFollowsTheClient) {
   const response_head res{200, "OK", {{"Content-Length", "5"}, {"Connection", "keep-alive"}}};
   client_context length;
-  length.body = body_framing::length;
+  length.body = body_framing::content_length;
   length.content_length = 5;
   const std::string kept = client_response_head(res, length);
   EXPECT_TRUE(has_line(kept, "Content-Length: 5"));
   EXPECT_FALSE(has_name(kept, "Connection"));
 
   client_context close;
-  close.body = body_framing::close;
+  close.body = body_framing::close_delimited;
   close.close = true;
   const std::string closing = client_response_head(res, close);
   EXPECT_FALSE(has_name(closing, "Content-Length"));
@@ -146,7 +146,7 @@ TEST(ClientResponseHead, FramingFollowsTheClient) {
   EXPECT_TRUE(has_line(closing, "Connection: close"));
 
   client_context old;
-  old.body = body_framing::length;
+  old.body = body_framing::content_length;
   old.keep_alive_10 = true;
   EXPECT_TRUE(has_line(client_response_head(res, old), "Connection: keep-alive"));
 }

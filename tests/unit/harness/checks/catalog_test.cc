@@ -98,7 +98,13 @@ TEST_P(EveryCheck, ProbeNamesAreUniqueAndSpecsSane) {
   for (const auto &s : specs) {
     EXPECT_TRUE(names.insert(s.name).second) << "duplicate probe " << s.name;
     EXPECT_EQ(s.path.front(), '/');
-    EXPECT_GT(s.timeout_ms, 0);
+    // The deadline outlasts the stream the real mock plans for the request, with room for a
+    // loaded machine: a correct proxy must never be cut by the harness's own timeout.
+    const mock::plan p = mock_plan_for(s);
+    // (CURLOPT_TIMEOUT_MS: counted from the probe's own start, after start_after_ms.)
+    const long long needed = mock::planned_duration_ms(p.timeline) + 5'000;
+    EXPECT_GE(s.timeout_ms, needed)
+        << s.name << ": the mock plans " << mock::planned_duration_ms(p.timeline) << " ms";
   }
 }
 

@@ -137,10 +137,19 @@ INSTANTIATE_TEST_SUITE_P(Checks, Spacing,
                                            "stream.large-response"),
                          test_name);
 
-TEST(NoCoalescingSse, ScenarioIsSse) {
-  EXPECT_EQ(spec_named(specs_of("stream.no-coalescing.sse"), "stream").path,
-            "/v1/chat/completions");
-  EXPECT_EQ(spec_named(specs_of("stream.no-coalescing.ndjson"), "stream").path, "/api/chat");
+TEST(NoCoalescingSse, TheMockAnswersItsRequestWithAnSseStream) {
+  // The pair tests the two stream formats a proxy may treat differently: each request must be
+  // one the real mock answers in its format (a wrong route, a missing "stream": true, a body the
+  // mock refuses would quietly test something else).
+  const mock::plan sse = mock_plan_for(spec_named(specs_of("stream.no-coalescing.sse"), "stream"));
+  const auto *sse_stream = std::get_if<mock::stream_response>(&sse.response);
+  ASSERT_NE(sse_stream, nullptr) << "the mock does not stream the SSE check's request";
+  EXPECT_EQ(sse_stream->ctx.kind, mock::stream_kind::sse_chat);
+  const mock::plan ndjson =
+      mock_plan_for(spec_named(specs_of("stream.no-coalescing.ndjson"), "stream"));
+  const auto *ndjson_stream = std::get_if<mock::stream_response>(&ndjson.response);
+  ASSERT_NE(ndjson_stream, nullptr) << "the mock does not stream the NDJSON check's request";
+  EXPECT_EQ(ndjson_stream->ctx.kind, mock::stream_kind::ndjson_chat);
 }
 
 TEST(LargeResponse, BufferSizedBurstsFailEvenWithSmallDelays) {

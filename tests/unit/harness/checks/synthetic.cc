@@ -8,6 +8,15 @@
 #include "common/fnv.h"
 
 namespace streamcheck::harness::synthetic {
+namespace {
+
+// A header line as a probe states it ("Name: value").
+std::pair<std::string, std::string> split_header(const std::string &line) {
+  const auto colon = line.find(':');
+  return {line.substr(0, colon), line.substr(line.find_first_not_of(' ', colon + 1))};
+}
+
+} // namespace
 
 const check_context &ctx() {
   static const check_context c{*find_profile("quick"), tolerances{}};
@@ -285,9 +294,7 @@ json upstream_saw(const probe_spec &s, const request_body &body, bool proxied, l
   json headers = json::array();
   headers.push_back(json::array({"Host", proxied ? "localhost:11434" : "127.0.0.1:11434"}));
   for (const auto &h : s.headers) {
-    const auto colon = h.find(':');
-    const std::string name = h.substr(0, colon);
-    const std::string value = h.substr(h.find_first_not_of(' ', colon + 1));
+    const auto [name, value] = split_header(h);
     if (same_name(name, "Host") || (proxied && same_name(name, "Origin"))) continue;
     headers.push_back(json::array({name, value}));
   }
@@ -339,8 +346,7 @@ observations kept_alive(const std::vector<probe_spec> &specs, std::int64_t lag_u
 
 std::string header_of(const probe_spec &s, const std::string &name) {
   for (const auto &h : s.headers)
-    if (same_name(h.substr(0, h.find(':')), name))
-      return h.substr(h.find_first_not_of(' ', h.find(':') + 1));
+    if (auto [n, value] = split_header(h); same_name(n, name)) return value;
   return "";
 }
 
@@ -460,6 +466,18 @@ std::string test_name(const ::testing::TestParamInfo<std::string> &info) {
   for (auto &ch : n)
     if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
   return n;
+}
+
+mock::plan mock_plan_for(const probe_spec &s) {
+  mock::request_view req;
+  req.method = s.method;
+  req.target = s.path;
+  if (header_of(s, "Host").empty()) req.headers.push_back({"Host", "127.0.0.1:11434"});
+  for (const auto &h : s.headers)
+    req.headers.push_back(split_header(h));
+  req.body = s.raw_body.empty() && !s.body.is_null() ? go_json(s.body) : s.raw_body;
+  if (!req.body.empty()) req.headers.push_back({"Content-Type", "application/json"});
+  return mock::handle(req, mock::mock_options{}, 1);
 }
 
 } // namespace streamcheck::harness::synthetic

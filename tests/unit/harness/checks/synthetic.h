@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/check.h"
+#include "mock_upstream/handler.h"
 
 namespace streamcheck::harness::synthetic {
 
@@ -164,6 +165,11 @@ struct run {
   }
   probe_result &probe(const std::string &name) { return probe_in(proxied, name); }
 };
+
+// What the real mock (mock_upstream/handler) plans for a probe's request, as it arrives directly
+// (Host 127.0.0.1:11434, the default policy): ties a check's declared stimulus to what the mock
+// actually does with it.
+mock::plan mock_plan_for(const probe_spec &s);
 
 std::string test_name(const ::testing::TestParamInfo<std::string> &info);
 

@@ -87,6 +87,10 @@ struct phase_spec {
   int gap_ms = 0;
   int tokens = 0;
   bool measure_memory = false;
+
+  protocol::scenario timeline() const {
+    return {.first_token_ms = first_token_ms, .gap_ms = gap_ms, .tokens = tokens};
+  }
 };
 
 struct phase_result {
@@ -114,22 +118,18 @@ public:
   runner(const phase_spec &spec, unsigned short port, pid_t mock)
       : spec_(spec), port_(port), mock_(mock) {
     result_.spec = spec;
-    result_.expected_events = static_cast<long long>(spec.streams) * (spec.tokens + 1);
+    result_.expected_events =
+        static_cast<long long>(spec.streams) * protocol::emitted_events(spec.timeline());
   }
 
   phase_result run() {
-    stream_plan plan{spec_.name.substr(0, 1), spec_.streams,
-                     "\"first_token_ms\":" + std::to_string(spec_.first_token_ms) +
-                         ",\"gap_ms\":" + std::to_string(spec_.gap_ms) +
-                         ",\"tokens\":" + std::to_string(spec_.tokens),
-                     spec_.tokens + 1};
+    stream_plan plan{spec_.name.substr(0, 1), spec_.streams, spec_.timeline()};
     plan.max_connecting = 512;
     plan.no_delay = true;
     result_.rss_before = rss_kib(mock_);
     const double cpu0 = own_cpu_seconds(mock_);
     const int64_t start = monotonic_us();
-    const int64_t stream_us =
-        (spec_.first_token_ms + static_cast<int64_t>(spec_.tokens) * spec_.gap_ms) * 1000;
+    const int64_t stream_us = protocol::planned_duration_ms(spec_.timeline()) * 1000;
     // Ramp at ~10 connections per ms; the deadline allows the ramp, the stream and 20 s slack.
     const int64_t deadline = start + spec_.streams * 100 + stream_us + 20'000'000;
     stream_client client(port_, plan);
@@ -163,15 +163,14 @@ public:
   }
 
 private:
-  // Event k is scheduled at first_token_ms + k * gap_ms after the mock read the request.
+  // Event k is scheduled at emission_us(k) after the mock read the request.
   void add_stream(const stream_state &s) {
     s.complete ? ++result_.completed : ++result_.failed;
     result_.events += static_cast<long long>(s.events.size());
     std::vector<int64_t> lag; // received - sent - t_us: the stream's constant + delivery
+    const protocol::scenario timeline = spec_.timeline();
     for (const auto &e : s.events) {
-      const int64_t scheduled = (static_cast<int64_t>(spec_.first_token_ms) +
-                                 static_cast<int64_t>(e.seq) * spec_.gap_ms) *
-                                1000;
+      const int64_t scheduled = protocol::emission_us(timeline, e.seq);
       result_.emit_err.push_back(e.t_us - scheduled);
       result_.arrive_err.push_back(e.arrival_us - s.sent_us - scheduled);
       lag.push_back(e.arrival_us - s.sent_us - e.t_us);
@@ -342,8 +341,7 @@ int main(int argc, char **argv) {
   // Budget: the phases' own lengths plus ramps plus slack; then a hard stop.
   int64_t budget_s = 30;
   for (const auto &p : phases)
-    budget_s += (p.first_token_ms + static_cast<int64_t>(p.tokens) * p.gap_ms) / 1000 +
-                p.streams / 10'000 + 3;
+    budget_s += protocol::planned_duration_ms(p.timeline()) / 1000 + p.streams / 10'000 + 3;
   std::signal(SIGALRM, on_alarm);
   alarm(static_cast<unsigned>(budget_s));
 

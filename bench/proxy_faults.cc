@@ -90,9 +90,9 @@ std::vector<double> added_latencies(const std::vector<stream_result> &results, m
                                     const std::string &prefix) {
   std::vector<double> out;
   for (const auto &r : results) {
-    const json e = mock.requests().query(prefix + r.id, 0);
+    const auto e = mock.requests().entries(prefix + r.id, 0);
     if (e.empty()) continue;
-    const auto base = e[0]["received_us"].get<std::int64_t>() + e[0]["body_us"].get<std::int64_t>();
+    const auto base = e[0].received_us + e[0].body_us;
     for (const auto &[t_us, arrival] : r.events)
       out.push_back(static_cast<double>(arrival - (base + t_us)));
   }
@@ -120,13 +120,12 @@ int slow_loris_case(const std::string &proxy_bin, int loris_clients, int streams
     std::fprintf(stderr, "bench_proxy_faults: %s\n", port.message().c_str());
     return 2;
   }
+  const protocol::scenario beside_flood{.first_token_ms = 0, .gap_ms = 10, .tokens = 200};
+  const auto events = static_cast<std::size_t>(protocol::emitted_events(beside_flood));
   const auto run = [&](const std::string &prefix) {
     return run_streams(
         *port, streams,
-        [&](int i) {
-          return generate_request(prefix + std::to_string(i),
-                                  R"("first_token_ms":0,"gap_ms":10,"tokens":200)");
-        },
+        [&](int i) { return generate_request(prefix + std::to_string(i), beside_flood); },
         monotonic_us() + 30'000'000);
   };
   // Rounds alternate, so a machine that gets busier or quieter favours neither side.
@@ -141,7 +140,7 @@ int slow_loris_case(const std::string &proxy_bin, int loris_clients, int streams
     const auto loaded = run("loris" + n + "-");
     still_open = std::min<int>(still_open, loris.open);
     loris.finish();
-    whole += count_clean(alone, 201) + count_clean(loaded, 201);
+    whole += count_clean(alone, events) + count_clean(loaded, events);
     const auto al = added_latencies(alone, *started.value(), "alone" + n + "-");
     const auto ll = added_latencies(loaded, *started.value(), "loris" + n + "-");
     a.insert(a.end(), al.begin(), al.end());
@@ -200,7 +199,7 @@ int upstream_killed_case(const std::string &proxy_bin, int streams) {
       *port, streams,
       [](int i) {
         return generate_request("kill" + std::to_string(i),
-                                R"("first_token_ms":0,"gap_ms":10,"tokens":3000)");
+                                {.first_token_ms = 0, .gap_ms = 10, .tokens = 3000});
       },
       monotonic_us() + 60'000'000,
       [&] {
@@ -241,12 +240,9 @@ int sigterm_case(const std::string &proxy_bin, int streams) {
   if (!port) return 2;
   std::int64_t signalled_at = 0;
   bool refused_after = false;
+  const protocol::scenario drained{.first_token_ms = 0, .gap_ms = 20, .tokens = 100};
   const auto results = run_streams(
-      *port, streams,
-      [](int i) {
-        return generate_request("term" + std::to_string(i),
-                                R"("first_token_ms":0,"gap_ms":20,"tokens":100)");
-      },
+      *port, streams, [&](int i) { return generate_request("term" + std::to_string(i), drained); },
       monotonic_us() + 60'000'000,
       [&] {
         signalled_at = monotonic_us();
@@ -256,7 +252,8 @@ int sigterm_case(const std::string &proxy_bin, int streams) {
         refused_after = fd < 0;
         if (fd >= 0) close(fd);
       });
-  const int whole = count_clean(results, 101);
+  const int whole =
+      count_clean(results, static_cast<std::size_t>(protocol::emitted_events(drained)));
   const int status = proxy.wait(milliseconds(30'000));
   std::printf("   drained in %.2f s after the signal\n",
               static_cast<double>(monotonic_us() - signalled_at) / 1e6);

@@ -118,33 +118,27 @@ timing time_head(const std::string &bytes, int runs) {
 std::vector<double> stream_latencies(unsigned short proxy_port, mock::server &mock,
                                      const std::string &id) {
   const std::string request =
-      generate_request(id, R"("first_token_ms":0,"gap_ms":10,"tokens":200)");
+      generate_request(id, {.first_token_ms = 0, .gap_ms = 10, .tokens = 200});
   const int fd = connect_to(proxy_port);
   if (fd < 0 || !send_all(fd, request)) return {};
   std::string received;
   std::vector<std::pair<std::int64_t, std::int64_t>> events; // (t_us, arrival)
   std::size_t scanned = 0;
   char buf[16384];
-  json entries;
+  std::vector<mock::journal_entry> entries;
   for (;;) {
     const ssize_t n = recv(fd, buf, sizeof buf, 0);
     const std::int64_t now = monotonic_us();
     if (n <= 0) break;
     // At once: the flood's entries push it out of the journal soon.
-    if (entries.empty()) entries = mock.requests().query(id, 0);
+    if (entries.empty()) entries = mock.requests().entries(id, 0);
     received.append(buf, static_cast<std::size_t>(n));
-    for (auto at = received.find("\"t_us\":", scanned); at != std::string::npos;
-         at = received.find("\"t_us\":", scanned)) {
-      const auto end = received.find('}', at);
-      if (end == std::string::npos) break;
-      events.emplace_back(std::atoll(received.c_str() + at + 7), now);
-      scanned = end;
-    }
+    for (const auto &stamp : take_stamps(received, scanned))
+      events.emplace_back(stamp.t_us, now);
   }
   close(fd);
   if (entries.empty()) return {};
-  const std::int64_t emitted_base =
-      entries[0]["received_us"].get<std::int64_t>() + entries[0]["body_us"].get<std::int64_t>();
+  const std::int64_t emitted_base = entries[0].received_us + entries[0].body_us;
   std::vector<double> added;
   for (const auto &[t_us, arrival] : events)
     added.push_back(static_cast<double>(arrival - (emitted_base + t_us)));

@@ -213,13 +213,8 @@ struct row {
   }
 };
 
-std::string scenario_members(int first_token_ms, int gap_ms, int tokens, int stall_at = -1,
-                             int stall_ms = 0) {
-  std::string s = "\"first_token_ms\":" + std::to_string(first_token_ms) +
-                  ",\"gap_ms\":" + std::to_string(gap_ms) + ",\"tokens\":" + std::to_string(tokens);
-  if (stall_at >= 0)
-    s += ",\"stall_at\":" + std::to_string(stall_at) + ",\"stall_ms\":" + std::to_string(stall_ms);
-  return s;
+protocol::scenario measured_timeline(const bench_options &o) {
+  return {.first_token_ms = o.first_token_ms, .gap_ms = o.gap_ms, .tokens = o.tokens};
 }
 
 // Journal: correlation id -> the moment (monotonic µs) the mock finished reading the request,
@@ -227,21 +222,16 @@ std::string scenario_members(int first_token_ms, int gap_ms, int tokens, int sta
 std::unordered_map<std::string, int64_t> request_t0_by_id(mock::server &mock,
                                                           const std::string &prefix) {
   std::unordered_map<std::string, int64_t> t0;
-  for (const auto &e : mock.requests().query("", 0, prefix))
-    t0.emplace(e.at("id").get<std::string>(),
-               e.at("received_us").get<int64_t>() + e.at("body_us").get<int64_t>());
+  for (const auto &e : mock.requests().entries("", 0, prefix))
+    t0.emplace(e.id, e.received_us + e.body_us);
   return t0;
 }
 
 int streams_still_open_at_mock(mock::server &mock, const std::string &prefix) {
   int open = 0;
-  for (const auto &e : mock.requests().query("", 0, prefix))
-    open += e.at("outcome").get<std::string>() == "in_progress";
+  for (const auto &e : mock.requests().entries("", 0, prefix))
+    open += e.outcome == protocol::stream_end::in_progress;
   return open;
-}
-
-int64_t streaming_us(int first_token_ms, int gap_ms, int tokens) {
-  return (static_cast<int64_t>(first_token_ms) + static_cast<int64_t>(gap_ms) * tokens) * 1000;
 }
 
 // Short concurrent streams through a fresh relay: prove the path works, and let every worker
@@ -252,8 +242,9 @@ int64_t streaming_us(int first_token_ms, int gap_ms, int tokens) {
 std::string warm_up(unsigned short port, const std::string &prefix) {
   constexpr int batches = 4, streams = 8;
   for (int batch = 0; batch < batches; ++batch) {
-    stream_plan plan{prefix + "warm" + std::to_string(batch) + "-", streams,
-                     scenario_members(0, 5, 3), 4};
+    stream_plan plan{prefix + "warm" + std::to_string(batch) + "-",
+                     streams,
+                     {.first_token_ms = 0, .gap_ms = 5, .tokens = 3}};
     stream_client client(port, plan);
     client.pump([&] { return client.all_ended(); }, monotonic_us() + 10'000'000);
     client.finish();
@@ -272,7 +263,10 @@ memory_figures measure_memory(unsigned short port, pid_t relay_pid, int streams,
   m.idle = memory_of_tree(relay_pid);
   // First event at 10 ms, then a stall before the second: each stream is open and has carried
   // a response through the relay, which holds whatever it holds for an open stream.
-  stream_plan plan{prefix, streams, scenario_members(10, 10, 2, 1, hold_stall_ms), 3};
+  stream_plan plan{
+      prefix,
+      streams,
+      {.first_token_ms = 10, .gap_ms = 10, .tokens = 2, .stall_at = 1, .stall_ms = hold_stall_ms}};
   {
     stream_client client(port, plan);
     const int64_t deadline = monotonic_us() + streams * 200LL + 15'000'000;
@@ -296,13 +290,13 @@ latency_figures measure_latency(unsigned short port, pid_t relay_pid, int stream
   latency_figures f;
   f.runs = 1;
   f.streams = streams;
-  f.expected = static_cast<long long>(streams) * (o.tokens + 1); // tokens + the final event
-  stream_plan plan{prefix, streams, scenario_members(o.first_token_ms, o.gap_ms, o.tokens),
-                   o.tokens + 1, static_cast<int64_t>(o.gap_ms) * 1000};
+  const protocol::scenario timeline = measured_timeline(o);
+  f.expected = static_cast<long long>(streams) * protocol::emitted_events(timeline);
+  stream_plan plan{prefix, streams, timeline, static_cast<int64_t>(o.gap_ms) * 1000};
   stream_client client(port, plan);
   const double cpu_before = relay_pid > 0 ? tree_cpu_seconds(relay_pid) : 0;
   const int64_t deadline = monotonic_us() + streams * 200LL +
-                           streaming_us(o.first_token_ms, o.gap_ms, o.tokens) + 15'000'000;
+                           protocol::planned_duration_ms(timeline) * 1000 + 15'000'000;
   client.pump([&] { return client.all_ended(); }, deadline);
   client.finish();
   if (relay_pid > 0) f.relay_cpu_s = tree_cpu_seconds(relay_pid) - cpu_before;
@@ -618,8 +612,8 @@ unsigned time_budget_s(const bench_options &o) {
   int64_t us = 30'000'000;
   for (int n : o.stream_counts)
     us += o.rounds * 4 *
-          (2 * (n * 200LL + 15'000'000) + streaming_us(o.first_token_ms, o.gap_ms, o.tokens) +
-           60'000'000);
+          (2 * (n * 200LL + 15'000'000) +
+           protocol::planned_duration_ms(measured_timeline(o)) * 1000 + 60'000'000);
   return static_cast<unsigned>(us / 1'000'000);
 }
 

@@ -41,9 +41,10 @@ bool send_all(int fd, const std::string &bytes) {
   return true;
 }
 
-std::string generate_request(const std::string &id, const std::string &scenario_members) {
-  const std::string body = R"({"model":"llama3.2","prompt":"hi","streamcheck":{"id":")" + id +
-                           "\"," + scenario_members + "}}";
+std::string generate_request(const std::string &id, protocol::scenario timeline) {
+  timeline.id = id;
+  const std::string body =
+      R"({"model":"llama3.2","prompt":"hi","streamcheck":)" + to_overrides(timeline).dump() + "}";
   return "POST /api/generate HTTP/1.1\r\nHost: llm.example.test\r\n"
          "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -58,18 +59,24 @@ struct open_stream {
   stream_result result;
 };
 
-// Every complete "t_us":N} since the last look is an event that arrived at `now`.
 void take_events(open_stream &s, std::int64_t now) {
-  for (auto at = s.received.find("\"t_us\":", s.scanned); at != std::string::npos;
-       at = s.received.find("\"t_us\":", s.scanned)) {
-    const auto end = s.received.find('}', at);
-    if (end == std::string::npos) break;
-    s.result.events.emplace_back(std::atoll(s.received.c_str() + at + 7), now);
-    s.scanned = end;
-  }
+  for (const auto &stamp : take_stamps(s.received, s.scanned))
+    s.result.events.emplace_back(stamp.t_us, now);
 }
 
 } // namespace
+
+std::vector<protocol::stamp> take_stamps(const std::string &received, std::size_t &scanned) {
+  std::vector<protocol::stamp> out;
+  for (auto nl = received.find('\n', scanned); nl != std::string::npos;
+       nl = received.find('\n', scanned)) {
+    if (const auto s =
+            protocol::parse_stamp(std::string_view(received).substr(scanned, nl - scanned)))
+      out.push_back(*s);
+    scanned = nl + 1;
+  }
+  return out;
+}
 
 std::vector<stream_result> run_streams(unsigned short port, int n,
                                        const std::function<std::string(int)> &request,

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/protocol/scenario.h"
+#include "common/protocol/stamp.h"
 #include "harness/process.h"
 
 namespace streamcheck::bench {
@@ -13,8 +15,12 @@ namespace streamcheck::bench {
 int connect_to(unsigned short port); // blocking, TCP_NODELAY, 5 s receive timeout; -1 on error
 bool send_all(int fd, const std::string &bytes);
 
-// POST /api/generate with this scenario ("id" is set), Connection: close.
-std::string generate_request(const std::string &id, const std::string &scenario_members);
+// POST /api/generate with this timeline under this correlation id, Connection: close.
+std::string generate_request(const std::string &id, protocol::scenario timeline);
+
+// The stamps of the complete lines of `received` from `scanned` on (advanced past them): the
+// events in a raw response, whatever its framing (chunk-size lines carry none).
+std::vector<protocol::stamp> take_stamps(const std::string &received, std::size_t &scanned);
 
 struct stream_result {
   std::string id;

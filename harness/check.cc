@@ -33,10 +33,10 @@ const probe_result *observations::probe(const std::string &name) const {
   return &missing;
 }
 
-const std::vector<json> *observations::journal_of(const std::string &name) const {
+const std::vector<journal_entry> *observations::journal_of(const std::string &name) const {
   for (std::size_t i = 0; i < probes.size() && i < journal.size(); ++i)
     if (probes[i].name == name) return &journal[i];
-  static const std::vector<json> none;
+  static const std::vector<journal_entry> none;
   return &none;
 }
 

@@ -9,10 +9,15 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/protocol/journal_entry.h"
 #include "harness/probe.h"
 #include "harness/report/report.h"
 
 namespace streamcheck::harness {
+
+// What the mock reports of each request, typed as the mock writes it.
+using protocol::journal_entry;
+using protocol::stream_end;
 
 struct profile {
   std::string name;
@@ -48,12 +53,12 @@ struct check_context {
 
 // What one target (the proxy, or the mock directly) showed for one check.
 struct observations {
-  std::vector<probe_result> probes;       // in the order the check declared them
-  std::vector<std::vector<json>> journal; // per probe: the mock's entries for its id
-  const observations *baseline = nullptr; // the direct run, when judging the proxy
+  std::vector<probe_result> probes;                // in the order the check declared them
+  std::vector<std::vector<journal_entry>> journal; // per probe: the mock's entries for its id
+  const observations *baseline = nullptr;          // the direct run, when judging the proxy
 
   const probe_result *probe(const std::string &name) const;
-  const std::vector<json> *journal_of(const std::string &name) const;
+  const std::vector<journal_entry> *journal_of(const std::string &name) const;
 };
 
 struct verdict {

@@ -75,9 +75,8 @@ void find_divergence(check_result &r, const observations &direct, const observat
     if (!answered && (d->status == 0 || p.aborted)) continue;
     r.diverged_status = answered ? p.status : -1;
     r.diverged_detail = !answered ? "curl: " + p.curl_error : p.header("Location");
-    const auto &journal = i < proxied.journal.size() ? proxied.journal[i] : std::vector<json>{};
-    r.diverged_at_upstream =
-        !journal.empty() && journal.back().value("status", 0) == static_cast<int>(p.status);
+    const auto *journal = i < proxied.journal.size() ? &proxied.journal[i] : nullptr;
+    r.diverged_at_upstream = journal && !journal->empty() && journal->back().status == p.status;
     return;
   }
 }

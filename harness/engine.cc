@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/fnv.h"
+#include "common/protocol/stamp.h"
 #include "harness/stream_parser.h"
 
 namespace streamcheck::harness {
@@ -59,9 +60,9 @@ void add_event(transfer &t, std::string text) {
     e.value = nullptr;
   else if (e.value.is_object() && e.value.contains("streamcheck") &&
            e.value["streamcheck"].is_object()) {
-    const auto &stamp = e.value["streamcheck"];
-    e.seq = stamp.value("seq", -1);
-    e.emitted_us = stamp.value("t_us", static_cast<std::int64_t>(-1));
+    const auto stamp = protocol::parse_stamp(text).value_or(protocol::stamp{});
+    e.seq = stamp.seq;
+    e.emitted_us = stamp.t_us;
   }
   e.text = std::move(text);
   t.result.events.push_back(std::move(e));

@@ -8,6 +8,7 @@
 
 #include "common/go_json.h"
 #include "common/http_text.h"
+#include "common/protocol/scenario.h"
 
 namespace streamcheck::harness {
 
@@ -17,7 +18,10 @@ struct probe_spec {
   std::string path = "/api/chat";   // may carry a query string
   std::vector<std::string> headers; // "Name: value"
   json body;                        // null: no body; the runner adds streamcheck.id
-  std::string raw_body;             // used instead of body when non-empty
+  // The mock's timeline this probe asks for (in body's "streamcheck"): judges and the runner
+  // read its derived facts (events, duration) from here instead of restating them.
+  std::optional<protocol::scenario> timeline;
+  std::string raw_body; // used instead of body when non-empty
   // When set, the serialized body (correlation id included) is exactly this many bytes: what a
   // proxy's body limit counts (nginx: the whole request body). The last image is trimmed to fit.
   std::size_t exact_body_bytes = 0;

@@ -102,27 +102,34 @@ scheduled_probe schedule(const probe_spec &spec, const target &t, const std::str
   // Pools are private to one check on one target: the probe id minus its probe name.
   if (!spec.connection_pool.empty())
     s.pool = id.substr(0, id.size() - spec.name.size() - 2) + t.tag + "." + spec.connection_pool;
-  s.expected_ms = spec.timeout_ms - 20'000 > 0 ? spec.timeout_ms - 20'000 : spec.timeout_ms;
+  s.expected_ms = spec.timeline ? static_cast<int>(protocol::planned_duration_ms(*spec.timeline))
+                                : spec.timeout_ms;
   return s;
 }
 
-std::map<std::string, std::vector<json>>
+std::map<std::string, std::vector<journal_entry>>
 fetch_journal(const std::string &control, const std::string &prefix, std::string &err) {
   std::string body;
   const long status =
       simple_request("GET", control + "/journal?prefix=" + prefix, "", 10'000, body, err);
-  std::map<std::string, std::vector<json>> by_id;
+  std::map<std::string, std::vector<journal_entry>> by_id;
   if (status != 200) {
     if (err.empty()) err = "HTTP " + std::to_string(status);
     return by_id;
   }
   const json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("entries")) {
+  if (doc.is_discarded() || !doc.contains("entries") || !doc["entries"].is_array()) {
     err = "malformed journal";
     return by_id;
   }
-  for (const auto &e : doc["entries"])
-    by_id[e.value("id", "")].push_back(e);
+  for (const auto &e : doc["entries"]) {
+    auto entry = protocol::journal_entry_from_json(e);
+    if (!entry) {
+      err = "malformed journal (" + entry.message() + ")";
+      return {};
+    }
+    by_id[entry->id].push_back(std::move(*entry));
+  }
   return by_id;
 }
 

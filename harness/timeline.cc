@@ -30,10 +30,9 @@ timeline_track track_of(const observations &o, std::size_t k) {
     t.events.push_back({e.seq, ms_of(e.emitted_us), ms_of(e.arrival_us)});
   if (k < o.journal.size() && !o.journal[k].empty()) {
     // The last entry: a replayed request would have several, and the last is the live one.
-    const json &e = o.journal[k].back();
-    const long long closed = e.value("peer_closed_us", -1LL);
-    t.upstream_closed_ms = ms_of(closed >= 0 ? closed : e.value("ended_us", -1LL));
-    t.upstream_outcome = e.value("outcome", "");
+    const journal_entry &e = o.journal[k].back();
+    t.upstream_closed_ms = ms_of(e.closed_us());
+    t.upstream_outcome = to_string(e.outcome);
   }
   return t;
 }

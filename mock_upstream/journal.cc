@@ -2,34 +2,6 @@
 
 namespace streamcheck::mock {
 
-json to_json(const journal_entry &e) {
-  json headers = json::array();
-  for (const auto &[k, v] : e.headers)
-    headers.push_back(json::array({k, v}));
-  json o;
-  o["seq"] = e.seq;
-  o["id"] = e.id;
-  o["connection"] = e.connection;
-  o["request_on_connection"] = e.request_on_connection;
-  o["peer"] = e.peer;
-  o["method"] = e.method;
-  o["target"] = e.target;
-  o["version"] = e.version;
-  o["headers"] = headers;
-  o["body_bytes"] = e.body_bytes;
-  o["body_fnv1a64"] = e.body_fnv1a64;
-  o["received_us"] = e.received_us;
-  o["body_us"] = e.body_us;
-  o["model"] = e.model;
-  o["status"] = e.status;
-  o["head_sent_us"] = e.head_sent_us;
-  o["events_sent"] = e.events_sent;
-  o["outcome"] = e.outcome;
-  o["ended_us"] = e.ended_us;
-  o["peer_closed_us"] = e.peer_closed_us;
-  return o;
-}
-
 std::uint64_t journal::add(journal_entry e) {
   std::lock_guard lock(mu_);
   const std::uint64_t seq = next_seq_++;
@@ -66,12 +38,19 @@ void journal::update(std::uint64_t seq, const std::function<void(journal_entry &
   if (index < entries_.size() && entries_[index].seq == seq) edit(entries_[index]);
 }
 
-json journal::query(const std::string &id, std::uint64_t after, const std::string &prefix) const {
+std::vector<journal_entry> journal::entries(const std::string &id, std::uint64_t after,
+                                            const std::string &prefix) const {
   std::lock_guard lock(mu_);
-  json out = json::array();
+  std::vector<journal_entry> out;
   for (const auto &e : entries_)
-    if (e.seq > after && (id.empty() || e.id == id) && e.id.rfind(prefix, 0) == 0)
-      out.push_back(to_json(e));
+    if (e.seq > after && (id.empty() || e.id == id) && e.id.rfind(prefix, 0) == 0) out.push_back(e);
+  return out;
+}
+
+json journal::query(const std::string &id, std::uint64_t after, const std::string &prefix) const {
+  json out = json::array();
+  for (const auto &e : entries(id, after, prefix))
+    out.push_back(to_json(e));
   return out;
 }
 

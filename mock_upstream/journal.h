@@ -7,37 +7,16 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/go_json.h"
-#include "mock_upstream/wire.h"
+#include "common/protocol/journal_entry.h"
 
 namespace streamcheck::mock {
 
-struct journal_entry {
-  std::uint64_t seq = 0;
-  std::string id; // correlation id from the body or query
-  std::uint64_t connection = 0;
-  unsigned request_on_connection = 0; // 1 for the first request on a TCP connection
-  std::string peer;
-  std::string method;
-  std::string target;
-  std::string version; // "1.0" / "1.1"
-  header_list headers; // in order, duplicates kept
-  std::uint64_t body_bytes = 0;
-  std::string body_fnv1a64;     // hex
-  std::int64_t received_us = 0; // mock clock: when the request head was complete
-  std::int64_t body_us = 0;     // head complete -> body complete
-  std::string model;
-  int status = 0;
-  std::int64_t head_sent_us = -1; // since the request was read (received_us + body_us); -1: none
-  int events_sent = 0;
-  std::string outcome = "in_progress"; // completed, peer_closed, write_failed, aborted_fin,
-                                       // aborted_rst, shutdown
-  std::int64_t ended_us = -1;          // since the request was read
-  std::int64_t peer_closed_us = -1;    // since the request was read; noticed even while silent
-};
-
-json to_json(const journal_entry &e);
+using protocol::journal_entry;
+using protocol::stream_end;
+using protocol::to_json;
 
 // A mock left running as a development upstream would otherwise grow without bound (about
 // 12 KiB an entry): only the last `capacity` entries are kept.
@@ -53,6 +32,8 @@ public:
   void update(std::uint64_t seq, const std::function<void(journal_entry &)> &edit);
   // Entries with this correlation id (all when empty), or whose id starts with prefix, and
   // seq > after.
+  std::vector<journal_entry> entries(const std::string &id, std::uint64_t after,
+                                     const std::string &prefix = "") const;
   json query(const std::string &id, std::uint64_t after, const std::string &prefix = "") const;
   void clear();
   // For the control API: {"capacity": N, "dropped": entries evicted since the start or the last

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/base64.h"
+#include "common/protocol/stamp.h"
 
 namespace streamcheck::mock {
 namespace {
@@ -60,7 +61,7 @@ std::int64_t unix_now_ns() {
 }
 
 json stamp(int seq, std::int64_t t_us) {
-  return json{{"seq", seq}, {"t_us", t_us}};
+  return protocol::to_json(protocol::stamp{seq, t_us});
 }
 
 std::string full_text(const scenario &s) {

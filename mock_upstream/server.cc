@@ -122,7 +122,7 @@ awaitable<bool> sleep_until(silence &w, mono_clock::time_point when) {
 }
 
 struct stream_outcome {
-  std::string outcome;
+  stream_end outcome = stream_end::in_progress;
   int events = 0;
   std::int64_t head_sent_us = -1;
 };
@@ -162,7 +162,9 @@ awaitable<stream_outcome> run_stream(tcp::socket &sock, silence &watch, const re
     ++result.events;
     log.update(rec.seq, [&](journal_entry &e) { e.events_sent = result.events; });
   };
-  auto lost = [&]() { return watch.peer.closed() ? "peer_closed" : "write_failed"; };
+  auto lost = [&]() {
+    return watch.peer.closed() ? stream_end::peer_closed : stream_end::write_failed;
+  };
 
   long long offset_ms = sc.first_token_ms;
   for (int k = 0; k <= sc.tokens; ++k) {
@@ -170,7 +172,7 @@ awaitable<stream_outcome> run_stream(tcp::socket &sock, silence &watch, const re
     const int j = k > 0 && sc.jitter_ms > 0 ? jitter(rng) : 0;
     if (!co_await sleep_until(watch,
                               t0 + std::chrono::milliseconds(std::max(0LL, offset_ms + j)))) {
-      result.outcome = "peer_closed";
+      result.outcome = stream_end::peer_closed;
       co_return result;
     }
     offset_ms += sc.gap_ms;
@@ -180,7 +182,8 @@ awaitable<stream_outcome> run_stream(tcp::socket &sock, silence &watch, const re
         co_return result;
       }
       hard_close(sock, sc.abort == abort_kind::rst);
-      result.outcome = sc.abort == abort_kind::rst ? "aborted_rst" : "aborted_fin";
+      result.outcome =
+          sc.abort == abort_kind::rst ? stream_end::aborted_rst : stream_end::aborted_fin;
       co_return result;
     }
     const bool error_now = k == sc.error_after;
@@ -199,7 +202,7 @@ awaitable<stream_outcome> run_stream(tcp::socket &sock, silence &watch, const re
     }
     if (last) break;
   }
-  result.outcome = "completed";
+  result.outcome = stream_end::completed;
   co_return result;
 }
 
@@ -349,7 +352,7 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
   head.date = http_date_now();
   head.connection_close = close_after && rec.view.version == 11;
 
-  std::string outcome;
+  stream_end outcome = stream_end::in_progress;
   std::int64_t head_sent_us = -1;
   int status = 200;
   bool keep_alive = !close_after;
@@ -363,13 +366,14 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
     head.connection_keep_alive = keep_alive && rec.view.version == 10;
     const auto t0 = mono_clock::time_point(std::chrono::microseconds(rec.t0_us));
     if (!co_await sleep_until(watch, t0 + std::chrono::milliseconds(w->delay_ms))) {
-      outcome = "peer_closed";
+      outcome = stream_end::peer_closed;
     } else {
       response_writer out{sock, serialize_head(head), head.frame};
       head_sent_us = monotonic_us() - rec.t0_us;
       const bool sent =
           co_await out.send(rec.view.method == "HEAD" ? std::string_view() : w->body, true);
-      outcome = sent ? "completed" : (watch.peer.closed() ? "peer_closed" : "write_failed");
+      outcome = sent ? stream_end::completed
+                     : (watch.peer.closed() ? stream_end::peer_closed : stream_end::write_failed);
     }
   } else {
     const auto &s = std::get<stream_response>(p.response);
@@ -392,7 +396,7 @@ awaitable<bool> server::impl::serve_one(tcp::socket &sock, beast::flat_buffer &b
     e.ended_us = ended_us;
     if (watch.peer.closed()) e.peer_closed_us = watch.peer.closed_at_us() - rec.t0_us;
   });
-  co_return outcome == "completed" && keep_alive;
+  co_return outcome == stream_end::completed &&keep_alive;
 }
 
 namespace {

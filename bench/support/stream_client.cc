@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/protocol/stamp.h"
 
 namespace streamcheck::bench {
 namespace {
@@ -33,19 +34,6 @@ std::optional<std::string> header_value(std::string_view head, std::string_view 
 }
 
 } // namespace
-
-bool parse_stamp(std::string_view line, int &seq, int64_t &t_us) {
-  static constexpr std::string_view key = "\"streamcheck\":{\"seq\":";
-  const auto at = line.rfind(key);
-  if (at == std::string_view::npos) return false;
-  const std::string rest(line.substr(at + key.size(), 64));
-  char *end = nullptr;
-  seq = static_cast<int>(std::strtol(rest.c_str(), &end, 10));
-  const char *t = std::strstr(end, "\"t_us\":");
-  if (!t) return false;
-  t_us = std::strtoll(t + 7, nullptr, 10);
-  return true;
-}
 
 stream_client::stream_client(unsigned short port, stream_plan plan)
     : port_(port), plan_(std::move(plan)), streams_(static_cast<std::size_t>(plan_.streams)) {
@@ -99,10 +87,12 @@ std::string stream_client::first_failure() const {
 }
 
 std::string stream_client::request_for(std::size_t index) const {
+  protocol::scenario timeline = plan_.timeline;
+  timeline.id = plan_.id_prefix + std::to_string(index);
   const std::string body =
       R"({"model":"llama3.2","messages":[{"role":"user","content":"Why is the sky blue?"}],)"
-      R"("stream":true,"streamcheck":{"id":")" +
-      plan_.id_prefix + std::to_string(index) + "\"," + plan_.scenario + "}}";
+      R"("stream":true,"streamcheck":)" +
+      protocol::to_overrides(timeline).dump() + "}";
   return "POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
          "\r\nUser-Agent: " + plan_.user_agent +
          "\r\nAccept: application/x-ndjson\r\n"
@@ -297,10 +287,10 @@ void stream_client::body_bytes(stream_state &s, std::string_view data, int64_t a
 }
 
 void stream_client::on_line(stream_state &s, int64_t arrival) {
-  int seq = -1;
-  int64_t t_us = 0;
-  if (!parse_stamp(s.line, seq, t_us))
-    return fail(s, "event without a stamp: " + s.line.substr(0, 120));
+  const auto stamp = protocol::parse_stamp(s.line);
+  if (!stamp) return fail(s, "event without a stamp: " + s.line.substr(0, 120));
+  const int seq = stamp->seq;
+  const int64_t t_us = stamp->t_us;
   if (seq != static_cast<int>(s.events.size()))
     return fail(s, "event seq " + std::to_string(seq) + ", expected " +
                        std::to_string(s.events.size()));
@@ -310,9 +300,10 @@ void stream_client::on_line(stream_state &s, int64_t arrival) {
 
 void stream_client::end_of_body(stream_state &s) {
   if (s.ended) return;
-  if (static_cast<int>(s.events.size()) != plan_.expected_events)
+  const int expected_events = protocol::emitted_events(plan_.timeline);
+  if (static_cast<int>(s.events.size()) != expected_events)
     return fail(s, "stream ended after " + std::to_string(s.events.size()) + " of " +
-                       std::to_string(plan_.expected_events) + " events");
+                       std::to_string(expected_events) + " events");
   s.complete = true;
   s.ended = true;
   ++ended_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/http_text.h"
+#include "common/protocol/scenario.h"
 
 namespace streamcheck::bench {
 
@@ -25,8 +26,7 @@ struct event_arrival {
 struct stream_plan {
   std::string id_prefix; // ids are id_prefix + index: the journal lookup key
   int streams = 0;
-  std::string scenario; // the "streamcheck" object's members after "id"
-  int expected_events = 0;
+  protocol::scenario timeline; // every stream's (its id is set per stream); says how many events
   // > 0: stream i starts at i * spread / streams, so that the streams' events interleave evenly
   // instead of leaving the mock in lockstep bursts. 0: a burst of 64, then about ten connects
   // per millisecond.
@@ -58,9 +58,6 @@ struct stream_state {
   bool complete = false;
   std::string failure;
 };
-
-// The mock's stamp in one event line; false if there is none.
-bool parse_stamp(std::string_view line, int &seq, int64_t &t_us);
 
 class stream_client {
 public:

@@ -39,34 +39,31 @@ verdict judge_cancel(const observations &o, const check_context &ctx, const canc
     return inconclusive("the stream ended (" + describe_failure(*r) +
                             ") before the harness could close it " + sit.while_what,
                         "the proxy ended the exchange before the situation this check needs");
-  const json &e = entries->back();
-  const std::string outcome = e.value("outcome", "");
-  const double closed_ms =
-      static_cast<double>(e.value("peer_closed_us", -1LL) >= 0 ? e.value("peer_closed_us", -1LL)
-                                                               : e.value("ended_us", -1LL)) /
-      1000.0;
+  const journal_entry &e = entries->back();
+  const stream_end outcome = e.outcome;
+  const double closed_ms = static_cast<double>(e.closed_us()) / 1000.0;
   // Both times count from the request: the client's from its send, the mock's from its read, so
   // the difference slightly underestimates by the proxy's forwarding latency.
   const double after_ms = closed_ms - static_cast<double>(r->aborted_us) / 1000.0;
-  json m = {{"upstream_outcome", outcome},
+  json m = {{"upstream_outcome", to_string(outcome)},
             {"client_closed_ms", r->aborted_us / 1000.0},
             {"upstream_closed_ms", closed_ms},
             {"propagation_ms", after_ms}};
-  const bool closed = outcome == "peer_closed" || outcome == "write_failed";
+  const bool closed = closed_by_peer(outcome);
   if (closed && after_ms <= ctx.tol.cancel_ms())
     return pass("upstream closed " + ms(std::max(0.0, after_ms)) + " after the client", m);
-  if (outcome == "completed" && after_ms <= 0)
+  if (outcome == stream_end::completed && after_ms <= 0)
     return inconclusive("the upstream had finished before the client saw the events it cancels "
                         "after, so the client never left " +
                             std::string(sit.while_what),
                         "the proxy held the stream back until the upstream was done",
                         held_back_blocker, m);
   std::string actual = "upstream closed " + ms(after_ms) + " after the client";
-  if (outcome == "completed")
+  if (outcome == stream_end::completed)
     actual = "upstream ran to completion " + ms(after_ms) + " after the client left";
   else if (!closed)
-    actual = "upstream connection still " + outcome + " " + ms(ctx.tol.cancel_ms()) +
-             " after the client left";
+    actual = "upstream connection still " + std::string(to_string(outcome)) + " " +
+             ms(ctx.tol.cancel_ms()) + " after the client left";
   return fail("upstream connection closed <= " + ms(ctx.tol.cancel_ms()) + " after the client",
               actual,
               "the proxy keeps the upstream request running after the client is gone " +
@@ -100,7 +97,7 @@ check cancel_propagates() {
       .probes =
           [](const check_context &) {
             probe_spec p =
-                chat_stream("stream", {{"first_token_ms", 20}, {"gap_ms", 100}, {"tokens", 40}});
+                chat_stream("stream", {.first_token_ms = 20, .gap_ms = 100, .tokens = 40});
             // After 5 events, or at 1.5 s if the proxy holds them back: either way mid-answer, with
             // 2.5 s of tokens still to come, so a buffering proxy is judged on cancellation.
             p.abort_after_events = 5;
@@ -148,11 +145,11 @@ check cancel_during_pause() {
               [](const check_context &) {
                 // The model pauses right where the user presses Stop (a long tool-call or reasoning
                 // step).
-                probe_spec p = chat_stream("stream", {{"first_token_ms", 20},
-                                                      {"gap_ms", 50},
-                                                      {"tokens", 20},
-                                                      {"stall_at", 5},
-                                                      {"stall_ms", 10'000}});
+                probe_spec p = chat_stream("stream", {.first_token_ms = 20,
+                                                      .gap_ms = 50,
+                                                      .tokens = 20,
+                                                      .stall_at = 5,
+                                                      .stall_ms = 10'000});
                 p.abort_after_events = 5;
                 p.settle_ms = 1500;
                 return std::vector{p};
@@ -193,7 +190,7 @@ check cancel_before_first_token() {
                             "and close the upstream connection when the client goes"}},
       .probes =
           [](const check_context &) {
-            probe_spec p = chat_stream("stream", {{"first_token_ms", 15'000}, {"tokens", 3}});
+            probe_spec p = chat_stream("stream", {.first_token_ms = 15'000, .tokens = 3});
             p.abort_after_ms = 1000;
             p.settle_ms = 1500;
             return std::vector{p};
@@ -228,11 +225,11 @@ check truncation_visible() {
                 {"generic", "use chunked framing (HTTP/1.1) or HTTP/2 towards the client"}},
       .probes =
           [](const check_context &) {
-            return std::vector{chat_stream("stream", {{"first_token_ms", 20},
-                                                      {"gap_ms", 20},
-                                                      {"tokens", 20},
-                                                      {"abort_after", 5},
-                                                      {"abort", "fin"}})};
+            return std::vector{chat_stream("stream", {.first_token_ms = 20,
+                                                      .gap_ms = 20,
+                                                      .tokens = 20,
+                                                      .abort_after = 5,
+                                                      .abort = abort_kind::fin})};
           },
       .judge = [](const observations &o, const check_context &) -> verdict {
         const probe_result *r = o.probe("stream");
@@ -261,30 +258,30 @@ check truncation_visible() {
 check no_replay() {
   // Fault: proxy_next_upstream with non_idempotent (or a retrying load balancer): a POST that
   // reset the upstream is sent again, so the model runs twice (and bills twice).
-  return {.id = "abort.no-replay",
-          .title = "A failed POST is not replayed",
-          .severity = level::should,
-          .requirement =
-              "A POST is not sent to the upstream twice after the upstream resets the connection.",
-          .fixes = {{"nginx", "remove non_idempotent from proxy_next_upstream"},
-                    {"generic", "never retry non-idempotent requests"}},
-          .probes =
-              [](const check_context &) {
-                return std::vector{chat_stream("stream", {{"abort_after", 0}, {"abort", "rst"}})};
-              },
-          .judge = [](const observations &o, const check_context &) -> verdict {
-            const auto n = o.journal_of("stream")->size();
-            json m = {{"upstream_requests", n}, {"client_status", o.probe("stream")->status}};
-            if (n == 1)
-              return pass("sent once (client got " + describe_failure(*o.probe("stream")) + ")", m);
-            if (n == 0)
-              return inconclusive("the request never reached the upstream (client saw " +
-                                      describe_failure(*o.probe("stream")) +
-                                      "), so it was never reset",
-                                  "the proxy answered or dropped the request itself", "", m);
-            return fail("exactly 1 upstream request", std::to_string(n) + " upstream requests",
-                        "the proxy retried a POST", m);
-          }};
+  return {
+      .id = "abort.no-replay",
+      .title = "A failed POST is not replayed",
+      .severity = level::should,
+      .requirement =
+          "A POST is not sent to the upstream twice after the upstream resets the connection.",
+      .fixes = {{"nginx", "remove non_idempotent from proxy_next_upstream"},
+                {"generic", "never retry non-idempotent requests"}},
+      .probes =
+          [](const check_context &) {
+            return std::vector{chat_stream("stream", {.abort_after = 0, .abort = abort_kind::rst})};
+          },
+      .judge = [](const observations &o, const check_context &) -> verdict {
+        const auto n = o.journal_of("stream")->size();
+        json m = {{"upstream_requests", n}, {"client_status", o.probe("stream")->status}};
+        if (n == 1)
+          return pass("sent once (client got " + describe_failure(*o.probe("stream")) + ")", m);
+        if (n == 0)
+          return inconclusive("the request never reached the upstream (client saw " +
+                                  describe_failure(*o.probe("stream")) + "), so it was never reset",
+                              "the proxy answered or dropped the request itself", "", m);
+        return fail("exactly 1 upstream request", std::to_string(n) + " upstream requests",
+                    "the proxy retried a POST", m);
+      }};
 }
 
 } // namespace

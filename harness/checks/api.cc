@@ -29,7 +29,7 @@ std::vector<probe_spec> endpoint_probes(const check_context &ctx) {
   const json chat = {{"model", "llama3.2"},
                      {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})},
                      {"stream", false},
-                     {"streamcheck", {{"tokens", 5}, {"gap_ms", 1}}}};
+                     {"streamcheck", protocol::to_overrides({.gap_ms = 1, .tokens = 5})}};
   json v1 = chat;
   v1.erase("stream");
   std::vector<probe_spec> all = {
@@ -83,10 +83,10 @@ check endpoints() {
 }
 
 std::vector<probe_spec> error_probes() {
-  probe_spec missing = chat_stream("not-found", json::object());
+  probe_spec missing = chat_stream("not-found");
   missing.body["model"] = "no-such-model";
-  return {missing, chat_stream("server-error", {{"status", 500}}),
-          sse_stream("v1-not-found", {{"status", 404}})};
+  return {missing, chat_stream("server-error", {.status = 500}),
+          sse_stream("v1-not-found", {.status = 404})};
 }
 
 check error_passthrough() {
@@ -121,29 +121,32 @@ check error_passthrough() {
       }};
 }
 
+// An in-band error line ends the stream after a few tokens.
+const scenario error_midway{.tokens = 10, .error_after = 4};
+
 check in_band_error() {
   // Fault: a proxy or filter that drops or rewrites the body after the status line was sent
   // (sub_filter, a response-body rule): the user sees an answer stop with no reason.
-  return {.id = "api.in-band-error",
-          .title = "Mid-stream errors reach the client",
-          .severity = level::must,
-          .requirement = "A mid-stream {\"error\":...} line reaches the client.",
-          .fixes = {{"generic", "do not filter streamed bodies"}},
-          .probes =
-              [](const check_context &) {
-                return std::vector{chat_stream("stream", {{"tokens", 10}, {"error_after", 4}})};
-              },
-          .judge = [](const observations &o, const check_context &) -> verdict {
-            const probe_result *r = o.probe("stream");
-            for (const auto &e : r->events)
-              if (e.value.is_object() && e.value.contains("error"))
-                return pass("error line arrived after " + std::to_string(e.seq) + " events",
-                            {{"error", e.value["error"]}});
-            return fail("an {\"error\":...} line after 4 tokens",
-                        std::to_string(r->events.size()) + " events, none an error (" +
-                            describe_failure(*r) + ")",
-                        "the proxy dropped or rewrote the end of the stream");
-          }};
+  return {
+      .id = "api.in-band-error",
+      .title = "Mid-stream errors reach the client",
+      .severity = level::must,
+      .requirement = "A mid-stream {\"error\":...} line reaches the client.",
+      .fixes = {{"generic", "do not filter streamed bodies"}},
+      .probes =
+          [](const check_context &) { return std::vector{chat_stream("stream", error_midway)}; },
+      .judge = [](const observations &o, const check_context &) -> verdict {
+        const probe_result *r = o.probe("stream");
+        for (const auto &e : r->events)
+          if (e.value.is_object() && e.value.contains("error"))
+            return pass("error line arrived after " + std::to_string(e.seq) + " events",
+                        {{"error", e.value["error"]}});
+        return fail("an {\"error\":...} line after " + std::to_string(error_midway.error_after) +
+                        " tokens",
+                    std::to_string(r->events.size()) + " events, none an error (" +
+                        describe_failure(*r) + ")",
+                    "the proxy dropped or rewrote the end of the stream");
+      }};
 }
 
 } // namespace

@@ -9,7 +9,7 @@ namespace {
 
 // A chat request as a vision client sends it: the image base64-encoded inside the JSON.
 probe_spec image_request(std::size_t bytes) {
-  probe_spec p = chat_stream("upload", {{"tokens", 2}});
+  probe_spec p = chat_stream("upload", {.tokens = 2});
   std::string image;
   image.reserve(bytes);
   static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -53,13 +53,11 @@ check large_request() {
                       "the request never reached the upstream (client got " + describe_failure(*r) +
                           ")",
                       "the proxy's request body limit is smaller than the request", m);
-        const json &e = entries->back();
-        m["upstream_bytes"] = e.value("body_bytes", 0);
-        if (e.value("body_bytes", 0ULL) != r->request_bytes ||
-            e.value("body_fnv1a64", "") != r->request_fnv1a64)
+        const journal_entry &e = entries->back();
+        m["upstream_bytes"] = e.body_bytes;
+        if (e.body_bytes != r->request_bytes || e.body_fnv1a64 != r->request_fnv1a64)
           return fail(std::to_string(r->request_bytes) + " identical bytes at the upstream",
-                      std::to_string(e.value("body_bytes", 0ULL)) + " bytes, hash " +
-                          e.value("body_fnv1a64", ""),
+                      std::to_string(e.body_bytes) + " bytes, hash " + e.body_fnv1a64,
                       "the proxy truncated or altered the request body", m);
         if (r->status != 200)
           return fail("HTTP 200", describe_failure(*r), "the proxy failed the response", m);

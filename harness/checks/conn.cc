@@ -31,8 +31,8 @@ double held_back_ms(const probe_result &r) {
 }
 
 std::vector<probe_spec> two_in_a_row() {
-  probe_spec first = chat_stream("first", {{"tokens", 3}});
-  probe_spec second = chat_stream("second", {{"tokens", 3}});
+  probe_spec first = chat_stream("first", {.tokens = 3});
+  probe_spec second = chat_stream("second", {.tokens = 3});
   second.after_probe = "first";
   first.connection_pool = second.connection_pool = "pair";
   return {first, second};
@@ -88,15 +88,17 @@ check upstream_keepalive() {
             const auto *a = o.journal_of("first");
             const auto *b = o.journal_of("second");
             if (a->empty() || b->empty()) return pass("upstream did not see both requests");
-            const std::string version = b->back().value("version", "?");
-            const bool reused =
-                a->back().value("connection", 0) == b->back().value("connection", 0);
+            const std::string version = b->back().version;
+            const bool reused = a->back().connection == b->back().connection;
             return pass("HTTP/" + version + ", " +
                             (reused ? "connection reused" : "new connection per request"),
                         {{"version", version}, {"reused", reused}});
           },
           .needs_proxy = true};
 }
+
+// Every one of the profile's concurrent streams.
+const scenario each_of_many{.first_token_ms = 50, .gap_ms = 50, .tokens = 20};
 
 check concurrent_streams() {
   // Fault: worker_connections / maxconn / file-descriptor limits sized for short requests: long
@@ -121,8 +123,7 @@ check concurrent_streams() {
           [](const check_context &ctx) {
             std::vector<probe_spec> p;
             for (int i = 0; i < ctx.prof.concurrent_streams; ++i) {
-              probe_spec s = chat_stream("s" + std::to_string(i),
-                                         {{"first_token_ms", 50}, {"gap_ms", 50}, {"tokens", 20}});
+              probe_spec s = chat_stream("s" + std::to_string(i), each_of_many);
               s.timeout_ms = 60'000;
               s.start_after_ms = heavy_start_ms;
               p.push_back(s);
@@ -142,7 +143,7 @@ check concurrent_streams() {
           int stamped = 0;
           for (const auto &e : r.events)
             stamped += e.emitted_us >= 0;
-          if (r.status == 200 && r.complete() && stamped == 21)
+          if (r.status == 200 && r.complete() && stamped == emitted_events(each_of_many))
             ++complete;
           else if (first_problem.empty())
             first_problem =
@@ -153,7 +154,7 @@ check concurrent_streams() {
           }
           // Each stream against itself: simultaneous starts give every stream its own constant
           // offset.
-          const delay_stats s = added_delays(r, &r, 50);
+          const delay_stats s = added_delays(r, &r, each_of_many.gap_ms);
           jitter.push_back(s.max_ms);
         }
         const double p95 = percentile(jitter, 95);

@@ -26,13 +26,13 @@ probe_spec preflight(const check_context &c) {
 }
 
 probe_spec browser_stream(const check_context &c) {
-  return with_origin(chat_stream("stream", {{"tokens", 5}, {"gap_ms", 20}}), c);
+  return with_origin(chat_stream("stream", {.gap_ms = 20, .tokens = 5}), c);
 }
 
 std::vector<probe_spec> error_probes(const check_context &c) {
-  probe_spec missing = with_origin(chat_stream("upstream-404", json::object()), c);
+  probe_spec missing = with_origin(chat_stream("upstream-404"), c);
   missing.body["model"] = "no-such-model";
-  return {missing, with_origin(chat_stream("upstream-500", {{"status", 500}}), c)};
+  return {missing, with_origin(chat_stream("upstream-500", {.status = 500}), c)};
 }
 
 std::vector<probe_spec> every_kind_of_response(const check_context &c) {
@@ -254,8 +254,8 @@ check proxy_errors() {
       .probes =
           [](const check_context &ctx) {
             probe_spec reset = with_origin(
-                chat_stream("upstream-reset", {{"abort_after", 0}, {"abort", "rst"}}), ctx);
-            probe_spec big = with_origin(chat_stream("large-body", {{"tokens", 1}}), ctx);
+                chat_stream("upstream-reset", {.abort_after = 0, .abort = abort_kind::rst}), ctx);
+            probe_spec big = with_origin(chat_stream("large-body", {.tokens = 1}), ctx);
             big.body["messages"][0]["images"] =
                 json::array({std::string(ctx.prof.large_body, 'A')});
             big.timeout_ms = 60'000;

@@ -7,41 +7,38 @@
 namespace streamcheck::harness {
 namespace {
 
-int planned_ms(const json &sc) {
-  const int first = sc.value("first_token_ms", 40);
-  const int gap = sc.value("gap_ms", 15);
-  const int tokens = sc.value("tokens", 24);
-  const int stall = sc.value("stall_ms", 0);
-  return first + gap * tokens + stall;
+// The body carries the timeline as the mock's overrides; the deadline follows from it.
+void ask_for(probe_spec &p, const scenario &timeline) {
+  p.timeline = timeline;
+  p.timeout_ms = static_cast<int>(protocol::planned_duration_ms(timeline)) + slack_ms;
+  p.body["streamcheck"] = protocol::to_overrides(timeline);
 }
 
 } // namespace
 
-probe_spec chat_stream(std::string name, json scenario) {
+probe_spec chat_stream(std::string name, const scenario &timeline) {
   probe_spec p;
   p.name = std::move(name);
   p.path = "/api/chat";
   p.headers = {"User-Agent: ollama-js/0.6.0 (x64 linux Node.js/v20)",
                "Accept: application/x-ndjson"};
-  p.timeout_ms = planned_ms(scenario) + slack_ms;
   p.body = {{"model", "llama3.2"},
             {"messages", json::array({{{"role", "user"}, {"content", "Why is the sky blue?"}}})},
-            {"stream", true},
-            {"streamcheck", std::move(scenario)}};
+            {"stream", true}};
+  ask_for(p, timeline);
   return p;
 }
 
-probe_spec sse_stream(std::string name, json scenario) {
+probe_spec sse_stream(std::string name, const scenario &timeline) {
   probe_spec p;
   p.name = std::move(name);
   p.path = "/v1/chat/completions";
   p.headers = {"User-Agent: OpenAI/JS 4.104.0", "Accept: application/json",
                "Authorization: Bearer sk-streamcheck"};
-  p.timeout_ms = planned_ms(scenario) + slack_ms;
   p.body = {{"model", "llama3.2"},
             {"messages", json::array({{{"role", "user"}, {"content", "Why is the sky blue?"}}})},
-            {"stream", true},
-            {"streamcheck", std::move(scenario)}};
+            {"stream", true}};
+  ask_for(p, timeline);
   return p;
 }
 

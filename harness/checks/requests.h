@@ -4,10 +4,14 @@
 
 namespace streamcheck::harness {
 
-// POST /api/chat, streaming, with the given scenario knobs.
-probe_spec chat_stream(std::string name, json scenario);
+// The checks declare what the mock does as the shared, typed timeline.
+using protocol::abort_kind;
+using protocol::scenario;
+
+// POST /api/chat, streaming, asking the mock for this timeline; the deadline follows from it.
+probe_spec chat_stream(std::string name, const scenario &timeline = {});
 // POST /v1/chat/completions with "stream": true (SSE).
-probe_spec sse_stream(std::string name, json scenario);
+probe_spec sse_stream(std::string name, const scenario &timeline = {});
 // A probe for a body-less or fixed request.
 probe_spec plain(std::string name, std::string method, std::string path, json body = nullptr);
 

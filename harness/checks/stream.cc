@@ -13,8 +13,9 @@ std::string ms(double v) {
   return format_ms(v, 1);
 }
 
-const json steady = {{"first_token_ms", 50}, {"gap_ms", 40}, {"tokens", 40}};
-constexpr int steady_gap_ms = 40;
+// The timelines the checks ask of the mock; the judges take gaps and event counts from them.
+const scenario steady{.first_token_ms = 50, .gap_ms = 40, .tokens = 40};
+const scenario long_answer{.first_token_ms = 20, .gap_ms = 5, .tokens = 400, .token_bytes = 64};
 
 json stats_json(const delay_stats &s) {
   return {{"events", s.events},
@@ -92,7 +93,7 @@ check first_token() {
           return fail("a 200 stream with events", describe_failure(*r),
                       "the proxy failed the request");
         const probe_result *base = o.baseline ? o.baseline->probe("stream") : nullptr;
-        const delay_stats s = added_delays(*r, base, steady_gap_ms);
+        const delay_stats s = added_delays(*r, base, steady.gap_ms);
         json m = stats_json(s);
         m["first_event_arrival_ms"] = static_cast<double>(r->events.front().arrival_us) / 1000.0;
         if (s.events == 0)
@@ -124,7 +125,7 @@ check no_coalescing_ndjson() {
       .probes = [](const check_context &) { return std::vector{chat_stream("stream", steady)}; },
       .judge =
           [](const observations &o, const check_context &ctx) {
-            return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
+            return judge_spacing(o, ctx, "stream", steady.gap_ms, emitted_events(steady));
           },
       .timing = true,
       .ollama_routes = true};
@@ -144,7 +145,7 @@ check no_coalescing_sse() {
           .probes = [](const check_context &) { return std::vector{sse_stream("stream", steady)}; },
           .judge =
               [](const observations &o, const check_context &ctx) {
-                return judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
+                return judge_spacing(o, ctx, "stream", steady.gap_ms, emitted_events(steady));
               },
           .timing = true};
 }
@@ -179,7 +180,7 @@ check compressed_client() {
           },
       .judge =
           [](const observations &o, const check_context &ctx) {
-            verdict v = judge_spacing(o, ctx, "stream", steady_gap_ms, 41);
+            verdict v = judge_spacing(o, ctx, "stream", steady.gap_ms, emitted_events(steady));
             const std::string enc = o.probe("stream")->header("Content-Encoding");
             v.measurements["content_encoding"] = enc;
             if (!enc.empty()) v.measured += " (Content-Encoding: " + enc + ")";
@@ -201,14 +202,11 @@ check large_response() {
               },
           .fixes = buffering_fixes,
           .probes =
-              [](const check_context &) {
-                return std::vector{chat_stream(
-                    "stream",
-                    {{"first_token_ms", 20}, {"gap_ms", 5}, {"tokens", 400}, {"token_bytes", 64}})};
-              },
+              [](const check_context &) { return std::vector{chat_stream("stream", long_answer)}; },
           .judge =
               [](const observations &o, const check_context &ctx) {
-                verdict v = judge_spacing(o, ctx, "stream", 5, 401);
+                verdict v = judge_spacing(o, ctx, "stream", long_answer.gap_ms,
+                                          emitted_events(long_answer));
                 v.measurements["body_bytes"] = o.probe("stream")->body_bytes;
                 return v;
               },
@@ -238,7 +236,7 @@ check content_type() {
                     {"generic", "pass the upstream's Content-Type through"}},
           .probes =
               [](const check_context &) {
-                const json short_stream = {{"tokens", 3}};
+                const scenario short_stream{.tokens = 3};
                 return std::vector{chat_stream("ndjson", short_stream),
                                    sse_stream("sse", short_stream)};
               },

@@ -35,6 +35,23 @@ verdict judge_complete(const observations &o, int expected_events, const std::st
               "a proxy read/idle or total timeout is shorter than " + what, m);
 }
 
+// The timelines the checks ask of the mock; each judge counts the events its own one emits.
+scenario silent_load(const check_context &ctx) {
+  return {.first_token_ms = ctx.prof.silence_ms, .gap_ms = 20, .tokens = 5};
+}
+
+scenario paused_midway(const check_context &ctx) {
+  return {.first_token_ms = 20,
+          .gap_ms = 20,
+          .tokens = 8,
+          .stall_at = 4,
+          .stall_ms = ctx.prof.silence_ms};
+}
+
+scenario steady_for_the_profile(const check_context &ctx) {
+  return {.first_token_ms = 20, .gap_ms = 100, .tokens = ctx.prof.long_stream_ms / 100};
+}
+
 const std::map<std::string, std::string> read_timeout_fixes = {
     {"nginx", "proxy_read_timeout 3600s; (and proxy_send_timeout, send_timeout) — nginx's default "
               "is 60 s"},
@@ -59,14 +76,13 @@ check slow_first_token() {
           .fixes = read_timeout_fixes,
           .probes =
               [](const check_context &ctx) {
-                return std::vector{chat_stream(
-                    "stream",
-                    {{"first_token_ms", ctx.prof.silence_ms}, {"gap_ms", 20}, {"tokens", 5}})};
+                return std::vector{chat_stream("stream", silent_load(ctx))};
               },
           .judge =
               [](const observations &o, const check_context &ctx) {
-                return judge_complete(
-                    o, 6, seconds(ctx.prof.silence_ms) + " of silence before the first token");
+                return judge_complete(o, emitted_events(silent_load(ctx)),
+                                      seconds(ctx.prof.silence_ms) +
+                                          " of silence before the first token");
               },
           .timing = true};
 }
@@ -84,15 +100,11 @@ check idle_gap() {
           .fixes = read_timeout_fixes,
           .probes =
               [](const check_context &ctx) {
-                return std::vector{chat_stream("stream", {{"first_token_ms", 20},
-                                                          {"gap_ms", 20},
-                                                          {"tokens", 8},
-                                                          {"stall_at", 4},
-                                                          {"stall_ms", ctx.prof.silence_ms}})};
+                return std::vector{chat_stream("stream", paused_midway(ctx))};
               },
           .judge =
               [](const observations &o, const check_context &ctx) {
-                return judge_complete(o, 9,
+                return judge_complete(o, emitted_events(paused_midway(ctx)),
                                       "a " + seconds(ctx.prof.silence_ms) + " pause mid-stream");
               },
           .timing = true};
@@ -114,13 +126,11 @@ check long_stream() {
                 {"generic", "remove or raise any total request/response timeout"}},
       .probes =
           [](const check_context &ctx) {
-            return std::vector{chat_stream("stream", {{"first_token_ms", 20},
-                                                      {"gap_ms", 100},
-                                                      {"tokens", ctx.prof.long_stream_ms / 100}})};
+            return std::vector{chat_stream("stream", steady_for_the_profile(ctx))};
           },
       .judge =
           [](const observations &o, const check_context &ctx) {
-            return judge_complete(o, ctx.prof.long_stream_ms / 100 + 1,
+            return judge_complete(o, emitted_events(steady_for_the_profile(ctx)),
                                   "a " + seconds(ctx.prof.long_stream_ms) + " stream");
           },
       .timing = true};

@@ -9,7 +9,7 @@ namespace {
 verdict judge_accepted(const observations &o, const std::string &what, const std::string &cause) {
   const probe_result *r = o.probe("stream");
   const auto *entries = o.journal_of("stream");
-  const int upstream_status = entries->empty() ? 0 : entries->back().value("status", 0);
+  const int upstream_status = entries->empty() ? 0 : entries->back().status;
   json m = {{"client_status", r->status},
             {"upstream_status", upstream_status},
             {"upstream_saw_request", !entries->empty()}};
@@ -43,7 +43,7 @@ check origin_accepted() {
                             "(OLLAMA_ORIGINS)"}},
       .probes =
           [](const check_context &ctx) {
-            probe_spec p = chat_stream("stream", {{"tokens", 3}});
+            probe_spec p = chat_stream("stream", {.tokens = 3});
             p.headers.push_back("Origin: " + ctx.origin);
             return std::vector{p};
           },
@@ -75,7 +75,7 @@ check host_accepted() {
                     {"generic", "send a local Host (localhost:11434) to Ollama"}},
           .probes =
               [](const check_context &ctx) {
-                probe_spec p = chat_stream("stream", {{"tokens", 3}});
+                probe_spec p = chat_stream("stream", {.tokens = 3});
                 p.headers.push_back("Host: " + ctx.public_host);
                 return std::vector{p};
               },

@@ -45,7 +45,7 @@ check_result first_token_through(
     d.events.push_back(e);
   }
   direct.probes = {d};
-  direct.journal = {{json{{"status", 200}}}};
+  direct.journal = {{journal_entry{.status = 200}}};
   probe_result p = answered("stream", status);
   if (status == 0) {
     p.curl_code = 52;
@@ -53,8 +53,9 @@ check_result first_token_through(
   }
   if (status == 308) p.header_lines = {"Location: https://llm.example.test/api/chat"};
   proxied.probes = {p};
-  proxied.journal = {upstream_saw ? std::vector<json>{json{{"status", status}}}
-                                  : std::vector<json>{}};
+  proxied.journal = {
+      upstream_saw ? std::vector<journal_entry>{journal_entry{.status = static_cast<int>(status)}}
+                   : std::vector<journal_entry>{}};
   return judge_check(c, ctx, direct, proxied, false, "nginx");
 }
 
@@ -173,7 +174,7 @@ TEST(RouteMap, ProbedPathsCoverBothApis) {
 }
 
 TEST(OpenAiUpstream, ChatStreamsBecomeSseStreamsWithTheSameScenario) {
-  probe_spec p = chat_stream("s", {{"tokens", 3}});
+  probe_spec p = chat_stream("s", {.tokens = 3});
   p.headers.push_back("Origin: https://app.example.test");
   const probe_spec v = for_openai_upstream(p);
   EXPECT_EQ(v.path, "/v1/chat/completions");
@@ -195,7 +196,7 @@ TEST(OpenAiUpstream, OllamaRouteChecksAreNotApplicable) {
 }
 
 TEST(ExactBody, TheWholeBodyIsExactlyTheSize) {
-  probe_spec p = chat_stream("upload", {{"tokens", 2}, {"id", "sc12345678.body.upload.p"}});
+  probe_spec p = chat_stream("upload", {.id = "sc12345678.body.upload.p", .tokens = 2});
   p.body["messages"][0]["images"] = json::array({std::string(5000, 'A')});
   for (std::size_t want : {4000u, 5100u, 20u << 20})
     EXPECT_EQ(fit_body(p.body, want).size(), want);

@@ -183,11 +183,11 @@ TEST(JudgeCheck, RealCheckGetsItsNginxFix) {
   e.arrival_us = 41'000;
   ok.events.push_back(e);
   direct.probes.push_back(ok);
-  direct.journal.push_back({json{{"outcome", "completed"}}});
+  direct.journal.push_back({journal_entry{.outcome = stream_end::completed}});
   observations held;
   held.probes.push_back(ok);
   held.probes[0].events[0].arrival_us = 941'000;
-  held.journal.push_back({json{{"outcome", "completed"}}});
+  held.journal.push_back({journal_entry{.outcome = stream_end::completed}});
   const check_result r = judge_check(*first_token, ctx(), direct, held, false, "nginx");
   EXPECT_EQ(r.result, outcome::fail) << r.actual;
   EXPECT_NE(r.fix.find("proxy_buffering off"), std::string::npos) << r.fix;

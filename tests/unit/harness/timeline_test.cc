@@ -28,7 +28,7 @@ TEST(Timeline, EventsOfBothTargetsWithTheirStampsAndArrivals) {
   observations proxied, direct;
   proxied.probes = {streamed("stream", 3, 800'000)};
   direct.probes = {streamed("stream", 3, 500)};
-  proxied.journal = {{json{{"outcome", "completed"}, {"ended_us", 120'000}}}};
+  proxied.journal = {{journal_entry{.outcome = stream_end::completed, .ended_us = 120'000}}};
   const auto t = record_timelines(proxied, direct, 3);
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(t[0].probe, "stream");
@@ -51,8 +51,8 @@ TEST(Timeline, CancellationKeepsWhenTheClientLeftAndWhenTheUpstreamSawIt) {
   r.aborted = true;
   r.aborted_us = 201'000;
   proxied.probes = {r};
-  proxied.journal = {
-      {json{{"outcome", "peer_closed"}, {"peer_closed_us", 260'000}, {"ended_us", 900'000}}}};
+  proxied.journal = {{journal_entry{
+      .outcome = stream_end::peer_closed, .ended_us = 900'000, .peer_closed_us = 260'000}}};
   const auto t = record_timelines(proxied, direct, 3);
   EXPECT_EQ(t[0].proxied.ended, "closed by the client");
   EXPECT_DOUBLE_EQ(t[0].proxied.client_closed_ms, 201.0);

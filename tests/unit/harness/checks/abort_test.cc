@@ -19,7 +19,7 @@ TEST_P(Cancel, ScenarioAbortsFromTheHarnessSide) {
 
 TEST_P(Cancel, UpstreamThatCompletedAnywayFails) {
   run r(GetParam());
-  journal_in(r.proxied, "stream") = {journal_entry("completed", 9'000'000)};
+  journal_in(r.proxied, "stream") = {entry(stream_end::completed, 9'000'000)};
   const verdict v = r.judge();
   EXPECT_FALSE(v.passed);
   EXPECT_EQ(v.expected, "upstream connection closed <= 1000 ms after the client");
@@ -30,7 +30,7 @@ TEST_P(Cancel, UpstreamThatCompletedAnywayFails) {
 
 TEST_P(Cancel, UpstreamStillRunningFails) {
   run r(GetParam());
-  journal_in(r.proxied, "stream") = {journal_entry("in_progress", -1)};
+  journal_in(r.proxied, "stream") = {entry(stream_end::in_progress, -1)};
   const verdict v = r.judge();
   EXPECT_FALSE(v.passed);
   EXPECT_NE(v.actual.find("still in_progress"), std::string::npos) << v.actual;
@@ -40,7 +40,7 @@ TEST_P(Cancel, ClosedTooLateFails) {
   run r(GetParam());
   const std::int64_t left = r.probe("stream").aborted_us;
   journal_in(r.proxied,
-             "stream") = {journal_entry("peer_closed", left + 5'100'000, left + 5'000'000)};
+             "stream") = {entry(stream_end::peer_closed, left + 5'100'000, left + 5'000'000)};
   const verdict v = r.judge();
   EXPECT_FALSE(v.passed);
   EXPECT_EQ(v.actual, "upstream closed 5000 ms after the client");
@@ -50,7 +50,7 @@ TEST_P(Cancel, ClosedTooLateFails) {
 TEST_P(Cancel, WriteFailureWithinTheBoundPassesAndUsesEndedTime) {
   run r(GetParam());
   const std::int64_t left = r.probe("stream").aborted_us;
-  journal_in(r.proxied, "stream") = {journal_entry("write_failed", left + 900'000)};
+  journal_in(r.proxied, "stream") = {entry(stream_end::write_failed, left + 900'000)};
   const verdict v = r.judge();
   EXPECT_TRUE(v.passed) << v.actual;
   EXPECT_EQ(v.measured, "upstream closed 900 ms after the client");
@@ -77,7 +77,7 @@ TEST_P(Cancel, NotAbortedOrNotForwardedIsInconclusive) {
 
 TEST_P(Cancel, FailureSaysWhatTheUserSees) {
   run r(GetParam());
-  journal_in(r.proxied, "stream") = {journal_entry("completed", 9'000'000)};
+  journal_in(r.proxied, "stream") = {entry(stream_end::completed, 9'000'000)};
   const std::string cause = r.judge().cause;
   EXPECT_NE(cause.find("the model keeps "), std::string::npos) << cause;
 }
@@ -107,7 +107,7 @@ TEST(CancelPropagates, BufferingProxyThatLetTheUpstreamFinishFails) {
   auto &p = r.probe("stream");
   p.events.clear();
   p.aborted_us = 1'500'000;
-  journal_in(r.proxied, "stream") = {journal_entry("completed", 4'020'000)};
+  journal_in(r.proxied, "stream") = {entry(stream_end::completed, 4'020'000)};
   const verdict v = r.judge();
   EXPECT_FALSE(v.passed);
   EXPECT_FALSE(v.inconclusive);
@@ -127,7 +127,7 @@ TEST(CancelDuringPause, StreamHeldUntilTheUpstreamFinishedIsInconclusive) {
   // Stop during the pause was never pressed. The buffering is stream.first-token's failure.
   run r("abort.cancel-during-pause");
   const std::int64_t left = r.probe("stream").aborted_us;
-  journal_in(r.proxied, "stream") = {journal_entry("completed", left - 50'000)};
+  journal_in(r.proxied, "stream") = {entry(stream_end::completed, left - 50'000)};
   const verdict v = r.judge();
   EXPECT_FALSE(v.passed);
   EXPECT_TRUE(v.inconclusive);
@@ -140,7 +140,7 @@ TEST(CancelDuringPause, NoticedOnlyAtTheNextTokenFails) {
   // next token (after the 10 s pause) fails to write.
   run r("abort.cancel-during-pause");
   const std::int64_t left = r.probe("stream").aborted_us;
-  journal_in(r.proxied, "stream") = {journal_entry("write_failed", left + 9'800'000)};
+  journal_in(r.proxied, "stream") = {entry(stream_end::write_failed, left + 9'800'000)};
   const verdict v = r.judge();
   EXPECT_FALSE(v.passed);
   EXPECT_FALSE(v.inconclusive);
@@ -196,7 +196,7 @@ TEST(TruncationVisible, PassReportsWhatTheClientSaw) {
 
 TEST(NoReplay, TwoUpstreamRequestsFail) {
   run r("abort.no-replay");
-  journal_in(r.proxied, "stream").push_back(journal_entry("aborted_rst", 2'000));
+  journal_in(r.proxied, "stream").push_back(entry(stream_end::aborted_rst, 2'000));
   const verdict v = r.judge();
   EXPECT_FALSE(v.passed);
   EXPECT_EQ(v.expected, "exactly 1 upstream request");

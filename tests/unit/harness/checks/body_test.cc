@@ -42,9 +42,9 @@ TEST(LargeRequest, RefusedByTheBodyLimitFails) {
 TEST(LargeRequest, TruncatedBodyFails) {
   run r("body.large-request");
   const std::uint64_t sent = r.probe("upload").request_bytes;
-  json &e = journal_in(r.proxied, "upload").back();
-  e["body_bytes"] = 1u << 20;
-  e["body_fnv1a64"] = "00000000deadbeef";
+  journal_entry &e = journal_in(r.proxied, "upload").back();
+  e.body_bytes = 1u << 20;
+  e.body_fnv1a64 = "00000000deadbeef";
   const verdict v = r.judge();
   EXPECT_FALSE(v.passed);
   EXPECT_EQ(v.expected, std::to_string(sent) + " identical bytes at the upstream");
@@ -55,9 +55,9 @@ TEST(LargeRequest, TruncatedBodyFails) {
 
 TEST(LargeRequest, SameSizeDifferentBytesFails) {
   run r("body.large-request");
-  json &e = journal_in(r.proxied, "upload").back();
-  ASSERT_EQ(e["body_fnv1a64"], r.probe("upload").request_fnv1a64);
-  e["body_fnv1a64"] = "0123456789abcdef";
+  journal_entry &e = journal_in(r.proxied, "upload").back();
+  ASSERT_EQ(e.body_fnv1a64, r.probe("upload").request_fnv1a64);
+  e.body_fnv1a64 = "0123456789abcdef";
   const verdict v = r.judge();
   EXPECT_FALSE(v.passed);
   EXPECT_EQ(v.actual,

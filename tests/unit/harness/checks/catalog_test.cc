@@ -357,5 +357,18 @@ TEST(Forwarding, ChecksOfAStreamTheUpstreamNeverSawAreInconclusive) {
   }
 }
 
+// The body a probe sends is its typed timeline, so what the judge and the runner derive from the
+// timeline is what the mock will run (the mock parses the body with the same apply_overrides).
+TEST(Catalog, EveryStreamedProbeSendsItsTimeline) {
+  for (const auto &c : catalog())
+    for (const auto &spec : specs_of(c.id)) {
+      if (!spec.timeline) continue;
+      ASSERT_TRUE(spec.body.is_object() && spec.body.contains("streamcheck")) << c.id;
+      const auto parsed = protocol::apply_overrides({}, spec.body["streamcheck"]);
+      ASSERT_TRUE(parsed) << c.id << " " << spec.name << ": " << parsed.message();
+      EXPECT_EQ(parsed.value(), *spec.timeline) << c.id << " " << spec.name;
+    }
+}
+
 } // namespace
 } // namespace streamcheck::harness

@@ -55,9 +55,9 @@ TEST(Keepalive, AFailedStreamIsInconclusive) {
 TEST(UpstreamKeepalive, ReportsVersionAndReuse) {
   run r("conn.upstream-keepalive");
   EXPECT_EQ(r.judge().measured, "HTTP/1.1, connection reused");
-  journal_in(r.proxied, "second").back()["connection"] = 2;
+  journal_in(r.proxied, "second").back().connection = 2;
   for (const char *name : {"first", "second"})
-    journal_in(r.proxied, name).back()["version"] = "1.0";
+    journal_in(r.proxied, name).back().version = "1.0";
   const verdict v = r.judge();
   EXPECT_EQ(v.measured, "HTTP/1.0, new connection per request");
   EXPECT_EQ(v.measurements["reused"], false);

@@ -43,23 +43,12 @@ probe_spec spec_named(const std::vector<probe_spec> &specs, const std::string &n
 
 // --- synthetic observations ---------------------------------------------------------------------
 
-scenario scenario_of(const probe_spec &s) {
-  scenario sc;
-  if (!s.body.is_object() || !s.body.contains("streamcheck")) return sc;
-  const json &j = s.body.at("streamcheck");
-  sc.first_ms = j.value("first_token_ms", sc.first_ms);
-  sc.gap_ms = j.value("gap_ms", sc.gap_ms);
-  sc.tokens = j.value("tokens", sc.tokens);
-  sc.stall_at = j.value("stall_at", sc.stall_at);
-  sc.stall_ms = j.value("stall_ms", sc.stall_ms);
-  sc.abort_after = j.value("abort_after", sc.abort_after);
-  sc.error_after = j.value("error_after", sc.error_after);
-  sc.status = j.value("status", sc.status);
-  return sc;
+protocol::scenario scenario_of(const probe_spec &s) {
+  return s.timeline.value_or(protocol::scenario{});
 }
 
 int expected_events(const probe_spec &s) {
-  return scenario_of(s).events();
+  return protocol::emitted_events(scenario_of(s));
 }
 
 bool is_sse(const probe_spec &s) {
@@ -110,28 +99,25 @@ const json token = {{"model", "llama3.2"},
 const json final_object = {{"model", "llama3.2"}, {"done", true}, {"done_reason", "stop"}};
 
 probe_result streamed(const probe_spec &spec, std::int64_t lag_us) {
-  const scenario sc = scenario_of(spec);
+  const protocol::scenario sc = scenario_of(spec);
   probe_result r =
       answered(spec, sc.status, is_sse(spec) ? "text/event-stream" : "application/x-ndjson");
-  for (int i = 0; i < sc.events(); ++i) {
-    if (sc.abort_after >= 0 && i == sc.abort_after) {
-      r.curl_code = 18;
-      r.curl_error = "Transfer closed with outstanding read data remaining";
-      return r;
-    }
+  for (int i = 0; i < protocol::emitted_events(sc); ++i) {
     if (spec.abort_after_events >= 0 && i == spec.abort_after_events) {
       r.aborted = true;
       r.aborted_us = r.events.back().arrival_us + 1'000;
       r.finished_us = r.aborted_us;
       return r;
     }
-    const std::int64_t at = sc.emitted_us(i) + lag_us;
-    if (sc.error_after >= 0 && i == sc.error_after) {
-      deliver(r, event({{"error", "an error was encountered while running the model"}}, i,
-                       sc.emitted_us(i), at, 0));
-      return r;
-    }
-    deliver(r, event(i + 1 == sc.events() ? final_object : token, i, sc.emitted_us(i), at, 0));
+    const std::int64_t emitted = protocol::emission_us(sc, i);
+    const json value = i == sc.error_after ? json{{"error", sc.error_message}}
+                       : i == sc.tokens    ? final_object
+                                           : token;
+    deliver(r, event(value, i, emitted, emitted + lag_us, 0));
+  }
+  if (protocol::aborts_midway(sc)) {
+    r.curl_code = 18;
+    r.curl_error = "Transfer closed with outstanding read data remaining";
   }
   return r;
 }
@@ -162,8 +148,12 @@ void delay_all(probe_result &r, std::int64_t us) {
     w.at_us += us;
 }
 
-json journal_entry(const std::string &outcome, std::int64_t ended_us, std::int64_t peer_closed_us) {
-  return {{"outcome", outcome}, {"peer_closed_us", peer_closed_us}, {"ended_us", ended_us}};
+journal_entry entry(stream_end outcome, std::int64_t ended_us, std::int64_t peer_closed_us) {
+  journal_entry e;
+  e.outcome = outcome;
+  e.ended_us = ended_us;
+  e.peer_closed_us = peer_closed_us;
+  return e;
 }
 
 probe_result &probe_in(observations &o, const std::string &name) {
@@ -172,7 +162,7 @@ probe_result &probe_in(observations &o, const std::string &name) {
   throw std::runtime_error("no probe '" + name + "' in the observations");
 }
 
-std::vector<json> &journal_in(observations &o, const std::string &name) {
+std::vector<journal_entry> &journal_in(observations &o, const std::string &name) {
   for (std::size_t i = 0; i < o.probes.size(); ++i)
     if (o.probes[i].name == name) return o.journal.at(i);
   throw std::runtime_error("no journal for '" + name + "'");
@@ -188,7 +178,7 @@ observations every_probe_streamed(const std::vector<probe_spec> &specs, std::int
   observations o;
   for (const auto &s : specs) {
     o.probes.push_back(streamed(s, lag_us));
-    o.journal.push_back({journal_entry("completed", o.probes.back().finished_us)});
+    o.journal.push_back({entry(stream_end::completed, o.probes.back().finished_us)});
   }
   return o;
 }
@@ -206,7 +196,7 @@ observations cancelled(const std::vector<probe_spec> &specs, std::int64_t lag_us
     }
     const std::int64_t closed = r.aborted_us + 2'000 + lag_us;
     o.probes.push_back(r);
-    o.journal.push_back({journal_entry("peer_closed", closed + 300, closed)});
+    o.journal.push_back({entry(stream_end::peer_closed, closed + 300, closed)});
   }
   return o;
 }
@@ -217,7 +207,7 @@ observations reset_once(const std::vector<probe_spec> &specs, std::int64_t) {
     probe_result r = answered(s, 502, "text/html");
     r.body = "<html><body>502 Bad Gateway</body></html>";
     o.probes.push_back(r);
-    o.journal.push_back({journal_entry("aborted_rst", 1'000)});
+    o.journal.push_back({entry(stream_end::aborted_rst, 1'000)});
   }
   return o;
 }
@@ -235,13 +225,13 @@ observations routes(const std::vector<probe_spec> &specs, std::int64_t lag_us) {
     r.body_bytes = r.body.size();
     r.finished_us = 3'000 + lag_us;
     o.probes.push_back(r);
-    o.journal.push_back({journal_entry("completed", 2'000)});
+    o.journal.push_back({entry(stream_end::completed, 2'000)});
   }
   return o;
 }
 
 long upstream_status(const probe_spec &s) {
-  const scenario sc = scenario_of(s);
+  const protocol::scenario sc = scenario_of(s);
   if (sc.status != 200) return sc.status;
   return s.body.value("model", "") == "no-such-model" ? 404 : 200;
 }
@@ -259,7 +249,7 @@ observations upstream_errors(const std::vector<probe_spec> &specs, std::int64_t)
   observations o;
   for (const auto &s : specs) {
     o.probes.push_back(upstream_error(s));
-    o.journal.push_back({journal_entry("completed", 1'000)});
+    o.journal.push_back({entry(stream_end::completed, 1'000)});
   }
   return o;
 }
@@ -289,35 +279,34 @@ void record_sent(probe_result &r, const request_body &b) {
   r.request_fnv1a64 = b.fnv;
 }
 
-json upstream_saw(const probe_spec &s, const request_body &body, bool proxied, long status,
-                  int connection) {
-  json headers = json::array();
-  headers.push_back(json::array({"Host", proxied ? "localhost:11434" : "127.0.0.1:11434"}));
+journal_entry upstream_saw(const probe_spec &s, const request_body &body, bool proxied, long status,
+                           int connection) {
+  journal_entry e;
+  e.headers.emplace_back("Host", proxied ? "localhost:11434" : "127.0.0.1:11434");
   for (const auto &h : s.headers) {
     const auto [name, value] = split_header(h);
     if (same_name(name, "Host") || (proxied && same_name(name, "Origin"))) continue;
-    headers.push_back(json::array({name, value}));
+    e.headers.emplace_back(name, value);
   }
   if (body.bytes > 0) {
-    headers.push_back(json::array({"Content-Type", "application/json"}));
-    headers.push_back(json::array({"Content-Length", std::to_string(body.bytes)}));
+    e.headers.emplace_back("Content-Type", "application/json");
+    e.headers.emplace_back("Content-Length", std::to_string(body.bytes));
   }
   if (proxied) {
-    headers.push_back(json::array({"X-Forwarded-For", "127.0.0.1"}));
-    headers.push_back(json::array({"X-Forwarded-Proto", "http"}));
+    e.headers.emplace_back("X-Forwarded-For", "127.0.0.1");
+    e.headers.emplace_back("X-Forwarded-Proto", "http");
   }
-  return {{"id", s.name},
-          {"connection", connection},
-          {"method", s.method},
-          {"target", s.path},
-          {"version", "1.1"},
-          {"headers", headers},
-          {"body_bytes", body.bytes},
-          {"body_fnv1a64", body.fnv},
-          {"status", status},
-          {"outcome", "completed"},
-          {"ended_us", 1'000'000},
-          {"peer_closed_us", -1}};
+  e.id = s.name;
+  e.connection = static_cast<std::uint64_t>(connection);
+  e.method = s.method;
+  e.target = s.path;
+  e.version = "1.1";
+  e.body_bytes = body.bytes;
+  e.body_fnv1a64 = body.fnv;
+  e.status = static_cast<int>(status);
+  e.outcome = stream_end::completed;
+  e.ended_us = 1'000'000;
+  return e;
 }
 
 observations forwarded_streams(const std::vector<probe_spec> &specs, std::int64_t lag_us) {
@@ -339,7 +328,7 @@ observations kept_alive(const std::vector<probe_spec> &specs, std::int64_t lag_u
   for (std::size_t i = 0; i < o.probes.size(); ++i) {
     o.probes[i].local_port = 40'000;
     o.probes[i].reused_connection = i > 0;
-    o.journal[i].back()["connection"] = 1;
+    o.journal[i].back().connection = 1;
   }
   return o;
 }
@@ -367,9 +356,9 @@ observations cors_answers(const std::vector<probe_spec> &specs, std::int64_t lag
   observations o;
   for (const auto &s : specs) {
     probe_result r;
-    std::vector<json> journal;
+    std::vector<journal_entry> journal;
     const request_body body = body_of(s);
-    const scenario sc = scenario_of(s);
+    const protocol::scenario sc = scenario_of(s);
     if (s.method == "OPTIONS") { // answered by the proxy itself; directly, by the mock's CORS
       r = answered(s, 204, "");
       r.header_lines.resize(1);
@@ -398,7 +387,7 @@ observations cors_answers(const std::vector<probe_spec> &specs, std::int64_t lag
         r.curl_code = 52;
         r.curl_error = "Server returned nothing (no headers, no data)";
       }
-      journal.push_back(journal_entry("aborted_rst", 1'000));
+      journal.push_back(entry(stream_end::aborted_rst, 1'000));
     } else if (upstream_status(s) != 200) {
       r = upstream_error(s);
       add_cors(r, proxied);

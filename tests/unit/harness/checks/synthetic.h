@@ -27,20 +27,10 @@ probe_spec spec_named(const std::vector<probe_spec> &specs, const std::string &n
 
 // --- synthetic observations ---------------------------------------------------------------------
 
-// The mock's scenario knobs as a probe asks for them (defaults as in the mock).
-struct scenario {
-  int first_ms = 40, gap_ms = 15, tokens = 24, stall_at = -1, stall_ms = 0;
-  int abort_after = -1, error_after = -1, status = 200;
-
-  int events() const { return tokens + 1; } // the tokens and the final done:true object
-  std::int64_t emitted_us(int i) const {
-    std::int64_t t = first_ms + static_cast<std::int64_t>(i) * gap_ms;
-    if (stall_at >= 0 && i >= stall_at) t += stall_ms;
-    return t * 1000;
-  }
-};
-
-scenario scenario_of(const probe_spec &s);
+// The timeline a probe asks of the mock (its typed scenario; the mock's defaults when it has none).
+// Every fact about it (events, emission times) comes from common/protocol, which
+// tests/integration/mock_upstream/contract_test.cc checks against the running mock.
+protocol::scenario scenario_of(const probe_spec &s);
 
 // The number of stamped events a probe's scenario produces.
 int expected_events(const probe_spec &s);
@@ -69,12 +59,12 @@ void release_together(probe_result &r, std::size_t group, std::size_t from = 0,
 
 void delay_all(probe_result &r, std::int64_t us);
 
-json journal_entry(const std::string &outcome, std::int64_t ended_us,
-                   std::int64_t peer_closed_us = -1);
+// A journal entry that ended this way (the mock's typed entry: a renamed field does not compile).
+journal_entry entry(stream_end outcome, std::int64_t ended_us, std::int64_t peer_closed_us = -1);
 
 probe_result &probe_in(observations &o, const std::string &name);
 
-std::vector<json> &journal_in(observations &o, const std::string &name);
+std::vector<journal_entry> &journal_in(observations &o, const std::string &name);
 
 // --- what a correct proxy (or the mock itself) produces, per check ------------------------------
 
@@ -123,8 +113,8 @@ void record_sent(probe_result &r, const request_body &b);
 // A journal entry as the mock writes it. Through a correct proxy the Host is local, the browser's
 // Origin is stripped (the proxy answers CORS) and X-Forwarded-* are added; directly, the request
 // arrives as sent.
-json upstream_saw(const probe_spec &s, const request_body &body, bool proxied, long status,
-                  int connection);
+journal_entry upstream_saw(const probe_spec &s, const request_body &body, bool proxied, long status,
+                           int connection);
 
 // Streams that reached the upstream, each on a connection of its own.
 observations forwarded_streams(const std::vector<probe_spec> &specs, std::int64_t lag_us);

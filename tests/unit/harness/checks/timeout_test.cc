@@ -10,7 +10,7 @@ using namespace synthetic;
 
 TEST(SlowFirstToken, ScenarioIsSilentForTheProfilesGap) {
   const auto &s = spec_named(specs_of("timeout.slow-first-token"), "stream");
-  EXPECT_EQ(scenario_of(s).first_ms, ctx().prof.silence_ms);
+  EXPECT_EQ(scenario_of(s).first_token_ms, ctx().prof.silence_ms);
   EXPECT_GT(s.timeout_ms, ctx().prof.silence_ms);
 }
 

@@ -15,7 +15,7 @@ void refused_by_upstream(run &r) {
   p = answered(spec_named(specs_of(r.c.id), "stream"), 403, "text/plain");
   p.header_lines.back() = "Content-Length: 0";
   p.framing = body_framing::content_length;
-  journal_in(r.proxied, "stream").back()["status"] = 403;
+  journal_in(r.proxied, "stream").back().status = 403;
 }
 
 class Accepted : public ::testing::TestWithParam<std::string> {};

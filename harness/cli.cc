@@ -13,11 +13,16 @@
 #include <unistd.h>
 #include <vector>
 
+#include "harness/caddy/launcher.h"
 #include "harness/catalog_listing.h"
 #include "harness/cli_options.h"
+#include "harness/compare.h"
 #include "harness/diagnosis.h"
+#include "harness/haproxy/launcher.h"
 #include "harness/interrupt.h"
+#include "harness/lighttpd/launcher.h"
 #include "harness/managed/command.h"
+#include "harness/managed/packaged.h"
 #include "harness/managed/proxy.h"
 #include "harness/nginx/analysis.h"
 #include "harness/nginx/config.h"
@@ -163,6 +168,12 @@ int setup_error(const cli_options &o, const std::string &message) {
       append_step_summary(t, r);
     }
   return exit_setup_error;
+}
+
+// A run's reports, or its setup error's.
+int reported(const cli_options &o, const result<run_report> &report) {
+  if (!report) return setup_error(o, report.message());
+  return write_reports(o, report.value());
 }
 
 int run_and_report(const cli_options &o) {
@@ -592,20 +603,20 @@ int nginx_command(const cli_options &o) {
 
 // streamcheck exec -- CMD: any proxy a command line can start (streamcheck-proxy, Caddy,
 // HAProxy, socat...), in front of the embedded mock.
-int exec_command(cli_options o) {
+result<run_report> exec_run(cli_options o) {
   using std::chrono::seconds;
   auto srv = start_embedded_mock();
-  if (!srv) return setup_error(o, srv.message());
+  if (!srv) return error{srv.message()};
   temp_prefix tmp;
   tmp.keep = o.keep_temp;
   tmp.contents = "output.log: the command's output";
-  if (!tmp.create("exec")) return setup_error(o, "cannot create a temp directory in /tmp");
+  if (!tmp.create("exec")) return error{"cannot create a temp directory in /tmp"};
   const std::string name = o.exec_argv.front();
   // Started, waited for (15 s) and retried on a port another process took first.
   managed::command_target target(o.exec_argv, srv.value()->port(), tmp.path);
   managed::managed_proxy child(target);
   auto started = child.start();
-  if (!started) return setup_error(o, started.message());
+  if (!started) return error{started.message()};
   const unsigned short port = *started;
   const std::string log = target.output_log();
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
@@ -620,15 +631,220 @@ int exec_command(cli_options o) {
   if (!report) {
     if (!said.empty())
       std::fprintf(stderr, "streamcheck: %s said:\n%s\n", name.c_str(), said.c_str());
-    return setup_error(o, report.message());
+    return error{report.message()};
   }
-  const int code = write_reports(o, *report);
-  if (code != exit_ok && !said.empty())
+  if (report->exit_code() != exit_ok && !said.empty())
     std::fprintf(stderr, "streamcheck: %s's last output lines:\n%s\n", name.c_str(), said.c_str());
   if (stopped > 0 && stopped != 128 + SIGTERM)
     std::fprintf(stderr, "streamcheck: note: %s exited with status %d on SIGTERM\n", name.c_str(),
                  stopped);
-  return code;
+  return report;
+}
+
+int exec_command(const cli_options &o) {
+  return reported(o, exec_run(o));
+}
+
+// A listener of a running managed proxy, as the suite reaches it.
+struct managed_listener {
+  std::string url;
+  std::string label; // "frontend ollama (line 27: *:8080)"
+};
+
+// The suite on every listener of a started managed proxy (HAProxy, Caddy), merged as nginx's
+// listeners are (each check's worst verdict), then the proxy stopped.
+result<run_report> managed_run(cli_options &o, managed::proxy_kind &kind,
+                               managed::managed_proxy &proc,
+                               const std::vector<managed_listener> &listeners,
+                               const std::vector<std::string> &notes, const mock::server &srv) {
+  using std::chrono::seconds;
+  for (const auto &n : notes)
+    std::fprintf(stderr, "streamcheck: note: %s\n", n.c_str());
+  if (o.run.proxy_kind.empty()) {
+    o.run.proxy_kind = kind.kind();
+    o.run.proxy_kind_source = "managed " + kind.kind() + " target";
+  }
+  o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.control_port());
+  std::vector<nginx::listener_run> runs;
+  for (const auto &l : listeners) {
+    std::fprintf(stderr, "streamcheck: %s listening on %s (%s)\n", kind.version().c_str(),
+                 l.url.c_str(), l.label.c_str());
+    o.run.proxy_url = l.url;
+    o.run.target_label =
+        kind.kind() + " " + o.conf + ", " + l.label + " at " + l.url + " (" + kind.version() + ")";
+    auto report = run_with_progress(o);
+    if (!report) {
+      proc.stop(seconds(5));
+      return error{l.label + ": " + report.message()};
+    }
+    runs.push_back({l.label, std::move(*report)});
+  }
+  run_report merged = nginx::merge_listener_runs(std::move(runs));
+  run_after_suite(o.after_suite, listeners.front().url);
+  proc.stop(seconds(5));
+  if (merged.exit_code() != exit_ok)
+    for (const auto &line : proc.error_log_excerpt())
+      std::fprintf(stderr, "  %s: %s\n", kind.kind().c_str(), line.c_str());
+  return merged;
+}
+
+// Starts a managed kind on its rewritten copy and runs the suite on each listener its flat()
+// names (listeners_of picks them out).
+template <class Kind, class Listeners>
+result<run_report> start_and_test(cli_options &o, Kind &target, Listeners listeners_of,
+                                  const mock::server &srv) {
+  managed::managed_proxy proc(target);
+  managed::launch_options launch;
+  launch.listen_port = o.listen_port;
+  if (auto started = proc.start(launch); !started) return error{started.message()};
+  std::vector<managed_listener> listeners;
+  for (const auto &l : listeners_of(target.flat()))
+    listeners.push_back({l.url(), l.label()});
+  return managed_run(o, target, proc, listeners, target.flat().notes, srv);
+}
+
+// The checks every managed target makes before anything starts: the binary (the Debian package
+// named when it is missing) and the user's file.
+result<std::string> managed_binary(const cli_options &o, const std::string &name,
+                                   const std::string &package) {
+  auto binary = managed::find_packaged_binary(name, package);
+  if (!binary) return binary;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(o.conf, ec)) return error{o.conf + ": no such file"};
+  return binary;
+}
+
+// streamcheck haproxy CFG: the user's HAProxy config in front of the embedded mock, the suite on
+// every bind. CFG is only read.
+result<run_report> haproxy_run(cli_options o) {
+  auto binary = managed_binary(o, "haproxy", "haproxy");
+  if (!binary) return error{binary.message()};
+  temp_prefix tmp;
+  tmp.keep = o.keep_temp;
+  tmp.contents = "haproxy.cfg (the rewritten copy), logs/";
+  if (!tmp.create("haproxy")) return error{"cannot create a temp directory in /tmp"};
+  auto srv = start_embedded_mock();
+  if (!srv) return error{srv.message()};
+  haproxy::haproxy_config target(*binary, o.conf, read_file(o.conf), tmp.path, srv.value()->port());
+  return start_and_test(
+      o, target, [](const auto &flat) { return flat.listeners; }, *srv.value());
+}
+
+int haproxy_command(const cli_options &o) {
+  return reported(o, haproxy_run(o));
+}
+
+// streamcheck caddy FILE: the user's Caddyfile (or JSON config), adapted by Caddy, in front of
+// the embedded mock, the suite on every server that proxies. FILE is only read.
+result<run_report> caddy_run(cli_options o) {
+  auto binary = managed_binary(o, "caddy", "caddy");
+  if (!binary) return error{binary.message()};
+  temp_prefix tmp;
+  tmp.keep = o.keep_temp;
+  tmp.contents = "caddy.json (the rewritten adapted config), logs/, data/ (Caddy's storage)";
+  if (!tmp.create("caddy")) return error{"cannot create a temp directory in /tmp"};
+  auto adapted = caddy::load(*binary, o.conf, tmp.path);
+  if (!adapted) return error{adapted.message()};
+  auto srv = start_embedded_mock();
+  if (!srv) return error{srv.message()};
+  caddy::caddy_config target(*binary, o.conf, std::move(*adapted), tmp.path, srv.value()->port());
+  return start_and_test(
+      o, target, [](const auto &flat) { return flat.sites; }, *srv.value());
+}
+
+int caddy_command(const cli_options &o) {
+  return reported(o, caddy_run(o));
+}
+
+// streamcheck lighttpd CONF: the user's lighttpd config, as lighttpd reads it, in front of the
+// embedded mock, the suite on every listener. CONF is only read.
+result<run_report> lighttpd_run(cli_options o) {
+  auto binary = managed_binary(o, "lighttpd", "lighttpd");
+  if (!binary) return error{binary.message()};
+  temp_prefix tmp;
+  tmp.keep = o.keep_temp;
+  tmp.contents = "lighttpd.conf (the rewritten copy), logs/";
+  if (!tmp.create("lighttpd")) return error{"cannot create a temp directory in /tmp"};
+  auto normalized = lighttpd::load(*binary, o.conf, tmp.path);
+  if (!normalized) return error{normalized.message()};
+  auto srv = start_embedded_mock();
+  if (!srv) return error{srv.message()};
+  lighttpd::lighttpd_config target(*binary, o.conf, std::move(*normalized), tmp.path,
+                                   srv.value()->port());
+  return start_and_test(
+      o, target, [](const auto &flat) { return flat.listeners; }, *srv.value());
+}
+
+int lighttpd_command(const cli_options &o) {
+  return reported(o, lighttpd_run(o));
+}
+
+bool listens_somewhere(const std::vector<std::string> &argv) {
+  return std::any_of(argv.begin(), argv.end(), [](const auto &a) {
+    return a.find("{listen}") != std::string::npos || a.find("{port}") != std::string::npos;
+  });
+}
+
+// One compare target's run, as its own command would do it (without writing reports).
+result<run_report> compare_run(const cli_options &o, const compare_target &t) {
+  cli_options sub = o;
+  sub.command = t.command;
+  sub.conf = t.file;
+  sub.exec_argv = t.argv;
+  sub.run.target_label.clear();
+  if (t.command == "nginx") {
+    auto run = run_nginx_gate(sub, true);
+    if (!run) return error{run.message()};
+    return std::move(run->report);
+  }
+  if (t.command == "haproxy") return haproxy_run(sub);
+  if (t.command == "caddy") return caddy_run(sub);
+  if (t.command == "lighttpd") return lighttpd_run(sub);
+  if (!listens_somewhere(t.argv))
+    return error{"the command must say where to listen with {listen} or {port}"};
+  return exec_run(sub);
+}
+
+// streamcheck compare TARGET...: DESIGN §1 job 2.
+int compare_command(const cli_options &o) {
+  if (o.compare_targets.empty())
+    return usage_error("compare needs targets: streamcheck compare haproxy:FILE caddy:FILE ...");
+  std::vector<compare_target> targets;
+  for (const auto &spec : o.compare_targets) {
+    auto t = parse_compare_target(spec);
+    if (!t) return usage_error(t.message());
+    targets.push_back(*t);
+  }
+  label_targets(targets);
+  for (const auto &r : o.reports)
+    if (r.format != "console" && r.format != "markdown" && r.format != "json")
+      return usage_error("compare writes console, markdown or json reports, not " + r.format);
+  std::vector<compare_column> columns;
+  for (const auto &t : targets) {
+    std::fprintf(stderr, "streamcheck: compare: %s\n", t.spec.c_str());
+    auto r = compare_run(o, t);
+    if (!r) std::fprintf(stderr, "streamcheck: %s: %s\n", t.spec.c_str(), r.message().c_str());
+    columns.push_back({t.label, r ? std::optional<run_report>(std::move(*r)) : std::nullopt,
+                       r ? "" : r.message()});
+  }
+  bool written = true;
+  for (const auto &t : o.reports) {
+    const std::string text = t.format == "json"       ? compare_json(columns).dump(2) + "\n"
+                             : t.format == "markdown" ? compare_markdown(columns)
+                                                      : compare_console(columns, o.color);
+    if (t.file.empty() || t.file == "-") {
+      std::cout << text << std::flush;
+      continue;
+    }
+    std::ofstream f(t.file);
+    f << text;
+    f.close();
+    if (!f) {
+      std::fprintf(stderr, "streamcheck: cannot write %s\n", t.file.c_str());
+      written = false;
+    }
+  }
+  return written ? compare_exit_code(columns) : exit_setup_error;
 }
 
 } // namespace
@@ -662,13 +878,18 @@ int run_cli(int argc, char **argv) {
       return usage_error("--fix=OUT: OUT must not be the config itself");
     return nginx_command(o);
   }
+  if (o.command == "haproxy" || o.command == "caddy" || o.command == "lighttpd") {
+    if (o.conf.empty())
+      return usage_error(o.command + " needs the config file: streamcheck " + o.command + " FILE");
+    return o.command == "haproxy" ? haproxy_command(o)
+           : o.command == "caddy" ? caddy_command(o)
+                                  : lighttpd_command(o);
+  }
+  if (o.command == "compare") return compare_command(o);
   if (o.command == "exec") {
     if (o.exec_argv.empty())
       return usage_error("exec needs a command after --: streamcheck exec -- CMD {listen} ...");
-    const bool has_port = std::any_of(o.exec_argv.begin(), o.exec_argv.end(), [](const auto &a) {
-      return a.find("{listen}") != std::string::npos || a.find("{port}") != std::string::npos;
-    });
-    if (!has_port)
+    if (!listens_somewhere(o.exec_argv))
       return usage_error("exec: the command must say where to listen with {listen} or {port}");
     return exec_command(o);
   }

@@ -59,6 +59,37 @@ const std::vector<command> &commands() {
            options::unbreakable("nginx -t") +
            ", starts nginx, runs the suite, stops nginx. CONF itself is never modified",
        {"run", "nginx"}},
+      {"haproxy",
+       "haproxy CFG [options]",
+       "the same for an HAProxy config: every bind moved to a loopback port, every server to the "
+       "embedded mock, chroot/user/daemon/stats socket left out, " +
+           options::unbreakable("haproxy -c") +
+           " (its errors at CFG's own lines), the suite on every bind (TLS ones with a throwaway "
+           "certificate when the real one is absent)",
+       {"run", "nginx"}},
+      {"caddy",
+       "caddy FILE [options]",
+       "the same for a Caddyfile (or Caddy JSON): adapted by " +
+           options::unbreakable("caddy adapt") +
+           ", every server that proxies moved to a loopback port (plain HTTP), every "
+           "reverse_proxy upstream to the mock; admin endpoint, ACME, internal CA and trust store "
+           "off, HOME/XDG directories in the temp prefix",
+       {"run", "nginx"}},
+      {"lighttpd",
+       "lighttpd CONF [options]",
+       "the same for a lighttpd config, as " + options::unbreakable("lighttpd -p") +
+           " reads it (includes resolved): server.port and every $SERVER[\"socket\"] on loopback "
+           "ports, every proxy.server host the mock, " +
+           options::unbreakable("lighttpd -tt") + ", the suite on every listener",
+       {"run", "nginx"}},
+      {"compare",
+       "compare TARGET... [options]",
+       "the suite against each target, one after another (each with its own embedded mock), as "
+       "one matrix: rows checks, columns targets, each cell the verdict and its headline figure, "
+       "then each target's failures with the fix. TARGET: nginx:FILE, haproxy:FILE, caddy:FILE, "
+       "lighttpd:FILE or exec:'CMD ARGS' (split on spaces). --report console, markdown or json; "
+       "exit code the worst target's",
+       {"run"}},
       {"exec",
        "exec [options] -- CMD [ARGS...]",
        "any proxy started by a command: starts an embedded mock, runs CMD with {listen} "
@@ -361,8 +392,14 @@ result<cli_options> parse_command_line(int argc, char **argv) {
   auto parsed = options::parse<cli_options>(
       table(), std::vector<std::string>(argv + 2, argv + argc), o,
       [](cli_options &to, const std::string &word) -> std::optional<std::string> {
-        if (to.command == "nginx" && to.conf.empty()) {
+        const bool takes_config = to.command == "nginx" || to.command == "haproxy" ||
+                                  to.command == "caddy" || to.command == "lighttpd";
+        if (takes_config && to.conf.empty() && word.rfind('-', 0) != 0) {
           to.conf = word;
+          return std::nullopt;
+        }
+        if (to.command == "compare" && word.rfind('-', 0) != 0) {
+          to.compare_targets.push_back(word);
           return std::nullopt;
         }
         return "unknown option '" + word + "'";

@@ -48,6 +48,8 @@ struct cli_options {
   std::string fix_out; // "" = CONF with .fixed before its extension
   // exec command
   std::vector<std::string> exec_argv;
+  // compare command: its TARGET strings
+  std::vector<std::string> compare_targets;
   bool upstream_profile_given = false;
   bool base_path_given = false;
   live::options live; // live command: --direct, --model, --api, --max-tokens

@@ -6,7 +6,9 @@ namespace streamcheck::harness {
 namespace {
 
 // Sentences of each proxy's built-in error pages (HAProxy's errorfiles, nginx's
-// ngx_http_special_response, Apache's mod_proxy), as they appear in 4xx/5xx bodies.
+// ngx_http_special_response, Apache's mod_proxy and core, lighttpd's XHTML page), as they appear
+// in 4xx/5xx bodies: what is left when a Server header is removed or renamed. Caddy's own errors
+// have an empty body (only its Server header names it).
 struct error_page_mark {
   const char *kind;
   const char *text;
@@ -19,6 +21,8 @@ constexpr error_page_mark error_pages[] = {
     {"nginx", "<hr><center>nginx"},
     {"apache", "<title>502 Proxy Error</title>"},
     {"apache", "The proxy server received an invalid"},
+    {"apache", "request due to maintenance downtime or capacity"},
+    {"lighttpd", "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>"},
 };
 
 // The field name of a raw header line ("content-type: x" -> "content-type").

@@ -5,8 +5,16 @@
 #   "fail ID" / "warn ID" / "inconclusive ID"   the non-passing checks (every other must pass)
 #   "args ..."                                  extra harness arguments
 #   "proxy-kind KIND"                           the kind the harness must detect by itself
-# CMD is the proxy's command line; {config} becomes the fixture's path, {listen} and {upstream}
-# are filled in by `streamcheck exec`.
+#   "pair BASE ID..."                           a fixture pair: this config is BASE with a fix
+#                                               applied; each ID fails (or warns) in BASE and
+#                                               passes here, and nothing that passes in BASE
+#                                               fails here (a fix that breaks another check is a
+#                                               regression)
+#   "reveals ID REASON"                         ID passes in the pair's BASE only because another
+#                                               fault hid what it judges, and the fix uncovers it
+# CMD is the proxy's command line; {config} becomes the fixture's path, {tmp} a scratch directory
+# of its own (pid files, logs, private copies), {listen} and {upstream} are filled in by
+# `streamcheck exec`.
 #   exec_fixtures.sh [--show] STREAMCHECK FIXTURE_DIR EXT -- CMD... [-- FIXTURE_NAME...]
 set -uo pipefail
 show=0
@@ -30,6 +38,7 @@ for name in "${names[@]}"; do
   extra=$(sed -n 's/^args //p' "$dir/$name.expect")
   kind=$(sed -n 's/^proxy-kind //p' "$dir/$name.expect")
   argv=("${command[@]//\{config\}/$dir/$name.$ext}")
+  argv=("${argv[@]//\{tmp\}/$out}")
   # shellcheck disable=SC2086
   "$streamcheck" exec --profile quick $extra --report "json:$out/report.json" \
     --report "console:$out/console.txt" -- "${argv[@]}" 2>"$out/streamcheck.err"
@@ -55,5 +64,34 @@ for name in "${names[@]}"; do
     grep -E '^(✘|⚠|\?|!) |expected:|actual:' "$out/console.txt" | sed 's/^/    /' | head -20
   fi
 done
-echo "$(basename "$dir") fixtures: $(( ${#names[@]} - failures )) passed, $failures failed"
+
+# The non-passing checks a fixture's .expect lists, as IDs.
+listed() { grep -E '^(fail|warn|inconclusive|error) ' "$dir/$1.expect" | cut -d' ' -f2 | sort; }
+pairs=0
+for name in "${names[@]}"; do
+  while read -r base ids; do
+    pairs=$((pairs + 1))
+    if [ ! -f "$dir/$base.expect" ]; then
+      echo "FAIL $name: pair with $base, which has no .expect"; failures=$((failures + 1)); continue
+    fi
+    for id in $ids; do
+      if ! listed "$base" | grep -qx "$id"; then
+        echo "FAIL $name: pair claims $id fails in $base, whose .expect lists it as passing"
+        failures=$((failures + 1))
+      elif listed "$name" | grep -qx "$id"; then
+        echo "FAIL $name: pair claims the fix makes $id pass, but $name.expect lists it"
+        failures=$((failures + 1))
+      fi
+    done
+    regressions=$(comm -13 <(listed "$base") <(listed "$name") |
+      grep -vxF -f <(sed -n 's/^reveals \([^ ]*\).*/\1/p' "$dir/$name.expect"; echo '#') | tr '\n' ' ')
+    if [ -n "$regressions" ]; then
+      echo "FAIL $name: the fix breaks what passes in $base: $regressions"
+      failures=$((failures + 1))
+    else
+      echo "pair $base -> $name: fixes $ids"
+    fi
+  done < <(sed -n 's/^pair //p' "$dir/$name.expect")
+done
+echo "$(basename "$dir") fixtures: ${#names[@]} run, $pairs pairs, $failures failures"
 [ $failures -eq 0 ]

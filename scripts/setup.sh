@@ -10,7 +10,7 @@ shift || true
 packages=(
   build-essential cmake pkg-config git curl ca-certificates
   libboost-dev libcurl4-openssl-dev nlohmann-json3-dev libgtest-dev
-  nginx-light haproxy openssl socat nodejs npm chromium iproute2
+  nginx-light haproxy caddy apache2 lighttpd lighttpd-modules-lua openssl socat nodejs npm chromium iproute2
   clang libclang-rt-14-dev clang-format
 )
 
@@ -28,8 +28,27 @@ if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${missing[*]}"
+  # The proxies' Debian services (nginx, haproxy, caddy, apache2, lighttpd) must not start or
+  # bind a port: tests start their own processes on loopback ports. A policy-rc.d that denies
+  # every start (exit 101) is in place for the install and removed afterwards if it was ours.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# streamcheck setup: no service starts during the install\nexit 101\n' |
+      $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    own_policy=1
+  fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ $own_policy -eq 1 ]; then $sudo rm -f "$policy"; fi
+  # Their units are enabled by the packages; a later boot would start them on
+  # ports 80/443. Disable them (best effort: no systemd in a container).
+  for service in caddy apache2 lighttpd; do
+    if command -v systemctl >/dev/null && systemctl is-enabled -q "$service" 2>/dev/null; then
+      $sudo systemctl disable -q "$service" 2>/dev/null || true
+    fi
+  done
 fi
 # The distribution's nginx service is not ours: tests start their own nginx processes.
 if [ -x /usr/sbin/nginx ] && command -v systemctl >/dev/null && systemctl is-active -q nginx 2>/dev/null; then

@@ -90,6 +90,9 @@ check cancel_propagates() {
       {{"nginx", "proxy_ignore_client_abort off; (the default): with it on, nginx learns that the "
                  "client left only when it next writes, and a buffered answer is written only "
                  "at the end"},
+       // fixtures/lighttpd/stock.conf fails, stream-response-body.conf passes.
+       {"lighttpd", "server.stream-response-body = 2: with the response buffered, lighttpd reads "
+                    "the whole answer before it notices the client has gone"},
        {"generic", "close the upstream connection when the client disconnects"}},
       .probes =
           [](const check_context &) {
@@ -131,6 +134,10 @@ check cancel_during_pause() {
                      "proxy_ignore_client_abort off; (the default): nginx then watches the client "
                      "while the upstream is silent"},
                     {"haproxy", haproxy_abort_fix},
+                    // fixtures/caddy/flush-interval.Caddyfile fails, stock.Caddyfile passes.
+                    {"caddy", "remove flush_interval -1 from reverse_proxy: with it Caddy does not "
+                              "cancel the upstream request when the client disconnects (Caddy 2.6 "
+                              "streams NDJSON and SSE without it)"},
                     {"generic",
                      "watch the client connection while the upstream is silent and close the "
                      "upstream connection when the client goes"}},
@@ -175,6 +182,10 @@ check cancel_before_first_token() {
                  "proxy_ignore_client_abort off; (the default): nginx then watches the client "
                  "while it waits for the upstream's response"},
                 {"haproxy", haproxy_abort_fix},
+                // fixtures/caddy/flush-interval.Caddyfile fails, stock.Caddyfile passes.
+                {"caddy", "remove flush_interval -1 from reverse_proxy: with it Caddy does not "
+                          "cancel the upstream request when the client disconnects (Caddy 2.6 "
+                          "streams NDJSON and SSE without it)"},
                 {"generic", "watch the client connection while waiting for the upstream's response "
                             "and close the upstream connection when the client goes"}},
       .probes =
@@ -208,6 +219,9 @@ check truncation_visible() {
       .fixes = {{"nginx",
                  "keep chunked_transfer_encoding on (the default) and proxy_http_version 1.1 so "
                  "nginx can tell an upstream crash from the end"},
+                // fixtures/lighttpd/stock.conf fails, stream-response-body.conf passes.
+                {"lighttpd", "server.stream-response-body = 2: a buffered answer gets a "
+                             "Content-Length and a clean end even when the upstream died mid-way"},
                 {"generic", "use chunked framing (HTTP/1.1) or HTTP/2 towards the client"}},
       .probes =
           [](const check_context &) {

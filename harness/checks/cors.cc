@@ -62,6 +62,27 @@ const std::map<std::string, std::string> one_layer_fixes = {
     {"generic", "emit CORS headers in exactly one layer (the proxy or the upstream)"},
 };
 
+// cors.stream-response: the one-layer advice, and per proxy the directives its fixture pair
+// proved (fixtures/<kind>/origin fails, cors passes). cors.single-value has no such pair yet.
+std::map<std::string, std::string> stream_response_fixes() {
+  auto fixes = one_layer_fixes;
+  fixes.insert(
+      {{"haproxy", "http-after-response set-header access-control-allow-origin "
+                   "%[var(txn.cors_origin)] for an allow-listed Origin, and http-request "
+                   "del-header origin towards Ollama (proxies/haproxy/ollama.cfg)"},
+       {"caddy", "header @allowed Access-Control-Allow-Origin {http.request.header.Origin} "
+                 "(@allowed: header_regexp Origin with your app's origins), header_up -Origin "
+                 "(proxies/caddy/Caddyfile)"},
+       {"apache",
+        "SetEnvIfNoCase Origin with your app's origins setting CORS_ORIGIN, Header always "
+        "set Access-Control-Allow-Origin \"%{CORS_ORIGIN}e\" env=CORS_ORIGIN, "
+        "RequestHeader unset Origin (proxies/apache/ollama.conf)"},
+       {"lighttpd", "setenv.set-response-header = ( \"Access-Control-Allow-Origin\" => "
+                    "\"https://your.app\" ) in a $REQUEST_HEADER[\"Origin\"] == "
+                    "\"https://your.app\" block (proxies/lighttpd/ollama.conf)"}});
+  return fixes;
+}
+
 check preflight_check() {
   // Fault: OPTIONS forwarded to an upstream that does not answer it (405), or answered without
   // the headers the SDK asks for: the browser never sends the POST.
@@ -72,12 +93,24 @@ check preflight_check() {
       .requirement =
           "OPTIONS with Origin, Access-Control-Request-Method: POST and Access-Control-Request-"
           "Headers: authorization, content-type, x-stainless-os gets a 2xx allowing all of them.",
-      .fixes = {{"nginx", "if ($request_method = OPTIONS) { return 204; } with add_header "
-                          "Access-Control-Allow-Origin/-Methods/-Headers (listing authorization, "
-                          "content-type, x-stainless-*) ... always"},
-                {"generic",
-                 "answer preflights at the proxy with a 204 and the Access-Control-Allow-* "
-                 "headers"}},
+      .fixes =
+          {{"nginx", "if ($request_method = OPTIONS) { return 204; } with add_header "
+                     "Access-Control-Allow-Origin/-Methods/-Headers (listing authorization, "
+                     "content-type, x-stainless-*) ... always"},
+           // fixtures/<kind>/origin fails, cors passes (HAProxy, Caddy, Apache, lighttpd).
+           {"haproxy",
+            "http-request return status 204 if METH_OPTIONS, with the Access-Control-* headers set "
+            "by http-after-response for allowed origins (proxies/haproxy/ollama.cfg)"},
+           {"caddy", "@preflight method OPTIONS and respond @preflight 204, with a header block "
+                     "setting Access-Control-* for allowed origins (proxies/caddy/Caddyfile)"},
+           {"apache",
+            "RewriteCond %{REQUEST_METHOD} OPTIONS and RewriteRule ^ - [R=204,L], with Header "
+            "always set Access-Control-* env=CORS_ORIGIN (proxies/apache/ollama.conf)"},
+           {"lighttpd", "a mod_magnet script (Debian: lighttpd-modules-lua) returning 204 for "
+                        "OPTIONS, with setenv.set-response-header Access-Control-* in a "
+                        "$REQUEST_HEADER[\"Origin\"] block (proxies/lighttpd/ollama.conf)"},
+           {"generic", "answer preflights at the proxy with a 204 and the Access-Control-Allow-* "
+                       "headers"}},
       .probes = [](const check_context &ctx) { return std::vector{preflight(ctx)}; },
       .judge = [](const observations &o, const check_context &ctx) -> verdict {
         const probe_result *r = o.probe("preflight");
@@ -110,7 +143,7 @@ check stream_response() {
           .severity = level::must,
           .requirement = "A streamed POST from a foreign origin gets 2xx and exactly one valid "
                          "Access-Control-Allow-Origin.",
-          .fixes = one_layer_fixes,
+          .fixes = stream_response_fixes(),
           .probes = [](const check_context &ctx) { return std::vector{browser_stream(ctx)}; },
           .judge = [](const observations &o, const check_context &ctx) -> verdict {
             const probe_result *r = o.probe("stream");
@@ -166,30 +199,39 @@ check single_value() {
 check error_responses() {
   // Fault: nginx's add_header without 'always' applies only to 2xx/3xx: "model not found"
   // reaches the page as an opaque network error instead of a readable message.
-  return {.id = "cors.error-responses",
-          .title = "Upstream errors are readable by the browser",
-          .severity = level::must,
-          .requirement = "Upstream 4xx/5xx responses carry valid CORS headers.",
-          .fixes = {{"nginx", "add 'always' to every add_header Access-Control-* line"},
-                    {"generic", "add CORS headers to error responses too"}},
-          .probes = [](const check_context &ctx) { return error_probes(ctx); },
-          .judge = [](const observations &o, const check_context &ctx) -> verdict {
-            json m = json::object();
-            for (const auto &spec : error_probes(ctx)) {
-              const probe_result &r = *o.probe(spec.name); // a missing probe reads as "not sent"
-              m[spec.name] = {{"status", r.status},
-                              {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
-              if (r.status < 400)
-                return fail("an upstream error status", spec.name + ": " + describe_failure(r),
-                            "the upstream error did not reach the client", m);
-              if (auto problem = cors_read_problem(r, ctx.origin))
-                return fail("valid CORS headers on HTTP " + std::to_string(r.status),
-                            spec.name + ": " + *problem,
-                            "CORS headers are added to successful responses only", m);
-            }
-            return pass("404 and 500 readable cross-origin", m);
-          },
-          .policy_dependent = true};
+  return {
+      .id = "cors.error-responses",
+      .title = "Upstream errors are readable by the browser",
+      .severity = level::must,
+      .requirement = "Upstream 4xx/5xx responses carry valid CORS headers.",
+      .fixes = {{"nginx", "add 'always' to every add_header Access-Control-* line"},
+                // fixtures/<kind>/origin fails, cors passes (HAProxy, Caddy, Apache, lighttpd).
+                {"haproxy",
+                 "http-after-response (not http-response alone) for the Access-Control-* headers"},
+                {"caddy",
+                 "the header directive: it applies to every response, upstream errors included"},
+                {"apache", "Header always set (plain Header set skips error responses)"},
+                {"lighttpd",
+                 "setenv.set-response-header: it applies to upstream error responses too"},
+                {"generic", "add CORS headers to error responses too"}},
+      .probes = [](const check_context &ctx) { return error_probes(ctx); },
+      .judge = [](const observations &o, const check_context &ctx) -> verdict {
+        json m = json::object();
+        for (const auto &spec : error_probes(ctx)) {
+          const probe_result &r = *o.probe(spec.name); // a missing probe reads as "not sent"
+          m[spec.name] = {{"status", r.status},
+                          {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
+          if (r.status < 400)
+            return fail("an upstream error status", spec.name + ": " + describe_failure(r),
+                        "the upstream error did not reach the client", m);
+          if (auto problem = cors_read_problem(r, ctx.origin))
+            return fail("valid CORS headers on HTTP " + std::to_string(r.status),
+                        spec.name + ": " + *problem,
+                        "CORS headers are added to successful responses only", m);
+        }
+        return pass("404 and 500 readable cross-origin", m);
+      },
+      .policy_dependent = true};
 }
 
 check proxy_errors() {
@@ -202,6 +244,12 @@ check proxy_errors() {
       .requirement = "Proxy-generated 502/504/413 responses carry valid CORS headers.",
       .fixes = {{"nginx", "add_header ... always in the server block (it applies to error_page "
                           "responses), or error_page with a location that adds the headers"},
+                // fixtures/<kind>/origin fails, cors passes (HAProxy, Caddy, Apache).
+                {"haproxy", "http-after-response set-header access-control-*: it also covers "
+                            "HAProxy's own 502/503/504, which http-response never sees"},
+                {"caddy",
+                 "the header directive before reverse_proxy: its headers stay on Caddy's own 502"},
+                {"apache", "Header always set: it covers Apache's own 502 too"},
                 {"generic", "add CORS headers to the proxy's own error responses"}},
       .probes =
           [](const check_context &ctx) {
@@ -287,6 +335,12 @@ check vary_origin() {
       .requirement = "A response that echoes the request's Origin carries Vary: Origin.",
       .fixes = {{"nginx",
                  "add_header Vary Origin always; next to the echoed Access-Control-Allow-Origin"},
+                // fixtures/<kind>/origin fails, cors passes (HAProxy, Caddy, Apache, lighttpd).
+                {"haproxy",
+                 "http-after-response set-header vary Origin where the origin is echoed"},
+                {"caddy", "Vary Origin in the header block that echoes the origin"},
+                {"apache", "Header always merge Vary Origin env=CORS_ORIGIN"},
+                {"lighttpd", "\"Vary\" => \"Origin\" in the setenv.set-response-header block"},
                 {"generic",
                  "send Vary: Origin whenever Access-Control-Allow-Origin echoes the origin"}},
       .probes =

@@ -65,6 +65,11 @@ check forwarded() {
       .requirement = "X-Forwarded-For and X-Forwarded-Proto (or Forwarded) reach the upstream.",
       .fixes = {{"nginx", "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; "
                           "proxy_set_header X-Forwarded-Proto $scheme;"},
+                // fixtures/<kind>/stock fails, forwarded passes (HAProxy, Apache).
+                {"haproxy", "option forwardfor, and http-request set-header x-forwarded-proto http "
+                            "(https if { ssl_fc })"},
+                {"apache", "RequestHeader set X-Forwarded-Proto expr=%{REQUEST_SCHEME} "
+                           "(mod_proxy_http adds X-Forwarded-For itself)"},
                 {"generic", "add X-Forwarded-For and X-Forwarded-Proto (or Forwarded)"}},
       .probes =
           [](const check_context &) { return std::vector{chat_stream("stream", {.tokens = 2})}; },

@@ -66,6 +66,9 @@ const std::map<std::string, std::string> buffering_fixes = {
     // fixtures/haproxy/stock.cfg fails, http-no-delay.cfg passes (HAProxy 2.6).
     {"haproxy", "option http-no-delay (in defaults, or the frontend and backend): without it "
                 "HAProxy holds each small write ~200 ms on a plain listener"},
+    // fixtures/lighttpd/stock.conf fails, stream-response-body.conf passes (lighttpd 1.4.69).
+    {"lighttpd", "server.stream-response-body = 2 (the default, 0, reads the whole upstream "
+                 "response before sending any of it)"},
     {"generic", "disable response buffering and compression for streamed responses"},
 };
 
@@ -165,6 +168,9 @@ check compressed_client() {
                 {"haproxy",
                  "option http-no-delay (stock HAProxy does not compress; its ~200 ms hold of "
                  "small writes is what shows here)"},
+                // fixtures/lighttpd/stock.conf fails, stream-response-body.conf passes.
+                {"lighttpd", "server.stream-response-body = 2 (stock lighttpd does not compress; "
+                             "its buffering of the whole response is what shows here)"},
                 {"generic", "do not compress text/event-stream and application/x-ndjson"}},
       .probes =
           [](const check_context &) {

@@ -32,6 +32,13 @@ check origin_accepted() {
           "A request carrying the browser's Origin is not refused by the upstream's origin policy.",
       .fixes = {{"nginx", "proxy_set_header Origin \"\"; (CORS is answered by nginx), or set "
                           "OLLAMA_ORIGINS on the Ollama host to the app's origin"},
+                // fixtures/<kind>/stock fails, origin passes (HAProxy, Caddy, Apache, lighttpd).
+                {"haproxy",
+                 "http-request del-header origin (in the backend; CORS is answered by HAProxy)"},
+                {"caddy", "header_up -Origin inside reverse_proxy (CORS is answered by Caddy)"},
+                {"apache", "RequestHeader unset Origin (mod_headers; CORS is answered by Apache)"},
+                {"lighttpd", "setenv.set-request-header = ( \"Origin\" => \"\" ) (mod_setenv; CORS "
+                             "is answered by lighttpd)"},
                 {"generic", "strip Origin towards the upstream, or allow the app's origin there "
                             "(OLLAMA_ORIGINS)"}},
       .probes =
@@ -60,6 +67,11 @@ check host_accepted() {
               "A request to the proxy's public name is not refused by the upstream's Host check.",
           .fixes = {{"nginx", "proxy_set_header Host localhost:11434; (or run Ollama with "
                               "OLLAMA_HOST=0.0.0.0, which disables its Host check)"},
+                    // fixtures/<kind>/stock fails, host passes (HAProxy, Caddy, lighttpd).
+                    {"haproxy", "http-request set-header host localhost:11434 (in the backend)"},
+                    {"caddy", "header_up Host {upstream_hostport} inside reverse_proxy"},
+                    {"lighttpd",
+                     "proxy.header = ( \"map-host-request\" => ( \"-\" => \"localhost:11434\" ) )"},
                     {"generic", "send a local Host (localhost:11434) to Ollama"}},
           .probes =
               [](const check_context &ctx) {

@@ -99,6 +99,10 @@ void write_roll_call(std::ostream &out, const run_report &r) {
 
 } // namespace
 
+const char *glyph_of(outcome o) {
+  return look_of(o).glyph;
+}
+
 std::string console_line(const check_result &c, bool color) {
   std::string out = headline(c, color);
   if (!text::has_details(c.result)) return out;

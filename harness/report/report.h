@@ -16,6 +16,7 @@ enum class outcome { pass, warn, fail, inconclusive, skip, error };
 
 const char *to_string(level l);   // "MUST", "SHOULD", "INFO"
 const char *to_string(outcome o); // "pass", "warn", "fail", "inconclusive", "skip", "error"
+const char *glyph_of(outcome o);  // the console's mark: ✔ ⚠ ✘ ? – !
 
 // What the harness recorded of one streamed probe, for the HTML timeline: each event's emission
 // at the mock and its arrival at the client, through the proxy and directly. Times in ms;

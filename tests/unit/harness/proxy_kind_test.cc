@@ -106,5 +106,40 @@ TEST(ProxyKind, NginxErrorPageWithoutServerHeader) {
   EXPECT_EQ(detect_proxy_kind({page}).kind, "nginx");
 }
 
+// lighttpd 1.4.69's own 503 (upstream down), as it sends it, with its Server header removed
+// (server.tag = ""): the XML prolog of its XHTML page gives it away; an XHTML page without it does
+// not.
+TEST(ProxyKind, LighttpdErrorPageWithoutServerHeader) {
+  const std::string page_body =
+      "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML "
+      "1.0 Transitional//EN\"\n         \"http://www.w3.org/TR/xhtml1/DTD/"
+      "xhtml1-transitional.dtd\">\n<html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"en\" "
+      "lang=\"en\">\n <head>\n  <title>503 Service Unavailable</title>\n </head>\n <body>\n  "
+      "<h1>503 Service Unavailable</h1>\n </body>\n</html>\n";
+  const probe_result page = response(
+      {"HTTP/1.1 503 Service Unavailable", "Content-Type: text/html", "Content-Length: 361"}, 503,
+      page_body);
+  const proxy_kind k = detect_proxy_kind({canonical(), page});
+  EXPECT_EQ(k.kind, "lighttpd");
+  EXPECT_NE(k.source.find("HTTP 503 error page"), std::string::npos) << k.source;
+  const probe_result other =
+      response({"HTTP/1.1 503 Service Unavailable", "Content-Type: text/html"}, 503,
+               "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 "
+               "Transitional//EN\"><html><body>down</body></html>");
+  EXPECT_EQ(detect_proxy_kind({other}).kind, "generic");
+}
+
+// Apache 2.4.71's own 503 (ProxyPass backend refused the connection), Server header removed.
+TEST(ProxyKind, ApacheUnavailablePageWithoutServerHeader) {
+  const probe_result page = response(
+      {"HTTP/1.1 503 Service Unavailable", "Content-Type: text/html; charset=iso-8859-1"}, 503,
+      "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" "
+      "\"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>503 Service "
+      "Unavailable</title>\n</head><body>\n<h1>Service Unavailable</h1>\n<p>The server is "
+      "temporarily unable to service your\nrequest due to maintenance downtime or capacity\n"
+      "problems. Please try again later.</p>\n</body></html>\n");
+  EXPECT_EQ(detect_proxy_kind({page}).kind, "apache");
+}
+
 } // namespace
 } // namespace streamcheck::harness

@@ -247,7 +247,10 @@ TEST(Catalog, FixForFallsBackToGenericMarkedAsSuch) {
   // No other proxy's directive, and no claim that the generic text was verified on it.
   EXPECT_NE(c.fix_for("haproxy").find("option http-no-delay"), std::string::npos)
       << "proven by fixtures/haproxy/stock.cfg vs http-no-delay.cfg";
-  for (const char *kind : {"caddy", "apache", "lighttpd"}) {
+  EXPECT_NE(c.fix_for("lighttpd").find("server.stream-response-body = 2"), std::string::npos)
+      << "proven by fixtures/lighttpd/stock.conf vs stream-response-body.conf";
+  // Caddy and Apache stream as they are: no pair, so the generic text, marked as such.
+  for (const char *kind : {"caddy", "apache"}) {
     EXPECT_EQ(c.fix_for(kind).rfind(c.fixes.at("generic"), 0), 0u) << kind;
     EXPECT_NE(c.fix_for(kind).find(std::string("no ") + kind + " setting has been verified"),
               std::string::npos)

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# streamcheck haproxy CFG, caddy FILE and lighttpd CONF end to end: the user's file untouched,
+# the proxy's own config check mapped to the user's file:line (exit 2), bad input as one-line
+# setup errors, a good config passing and a faulty one failing, TLS binds with a throwaway
+# certificate, nothing Caddy writes outside the temp prefix. Real processes. Exits 77 when
+# neither proxy is installed.
+#   managed_cmd_test.sh STREAMCHECK SOURCE_DIR
+set -uo pipefail
+sc=$1 src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0 passed=0
+
+# shellcheck source=expect.sh
+. "$(dirname "$0")/expect.sh"
+
+have() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ]; }
+have haproxy || have caddy || have lighttpd || { echo "no haproxy, caddy or lighttpd installed"; exit 77; }
+
+expect "haproxy without a file" 3 "haproxy needs the config file" 2 "$sc" haproxy
+expect "caddy without a file" 3 "caddy needs the config file" 2 "$sc" caddy
+expect "haproxy missing file" 2 "/nonexistent.cfg: no such file" 5 "$sc" haproxy /nonexistent.cfg
+
+if have haproxy; then
+  printf 'frontend f\n\tbind *:8080\n\tdefault_backend b\nbackend b\n\tserverr x 127.0.0.1:1\n\tserver y 127.0.0.1:1\n' >"$work/bad.cfg"
+  expect "haproxy -c mapped to the user's line" 2 "parsing \[$work/bad.cfg:5\] : unknown keyword 'serverr'" 15 \
+    "$sc" haproxy "$work/bad.cfg"
+  printf 'frontend f\n\tbind *:8080\n\thttp-request return status 200\n' >"$work/noproxy.cfg"
+  expect "haproxy config that proxies nothing" 2 "no server line in any backend" 10 \
+    "$sc" haproxy "$work/noproxy.cfg"
+  cp "$src/fixtures/haproxy/stock.cfg" "$work/stock.cfg"
+  before=$(sha256sum "$work/stock.cfg")
+  expect "stock HAProxy holds small events" 1 "✘ stream.first-token" 60 \
+    "$sc" haproxy "$work/stock.cfg" --profile quick --check 'stream.first-token' --no-color
+  [ "$before" = "$(sha256sum "$work/stock.cfg")" ] || { echo "FAIL stock.cfg was modified"; failures=$((failures + 1)); }
+  expect "recommended HAProxy passes" 0 "0 failed" 60 \
+    "$sc" haproxy "$src/proxies/haproxy/ollama.cfg" --profile quick --no-color \
+    --check 'stream.*' --check 'cors.*' --check 'upstream.*' --check 'abort.cancel-*'
+  # Two binds, one TLS with a certificate that is not here: both tested, the TLS one with a
+  # throwaway certificate (HAProxy's small-event hold shows on the plain listener only).
+  sed 's|^\tbind \*:8080$|\tbind *:8080\n\tbind *:8443 ssl crt /etc/ssl/private/ollama.pem|' \
+    "$src/proxies/haproxy/ollama.cfg" >"$work/two-binds.cfg"
+  expect "HAProxy plain and TLS binds" 0 "a throwaway one is used" 90 \
+    "$sc" haproxy "$work/two-binds.cfg" --profile quick --no-color --check 'stream.first-token'
+  grep -q "https://127.0.0.1" "$work/err" || { echo "FAIL TLS bind not tested"; failures=$((failures + 1)); }
+fi
+
+if have caddy; then
+  printf ':8080 {\n\treverse_proxyy localhost:11434\n}\n' >"$work/bad.Caddyfile"
+  expect "caddy adapt names the user's line" 2 "$work/bad.Caddyfile:2: unrecognized directive: reverse_proxyy" 15 \
+    "$sc" caddy "$work/bad.Caddyfile"
+  printf ':8080 {\n\trespond "hi"\n}\n' >"$work/noproxy.Caddyfile"
+  expect "Caddy config that proxies nothing" 2 "no HTTP server with a reverse_proxy" 15 \
+    "$sc" caddy "$work/noproxy.Caddyfile"
+  echo '{"apps": ' >"$work/bad.json"
+  expect "Caddy JSON that is not JSON" 2 "not a Caddy JSON config" 10 "$sc" caddy "$work/bad.json"
+  # A host-routed site with automatic HTTPS: answered on loopback over plain HTTP, no ACME, no
+  # admin endpoint, nothing in HOME.
+  printf 'ollama.example.com {\n\treverse_proxy localhost:11434 {\n\t\tflush_interval -1\n\t}\n}\n' \
+    >"$work/site.Caddyfile"
+  expect "flush_interval -1 breaks cancellation" 1 "✘ abort.cancel-before-first-token" 60 \
+    env HOME="$work/home" "$sc" caddy "$work/site.Caddyfile" --profile quick --no-color \
+    --check 'abort.cancel-*'
+  grep -q "tested over plain HTTP" "$work/err" || { echo "FAIL no plain-HTTP note"; failures=$((failures + 1)); }
+  [ ! -e "$work/home" ] || { echo "FAIL Caddy wrote into HOME: $(find "$work/home" | head -3)"; failures=$((failures + 1)); }
+  expect "recommended Caddyfile passes" 0 "0 failed" 60 \
+    "$sc" caddy "$src/proxies/caddy/Caddyfile" --profile quick --no-color \
+    --check 'stream.*' --check 'cors.*' --check 'upstream.*' --check 'abort.cancel-*'
+fi
+
+if have lighttpd; then
+  printf 'server.port = 8080\nproxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => 11434 ) )\n' \
+    >"$work/bad-lighttpd.conf"
+  expect "lighttpd's parser names the user's line" 2 "source: $work/bad-lighttpd.conf line: 3" 15 \
+    "$sc" lighttpd "$work/bad-lighttpd.conf"
+  printf 'server.port = 8080\nserver.document-root = "/var/www/html"\n' >"$work/noproxy-lighttpd.conf"
+  expect "lighttpd config that proxies nothing" 2 "no proxy.server" 15 \
+    "$sc" lighttpd "$work/noproxy-lighttpd.conf"
+  expect "stock lighttpd buffers" 1 "✘ stream.first-token" 60 \
+    "$sc" lighttpd "$src/fixtures/lighttpd/stock.conf" --profile quick --no-color \
+    --check 'stream.first-token'
+  expect "lighttpd with streaming on" 0 "0 failed" 60 \
+    "$sc" lighttpd "$src/fixtures/lighttpd/stream-response-body.conf" --profile quick --no-color \
+    --check 'stream.*' --check 'abort.cancel-propagates' --check 'abort.truncation-visible'
+fi
+
+echo "managed commands: $passed passed, $failures failed"
+[ "$failures" -eq 0 ]

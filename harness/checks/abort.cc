@@ -44,9 +44,10 @@ verdict judge_cancel(const observations &o, const check_context &ctx, const canc
   const double closed_ms = static_cast<double>(e.closed_us()) / 1000.0;
   // Both times count from the request: the client's from its send, the mock's from its read, so
   // the difference slightly underestimates by the proxy's forwarding latency.
-  const double after_ms = closed_ms - static_cast<double>(r->aborted_us) / 1000.0;
+  const double client_closed_ms = static_cast<double>(r->aborted_us) / 1000.0;
+  const double after_ms = closed_ms - client_closed_ms;
   json m = {{"upstream_outcome", to_string(outcome)},
-            {"client_closed_ms", r->aborted_us / 1000.0},
+            {"client_closed_ms", client_closed_ms},
             {"upstream_closed_ms", closed_ms},
             {"propagation_ms", after_ms}};
   const bool closed = closed_by_peer(outcome);

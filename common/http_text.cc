@@ -20,6 +20,10 @@ std::string_view trim_ows(std::string_view s) {
   return s;
 }
 
+std::string media_type(std::string_view content_type) {
+  return ascii_lower(std::string(trim_ows(content_type.substr(0, content_type.find(';')))));
+}
+
 std::string_view find_header(const header_list &headers, std::string_view name) {
   for (const auto &[n, v] : headers)
     if (iequals(n, name)) return v;

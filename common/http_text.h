@@ -18,6 +18,10 @@ bool iequals(std::string_view a, std::string_view b);
 // Without the optional whitespace (spaces, tabs) HTTP allows around values and list items.
 std::string_view trim_ows(std::string_view s);
 
+// "text/event-stream" from "Text/Event-Stream; charset=utf-8": media types compare
+// case-insensitively and without their parameters (RFC 9110 §8.3.1).
+std::string media_type(std::string_view content_type);
+
 // The first value of a header (case-insensitive name), empty when absent.
 std::string_view find_header(const header_list &headers, std::string_view name);
 std::size_t count_header(const header_list &headers, std::string_view name);

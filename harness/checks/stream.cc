@@ -1,7 +1,7 @@
 // stream.*: tokens must reach the client as the model produces them.
-#include <cctype>
 #include <cstdio>
 
+#include "common/http_text.h"
 #include "harness/checks/catalog_parts.h"
 #include "harness/checks/requests.h"
 #include "harness/timing.h"
@@ -211,16 +211,6 @@ check large_response() {
                 return v;
               },
           .timing = true};
-}
-
-// Media types compare case-insensitively (RFC 9110 §8.3.1); parameters are ignored.
-std::string media_type(const std::string &content_type) {
-  std::string t = content_type.substr(0, content_type.find(';'));
-  while (!t.empty() && t.back() == ' ')
-    t.pop_back();
-  for (auto &c : t)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return t;
 }
 
 check content_type() {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/http_text.h"
 #include "harness/checks/requests.h"
 #include "harness/timing.h"
 
@@ -306,15 +307,6 @@ check compressed_client() {
                 return v;
               },
           .timing = true};
-}
-
-std::string media_type(const std::string &content_type) {
-  std::string t = content_type.substr(0, content_type.find(';'));
-  while (!t.empty() && t.back() == ' ')
-    t.pop_back();
-  std::transform(t.begin(), t.end(), t.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return t;
 }
 
 check content_type() {

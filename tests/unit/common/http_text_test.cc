@@ -37,5 +37,12 @@ TEST(BodyFraming, Names) {
   EXPECT_STREQ(to_string(body_framing::close_delimited), "close-delimited");
 }
 
+TEST(MediaType, CaseAndParametersDoNotCount) {
+  EXPECT_EQ(media_type("Text/Event-Stream; charset=utf-8"), "text/event-stream");
+  EXPECT_EQ(media_type(" application/x-ndjson ;q=1"), "application/x-ndjson");
+  EXPECT_EQ(media_type("application/json"), "application/json");
+  EXPECT_EQ(media_type(""), "");
+}
+
 } // namespace
 } // namespace streamcheck

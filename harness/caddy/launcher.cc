@@ -74,10 +74,9 @@ result<json> load(const std::string &binary, const std::string &user_file,
 
 caddy_config::caddy_config(std::string binary, std::string user_file, json adapted,
                            std::string prefix, unsigned short mock_port)
-    : binary_(std::move(binary)), user_file_(std::move(user_file)), prefix_(std::move(prefix)),
-      adapted_(std::move(adapted)), mock_port_(mock_port) {
-  std::error_code ec;
-  std::filesystem::create_directories(logs_dir(), ec);
+    : packaged_proxy("Caddy", std::move(binary), std::move(user_file), std::move(prefix),
+                     mock_port),
+      adapted_(std::move(adapted)) {
   version_ =
       parse_version(managed::command_output({binary_, "version"}, logs_dir() + "/caddy-version.log",
                                             private_home_env(prefix_), inherited_home));

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "harness/caddy/config.h"
-#include "harness/managed/proxy.h"
+#include "harness/managed/packaged.h"
 
 namespace streamcheck::harness::caddy {
 
@@ -21,23 +21,18 @@ std::string parse_version(const std::string &version_output);
 result<nlohmann::json> load(const std::string &binary, const std::string &user_file,
                             const std::string &prefix);
 
-class caddy_config : public managed::proxy_kind {
+class caddy_config : public managed::packaged_proxy {
 public:
   caddy_config(std::string binary, std::string user_file, nlohmann::json adapted,
                std::string prefix, unsigned short mock_port);
 
   std::string kind() const override { return "caddy"; }
-  std::string version() const override { return version_.empty() ? "" : "Caddy " + version_; }
-  std::string binary() const override { return binary_; }
   int ports_needed() const override;
   result<unsigned short> write_config(const std::vector<unsigned short> &ports) override;
   std::vector<std::string> check_command() const override;
   std::string check_name() const override { return "caddy validate"; }
   std::string explain_rejection(const std::string &check_output) const override;
   std::vector<std::string> start_command() const override;
-  std::string error_log() const override { return logs_dir() + "/stderr.log"; }
-  std::string pid_file() const override { return ""; }
-  std::string logs_dir() const override { return prefix_ + "/logs"; }
   bool relevant_log_line(const std::string &line) const override;
 
   const rewritten &flat() const { return flat_; }
@@ -45,9 +40,7 @@ public:
 
 private:
   std::vector<std::string> with_private_home(std::vector<std::string> argv) const;
-  std::string binary_, user_file_, prefix_, version_;
   nlohmann::json adapted_;
-  unsigned short mock_port_;
   rewritten flat_;
 };
 

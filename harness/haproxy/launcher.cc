@@ -10,19 +10,14 @@
 
 namespace streamcheck::harness::haproxy {
 std::string parse_version(const std::string &v_output) {
-  const std::string key = "HAProxy version ";
-  const auto at = v_output.find(key);
-  if (at == std::string::npos) return "";
-  const auto start = at + key.size();
-  return v_output.substr(start, v_output.find_first_of(" \n", start) - start);
+  return managed::word_after(v_output, "HAProxy version ");
 }
 
 haproxy_config::haproxy_config(std::string binary, std::string user_file, std::string text,
                                std::string prefix, unsigned short mock_port)
-    : binary_(std::move(binary)), user_file_(std::move(user_file)), text_(std::move(text)),
-      prefix_(std::move(prefix)), mock_port_(mock_port) {
-  std::error_code ec;
-  std::filesystem::create_directories(logs_dir(), ec);
+    : packaged_proxy("HAProxy", std::move(binary), std::move(user_file), std::move(prefix),
+                     mock_port),
+      text_(std::move(text)) {
   version_ = parse_version(managed::command_output({binary_, "-v"}, logs_dir() + "/haproxy-v.log"));
 }
 
@@ -35,7 +30,7 @@ result<unsigned short> haproxy_config::write_config(const std::vector<unsigned s
   o.ports = ports;
   o.mock_port = mock_port_;
   o.prefix = prefix_;
-  o.certificate = prefix_ + "/throwaway.pem";
+  o.certificate = throwaway_pem();
   auto r = rewrite(text_, o);
   if (!r) return error{user_file_ + ": " + r.message()};
   flat_ = std::move(*r);
@@ -45,8 +40,7 @@ result<unsigned short> haproxy_config::write_config(const std::vector<unsigned s
 }
 
 result<bool> haproxy_config::prepare() {
-  if (!flat_.throwaway_certificate) return true;
-  return managed::make_throwaway_pem(prefix_ + "/throwaway.pem", logs_dir());
+  return make_certificate_if(flat_.throwaway_certificate);
 }
 
 std::vector<std::string> haproxy_config::check_command() const {

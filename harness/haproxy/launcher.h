@@ -6,14 +6,14 @@
 #include <string>
 
 #include "harness/haproxy/config.h"
-#include "harness/managed/proxy.h"
+#include "harness/managed/packaged.h"
 
 namespace streamcheck::harness::haproxy {
 
 // "2.6.12-1+deb12u4" from `haproxy -v`'s first line; "" when it says nothing usable.
 std::string parse_version(const std::string &v_output);
 
-class haproxy_config : public managed::proxy_kind {
+class haproxy_config : public managed::packaged_proxy {
 public:
   // user_file: the path as the user gave it (messages), text: its contents, prefix: the temp
   // directory (must exist), mock_port: where every server goes.
@@ -21,8 +21,6 @@ public:
                  unsigned short mock_port);
 
   std::string kind() const override { return "haproxy"; }
-  std::string version() const override { return version_.empty() ? "" : "HAProxy " + version_; }
-  std::string binary() const override { return binary_; }
   int ports_needed() const override;
   result<unsigned short> write_config(const std::vector<unsigned short> &ports) override;
   // A throwaway certificate (PEM: certificate and key) when a bind's crt is missing here.
@@ -31,18 +29,14 @@ public:
   std::string check_name() const override { return "haproxy -c"; }
   std::string explain_rejection(const std::string &check_output) const override;
   std::vector<std::string> start_command() const override;
-  // HAProxy logs to syslog; its own alerts go to stderr, which the launcher keeps here.
-  std::string error_log() const override { return logs_dir() + "/stderr.log"; }
-  std::string pid_file() const override { return ""; }
-  std::string logs_dir() const override { return prefix_ + "/logs"; }
+  // HAProxy logs to syslog; its own alerts go to stderr (packaged_proxy::error_log).
   bool relevant_log_line(const std::string &line) const override;
 
   const rewritten &flat() const { return flat_; }
   std::string config_path() const { return prefix_ + "/haproxy.cfg"; }
 
 private:
-  std::string binary_, user_file_, text_, prefix_, version_;
-  unsigned short mock_port_;
+  std::string text_;
   rewritten flat_;
 };
 

@@ -9,11 +9,7 @@
 
 namespace streamcheck::harness::lighttpd {
 std::string parse_version(const std::string &v_output) {
-  const std::string key = "lighttpd/";
-  const auto at = v_output.find(key);
-  if (at == std::string::npos) return "";
-  const auto start = at + key.size();
-  return v_output.substr(start, v_output.find_first_of(" \n", start) - start);
+  return managed::word_after(v_output, "lighttpd/");
 }
 
 result<std::string> load(const std::string &binary, const std::string &user_file,
@@ -38,10 +34,9 @@ result<std::string> load(const std::string &binary, const std::string &user_file
 
 lighttpd_config::lighttpd_config(std::string binary, std::string user_file, std::string normalized,
                                  std::string prefix, unsigned short mock_port)
-    : binary_(std::move(binary)), user_file_(std::move(user_file)),
-      normalized_(std::move(normalized)), prefix_(std::move(prefix)), mock_port_(mock_port) {
-  std::error_code ec;
-  std::filesystem::create_directories(logs_dir(), ec);
+    : packaged_proxy("lighttpd", std::move(binary), std::move(user_file), std::move(prefix),
+                     mock_port),
+      normalized_(std::move(normalized)) {
   version_ =
       parse_version(managed::command_output({binary_, "-v"}, logs_dir() + "/lighttpd-v.log"));
 }
@@ -55,7 +50,7 @@ result<unsigned short> lighttpd_config::write_config(const std::vector<unsigned 
   o.ports = ports;
   o.mock_port = mock_port_;
   o.prefix = prefix_;
-  o.certificate = prefix_ + "/throwaway.pem";
+  o.certificate = throwaway_pem();
   auto r = rewrite(normalized_, o);
   if (!r) return error{user_file_ + ": " + r.message()};
   flat_ = std::move(*r);
@@ -65,8 +60,7 @@ result<unsigned short> lighttpd_config::write_config(const std::vector<unsigned 
 }
 
 result<bool> lighttpd_config::prepare() {
-  if (!flat_.throwaway_certificate) return true;
-  return managed::make_throwaway_pem(prefix_ + "/throwaway.pem", logs_dir());
+  return make_certificate_if(flat_.throwaway_certificate);
 }
 
 std::vector<std::string> lighttpd_config::check_command() const {

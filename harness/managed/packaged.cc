@@ -4,33 +4,20 @@
 #include "harness/nginx/launcher.h"
 #include "harness/process.h"
 
-#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace streamcheck::harness::managed {
-namespace {
-
-bool executable(const std::string &path) {
-  return access(path.c_str(), X_OK) == 0;
-}
-
-} // namespace
-
 result<std::string> find_packaged_binary(const std::string &name, const std::string &package,
                                          const std::string &explicit_path) {
   if (!explicit_path.empty()) {
-    if (executable(explicit_path)) return explicit_path;
+    if (!find_program(explicit_path).empty()) return explicit_path;
     return error{explicit_path + ": not an executable"};
   }
-  if (const char *path = std::getenv("PATH")) {
-    std::istringstream dirs(path);
-    for (std::string d; std::getline(dirs, d, ':');)
-      if (!d.empty() && executable(d + "/" + name)) return d + "/" + name;
-  }
-  for (const char *dir : {"/usr/sbin/", "/usr/bin/"})
-    if (executable(dir + name)) return dir + name;
+  // Debian installs the daemons in /usr/sbin, which a user's PATH often lacks.
+  for (const std::string &candidate : {name, "/usr/sbin/" + name, "/usr/bin/" + name})
+    if (auto found = find_program(candidate); !found.empty()) return found;
   return error{name +
                " not found (not on PATH, not in /usr/sbin or /usr/bin): install the Debian "
                "package " +
@@ -48,6 +35,13 @@ std::string command_output(const std::vector<std::string> &argv, const std::stri
                 .truncate = true}))
     return "";
   return c.wait(std::chrono::seconds(10)) == 0 ? read_file(log) : "";
+}
+
+std::string word_after(const std::string &text, const std::string &key) {
+  const auto at = text.find(key);
+  if (at == std::string::npos) return "";
+  const auto start = at + key.size();
+  return text.substr(start, text.find_first_of(" \n", start) - start);
 }
 
 std::vector<std::string> split_lines(const std::string &text) {
@@ -72,6 +66,18 @@ result<bool> make_throwaway_pem(const std::string &pem, const std::string &logs_
     return made;
   if (!write_text_file(pem, read_file(cert) + read_file(key))) return error{"cannot write " + pem};
   return true;
+}
+
+packaged_proxy::packaged_proxy(std::string product, std::string binary, std::string user_file,
+                               std::string prefix, unsigned short mock_port)
+    : product_(std::move(product)), binary_(std::move(binary)), user_file_(std::move(user_file)),
+      prefix_(std::move(prefix)), mock_port_(mock_port) {
+  std::error_code ec;
+  std::filesystem::create_directories(logs_dir(), ec);
+}
+
+result<bool> packaged_proxy::make_certificate_if(bool needed) const {
+  return needed ? make_throwaway_pem(throwaway_pem(), logs_dir()) : result<bool>(true);
 }
 
 } // namespace streamcheck::harness::managed

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "harness/managed/proxy.h"
 
 namespace streamcheck::harness::managed {
 
@@ -21,6 +22,10 @@ std::string command_output(const std::vector<std::string> &argv, const std::stri
                            const std::vector<std::string> &extra_env = {},
                            const std::vector<std::string> &drop_env = {});
 
+// The word after `key` in a version banner ("HAProxy version 2.6.12-1 2023/..." with key
+// "HAProxy version " -> "2.6.12-1"); "" when the key is absent.
+std::string word_after(const std::string &text, const std::string &key);
+
 // A config's lines, without their '\n'.
 std::vector<std::string> split_lines(const std::string &text);
 
@@ -29,5 +34,30 @@ bool write_text_file(const std::string &path, const std::string &text);
 
 // A self-signed certificate and its key in one PEM file at `pem` (openssl's log in logs_dir).
 result<bool> make_throwaway_pem(const std::string &pem, const std::string &logs_dir);
+
+// What the kinds of packaged proxies have alike: the binary, the user's file (named in messages,
+// never written), the private prefix with its logs, the version the binary reported, the mock's
+// port every upstream is pointed at, and the throwaway certificate a TLS listener may need.
+class packaged_proxy : public proxy_kind {
+public:
+  std::string binary() const override { return binary_; }
+  std::string version() const override { return version_.empty() ? "" : product_ + " " + version_; }
+  // Their alerts go to stderr, which the launcher keeps in output_log().
+  std::string error_log() const override { return output_log(); }
+  std::string pid_file() const override { return ""; }
+  std::string logs_dir() const override { return prefix_ + "/logs"; }
+
+protected:
+  // product: the name versions are printed with ("HAProxy"); creates logs_dir().
+  packaged_proxy(std::string product, std::string binary, std::string user_file, std::string prefix,
+                 unsigned short mock_port);
+  std::string throwaway_pem() const { return prefix_ + "/throwaway.pem"; }
+  // prepare() for kinds whose rewrite may ask for a throwaway certificate.
+  result<bool> make_certificate_if(bool needed) const;
+
+  const std::string product_, binary_, user_file_, prefix_;
+  const unsigned short mock_port_;
+  std::string version_; // set by the kind's constructor from its binary's banner
+};
 
 } // namespace streamcheck::harness::managed

@@ -16,7 +16,6 @@ namespace streamcheck::protocol {
 enum class abort_kind { none, fin, rst };
 
 struct scenario {
-  std::string id{};          // correlation id, echoed into the journal
   int first_token_ms = 40;   // silence (no byte, not even headers) before the first event
   int gap_ms = 15;           // between events
   int jitter_ms = 0;         // uniform +/- on each gap
@@ -37,6 +36,10 @@ struct scenario {
   header_list headers{};      // extra response headers
   bool legacy_chunks = false; // OpenAI SSE chunk layout of Ollama <= v0.32.5
   unsigned seed = 0;          // jitter and token text are deterministic per seed
+  // Correlation id, echoed into the journal. Last, not first: with a string first, the JSON-era
+  // call chat_stream("s", {{"tokens", 3}}) still compiled (as id = std::string("tokens", 3)); an
+  // int first makes it the compile error it should be.
+  std::string id{};
 
   bool operator==(const scenario &) const = default;
 };

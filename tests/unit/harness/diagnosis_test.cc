@@ -196,7 +196,7 @@ TEST(OpenAiUpstream, OllamaRouteChecksAreNotApplicable) {
 }
 
 TEST(ExactBody, TheWholeBodyIsExactlyTheSize) {
-  probe_spec p = chat_stream("upload", {.id = "sc12345678.body.upload.p", .tokens = 2});
+  probe_spec p = chat_stream("upload", {.tokens = 2, .id = "sc12345678.body.upload.p"});
   p.body["messages"][0]["images"] = json::array({std::string(5000, 'A')});
   for (std::size_t want : {4000u, 5100u, 20u << 20})
     EXPECT_EQ(fit_body(p.body, want).size(), want);

@@ -33,8 +33,7 @@ TEST(ToOverrides, OnlyTheKeysThatDiffer) {
 }
 
 TEST(ToOverrides, EveryKnobRoundTrips) {
-  const scenario s{.id = "run-1/check-7",
-                   .first_token_ms = 1,
+  const scenario s{.first_token_ms = 1,
                    .gap_ms = 2,
                    .jitter_ms = 3,
                    .tokens = 4,
@@ -51,7 +50,8 @@ TEST(ToOverrides, EveryKnobRoundTrips) {
                    .status = 503,
                    .headers = {{"X-Accel-Buffering", "no"}, {"access-control-allow-origin", "*"}},
                    .legacy_chunks = true,
-                   .seed = 12};
+                   .seed = 12,
+                   .id = "run-1/check-7"};
   EXPECT_EQ(round_trip(s), s);
   EXPECT_EQ(to_overrides(s).size(), 19u); // every knob differs from the default
 }

@@ -90,7 +90,8 @@ protected:
       body_bytes += rd.offset + rd.bytes - begin;
       if (ms_between(rd.at, last_body_read) <= 100.0) burst_bytes += rd.offset + rd.bytes - begin;
     }
-    a.last_burst_share = body_bytes ? static_cast<double>(burst_bytes) / body_bytes : 0;
+    a.last_burst_share =
+        body_bytes ? static_cast<double>(burst_bytes) / static_cast<double>(body_bytes) : 0;
     return a;
   }
 

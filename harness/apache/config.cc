@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <glob.h>
+#include <map>
 #include <set>
 
 namespace streamcheck::harness::apache {
@@ -348,6 +349,55 @@ struct rewriter {
   std::vector<line_scope> scopes = scopes_of(c);
   std::set<int> vhosts_with_throwaway;
 
+  // Whether a line sends requests to a backend (ProxyPass to a URL or a balancer, RewriteRule [P]).
+  bool proxies(std::size_t i) const {
+    if (!scopes[i].active || is_comment(c.lines[i])) return false;
+    const auto w = directive_words(c.lines[i]);
+    const std::string name = w.empty() ? "" : lower(w[0].text);
+    if (name == "rewriterule")
+      return w.size() >= 4 && proxy_flag(w[3].text) && !to_mock(w[2].text, 1).empty();
+    if (name != "proxypass" && name != "proxypassmatch") return false;
+    return std::any_of(w.begin() + 1, w.end(), [](const word &x) {
+      return !to_mock(x.text, 1).empty() || lower(x.text).rfind("balancer://", 0) == 0;
+    });
+  }
+
+  // Name-based virtual hosts: the suite's Host (127.0.0.1:PORT) matches no ServerName, so the
+  // first VirtualHost on the port answers. When that one proxies nothing and a later one does,
+  // the later one (its <VirtualHost> line) gets ServerAlias 127.0.0.1 so the suite reaches it.
+  std::set<int> answering_vhosts() {
+    std::map<int, bool> vhost_proxies; // by <VirtualHost> line, in file order
+    for (std::size_t i = 0; i < c.lines.size(); ++i) {
+      const int v = scopes[i].vhost;
+      if (v == static_cast<int>(i) && scopes[i].active) vhost_proxies.emplace(v, false);
+      if (v >= 0 && v != static_cast<int>(i) && proxies(i)) vhost_proxies[v] = true;
+    }
+    std::set<int> answering;
+    std::set<std::string> ports_done;
+    for (const auto &l : out.listeners) {
+      if (!ports_done.insert(l.port).second) continue;
+      std::vector<int> on_port;
+      for (const auto &[v, proxying] : vhost_proxies) {
+        const auto vw = directive_words(c.lines[static_cast<std::size_t>(v)]);
+        if (std::any_of(vw.begin() + 1, vw.end(),
+                        [&](const word &x) { return port_of(x.text) == l.port; }))
+          on_port.push_back(v);
+      }
+      if (on_port.empty() || vhost_proxies[on_port.front()]) continue;
+      const auto first_proxying =
+          std::find_if(on_port.begin(), on_port.end(), [&](int v) { return vhost_proxies[v]; });
+      if (first_proxying == on_port.end()) continue;
+      answering.insert(*first_proxying);
+      out.notes.push_back(
+          "the first VirtualHost on port " + l.port + " (" +
+          c.origins[static_cast<std::size_t>(on_port.front())].str() +
+          ") proxies nothing: the one at " +
+          c.origins[static_cast<std::size_t>(*first_proxying)].str() +
+          " is tested (ServerAlias 127.0.0.1 added, so the suite's Host reaches it)");
+    }
+    return answering;
+  }
+
   unsigned short port_for(const std::string &address) const {
     for (const auto &l : out.listeners) // the same address first, then the same port
       if (l.address == address) return l.test_port;
@@ -565,10 +615,15 @@ result<rewritten> rewrite(const flat_config &c, const rewrite_options &o) {
     return error{"internal: fewer ports than Listen directives"};
   for (std::size_t i = 0; i < r.out.listeners.size(); ++i)
     r.out.listeners[i].test_port = o.ports[i];
+  const auto answering = r.answering_vhosts();
   std::size_t listener_index = 0;
   for (std::size_t i = 0; i < c.lines.size(); ++i) {
     r.out.text += r.rewrite_line(i, listener_index) + "\n";
     r.out.origins.push_back(c.origins[i]);
+    if (answering.count(static_cast<int>(i))) {
+      r.out.text += "\tServerAlias 127.0.0.1\n";
+      r.out.origins.push_back(c.origins[i]);
+    }
   }
   if (r.out.upstreams == 0)
     return error{"no ProxyPass, BalancerMember or RewriteRule [P] to an http:// backend: the "
@@ -581,7 +636,7 @@ result<rewritten> rewrite(const flat_config &c, const rewrite_options &o) {
     r.out.text += l + "\n";
     r.out.origins.push_back(added);
   }
-  r.out.notes = c.notes;
+  r.out.notes.insert(r.out.notes.begin(), c.notes.begin(), c.notes.end());
   for (const auto &l : r.out.listeners)
     if (l.tls && r.out.throwaway_certificate)
       r.out.notes.push_back(l.label() +

@@ -108,6 +108,12 @@ if have apache2; then
     >"$work/site-apache.conf"
   expect "Apache site file runs as a Debian site" 0 "Listen 8080 added for its VirtualHosts" 60 \
     "$sc" apache "$work/site-apache.conf" --profile quick --no-color --check 'stream.first-token'
+  # Name-based VirtualHosts: the first on the port serves files, the second proxies; without
+  # the added ServerAlias the suite's Host would get the first one's 404.
+  printf 'Listen 8080\n<VirtualHost *:8080>\n\tServerName www.example.com\n\tDocumentRoot /var/www/html\n</VirtualHost>\n<VirtualHost *:8080>\n\tServerName ollama.example.com\n\tProxyPass / http://127.0.0.1:11434/\n</VirtualHost>\n' \
+    >"$work/named-apache.conf"
+  expect "Apache's proxying VirtualHost is the one tested" 0 "ServerAlias 127.0.0.1 added" 60 \
+    "$sc" apache "$work/named-apache.conf" --profile quick --no-color --check 'stream.first-token'
   cp "$src/fixtures/apache/stock.conf" "$work/stock-apache.conf"
   before=$(sha256sum "$work/stock-apache.conf")
   expect "stock Apache misses a cancel before the first token" 1 "✘ abort.cancel-before-first-token" 60 \

@@ -58,6 +58,12 @@ protected:
   std::string dir;
 };
 
+// apache2 -t's line numbers map back only if every line of the copy has its origin.
+void expect_one_origin_per_line(const rewritten &r) {
+  EXPECT_EQ(r.origins.size(),
+            static_cast<std::size_t>(std::count(r.text.begin(), r.text.end(), '\n')));
+}
+
 const char *site = "<VirtualHost *:8080>\n"
                    "\tServerName ollama.example.com\n"
                    "\tProxyPass / http://10.0.0.5:11434/\n"
@@ -167,7 +173,28 @@ TEST_F(ApacheConfig, ListenersAndTheirVirtualHostsMovedToLoopback) {
   EXPECT_EQ(t.find("8080"), std::string::npos);
   ASSERT_EQ(r->listeners.size(), 2u);
   EXPECT_EQ(r->listeners[1].url(), "http://127.0.0.1:41002");
-  EXPECT_EQ(r->origins.size(), static_cast<std::size_t>(std::count(t.begin(), t.end(), '\n')));
+  expect_one_origin_per_line(*r);
+}
+
+TEST_F(ApacheConfig, TheProxyingVirtualHostAnswersTheSuitesHost) {
+  write("named.conf", "Listen 8080\n"
+                      "<VirtualHost *:8080>\n\tServerName www.example.com\n"
+                      "\tDocumentRoot /var/www/html\n</VirtualHost>\n"
+                      "<VirtualHost *:8080>\n\tServerName ollama.example.com\n"
+                      "\tProxyPass / http://10.0.0.5:11434/\n</VirtualHost>\n");
+  auto r = rewrite(loaded("named.conf"), options());
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_NE(r->text.find("<VirtualHost *:41001>\n\tServerAlias 127.0.0.1\n\tServerName "
+                         "ollama.example.com\n"),
+            std::string::npos)
+      << r->text;
+  EXPECT_EQ(r->text.find("ServerAlias 127.0.0.1\n\tServerName www"), std::string::npos);
+  expect_one_origin_per_line(*r);
+  ASSERT_FALSE(r->notes.empty());
+  EXPECT_NE(r->notes.back().find("named.conf:6 is tested"), std::string::npos) << r->notes.back();
+  // The first VirtualHost proxies: it answers as it is, nothing added.
+  write("first.conf", std::string("Listen 8080\n") + site);
+  EXPECT_EQ(rewritten_text("first.conf").find("ServerAlias"), std::string::npos);
 }
 
 TEST_F(ApacheConfig, EveryUpstreamPointedAtTheMock) {

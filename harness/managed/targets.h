@@ -33,7 +33,7 @@ const packaged_kind *find_packaged_kind(const std::string &name);
 
 // The kinds whose target is a config file: nginx and every packaged kind.
 bool takes_config(const std::string &kind);
-// Those kinds, nginx first: "nginx", "haproxy", "caddy", "lighttpd".
+// Those kinds, nginx first, then the packaged ones in table order ("haproxy", "caddy", ...).
 std::vector<std::string> config_kinds();
 
 // The suite against the user's config of a kind takes_config() accepts (o.command, o.conf): its

@@ -172,6 +172,16 @@ TEST(Compare, MarkdownTable) {
       << md;
 }
 
+TEST(Compare, MarkdownCellsShowMoreOfTheFigureThanTheConsole) {
+  auto cols = two_targets();
+  cols[0].report->checks[0].measured =
+      "upstream connection still in_progress 1000 ms after the client left";
+  EXPECT_NE(compare_markdown(cols).find("✘ upstream connection still in_progress 1000 ms after"),
+            std::string::npos);
+  EXPECT_NE(compare_console(cols, false).find("✘ upstream connection still in_…"),
+            std::string::npos);
+}
+
 TEST(Compare, JsonCellsPerCheckAndTarget) {
   const auto j = compare_json(two_targets());
   EXPECT_EQ(j["exit_code"], 2);

@@ -54,7 +54,7 @@ expect "unknown kind" 3 "unknown target kind 'traefik'" 2 "$sc" compare traefik:
 expect "url that is no URL" 3 "is not url:http://HOST:PORT" 2 "$sc" compare url:127.0.0.1:8080 \
   --mock-control "$control"
 expect "url without its mock" 3 "url: targets need --mock-control" 2 "$sc" compare "url:$good"
-expect "mock control without url" 3 "--mock-control is for url: targets" 2 \
+expect "mock control without url" 3 "mock-control is for url: targets" 2 \
   "$sc" compare "exec:$proxy --listen {listen} --upstream http://{upstream}" --mock-control "$control"
 expect "--proxy instead of url:" 3 "not --proxy" 2 "$sc" compare "url:$good" --proxy "$good" \
   --mock-control "$control"
@@ -76,7 +76,7 @@ case $row in
   *"✔"*"✘"*"✔"*) echo "ok   idle-gap row: ✔ ✘ ✔"; passed=$((passed + 1)) ;;
   *) echo "FAIL idle-gap row is not ✔ ✘ ✔: $row"; failures=$((failures + 1)) ;;
 esac
-if grep -qF "  url:${short#http://}: proxy $short — " "$work/matrix.txt"; then
+if grep -qF "  url:${short#http://}: proxy $short " "$work/matrix.txt"; then
   echo "ok   legend names the running proxy"; passed=$((passed + 1))
 else
   echo "FAIL legend:"; sed -n 1,5p "$work/matrix.txt"; failures=$((failures + 1))

@@ -1,7 +1,9 @@
 // streamcheck compare's pure parts: target strings, labels, the matrix in console, Markdown and
 // JSON (against docs/compare-schema.json), the worst exit code. No processes.
+#include <cstdlib>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "harness/compare.h"
 #include "tests/unit/harness/mini_schema.h"
@@ -160,6 +162,22 @@ TEST(Compare, ConsoleMatrixWrapsIntoBlocksThatFit) {
     EXPECT_NE(narrow.find(line), std::string::npos);
   const std::string tiny = compare_console(cols, false, 10); // one target a block, never none
   EXPECT_EQ(count_of(tiny, "\ncheck "), 6u);
+}
+
+TEST(Compare, ConsoleWidthFromColumns) {
+  const char *saved = std::getenv("COLUMNS");
+  const std::string before = saved ? saved : "";
+  setenv("COLUMNS", "100", 1);
+  EXPECT_EQ(console_width(), 100u);
+  for (const char *junk : {"abc", "12", "100x", ""}) { // not a usable width: the tty's, or 160
+    setenv("COLUMNS", junk, 1);
+    const std::size_t w = console_width();
+    EXPECT_TRUE(w == 160u || (w >= 40u && isatty(STDOUT_FILENO))) << junk << ": " << w;
+  }
+  if (saved)
+    setenv("COLUMNS", before.c_str(), 1);
+  else
+    unsetenv("COLUMNS");
 }
 
 TEST(Compare, MarkdownTable) {

@@ -4,6 +4,7 @@
 
 #include "common/base64.h"
 #include "common/options.h"
+#include "harness/managed/targets.h"
 #include "harness/report/report.h"
 #include "mock_upstream/policy.h"
 
@@ -395,9 +396,7 @@ result<cli_options> parse_command_line(int argc, char **argv) {
   auto parsed = options::parse<cli_options>(
       table(), std::vector<std::string>(argv + 2, argv + argc), o,
       [](cli_options &to, const std::string &word) -> std::optional<std::string> {
-        const bool takes_config = to.command == "nginx" || to.command == "haproxy" ||
-                                  to.command == "caddy" || to.command == "lighttpd";
-        if (takes_config && to.conf.empty() && word.rfind('-', 0) != 0) {
+        if (managed::takes_config(to.command) && to.conf.empty() && word.rfind('-', 0) != 0) {
           to.conf = word;
           return std::nullopt;
         }

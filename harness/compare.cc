@@ -8,6 +8,7 @@
 
 #include "common/options.h"
 #include "harness/diagnosis.h"
+#include "harness/managed/targets.h"
 
 namespace streamcheck::harness {
 namespace {
@@ -22,10 +23,6 @@ constexpr int schema_version = 1;
 constexpr std::size_t cell_width = 30;
 constexpr std::size_t markdown_cell_width = 60;
 constexpr std::size_t level_width = 7; // "SHOULD "
-
-const char *const managed_commands[] = {"nginx", "haproxy", "caddy", "lighttpd"};
-const char *const target_forms =
-    "nginx:FILE, haproxy:FILE, caddy:FILE, lighttpd:FILE, exec:COMMAND, url:URL";
 
 // Characters, not bytes: the marks and figures hold UTF-8 (✔, µ).
 std::size_t display_width(const std::string &s) {
@@ -153,6 +150,16 @@ ordered cell_json(const compare_column &c, const std::string &id) {
   return cell;
 }
 
+// Every target kind with its argument's form: "nginx:FILE, haproxy:FILE, ..., exec:COMMAND,
+// url:URL".
+std::string target_kinds(const std::string &file_form, const std::string &exec_form,
+                         const std::string &url_form) {
+  std::string text;
+  for (const auto &kind : managed::config_kinds())
+    text += kind + file_form + ", ";
+  return text + "exec" + exec_form + ", url" + url_form;
+}
+
 } // namespace
 
 result<compare_target> parse_compare_target(const std::string &spec) {
@@ -160,7 +167,8 @@ result<compare_target> parse_compare_target(const std::string &spec) {
   t.spec = spec;
   const auto colon = spec.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
-    return error{"compare: '" + spec + "' is not KIND:ARG (" + target_forms + ")"};
+    return error{"compare: '" + spec + "' is not KIND:ARG (" +
+                 target_kinds(":FILE", ":COMMAND", ":URL") + ")"};
   t.command = spec.substr(0, colon);
   const std::string arg = spec.substr(colon + 1);
   if (t.command == "exec") {
@@ -176,10 +184,9 @@ result<compare_target> parse_compare_target(const std::string &spec) {
     t.url = arg;
     return t;
   }
-  if (std::find(std::begin(managed_commands), std::end(managed_commands), t.command) ==
-      std::end(managed_commands))
+  if (!managed::takes_config(t.command))
     return error{"compare: unknown target kind '" + t.command + "' in '" + spec + "' (" +
-                 target_forms + ")"};
+                 target_kinds("", "", "") + ")"};
   t.file = arg;
   return t;
 }

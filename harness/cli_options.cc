@@ -83,15 +83,25 @@ const std::vector<command> &commands() {
            "ports, every proxy.server host the mock, " +
            options::unbreakable("lighttpd -tt") + ", the suite on every listener",
        {"run", "nginx"}},
+      {"apache",
+       "apache CONF [options]",
+       "the same for an Apache httpd config (a full apache2.conf, or a site file, which runs "
+       "after Debian's default modules with mod_proxy): Include/IncludeOptional inlined "
+       "relative to ServerRoot, every Listen and its VirtualHosts on loopback ports, every "
+       "ProxyPass/BalancerMember upstream the mock, run-time paths and APACHE_* variables in the "
+       "temp prefix, " +
+           options::unbreakable("apache2 -t") +
+           " (its errors at CONF's own lines), the suite on every listener",
+       {"run", "nginx"}},
       {"compare",
        "compare TARGET... [options]",
        "the suite against each target, one after another (each with its own embedded mock), as "
        "one matrix: rows checks, columns targets, each cell the verdict and its headline figure, "
        "then each target's failures with the fix. TARGET: nginx:FILE, haproxy:FILE, caddy:FILE, "
-       "lighttpd:FILE, exec:'CMD ARGS' (split on spaces, placeholders as for exec) or "
-       "url:http://HOST:PORT (a proxy you run in front of a streamcheck-mock you started; its "
-       "--mock-control URL given once for every url target). --report console, markdown or "
-       "json; exit code the worst target's",
+       "lighttpd:FILE, apache:FILE, exec:'CMD ARGS' (split on spaces, placeholders as for exec) "
+       "or url:http://HOST:PORT (a proxy you run in front of a streamcheck-mock you started; "
+       "its --mock-control URL given once for every url target). --report console, markdown "
+       "or json; exit code the worst target's",
        {"run"}},
       {"exec",
        "exec [options] -- CMD [ARGS...]",

@@ -48,9 +48,7 @@ targets=(
   "haproxy:$root/fixtures/haproxy/stock.cfg" "haproxy:$root/proxies/haproxy/ollama.cfg"
   "caddy:$root/fixtures/caddy/stock.Caddyfile" "caddy:$root/proxies/caddy/Caddyfile"
   "lighttpd:$root/fixtures/lighttpd/stock.conf" "lighttpd:$work/ollama.conf"
-  # APACHE: add "apache:$root/fixtures/apache/stock.conf" "apache:$root/proxies/apache/ollama.conf"
-  # here once the managed `streamcheck apache` target has landed (until then Apache is compared
-  # only through scripts/proxy_fixtures.sh apache).
+  "apache:$root/fixtures/apache/stock.conf" "apache:$root/proxies/apache/ollama.conf"
 )
 out=${DEMO_OUT:-$build/demo-compare}
 compared=0

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "harness/apache/launcher.h"
 #include "harness/caddy/launcher.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
@@ -46,6 +47,14 @@ kind_ptr load_lighttpd(const std::string &binary, const std::string &user_file,
   if (!normalized) return error{normalized.message()};
   return make_kind<lighttpd::lighttpd_config>(binary, user_file, std::move(*normalized), prefix,
                                               mock_port);
+}
+
+kind_ptr load_apache(const std::string &binary, const std::string &user_file,
+                     const std::string &prefix, unsigned short mock_port) {
+  auto config = apache::load(user_file);
+  if (!config) return error{config.message()};
+  apache::wrap_fragment(*config);
+  return make_kind<apache::apache_config>(binary, user_file, std::move(*config), prefix, mock_port);
 }
 
 // The suite on every listener of a started packaged proxy, merged as nginx's listeners are
@@ -117,6 +126,8 @@ const std::vector<packaged_kind> &packaged_kinds() {
        "caddy.json (the rewritten adapted config), logs/, data/ (Caddy's storage)", load_caddy},
       {"lighttpd", "lighttpd", "lighttpd", "lighttpd.conf (the rewritten copy), logs/",
        load_lighttpd},
+      {"apache", "apache2", "apache2",
+       "apache2.conf (the flattened, rewritten copy), logs/, run/, lock/", load_apache},
   };
   return kinds;
 }

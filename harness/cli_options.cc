@@ -98,9 +98,10 @@ const std::vector<command> &commands() {
        "the suite against each target, one after another (each with its own embedded mock), as "
        "one matrix: rows checks, columns targets, each cell the verdict and its headline figure, "
        "then each target's failures with the fix. TARGET: nginx:FILE, haproxy:FILE, caddy:FILE, "
-       "lighttpd:FILE, apache:FILE or exec:'CMD ARGS' (split on spaces). --report console, "
-       "markdown or json; "
-       "exit code the worst target's",
+       "lighttpd:FILE, apache:FILE, exec:'CMD ARGS' (split on spaces, placeholders as for exec) "
+       "or url:http://HOST:PORT (a proxy you run in front of a streamcheck-mock you started; "
+       "its --mock-control URL given once for every url target). --report console, markdown "
+       "or json; exit code the worst target's",
        {"run"}},
       {"exec",
        "exec [options] -- CMD [ARGS...]",
@@ -169,7 +170,8 @@ const std::vector<option> &table() {
       {"proxy", "URL", "the proxy under test (run)",
        [](cli_options &o, const std::string &v) { return http_url(o.run.proxy_url, v, "URL"); }, "",
        takes::value, "run"},
-      {"mock-control", "URL", "the control API of the streamcheck-mock behind it (run)",
+      {"mock-control", "URL",
+       "the control API of the streamcheck-mock behind it (run, and compare's url: targets)",
        [](cli_options &o, const std::string &v) { return http_url(o.run.mock_control, v, "URL"); },
        "", takes::value, "run"},
       {"profile", "quick|standard|thorough",

@@ -21,6 +21,10 @@ result<run_report> compare_run(const cli_options &o, const compare_target &t) {
   sub.exec_argv = t.argv;
   sub.run.target_label.clear();
   if (managed::takes_config(t.command)) return managed::config_run(sub);
+  if (t.command == "url") { // a proxy the user runs, in front of the user's mock (--mock-control)
+    sub.run.proxy_url = t.url;
+    return run_with_progress(sub);
+  }
   if (!managed::listens_somewhere(t.argv))
     return error{"the command must say where to listen with {listen} or {port}"};
   return managed::exec_run(sub);
@@ -38,6 +42,7 @@ int compare_command(const cli_options &o) {
     targets.push_back(*t);
   }
   label_targets(targets);
+  if (auto problem = compare_usage_problem(targets, o.run)) return usage_error(*problem);
   for (const auto &r : o.reports)
     if (r.format != "console" && r.format != "markdown" && r.format != "json")
       return usage_error("compare writes console, markdown or json reports, not " + r.format);
@@ -47,13 +52,15 @@ int compare_command(const cli_options &o) {
     auto r = compare_run(o, t);
     if (!r) std::fprintf(stderr, "streamcheck: %s: %s\n", t.spec.c_str(), r.message().c_str());
     columns.push_back({t.label, r ? std::optional<run_report>(std::move(*r)) : std::nullopt,
-                       r ? "" : r.message()});
+                       r ? "" : r.message(), t.spec, t.command});
   }
   bool written = true;
   for (const auto &t : o.reports) {
-    const std::string text = t.format == "json"       ? compare_json(columns).dump(2) + "\n"
-                             : t.format == "markdown" ? compare_markdown(columns)
-                                                      : compare_console(columns, o.color);
+    // compare_json_text replaces invalid UTF-8 quoted from a proxy instead of throwing.
+    const std::string text = t.format == "json" ? compare_json_text(columns)
+                             : t.format == "markdown"
+                                 ? compare_markdown(columns)
+                                 : compare_console(columns, o.color, console_width());
     if (t.file.empty() || t.file == "-") {
       std::cout << text << std::flush;
       continue;

@@ -234,6 +234,36 @@ check error_responses() {
       .policy_dependent = true};
 }
 
+// Neither provocation made the proxy answer with an error of its own, so there was no proxy
+// error page whose CORS could be judged: never a pass. Why, from what the upstream saw of the
+// reset probe (the one every proxy answers with its own 502 once the reset reaches it).
+verdict nothing_provoked(const observations &o, json m) {
+  const probe_result &reset = *o.probe("upstream-reset");
+  const auto &seen = *o.journal_of("upstream-reset");
+  const std::string client = "the client got " + describe_failure(reset);
+  if (seen.empty())
+    return inconclusive("no proxy error to judge: the reset probe never reached the upstream (" +
+                            client + ") and the large body was accepted",
+                        "the proxy answered the request itself instead of forwarding it", "", m);
+  const journal_entry &e = seen.back();
+  if (e.outcome != stream_end::aborted_rst && e.status == 403) {
+    // Ollama's policy refused the request before the reset: the Origin it was forwarded with,
+    // or else its Host.
+    const bool with_origin = count_header(e.headers, "Origin") > 0;
+    return inconclusive(
+        "no proxy error to judge: the upstream refused the reset probe with its policy 403 "
+        "instead of resetting (" +
+            client + "), and the large body was accepted",
+        std::string("the upstream refuses the ") + (with_origin ? "Origin" : "Host") +
+            " the proxy forwards, so the proxy never saw an upstream failure",
+        with_origin ? "upstream.origin-accepted" : "upstream.host-accepted", m);
+  }
+  return inconclusive("no proxy error to judge: the upstream reset the connection and " + client +
+                          " (not an error response of the proxy's own), and the large body was "
+                          "accepted",
+                      "the proxy does not answer an upstream failure with an error page", "", m);
+}
+
 check proxy_errors() {
   // Fault: the proxy's own error pages (502 when the model server restarts, 413 for an image too
   // large, 504 on a timeout) have no CORS, so the page shows "network error" and nothing else.
@@ -283,7 +313,7 @@ check proxy_errors() {
                         r.name + ": " + *problem, "the proxy's own error responses carry no CORS",
                         m);
         }
-        if (provoked == 0) return pass("no proxy error could be provoked", m);
+        if (provoked == 0) return nothing_provoked(o, m);
         return pass(std::to_string(provoked) + " proxy errors readable cross-origin", m);
       },
       .policy_dependent = true,

@@ -232,18 +232,58 @@ TEST(CorsProxyErrors, BodyTooLargeWithoutCorsWarns) {
   EXPECT_EQ(readable.measured, "2 proxy errors readable cross-origin");
 }
 
-TEST(CorsProxyErrors, NothingProvokedPassesOnlyWhenSent) {
-  // The proxy closed the connection on the reset and accepted the big body: nothing to judge.
+TEST(CorsProxyErrors, NothingProvokedIsInconclusiveNeverAPass) {
+  // The proxy closed the connection on the reset and accepted the big body: no error page of the
+  // proxy's own was seen, so nothing about its CORS was observed.
   run r("cors.proxy-errors");
   r.probe("upstream-reset") = probe_in(r.direct, "upstream-reset"); // no response at all
   ASSERT_TRUE(r.probe("upstream-reset").started);
   const verdict v = r.judge();
-  EXPECT_TRUE(v.passed) << v.actual;
-  EXPECT_EQ(v.measured, "no proxy error could be provoked");
+  EXPECT_FALSE(v.passed);
+  EXPECT_TRUE(v.inconclusive);
+  EXPECT_EQ(v.actual, "no proxy error to judge: the upstream reset the connection and the client "
+                      "got curl: Server returned nothing (no headers, no data) (not an error "
+                      "response of the proxy's own), and the large body was accepted");
+  EXPECT_EQ(v.blocked_by, "");
+  EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, false, "haproxy").result,
+            outcome::inconclusive);
   r.probe("large-body").started = false;
   const verdict unsent = r.judge();
   EXPECT_FALSE(unsent.passed);
   EXPECT_EQ(unsent.actual, "large-body: not sent");
+}
+
+TEST(CorsProxyErrors, UpstreamPolicyRefusalIsBlockedByTheAcceptCheck) {
+  // Stock HAProxy/Caddy/Apache/lighttpd forward the browser's Origin to a default Ollama: its 403
+  // comes before the reset, so the proxy never fails and its error pages are never seen.
+  run r("cors.proxy-errors");
+  const auto spec = spec_named(specs_of("cors.proxy-errors"), "upstream-reset");
+  r.probe("upstream-reset") = answered(spec, 403, "");
+  auto &seen = journal_in(r.proxied, "upstream-reset");
+  seen = {upstream_saw(spec, body_of(spec), false, 403, 1)}; // Origin forwarded as sent
+  verdict v = r.judge();
+  EXPECT_TRUE(v.inconclusive) << v.measured;
+  EXPECT_EQ(v.blocked_by, "upstream.origin-accepted");
+  EXPECT_EQ(v.cause, "the upstream refuses the Origin the proxy forwards, so the proxy never saw "
+                     "an upstream failure");
+  seen = {upstream_saw(spec, body_of(spec), true, 403, 1)}; // Origin stripped: the Host it was
+  v = r.judge();
+  EXPECT_EQ(v.blocked_by, "upstream.host-accepted");
+  // The 413 for the big body is the proxy's own: judged even so.
+  auto &big = r.probe("large-body");
+  big = answered(spec_named(specs_of("cors.proxy-errors"), "large-body"), 413, "text/html");
+  EXPECT_FALSE(r.judge().inconclusive);
+}
+
+TEST(CorsProxyErrors, AnsweredWithoutForwardingIsInconclusive) {
+  run r("cors.proxy-errors");
+  r.probe("upstream-reset") =
+      answered(spec_named(specs_of("cors.proxy-errors"), "upstream-reset"), 401, "text/html");
+  journal_in(r.proxied, "upstream-reset").clear();
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.inconclusive);
+  EXPECT_EQ(v.actual, "no proxy error to judge: the reset probe never reached the upstream (the "
+                      "client got HTTP 401) and the large body was accepted");
 }
 
 TEST(CorsProxyErrors, ScenarioProvokesTheProxy) {

@@ -60,8 +60,8 @@ std::vector<nginx::finding> analyse(const std::string &text, const std::string &
   std::vector<nginx::finding> out;
   const std::string quoted =
       "`" + proxy_pass->text + "` at " + file + ":" + std::to_string(proxy_pass->line);
-  auto add = [&](const std::string &check, const std::string &text) {
-    out.push_back({check, quoted + text, 0, {file, proxy_pass->line}, proxy_pass->text, {}});
+  auto add = [&](const std::string &check, const std::string &why) {
+    out.push_back({check, quoted + why, 0, {file, proxy_pass->line}, proxy_pass->text, {}});
   };
   // Fault: the browser's Origin forwarded to an Ollama that refuses it (stock.conf fails
   // upstream.origin-accepted, origin.conf passes).

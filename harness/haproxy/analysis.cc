@@ -37,7 +37,10 @@ std::vector<section> sections_of(const std::string &text) {
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const auto &w = lines[i].words;
     if (opens_section(lines[i])) {
-      section s{w[0], w.size() > 1 && w[1] != "from" ? w[1] : "", static_cast<int>(i + 1)};
+      section s;
+      s.kind = w[0];
+      s.name = w.size() > 1 && w[1] != "from" ? w[1] : "";
+      s.line = static_cast<int>(i + 1);
       for (std::size_t k = 1; k + 1 < w.size(); ++k)
         if (w[k] == "from") s.from = w[k + 1];
       out.push_back(std::move(s));

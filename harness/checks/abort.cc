@@ -35,13 +35,18 @@ probe_spec unattended_twin(probe_spec p, const check_context &ctx, int client_le
   return p;
 }
 
+// Whether the twin was observed at all (sent and seen by the upstream): without it a close
+// cannot be told from the proxy's own timeout.
+bool twin_observed(const observations &o) {
+  return o.probe("unattended")->started && !o.journal_of("unattended")->empty();
+}
+
 // When the proxy closed the twin's upstream connection by itself, while its client was still
-// there: ms since the request; nullopt when it did not (or there is no twin).
+// there: ms since the request; nullopt when it did not.
 std::optional<double> closed_by_itself_ms(const observations &o) {
+  if (!twin_observed(o)) return std::nullopt;
   const probe_result *twin = o.probe("unattended");
-  const auto *entries = o.journal_of("unattended");
-  if (!twin->started || entries->empty()) return std::nullopt;
-  const journal_entry &e = entries->back();
+  const journal_entry &e = o.journal_of("unattended")->back();
   const double closed_ms = static_cast<double>(e.closed_us()) / 1000.0;
   const bool client_still_there =
       !twin->aborted || closed_ms < static_cast<double>(twin->aborted_us) / 1000.0;
@@ -82,6 +87,13 @@ verdict judge_cancel(const observations &o, const check_context &ctx, const canc
     // Timers of one proxy fire within a few ms of each other; a close that noticed the client
     // comes at least this much before the timeout's.
     const double same_timer_ms = 150 * ctx.tol.mult;
+    if (!timeout_blocker.empty() && !twin_observed(o))
+      return inconclusive("the upstream connection closed " + ms(std::max(0.0, after_ms)) +
+                              " after the client left, but the same request left alone was not "
+                              "observed (" +
+                              describe_failure(*o.probe("unattended")) +
+                              "), so the proxy's own timeout cannot be ruled out",
+                          "the unattended twin request never reached the upstream", "", m);
     const auto own_cut_ms = closed_by_itself_ms(o);
     m["unattended_closed_ms"] = own_cut_ms ? json(*own_cut_ms) : json(nullptr);
     if (own_cut_ms && closed_ms >= *own_cut_ms - same_timer_ms)

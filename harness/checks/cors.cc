@@ -234,6 +234,15 @@ check error_responses() {
       .policy_dependent = true};
 }
 
+// An error status the proxy made up: its usual 413/502/503/504, or any 5xx when the upstream
+// sent no response head at all (lighttpd answers an upstream reset with its own 500).
+bool made_by_the_proxy(const probe_result &r, const std::vector<journal_entry> &seen) {
+  if (r.status == 413 || r.status == 502 || r.status == 503 || r.status == 504) return true;
+  const bool upstream_answered = std::any_of(
+      seen.begin(), seen.end(), [](const journal_entry &e) { return e.head_sent_us >= 0; });
+  return r.status >= 500 && !seen.empty() && !upstream_answered;
+}
+
 // Neither provocation made the proxy answer with an error of its own, so there was no proxy
 // error page whose CORS could be judged: never a pass. Why, from what the upstream saw of the
 // reset probe (the one every proxy answers with its own 502 once the reset reaches it).
@@ -259,7 +268,7 @@ verdict nothing_provoked(const observations &o, json m) {
         with_origin ? "upstream.origin-accepted" : "upstream.host-accepted", m);
   }
   return inconclusive("no proxy error to judge: the upstream reset the connection and " + client +
-                          " (not an error response of the proxy's own), and the large body was "
+                          " (no error response of the proxy's own), and the large body was "
                           "accepted",
                       "the proxy does not answer an upstream failure with an error page", "", m);
 }
@@ -302,8 +311,7 @@ check proxy_errors() {
                 "valid CORS headers on the proxy's own errors", std::string(name) + ": not sent",
                 "the probe that provokes a proxy error was not sent, so nothing was judged");
         for (const auto &r : o.probes) {
-          const bool proxy_error =
-              r.status == 413 || r.status == 502 || r.status == 503 || r.status == 504;
+          const bool proxy_error = made_by_the_proxy(r, *o.journal_of(r.name));
           m[r.name] = {{"status", r.status},
                        {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
           if (!proxy_error) continue;

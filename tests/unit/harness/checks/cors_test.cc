@@ -242,7 +242,7 @@ TEST(CorsProxyErrors, NothingProvokedIsInconclusiveNeverAPass) {
   EXPECT_FALSE(v.passed);
   EXPECT_TRUE(v.inconclusive);
   EXPECT_EQ(v.actual, "no proxy error to judge: the upstream reset the connection and the client "
-                      "got curl: Server returned nothing (no headers, no data) (not an error "
+                      "got curl: Server returned nothing (no headers, no data) (no error "
                       "response of the proxy's own), and the large body was accepted");
   EXPECT_EQ(v.blocked_by, "");
   EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, false, "haproxy").result,
@@ -251,6 +251,22 @@ TEST(CorsProxyErrors, NothingProvokedIsInconclusiveNeverAPass) {
   const verdict unsent = r.judge();
   EXPECT_FALSE(unsent.passed);
   EXPECT_EQ(unsent.actual, "large-body: not sent");
+}
+
+TEST(CorsProxyErrors, AnyServerErrorAfterAHeadlessResetIsTheProxys) {
+  // lighttpd answers the upstream's reset with its own 500: judged like a 502.
+  run r("cors.proxy-errors");
+  auto &reset = r.probe("upstream-reset");
+  reset = answered(spec_named(specs_of("cors.proxy-errors"), "upstream-reset"), 500, "text/html");
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_FALSE(v.inconclusive);
+  EXPECT_EQ(v.expected, "valid CORS headers on the proxy's HTTP 500");
+  add_cors(reset, true);
+  EXPECT_TRUE(r.judge().passed);
+  // A 500 the upstream sent itself is cors.error-responses' subject, not this check's.
+  journal_in(r.proxied, "upstream-reset").back().head_sent_us = 1'000;
+  EXPECT_TRUE(r.judge().inconclusive);
 }
 
 TEST(CorsProxyErrors, UpstreamPolicyRefusalIsBlockedByTheAcceptCheck) {

@@ -283,12 +283,14 @@ check proxy_errors() {
       .requirement = "Proxy-generated 502/504/413 responses carry valid CORS headers.",
       .fixes = {{"nginx", "add_header ... always in the server block (it applies to error_page "
                           "responses), or error_page with a location that adds the headers"},
-                // fixtures/<kind>/origin fails, cors passes (HAProxy, Caddy, Apache).
+                // fixtures/<kind>/origin fails, cors passes (HAProxy, Caddy, Apache, lighttpd).
                 {"haproxy", "http-after-response set-header access-control-*: it also covers "
                             "HAProxy's own 502/503/504, which http-response never sees"},
                 {"caddy",
                  "the header directive before reverse_proxy: its headers stay on Caddy's own 502"},
                 {"apache", "Header always set: it covers Apache's own 502 too"},
+                {"lighttpd", "setenv.set-response-header with the Access-Control-* headers: "
+                             "lighttpd puts them on its own 500 (an upstream reset) too"},
                 {"generic", "add CORS headers to the proxy's own error responses"}},
       .probes =
           [](const check_context &ctx) {

@@ -133,6 +133,18 @@ TEST_P(CancelWhileSilent, CloseAtTheProxysOwnTimeoutIsInconclusive) {
             outcome::inconclusive);
 }
 
+TEST_P(CancelWhileSilent, TimeoutCloseJustPastTheBoundIsInconclusiveToo) {
+  // The same fixture's close lands either side of the 1 s bound run to run (998 ms measured):
+  // the timeout's close says nothing of the client on either side.
+  run r(GetParam());
+  const std::int64_t left = r.probe("stream").aborted_us;
+  const std::int64_t timeout_fires = left + 1'004'000;
+  journal_in(r.proxied,
+             "stream") = {entry(stream_end::peer_closed, timeout_fires + 300, timeout_fires)};
+  cut_by_the_proxy(r, timeout_fires - 5'000);
+  EXPECT_TRUE(r.judge().inconclusive);
+}
+
 TEST_P(CancelWhileSilent, NoticedBeforeItsOwnTimeoutPasses) {
   // The same short timeout with option abortonclose: the close follows the client, well before
   // the timeout would have fired.

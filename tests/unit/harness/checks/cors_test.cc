@@ -205,6 +205,30 @@ TEST(CorsErrorResponses, ErrorReplacedBySuccessFails) {
   EXPECT_EQ(v.actual, "upstream-500: HTTP 200");
 }
 
+TEST(CorsSingleValue, NoCorsAnywhereSaysSo) {
+  // Stock proxies in front of a default Ollama: every response a bare 403, no CORS to double.
+  run r("cors.single-value");
+  for (auto &p : r.proxied.probes)
+    std::erase_if(p.header_lines, [](const std::string &l) {
+      return l.rfind("Access-Control-", 0) == 0 || l.rfind("access-control-", 0) == 0;
+    });
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.passed) << v.actual;
+  EXPECT_EQ(v.measured, "no Access-Control-* header on any of 4 responses, so none doubled");
+}
+
+TEST(CorsErrorResponses, OriginPolicyRefusalIsNotBlamedOnSuccessOnlyHeaders) {
+  run r("cors.error-responses");
+  const auto spec = spec_named(specs_of("cors.error-responses"), "upstream-404");
+  r.probe("upstream-404") = answered(spec, 403, "");
+  journal_in(r.proxied, "upstream-404") = {upstream_saw(spec, body_of(spec), false, 403, 1)};
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.cause, "the upstream refused the request by its origin policy "
+                     "(upstream.origin-accepted), and the proxy adds no CORS headers to upstream "
+                     "errors");
+}
+
 TEST(CorsProxyErrors, BadGatewayWithoutCorsWarns) {
   run r("cors.proxy-errors");
   ASSERT_EQ(r.probe("upstream-reset").status, 502);

@@ -3,14 +3,14 @@
 #include <algorithm>
 #include <sstream>
 
+#include "harness/managed/targets.h"
+
 namespace streamcheck::harness {
 namespace {
 
 using nlohmann::json;
 
 constexpr std::size_t cell_width = 30; // characters shown of a cell's headline figure
-
-const char *const managed_commands[] = {"nginx", "haproxy", "caddy", "lighttpd"};
 
 // Characters, not bytes: the marks and figures hold UTF-8 (✔, µ).
 std::size_t display_width(const std::string &s) {
@@ -84,6 +84,14 @@ std::string failures_text(const std::vector<compare_column> &columns, bool markd
   return out.str();
 }
 
+// Every target kind with its argument's form: "nginx:FILE, haproxy:FILE, ..., exec:COMMAND".
+std::string target_kinds(const std::string &file_form, const std::string &exec_form) {
+  std::string text;
+  for (const auto &kind : managed::config_kinds())
+    text += kind + file_form + ", ";
+  return text + "exec" + exec_form;
+}
+
 } // namespace
 
 result<compare_target> parse_compare_target(const std::string &spec) {
@@ -91,9 +99,8 @@ result<compare_target> parse_compare_target(const std::string &spec) {
   t.spec = spec;
   const auto colon = spec.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
-    return error{"compare: '" + spec +
-                 "' is not KIND:ARG (nginx:FILE, haproxy:FILE, caddy:FILE, lighttpd:FILE, "
-                 "exec:COMMAND)"};
+    return error{"compare: '" + spec + "' is not KIND:ARG (" + target_kinds(":FILE", ":COMMAND") +
+                 ")"};
   t.command = spec.substr(0, colon);
   const std::string arg = spec.substr(colon + 1);
   if (t.command == "exec") {
@@ -103,10 +110,9 @@ result<compare_target> parse_compare_target(const std::string &spec) {
     if (t.argv.empty()) return error{"compare: '" + spec + "' names no command"};
     return t;
   }
-  if (std::find(std::begin(managed_commands), std::end(managed_commands), t.command) ==
-      std::end(managed_commands))
-    return error{"compare: unknown target kind '" + t.command + "' in '" + spec +
-                 "' (nginx, haproxy, caddy, lighttpd, exec)"};
+  if (!managed::takes_config(t.command))
+    return error{"compare: unknown target kind '" + t.command + "' in '" + spec + "' (" +
+                 target_kinds("", "") + ")"};
   t.file = arg;
   return t;
 }

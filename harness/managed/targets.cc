@@ -8,6 +8,7 @@
 
 #include "harness/apache/launcher.h"
 #include "harness/caddy/launcher.h"
+#include "harness/check.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/haproxy/launcher.h"
@@ -18,6 +19,7 @@
 #include "harness/nginx/gate.h"
 #include "harness/nginx/listeners.h"
 #include "harness/process.h"
+#include "harness/proxy_analysis.h"
 
 namespace streamcheck::harness::managed {
 namespace {
@@ -85,6 +87,9 @@ result<run_report> run_on_listeners(cli_options &o, packaged_proxy &kind, manage
     runs.push_back({l.label, std::move(*report)});
   }
   run_report merged = nginx::merge_listener_runs(std::move(runs));
+  // The user's own lines that explain the failing checks, as nginx's analysis quotes them.
+  if (const profile *p = find_profile(o.run.profile))
+    annotate_proxy_config(merged, kind.kind(), read_file(o.conf), o.conf, p->silence_ms);
   run_after_suite(o.after_suite, listeners.front().url);
   proc.stop(seconds(5));
   if (merged.exit_code() != exit_ok)

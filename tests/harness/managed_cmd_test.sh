@@ -14,6 +14,16 @@ failures=0 passed=0
 # shellcheck source=expect.sh
 . "$(dirname "$0")/expect.sh"
 
+# The last expect's output quotes PATTERN (grep -E).
+quoted() {
+  if grep -qE "$2" "$work/out" "$work/err"; then
+    passed=$((passed + 1))
+  else
+    echo "FAIL $1: the report does not quote \"$2\""
+    failures=$((failures + 1))
+  fi
+}
+
 have() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ]; }
 have haproxy || have caddy || have lighttpd || have apache2 || { echo "no haproxy, caddy, lighttpd or apache2 installed"; exit 77; }
 
@@ -32,6 +42,8 @@ if have haproxy; then
   before=$(sha256sum "$work/stock.cfg")
   expect "stock HAProxy holds small events" 1 "✘ stream.first-token" 60 \
     "$sc" haproxy "$work/stock.cfg" --profile quick --check 'stream.first-token' --no-color
+  # The static analysis quotes the user's own line in the fix (harness/haproxy/analysis.cc).
+  quoted "HAProxy analysis" "in your config: the plain listener \`bind \*:8080\` at $work/stock.cfg:27"
   [ "$before" = "$(sha256sum "$work/stock.cfg")" ] || { echo "FAIL stock.cfg was modified"; failures=$((failures + 1)); }
   expect "recommended HAProxy passes" 0 "0 failed" 60 \
     "$sc" haproxy "$src/proxies/haproxy/ollama.cfg" --profile quick --no-color \
@@ -61,6 +73,7 @@ if have caddy; then
   expect "flush_interval -1 breaks cancellation" 1 "✘ abort.cancel-before-first-token" 60 \
     env HOME="$work/home" "$sc" caddy "$work/site.Caddyfile" --profile quick --no-color \
     --check 'abort.cancel-*'
+  quoted "Caddy analysis" "in your config: \`flush_interval -1\` at $work/site.Caddyfile:[0-9]+"
   grep -q "tested over plain HTTP" "$work/err" || { echo "FAIL no plain-HTTP note"; failures=$((failures + 1)); }
   [ ! -e "$work/home" ] || { echo "FAIL Caddy wrote into HOME: $(find "$work/home" | head -3)"; failures=$((failures + 1)); }
   expect "recommended Caddyfile passes" 0 "0 failed" 60 \
@@ -79,6 +92,7 @@ if have lighttpd; then
   expect "stock lighttpd buffers" 1 "✘ stream.first-token" 60 \
     "$sc" lighttpd "$src/fixtures/lighttpd/stock.conf" --profile quick --no-color \
     --check 'stream.first-token'
+  quoted "lighttpd analysis" "in your config: server.stream-response-body is not set"
   expect "lighttpd with streaming on" 0 "0 failed" 60 \
     "$sc" lighttpd "$src/fixtures/lighttpd/stream-response-body.conf" --profile quick --no-color \
     --check 'stream.*' --check 'abort.cancel-propagates' --check 'abort.truncation-visible'

@@ -617,8 +617,10 @@ std::vector<check_result> not_run() {
                                "model's 404 is judged by live.cors.single-value"},
       {"cors.proxy-errors", "a real server cannot be made to reset a stream, and a 20 MiB "
                             "upload to it is not polite"},
-      {"upstream.", "a refused Origin fails live.cors.stream-response; the Host check needs "
-                    "the public Host a deployed proxy is reached by"},
+      {"upstream.origin-accepted", "live.cors.stream-response fails a refused Origin, whoever "
+                                   "refuses it (--direct says whether the server does)"},
+      {"upstream.host-accepted", "needs the public Host a deployed proxy is reached by, which "
+                                 "the proxy's URL here is not"},
       {"headers.", "needs the upstream to report the headers it received"},
       {"body.", "a 20 MiB upload to a real server is not polite, and only the mock reports "
                 "what it received"},

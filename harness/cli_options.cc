@@ -4,6 +4,7 @@
 
 #include "common/base64.h"
 #include "common/options.h"
+#include "harness/managed/targets.h"
 #include "harness/report/report.h"
 #include "mock_upstream/policy.h"
 
@@ -82,13 +83,25 @@ const std::vector<command> &commands() {
            "ports, every proxy.server host the mock, " +
            options::unbreakable("lighttpd -tt") + ", the suite on every listener",
        {"run", "nginx"}},
+      {"apache",
+       "apache CONF [options]",
+       "the same for an Apache httpd config (a full apache2.conf, or a site file, which runs "
+       "after Debian's default modules with mod_proxy): Include/IncludeOptional inlined "
+       "relative to ServerRoot, every Listen and its VirtualHosts on loopback ports, every "
+       "ProxyPass/BalancerMember upstream the mock, run-time paths and APACHE_* variables in the "
+       "temp prefix, " +
+           options::unbreakable("apache2 -t") +
+           " (its errors at CONF's own lines), the suite on every listener",
+       {"run", "nginx"}},
       {"compare",
        "compare TARGET... [options]",
        "the suite against each target, one after another (each with its own embedded mock), as "
        "one matrix: rows checks, columns targets, each cell the verdict and its headline figure, "
        "then each target's failures with the fix. TARGET: nginx:FILE, haproxy:FILE, caddy:FILE, "
-       "lighttpd:FILE or exec:'CMD ARGS' (split on spaces). --report console, markdown or json; "
-       "exit code the worst target's",
+       "lighttpd:FILE, apache:FILE, exec:'CMD ARGS' (split on spaces, placeholders as for exec) "
+       "or url:http://HOST:PORT (a proxy you run in front of a streamcheck-mock you started; "
+       "its --mock-control URL given once for every url target). --report console, markdown "
+       "or json; exit code the worst target's",
        {"run"}},
       {"exec",
        "exec [options] -- CMD [ARGS...]",
@@ -157,7 +170,8 @@ const std::vector<option> &table() {
       {"proxy", "URL", "the proxy under test (run)",
        [](cli_options &o, const std::string &v) { return http_url(o.run.proxy_url, v, "URL"); }, "",
        takes::value, "run"},
-      {"mock-control", "URL", "the control API of the streamcheck-mock behind it (run)",
+      {"mock-control", "URL",
+       "the control API of the streamcheck-mock behind it (run, and compare's url: targets)",
        [](cli_options &o, const std::string &v) { return http_url(o.run.mock_control, v, "URL"); },
        "", takes::value, "run"},
       {"profile", "quick|standard|thorough",
@@ -396,9 +410,7 @@ result<cli_options> parse_command_line(int argc, char **argv) {
   auto parsed = options::parse<cli_options>(
       table(), std::vector<std::string>(argv + 2, argv + argc), o,
       [](cli_options &to, const std::string &word) -> std::optional<std::string> {
-        const bool takes_config = to.command == "nginx" || to.command == "haproxy" ||
-                                  to.command == "caddy" || to.command == "lighttpd";
-        if (takes_config && to.conf.empty() && word.rfind('-', 0) != 0) {
+        if (managed::takes_config(to.command) && to.conf.empty() && word.rfind('-', 0) != 0) {
           to.conf = word;
           return std::nullopt;
         }

@@ -2,8 +2,11 @@
 # The main job, end to end on a fresh Debian 12 machine: set up and build, show a streamed answer
 # from the mock Ollama, then gate two real nginx configs with `streamcheck nginx` (standard
 # profile: 65 s silences, 35 s stream): the recommended config, which must pass, and the seed
-# config this project started from, which must fail for the reasons the README lists. Last, the
-# reference proxy (streamcheck-proxy) in front of the mock, which must pass every check.
+# config this project started from, which must fail for the reasons the README lists. Then the
+# reference proxy (streamcheck-proxy) in front of the mock, which must pass every check. Last,
+# `streamcheck compare` of every packaged proxy's stock config and its recommended one (quick
+# profile), printed as one matrix (the README's table), also written to $DEMO_OUT (default
+# build/demo-compare.{md,json}).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
@@ -35,6 +38,25 @@ reference=0
 "$root/scripts/proxy_suite.sh" "$streamcheck" "$build/mock_upstream/streamcheck-mock" \
   "$build/reference_proxy/streamcheck-proxy" "$profile" || reference=$?
 echo
+echo "== streamcheck compare: each proxy's stock config beside its recommended one (quick profile)"
+# The recommended lighttpd config names /etc/lighttpd/cors-preflight.lua, as deployed; the demo
+# points a copy at the script in proxies/lighttpd/ instead of installing it.
+sed "s|/etc/lighttpd/cors-preflight.lua|$root/proxies/lighttpd/cors-preflight.lua|" \
+  "$root/proxies/lighttpd/ollama.conf" >"$work/ollama.conf"
+targets=(
+  "nginx:$root/fixtures/nginx/defaults.conf" "nginx:$root/nginx/ollama.conf"
+  "haproxy:$root/fixtures/haproxy/stock.cfg" "haproxy:$root/proxies/haproxy/ollama.cfg"
+  "caddy:$root/fixtures/caddy/stock.Caddyfile" "caddy:$root/proxies/caddy/Caddyfile"
+  "lighttpd:$root/fixtures/lighttpd/stock.conf" "lighttpd:$work/ollama.conf"
+  "apache:$root/fixtures/apache/stock.conf" "apache:$root/proxies/apache/ollama.conf"
+)
+out=${DEMO_OUT:-$build/demo-compare}
+compared=0
+compare_start=$SECONDS
+"$streamcheck" compare "${targets[@]}" --profile quick --no-color --report console \
+  --report "markdown:$out.md" --report "json:$out.json" || compared=$?
+echo "(compare took $((SECONDS - compare_start)) s; Markdown in $out.md, JSON in $out.json)"
+echo
 echo "demo: recommended config exit $recommended (want 0), seed config exit $seed (want 1)," \
-  "streamcheck-proxy exit $reference (want 0)"
-[ "$recommended" -eq 0 ] && [ "$seed" -eq 1 ] && [ "$reference" -eq 0 ]
+  "streamcheck-proxy exit $reference (want 0), compare exit $compared (want 1: the stock configs fail)"
+[ "$recommended" -eq 0 ] && [ "$seed" -eq 1 ] && [ "$reference" -eq 0 ] && [ "$compared" -eq 1 ]

@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Runs a proxy once per fixture config in FIXTURE_DIR (files ending in .EXT) through
 # `streamcheck exec`, which starts it in front of an embedded mock with the stock Ollama policy,
-# and compares the harness's verdicts with the fixture's .expect file:
-#   "fail ID" / "warn ID" / "inconclusive ID"   the non-passing checks (every other must pass)
+# and compares the harness's verdicts with the fixture's .expect file (the verdict, note,
+# explains and proxy-kind lines as scripts/lib/expect_diff.js reads them), and:
 #   "args ..."                                  extra harness arguments
-#   "proxy-kind KIND"                           the kind the harness must detect by itself
 #   "pair BASE ID..."                           a fixture pair: this config is BASE with a fix
 #                                               applied; each ID fails (or warns) in BASE and
 #                                               passes here, and nothing that passes in BASE
@@ -36,7 +35,6 @@ for name in "${names[@]}"; do
   out="$work/$name"
   mkdir -p "$out"
   extra=$(sed -n 's/^args //p' "$dir/$name.expect")
-  kind=$(sed -n 's/^proxy-kind //p' "$dir/$name.expect")
   argv=("${command[@]//\{config\}/$dir/$name.$ext}")
   argv=("${argv[@]//\{tmp\}/$out}")
   # shellcheck disable=SC2086
@@ -47,20 +45,16 @@ for name in "${names[@]}"; do
     echo "FAIL $name: no report (exit $code): $(cat "$out/streamcheck.err")"
     failures=$((failures + 1)); continue
   fi
-  actual=$(node -e 'for (const c of JSON.parse(require("fs").readFileSync(process.argv[1])).checks)
-      if (c.result !== "pass" && c.result !== "skip") console.log(c.result + " " + c.id)' \
-      "$out/report.json" | sort)
-  expected=$(grep -E '^(fail|warn|inconclusive|error) ' "$dir/$name.expect" | sort)
+  differences=$(node "$(dirname "$0")/lib/expect_diff.js" "$out/report.json" "$dir/$name.expect")
   detected=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).proxy_kind)' \
     "$out/report.json")
   [ $show -eq 1 ] && { echo "=== $name.$ext"; cat "$out/console.txt"; echo; }
-  if [ "$actual" == "$expected" ] && { [ -z "$kind" ] || [ "$kind" = "$detected" ]; }; then
-    echo "ok   $name: $(tail -1 "$out/console.txt")${kind:+ (detected as $detected)}"
+  if [ -z "$differences" ]; then
+    echo "ok   $name: $(tail -1 "$out/console.txt") (detected as $detected)"
   else
     failures=$((failures + 1))
     echo "FAIL $name: verdicts differ from $name.expect"
-    [ -n "$kind" ] && [ "$kind" != "$detected" ] && echo "  proxy kind: expected $kind, detected $detected"
-    diff <(echo "$expected") <(echo "$actual") | sed -n 's/^</  expected but missing:/p; s/^>/  unexpected:/p'
+    echo "$differences" | sed 's/^/  /'
     grep -E '^(✘|⚠|\?|!) |expected:|actual:' "$out/console.txt" | sed 's/^/    /' | head -20
   fi
 done

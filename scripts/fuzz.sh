@@ -17,7 +17,8 @@ cc=${cxx/clang++/clang}
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 CC=$cc CXX=$cxx cmake -S "$root" -B "$build" -DSTREAMCHECK_FUZZ=ON -DSTREAMCHECK_BUILD_TESTS=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTREAMCHECK_DEBUG_INFO="${STREAMCHECK_DEBUG_INFO:--g}" \
+  "${launcher[@]}" >/dev/null
 # shellcheck disable=SC2086
 cmake --build "$build" -j"$(nproc)" --target $(printf 'fuzz_%s ' $targets)
 

@@ -9,6 +9,7 @@ build=${BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh" "$build" \
   -DSTREAMCHECK_WERROR="${STREAMCHECK_WERROR:-OFF}" \
   -DSTREAMCHECK_SANITIZE="${STREAMCHECK_SANITIZE:-OFF}" \
+  -DSTREAMCHECK_DEBUG_INFO="${STREAMCHECK_DEBUG_INFO:--g}" \
   -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
 cd "$build"
 ctest --output-on-failure --timeout 600 "$@"

@@ -35,6 +35,11 @@ public:
   std::vector<std::string> start_command() const override;
   bool relevant_log_line(const std::string &line) const override;
 
+  std::vector<managed::listener> listeners() const override {
+    return managed::listeners_of(flat_.sites);
+  }
+  std::vector<std::string> notes() const override { return flat_.notes; }
+
   const rewritten &flat() const { return flat_; }
   std::string config_path() const { return prefix_ + "/caddy.json"; }
 

@@ -1,5 +1,6 @@
 // abort.*: a user's "Stop" must reach the model, and a crash must not look like an answer.
 #include <cstdio>
+#include <optional>
 
 #include "harness/checks/catalog_parts.h"
 #include "harness/checks/requests.h"
@@ -23,11 +24,42 @@ struct cancel_situation {
   const char *consequence; // what keeps running on the GPU
 };
 
+// The cancelled request's twin that nobody cancels: its client stays until after the window in
+// which the cancelled one's upstream close is judged. A proxy whose own timeout cuts a silent
+// request closes this one too, at the same time, so a close of the cancelled one then is the
+// timeout's, not the proxy noticing that the client left.
+probe_spec unattended_twin(probe_spec p, const check_context &ctx, int client_leaves_ms) {
+  p.name = "unattended";
+  p.abort_after_events = -1;
+  p.abort_after_ms = client_leaves_ms + static_cast<int>(ctx.tol.cancel_ms()) + 500;
+  return p;
+}
+
+// Whether the twin was observed at all (sent and seen by the upstream): without it a close
+// cannot be told from the proxy's own timeout.
+bool twin_observed(const observations &o) {
+  return o.probe("unattended")->started && !o.journal_of("unattended")->empty();
+}
+
+// When the proxy closed the twin's upstream connection by itself, while its client was still
+// there: ms since the request; nullopt when it did not.
+std::optional<double> closed_by_itself_ms(const observations &o) {
+  if (!twin_observed(o)) return std::nullopt;
+  const probe_result *twin = o.probe("unattended");
+  const journal_entry &e = o.journal_of("unattended")->back();
+  const double closed_ms = static_cast<double>(e.closed_us()) / 1000.0;
+  const bool client_still_there =
+      !twin->aborted || closed_ms < static_cast<double>(twin->aborted_us) / 1000.0;
+  if (!closed_by_peer(e.outcome) || !client_still_there) return std::nullopt;
+  return closed_ms;
+}
+
 // How long after the client left did the upstream see its connection closed? Judged only when
 // the client really left in the situation the check sets up: a proxy that never forwarded the
 // request, or that held the stream until the upstream was done, is reported as inconclusive.
 verdict judge_cancel(const observations &o, const check_context &ctx, const cancel_situation &sit,
-                     const std::string &held_back_blocker) {
+                     const std::string &held_back_blocker,
+                     const std::string &timeout_blocker = "") {
   const probe_result *r = o.probe("stream");
   const auto *entries = o.journal_of("stream");
   if (entries->empty())
@@ -51,8 +83,33 @@ verdict judge_cancel(const observations &o, const check_context &ctx, const canc
             {"upstream_closed_ms", closed_ms},
             {"propagation_ms", after_ms}};
   const bool closed = closed_by_peer(outcome);
-  if (closed && after_ms <= ctx.tol.cancel_ms())
+  // Timers of one proxy fire within a few ms of each other; a close that noticed the client comes
+  // at least this much before the timeout's.
+  const double same_timer_ms = 150 * ctx.tol.mult;
+  const auto own_cut_ms = closed_by_itself_ms(o);
+  m["unattended_closed_ms"] = own_cut_ms ? json(*own_cut_ms) : json(nullptr);
+  const bool timeout_close = closed && own_cut_ms && closed_ms >= *own_cut_ms - same_timer_ms;
+  // A timeout's close that lands about on the bound (fixtures/haproxy/short-timeouts.cfg: 2 s,
+  // the client leaving at 1 s) is not a fail either: it says nothing of the client.
+  if (timeout_close && after_ms <= ctx.tol.cancel_ms() + same_timer_ms)
+    return inconclusive(
+        "the upstream connection closed " + ms(std::max(0.0, after_ms)) +
+            " after the client left, but the proxy also closes it " + ms(*own_cut_ms) +
+            " after the request when the client stays: its own timeout cut the request, so "
+            "whether it notices a client leaving " +
+            sit.while_what + " was not observable",
+        "a proxy timeout shorter than the upstream's silence closes the request first",
+        timeout_blocker, m);
+  if (closed && after_ms <= ctx.tol.cancel_ms()) {
+    if (!timeout_blocker.empty() && !twin_observed(o))
+      return inconclusive("the upstream connection closed " + ms(std::max(0.0, after_ms)) +
+                              " after the client left, but the same request left alone was not "
+                              "observed (" +
+                              describe_failure(*o.probe("unattended")) +
+                              "), so the proxy's own timeout cannot be ruled out",
+                          "the unattended twin request never reached the upstream", "", m);
     return pass("upstream closed " + ms(std::max(0.0, after_ms)) + " after the client", m);
+  }
   if (outcome == stream_end::completed && after_ms <= 0)
     return inconclusive("the upstream had finished before the client saw the events it cancels "
                         "after, so the client never left " +
@@ -143,7 +200,7 @@ check cancel_during_pause() {
                      "watch the client connection while the upstream is silent and close the "
                      "upstream connection when the client goes"}},
           .probes =
-              [](const check_context &) {
+              [](const check_context &ctx) {
                 // The model pauses right where the user presses Stop (a long tool-call or reasoning
                 // step).
                 probe_spec p = chat_stream("stream", {.first_token_ms = 20,
@@ -153,7 +210,8 @@ check cancel_during_pause() {
                                                       .stall_ms = 10'000});
                 p.abort_after_events = 5;
                 p.settle_ms = 1500;
-                return std::vector{p};
+                // The fifth event is emitted at 20 + 4 * 50 ms: the client leaves about then.
+                return std::vector{p, unattended_twin(p, ctx, 20 + 4 * 50 + 100)};
               },
           .judge =
               [](const observations &o, const check_context &ctx) {
@@ -161,7 +219,7 @@ check cancel_during_pause() {
                                     {"during the pause",
                                      "the model keeps generating for the rest of the pause "
                                      "(and until its next token is relayed)"},
-                                    "stream.first-token");
+                                    "stream.first-token", "timeout.idle-gap");
               },
           .timing = true};
 }
@@ -190,11 +248,12 @@ check cancel_before_first_token() {
                 {"generic", "watch the client connection while waiting for the upstream's response "
                             "and close the upstream connection when the client goes"}},
       .probes =
-          [](const check_context &) {
+          [](const check_context &ctx) {
             probe_spec p = chat_stream("stream", {.first_token_ms = 15'000, .tokens = 3});
             p.abort_after_ms = 1000;
             p.settle_ms = 1500;
-            return std::vector{p};
+            // fixtures/haproxy/short-timeouts.cfg: its 2 s timeout server closes both at 2 s.
+            return std::vector{p, unattended_twin(p, ctx, p.abort_after_ms)};
           },
       .judge =
           [](const observations &o, const check_context &ctx) {
@@ -202,7 +261,7 @@ check cancel_before_first_token() {
                                 {"before the first token",
                                  "the model keeps loading and then generates "
                                  "the whole answer for nobody"},
-                                "");
+                                "", "timeout.slow-first-token");
           },
       .timing = true};
 }

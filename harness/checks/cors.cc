@@ -4,6 +4,7 @@
 
 #include "harness/checks/cors.h"
 
+#include "common/ascii.h"
 #include "harness/checks/catalog_parts.h"
 #include "harness/checks/cors_rules.h"
 #include "harness/checks/requests.h"
@@ -20,6 +21,12 @@ const std::vector<std::string> requested_headers = {"authorization", "content-ty
 // sent, or got no response, leaves nothing to judge and must never read as a pass.
 bool answered(const probe_result &r) {
   return r.started && r.status != 0;
+}
+
+bool has_cors_header(const probe_result &r) {
+  for (const auto &line : r.header_lines)
+    if (ascii_lower(line.substr(0, 15)) == "access-control-") return true;
+  return false;
 }
 
 verdict unanswered(const probe_result &r, const std::string &name, std::string expected,
@@ -88,6 +95,15 @@ verdict judge_single_value(const observations &o, const std::vector<std::string>
                       json(r.header_values(doubled.front())).dump(),
                   "both the proxy and the upstream add CORS headers", m);
   }
+  // Nothing doubled is also true of a proxy and an upstream that add no CORS at all (stock
+  // configs): said so, rather than counted as single headers.
+  const auto with_cors = std::count_if(responses.begin(), responses.end(), [&](const auto &name) {
+    return has_cors_header(*o.probe(name));
+  });
+  if (with_cors == 0)
+    return pass("no Access-Control-* header on any of " + std::to_string(responses.size()) +
+                    " responses, so none doubled",
+                m);
   return pass("every CORS header single on " + std::to_string(responses.size()) + " responses", m);
 }
 
@@ -290,14 +306,61 @@ check error_responses() {
           if (r.status < 400)
             return fail("an upstream error status", spec.name + ": " + describe_failure(r),
                         "the upstream error did not reach the client", m);
+          // Ollama's origin policy answered instead of the error asked for: the proxy adds no
+          // CORS to that refusal either, which says nothing of its successful responses.
+          const auto *seen = o.journal_of(spec.name);
+          const bool refused = r.status == 403 && !seen->empty() && seen->back().status == 403;
           if (auto problem = cors_read_problem(r, ctx.origin))
             return fail("valid CORS headers on HTTP " + std::to_string(r.status),
                         spec.name + ": " + *problem,
-                        "CORS headers are added to successful responses only", m);
+                        refused ? "the upstream refused the request by its origin policy "
+                                  "(upstream.origin-accepted), and the proxy adds no CORS "
+                                  "headers to upstream errors"
+                                : "CORS headers are added to successful responses only",
+                        m);
         }
         return pass("404 and 500 readable cross-origin", m);
       },
       .policy_dependent = true};
+}
+
+// An error status the proxy made up: its usual 413/502/503/504, or any 5xx when the upstream
+// sent no response head at all (lighttpd answers an upstream reset with its own 500).
+bool made_by_the_proxy(const probe_result &r, const std::vector<journal_entry> &seen) {
+  if (r.status == 413 || r.status == 502 || r.status == 503 || r.status == 504) return true;
+  const bool upstream_answered = std::any_of(
+      seen.begin(), seen.end(), [](const journal_entry &e) { return e.head_sent_us >= 0; });
+  return r.status >= 500 && !seen.empty() && !upstream_answered;
+}
+
+// Neither provocation made the proxy answer with an error of its own, so there was no proxy
+// error page whose CORS could be judged: never a pass. Why, from what the upstream saw of the
+// reset probe (the one every proxy answers with its own 502 once the reset reaches it).
+verdict nothing_provoked(const observations &o, json m) {
+  const probe_result &reset = *o.probe("upstream-reset");
+  const auto &seen = *o.journal_of("upstream-reset");
+  const std::string client = "the client got " + describe_failure(reset);
+  if (seen.empty())
+    return inconclusive("no proxy error to judge: the reset probe never reached the upstream (" +
+                            client + ") and the large body was accepted",
+                        "the proxy answered the request itself instead of forwarding it", "", m);
+  const journal_entry &e = seen.back();
+  if (e.outcome != stream_end::aborted_rst && e.status == 403) {
+    // Ollama's policy refused the request before the reset: the Origin it was forwarded with,
+    // or else its Host.
+    const bool with_origin = count_header(e.headers, "Origin") > 0;
+    return inconclusive(
+        "no proxy error to judge: the upstream refused the reset probe with its policy 403 "
+        "instead of resetting (" +
+            client + "), and the large body was accepted",
+        std::string("the upstream refuses the ") + (with_origin ? "Origin" : "Host") +
+            " the proxy forwards, so the proxy never saw an upstream failure",
+        with_origin ? "upstream.origin-accepted" : "upstream.host-accepted", m);
+  }
+  return inconclusive("no proxy error to judge: the upstream reset the connection and " + client +
+                          " (no error response of the proxy's own), and the large body was "
+                          "accepted",
+                      "the proxy does not answer an upstream failure with an error page", "", m);
 }
 
 check proxy_errors() {
@@ -310,12 +373,14 @@ check proxy_errors() {
       .requirement = "Proxy-generated 502/504/413 responses carry valid CORS headers.",
       .fixes = {{"nginx", "add_header ... always in the server block (it applies to error_page "
                           "responses), or error_page with a location that adds the headers"},
-                // fixtures/<kind>/origin fails, cors passes (HAProxy, Caddy, Apache).
+                // fixtures/<kind>/origin fails, cors passes (HAProxy, Caddy, Apache, lighttpd).
                 {"haproxy", "http-after-response set-header access-control-*: it also covers "
                             "HAProxy's own 502/503/504, which http-response never sees"},
                 {"caddy",
                  "the header directive before reverse_proxy: its headers stay on Caddy's own 502"},
                 {"apache", "Header always set: it covers Apache's own 502 too"},
+                {"lighttpd", "setenv.set-response-header with the Access-Control-* headers: "
+                             "lighttpd puts them on its own 500 (an upstream reset) too"},
                 {"generic", "add CORS headers to the proxy's own error responses"}},
       .probes =
           [](const check_context &ctx) {
@@ -338,8 +403,7 @@ check proxy_errors() {
                 "valid CORS headers on the proxy's own errors", std::string(name) + ": not sent",
                 "the probe that provokes a proxy error was not sent, so nothing was judged");
         for (const auto &r : o.probes) {
-          const bool proxy_error =
-              r.status == 413 || r.status == 502 || r.status == 503 || r.status == 504;
+          const bool proxy_error = made_by_the_proxy(r, *o.journal_of(r.name));
           m[r.name] = {{"status", r.status},
                        {"allow_origin", r.header_values("Access-Control-Allow-Origin")}};
           if (!proxy_error) continue;
@@ -349,7 +413,7 @@ check proxy_errors() {
                         r.name + ": " + *problem, "the proxy's own error responses carry no CORS",
                         m);
         }
-        if (provoked == 0) return pass("no proxy error could be provoked", m);
+        if (provoked == 0) return nothing_provoked(o, m);
         return pass(std::to_string(provoked) + " proxy errors readable cross-origin", m);
       },
       .policy_dependent = true,

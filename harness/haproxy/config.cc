@@ -65,22 +65,6 @@ std::string kind_of(const std::string &section) {
   return section.substr(0, section.find(' '));
 }
 
-struct parsed_line {
-  std::string section; // the section it belongs to
-  std::vector<std::string> words;
-};
-
-std::vector<parsed_line> parse(const std::vector<std::string> &lines) {
-  std::vector<parsed_line> out;
-  std::string section;
-  for (const auto &line : lines) {
-    auto words = split_words(line);
-    if (const std::string opened = section_of(words); !opened.empty()) section = opened;
-    out.push_back({section, std::move(words)});
-  }
-  return out;
-}
-
 bool is_bind(const parsed_line &p) {
   const std::string k = kind_of(p.section);
   return (k == "frontend" || k == "listen") && p.words.size() >= 2 && p.words[0] == "bind";
@@ -135,6 +119,17 @@ std::string commented_out(const std::string &line) {
 }
 
 } // namespace
+
+std::vector<parsed_line> parse(const std::vector<std::string> &lines) {
+  std::vector<parsed_line> out;
+  std::string section;
+  for (const auto &line : lines) {
+    auto words = split_words(line);
+    if (const std::string opened = section_of(words); !opened.empty()) section = opened;
+    out.push_back({section, std::move(words)});
+  }
+  return out;
+}
 
 std::string bind_site::url() const {
   return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);

@@ -47,6 +47,16 @@ result<rewritten> rewrite(const std::string &text, const rewrite_options &o);
 std::string map_back(const std::string &message, const std::string &copy_path,
                      const std::string &user_path);
 
+// A line as HAProxy reads it: its words and the section it belongs to ("frontend ollama"; "" before
+// the first section).
+struct parsed_line {
+  std::string section;
+  std::vector<std::string> words;
+};
+
+// Every line of the file in order (element i is line i + 1).
+std::vector<parsed_line> parse(const std::vector<std::string> &lines);
+
 // HAProxy's own tokenisation of a config line: whitespace-separated words, '…' and "…" quoting,
 // backslash escapes, '#' starting a comment outside quotes. Exposed for the tests.
 std::vector<std::string> split_words(const std::string &line);

@@ -32,6 +32,11 @@ public:
   // HAProxy logs to syslog; its own alerts go to stderr (packaged_proxy::error_log).
   bool relevant_log_line(const std::string &line) const override;
 
+  std::vector<managed::listener> listeners() const override {
+    return managed::listeners_of(flat_.listeners);
+  }
+  std::vector<std::string> notes() const override { return flat_.notes; }
+
   const rewritten &flat() const { return flat_; }
   std::string config_path() const { return prefix_ + "/haproxy.cfg"; }
 

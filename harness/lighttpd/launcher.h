@@ -33,6 +33,11 @@ public:
   std::string pid_file() const override { return prefix_ + "/lighttpd.pid"; }
   bool relevant_log_line(const std::string &line) const override;
 
+  std::vector<managed::listener> listeners() const override {
+    return managed::listeners_of(flat_.listeners);
+  }
+  std::vector<std::string> notes() const override { return flat_.notes; }
+
   const rewritten &flat() const { return flat_; }
   std::string config_path() const { return prefix_ + "/lighttpd.conf"; }
 

@@ -35,6 +35,20 @@ bool write_text_file(const std::string &path, const std::string &text);
 // A self-signed certificate and its key in one PEM file at `pem` (openssl's log in logs_dir).
 result<bool> make_throwaway_pem(const std::string &pem, const std::string &logs_dir);
 
+// A listener of a running packaged proxy, as the suite reaches it.
+struct listener {
+  std::string url;
+  std::string label; // "frontend ollama (line 27: *:8080)"
+};
+
+// Each rewritten listener (anything with url() and label()) as the suite reaches it.
+template <class Sites> std::vector<listener> listeners_of(const Sites &sites) {
+  std::vector<listener> out;
+  for (const auto &s : sites)
+    out.push_back({s.url(), s.label()});
+  return out;
+}
+
 // What the kinds of packaged proxies have alike: the binary, the user's file (named in messages,
 // never written), the private prefix with its logs, the version the binary reported, the mock's
 // port every upstream is pointed at, and the throwaway certificate a TLS listener may need.
@@ -46,6 +60,11 @@ public:
   std::string error_log() const override { return output_log(); }
   std::string pid_file() const override { return ""; }
   std::string logs_dir() const override { return prefix_ + "/logs"; }
+
+  // After write_config: the listeners the suite runs on, and what the rewrite changed beyond
+  // addresses (said before the run).
+  virtual std::vector<listener> listeners() const = 0;
+  virtual std::vector<std::string> notes() const = 0;
 
 protected:
   // product: the name versions are printed with ("HAProxy"); creates logs_dir().

@@ -92,7 +92,7 @@ ordered summary_json(const run_summary &s) {
 
 } // namespace
 
-void write_json(std::ostream &out, const run_report &r) {
+nlohmann::ordered_json report_json(const run_report &r) {
   ordered doc{{"schema_version", schema_version},
               {"tool_version", r.tool_version},
               {"target", r.target},
@@ -110,8 +110,12 @@ void write_json(std::ostream &out, const run_report &r) {
   for (const check_result &c : r.checks)
     checks.push_back(check_json(c));
   doc["checks"] = std::move(checks);
+  return doc;
+}
+
+void write_json(std::ostream &out, const run_report &r) {
   // Strings quote what a proxy sent; replace invalid UTF-8 instead of throwing type_error 316.
-  out << doc.dump(2, ' ', false, ordered::error_handler_t::replace) << '\n';
+  out << report_json(r).dump(2, ' ', false, ordered::error_handler_t::replace) << '\n';
 }
 
 } // namespace streamcheck::harness

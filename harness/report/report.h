@@ -108,6 +108,9 @@ struct run_report {
 // Each writer only formats; the caller owns the stream.
 void write_console(std::ostream &out, const run_report &r, bool color);
 void write_json(std::ostream &out, const run_report &r);
+// The JSON report as a document (docs/report-schema.json), for reports that embed runs (compare).
+// Strings are as the checks stored them: dump with error_handler_t::replace.
+nlohmann::ordered_json report_json(const run_report &r);
 void write_junit(std::ostream &out, const run_report &r);
 void write_markdown(std::ostream &out, const run_report &r);
 // One self-contained HTML file (no script, no network): summary, verdicts, SVG timelines.

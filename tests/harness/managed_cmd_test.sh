@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# streamcheck haproxy CFG, caddy FILE and lighttpd CONF end to end: the user's file untouched,
+# streamcheck haproxy CFG, caddy FILE, lighttpd CONF and apache CONF end to end: the user's file untouched,
 # the proxy's own config check mapped to the user's file:line (exit 2), bad input as one-line
 # setup errors, a good config passing and a faulty one failing, TLS binds with a throwaway
 # certificate, nothing Caddy writes outside the temp prefix. Real processes. Exits 77 when
@@ -14,8 +14,18 @@ failures=0 passed=0
 # shellcheck source=expect.sh
 . "$(dirname "$0")/expect.sh"
 
+# The last expect's output quotes PATTERN (grep -E).
+quoted() {
+  if grep -qE "$2" "$work/out" "$work/err"; then
+    passed=$((passed + 1))
+  else
+    echo "FAIL $1: the report does not quote \"$2\""
+    failures=$((failures + 1))
+  fi
+}
+
 have() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ]; }
-have haproxy || have caddy || have lighttpd || { echo "no haproxy, caddy or lighttpd installed"; exit 77; }
+have haproxy || have caddy || have lighttpd || have apache2 || { echo "no haproxy, caddy, lighttpd or apache2 installed"; exit 77; }
 
 expect "haproxy without a file" 3 "haproxy needs the config file" 2 "$sc" haproxy
 expect "caddy without a file" 3 "caddy needs the config file" 2 "$sc" caddy
@@ -32,6 +42,8 @@ if have haproxy; then
   before=$(sha256sum "$work/stock.cfg")
   expect "stock HAProxy holds small events" 1 "✘ stream.first-token" 60 \
     "$sc" haproxy "$work/stock.cfg" --profile quick --check 'stream.first-token' --no-color
+  # The static analysis quotes the user's own line in the fix (harness/haproxy/analysis.cc).
+  quoted "HAProxy analysis" "in your config: the plain listener \`bind \*:8080\` at $work/stock.cfg:27"
   [ "$before" = "$(sha256sum "$work/stock.cfg")" ] || { echo "FAIL stock.cfg was modified"; failures=$((failures + 1)); }
   expect "recommended HAProxy passes" 0 "0 failed" 60 \
     "$sc" haproxy "$src/proxies/haproxy/ollama.cfg" --profile quick --no-color \
@@ -61,6 +73,7 @@ if have caddy; then
   expect "flush_interval -1 breaks cancellation" 1 "✘ abort.cancel-before-first-token" 60 \
     env HOME="$work/home" "$sc" caddy "$work/site.Caddyfile" --profile quick --no-color \
     --check 'abort.cancel-*'
+  quoted "Caddy analysis" "in your config: \`flush_interval -1\` at $work/site.Caddyfile:[0-9]+"
   grep -q "tested over plain HTTP" "$work/err" || { echo "FAIL no plain-HTTP note"; failures=$((failures + 1)); }
   [ ! -e "$work/home" ] || { echo "FAIL Caddy wrote into HOME: $(find "$work/home" | head -3)"; failures=$((failures + 1)); }
   expect "recommended Caddyfile passes" 0 "0 failed" 60 \
@@ -79,9 +92,70 @@ if have lighttpd; then
   expect "stock lighttpd buffers" 1 "✘ stream.first-token" 60 \
     "$sc" lighttpd "$src/fixtures/lighttpd/stock.conf" --profile quick --no-color \
     --check 'stream.first-token'
+  quoted "lighttpd analysis" "in your config: server.stream-response-body is not set"
   expect "lighttpd with streaming on" 0 "0 failed" 60 \
     "$sc" lighttpd "$src/fixtures/lighttpd/stream-response-body.conf" --profile quick --no-color \
     --check 'stream.*' --check 'abort.cancel-propagates' --check 'abort.truncation-visible'
+fi
+
+expect "apache without a file" 3 "apache needs the config file" 2 "$sc" apache
+# Not installed: /usr/sbin hidden in a private mount namespace (root only; skipped otherwise).
+if unshare -m true 2>/dev/null; then
+  printf 'Listen 8080\n' >"$work/any-apache.conf"
+  expect "apache2 not installed names the package" 2 "install the Debian package apache2" 5 \
+    unshare -m sh -c 'mount -t tmpfs none /usr/sbin && PATH=/nonexistent exec "$@"' sh \
+    "$sc" apache "$work/any-apache.conf"
+fi
+
+if have apache2; then
+  # A site file (no LoadModule: run as a Debian site); apache2 -t's line is the user's line.
+  printf 'Listen 8080\n<VirtualHost *:8080>\n\tProxyPass / http://127.0.0.1:11434/\n\tProxyTimeoutt 600\n</VirtualHost>\n' \
+    >"$work/bad-apache.conf"
+  expect "apache2 -t mapped to the user's line" 2 "Syntax error on line 4 of $work/bad-apache.conf" 15 \
+    "$sc" apache "$work/bad-apache.conf"
+  printf 'Listen 8080\n<VirtualHost *:8080>\n\tDocumentRoot /var/www/html\n</VirtualHost>\n' \
+    >"$work/noproxy-apache.conf"
+  expect "apache config that proxies nothing" 2 "proxies nothing" 10 \
+    "$sc" apache "$work/noproxy-apache.conf"
+  # A site file without Listen (Debian keeps it in ports.conf): one added for its VirtualHost.
+  printf '<VirtualHost *:8080>\n\tProxyPass / http://127.0.0.1:11434/\n</VirtualHost>\n' \
+    >"$work/site-apache.conf"
+  expect "Apache site file runs as a Debian site" 0 "Listen 8080 added for its VirtualHosts" 60 \
+    "$sc" apache "$work/site-apache.conf" --profile quick --no-color --check 'stream.first-token'
+  # Name-based VirtualHosts: the first on the port serves files, the second proxies; without
+  # the added ServerAlias the suite's Host would get the first one's 404.
+  printf 'Listen 8080\n<VirtualHost *:8080>\n\tServerName www.example.com\n\tDocumentRoot /var/www/html\n</VirtualHost>\n<VirtualHost *:8080>\n\tServerName ollama.example.com\n\tProxyPass / http://127.0.0.1:11434/\n</VirtualHost>\n' \
+    >"$work/named-apache.conf"
+  expect "Apache's proxying VirtualHost is the one tested" 0 "ServerAlias 127.0.0.1 added" 60 \
+    "$sc" apache "$work/named-apache.conf" --profile quick --no-color --check 'stream.first-token'
+  cp "$src/fixtures/apache/stock.conf" "$work/stock-apache.conf"
+  before=$(sha256sum "$work/stock-apache.conf")
+  expect "stock Apache misses a cancel before the first token" 1 "✘ abort.cancel-before-first-token" 60 \
+    "$sc" apache "$work/stock-apache.conf" --profile quick --no-color \
+    --check 'stream.first-token' --check 'abort.cancel-before-first-token'
+  [ "$before" = "$(sha256sum "$work/stock-apache.conf")" ] || { echo "FAIL stock-apache.conf was modified"; failures=$((failures + 1)); }
+  cat "$work/out" "$work/err" | grep -q "(Apache 2\.4" || { echo "FAIL the report does not name the Apache version"; failures=$((failures + 1)); }
+  expect "recommended Apache passes" 0 "0 failed" 60 \
+    "$sc" apache "$src/proxies/apache/ollama.conf" --profile quick --no-color \
+    --check 'stream.*' --check 'cors.*' --check 'upstream.*'
+  # Debian's own layout: a copy of /etc/apache2 (apache2.conf, envvars' ${APACHE_*}, ports.conf,
+  # mods-enabled/*.load relative to ServerRoot) with proxy enabled and one site.
+  if [ -f /etc/apache2/apache2.conf ]; then
+    cp -r /etc/apache2 "$work/etc-apache2"
+    rm -f "$work/etc-apache2/sites-enabled/"*
+    ln -sf ../mods-available/proxy.load "$work/etc-apache2/mods-enabled/proxy.load"
+    ln -sf ../mods-available/proxy_http.load "$work/etc-apache2/mods-enabled/proxy_http.load"
+    printf '<VirtualHost *:80>\n\tProxyPass / http://127.0.0.1:11434/\n</VirtualHost>\n' \
+      >"$work/etc-apache2/sites-enabled/ollama.conf"
+    expect "Debian's apache2.conf with a proxy site" 0 "0 failed" 60 \
+      "$sc" apache "$work/etc-apache2/apache2.conf" --profile quick --no-color --check 'stream.first-token'
+  fi
+  # Plain and TLS listeners, the TLS certificate not on this machine: both tested.
+  sed 's|^Listen 8080$|Listen 8080\nListen 8443 https\nLoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so\nLoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n<VirtualHost *:8443>\n\tSSLEngine on\n\tSSLCertificateFile /etc/ssl/private/ollama.pem\n\tProxyPass / http://127.0.0.1:11434/\n</VirtualHost>|' \
+    "$src/fixtures/apache/stock.conf" >"$work/two-listeners-apache.conf"
+  expect "Apache plain and TLS listeners" 0 "a throwaway one is used" 90 \
+    "$sc" apache "$work/two-listeners-apache.conf" --profile quick --no-color --check 'stream.first-token'
+  grep -q "https://127.0.0.1" "$work/err" || { echo "FAIL Apache TLS listener not tested"; failures=$((failures + 1)); }
 fi
 
 echo "managed commands: $passed passed, $failures failed"

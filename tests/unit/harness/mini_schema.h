@@ -1,6 +1,8 @@
-// The subset of JSON Schema 2020-12 that docs/report-schema.json uses, enough to check the JSON
-// report against the published schema in a unit test. A keyword outside the subset is reported as
-// an error, so the schema cannot grow a rule this checker would silently ignore.
+// The subset of JSON Schema 2020-12 that docs/report-schema.json and docs/compare-schema.json
+// use, enough to check the JSON reports against the published schemas in a unit test. A keyword
+// outside the subset is reported as an error, so a schema cannot grow a rule this checker would
+// silently ignore. A $ref is "#/$defs/NAME" within its own document, or the $id of another
+// schema given to the constructor (compare's targets embed whole run reports).
 #pragma once
 #include <algorithm>
 #include <set>
@@ -13,17 +15,19 @@ namespace streamcheck::test {
 
 class mini_schema {
 public:
-  explicit mini_schema(nlohmann::json root) : root_(std::move(root)) {}
+  explicit mini_schema(nlohmann::json root, std::vector<nlohmann::json> others = {})
+      : root_(std::move(root)), others_(std::move(others)) {}
 
   // Every violation, as "path: problem"; empty when the instance is valid.
   std::vector<std::string> validate(const nlohmann::json &instance) {
     errors_.clear();
-    check(instance, root_, "$");
+    check(instance, root_, "$", root_);
     return errors_;
   }
 
 private:
   nlohmann::json root_;
+  std::vector<nlohmann::json> others_; // schemas a $ref names by their $id
   std::vector<std::string> errors_;
 
   void error(const std::string &path, const std::string &what) {
@@ -76,27 +80,37 @@ private:
       if (!known.count(key)) error(path, "schema keyword '" + key + "' is not supported");
   }
 
-  void check_object(const nlohmann::json &v, const nlohmann::json &schema,
-                    const std::string &path) {
+  void check_object(const nlohmann::json &v, const nlohmann::json &schema, const std::string &path,
+                    const nlohmann::json &doc) {
     for (const auto &key : schema.value("required", nlohmann::json::array()))
       if (!v.contains(key.get<std::string>())) error(path, "missing " + key.get<std::string>());
     const auto props = schema.value("properties", nlohmann::json::object());
     for (const auto &[key, value] : v.items()) {
       if (props.contains(key))
-        check(value, props[key], path + "." + key);
+        check(value, props[key], path + "." + key, doc);
       else if (schema.value("additionalProperties", true) == false)
         error(path, "unexpected property " + key);
     }
   }
 
-  void check(const nlohmann::json &v, const nlohmann::json &schema, const std::string &path) {
-    check_keywords(schema, path);
-    if (schema.contains("$ref")) {
-      const std::string ref = schema["$ref"];
-      const std::string prefix = "#/$defs/";
-      if (ref.rfind(prefix, 0) != 0) return error(path, "unsupported $ref " + ref);
-      check(v, root_["$defs"][ref.substr(prefix.size())], path);
+  void follow_ref(const nlohmann::json &v, const std::string &ref, const std::string &path,
+                  const nlohmann::json &doc) {
+    const std::string prefix = "#/$defs/";
+    if (ref.rfind(prefix, 0) == 0) {
+      const std::string name = ref.substr(prefix.size());
+      if (!doc.contains("$defs") || !doc["$defs"].contains(name))
+        return error(path, "no $defs entry " + name);
+      return check(v, doc["$defs"][name], path, doc);
     }
+    for (const auto &other : others_)
+      if (other.value("$id", "") == ref) return check(v, other, path, other);
+    error(path, "unsupported $ref " + ref);
+  }
+
+  void check(const nlohmann::json &v, const nlohmann::json &schema, const std::string &path,
+             const nlohmann::json &doc) {
+    check_keywords(schema, path);
+    if (schema.contains("$ref")) follow_ref(v, schema["$ref"], path, doc);
     if (schema.contains("type") && !has_type(v, schema["type"]))
       error(path, "not of type " + schema["type"].get<std::string>());
     if (schema.contains("const") && v != schema["const"]) error(path, "not the const value");
@@ -114,10 +128,10 @@ private:
     if (schema.contains("minimum") && v.is_number() &&
         v.get<double>() < schema["minimum"].get<double>())
       error(path, "below minimum");
-    if (v.is_object()) check_object(v, schema, path);
+    if (v.is_object()) check_object(v, schema, path, doc);
     if (v.is_array() && schema.contains("items"))
       for (std::size_t k = 0; k < v.size(); ++k)
-        check(v[k], schema["items"], path + "[" + std::to_string(k) + "]");
+        check(v[k], schema["items"], path + "[" + std::to_string(k) + "]", doc);
   }
 };
 

@@ -87,6 +87,94 @@ INSTANTIATE_TEST_SUITE_P(Checks, Cancel,
                                            "abort.cancel-before-first-token"),
                          test_name);
 
+// --- a proxy's own timeout is not the proxy noticing the client ---------------------------------
+
+class CancelWhileSilent : public ::testing::TestWithParam<std::string> {};
+
+// The twin's upstream closed by the proxy at `at_us` while its client was still there (HAProxy
+// answers such a request 504 when its timeout fires).
+void cut_by_the_proxy(run &r, std::int64_t at_us) {
+  probe_result &twin = r.probe("unattended");
+  twin.aborted = false;
+  twin.aborted_us = -1;
+  twin.status = 504;
+  journal_in(r.proxied, "unattended") = {entry(stream_end::peer_closed, at_us + 300, at_us)};
+}
+
+TEST_P(CancelWhileSilent, TwinStaysPastTheJudgedWindow) {
+  const auto specs = specs_of(GetParam());
+  const auto &cancelled = spec_named(specs, "stream");
+  const auto &twin = spec_named(specs, "unattended");
+  EXPECT_EQ(twin.body.at("streamcheck"), cancelled.body.at("streamcheck"));
+  EXPECT_LT(twin.abort_after_events, 0);
+  run r(GetParam());
+  EXPECT_GT(r.probe("unattended").aborted_us,
+            r.probe("stream").aborted_us + static_cast<std::int64_t>(ctx().tol.cancel_ms()) * 1000);
+}
+
+TEST_P(CancelWhileSilent, CloseAtTheProxysOwnTimeoutIsInconclusive) {
+  // fixtures/haproxy/short-timeouts.cfg: timeout server 2 s closes the upstream connection 2 s
+  // after the request whether the client left or not; the client left 1 s in.
+  run r(GetParam());
+  const std::int64_t left = r.probe("stream").aborted_us;
+  const std::int64_t timeout_fires = left + 900'000;
+  journal_in(r.proxied,
+             "stream") = {entry(stream_end::peer_closed, timeout_fires + 300, timeout_fires)};
+  ASSERT_TRUE(r.judge().passed) << "without the twin it would read as a cancel";
+  cut_by_the_proxy(r, timeout_fires + 2'000);
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_TRUE(v.inconclusive);
+  EXPECT_EQ(v.blocked_by, GetParam() == "abort.cancel-before-first-token"
+                              ? "timeout.slow-first-token"
+                              : "timeout.idle-gap");
+  EXPECT_NE(v.actual.find("its own timeout cut the request"), std::string::npos) << v.actual;
+  EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, false, "haproxy").result,
+            outcome::inconclusive);
+}
+
+TEST_P(CancelWhileSilent, TimeoutCloseJustPastTheBoundIsInconclusiveToo) {
+  // The same fixture's close lands either side of the 1 s bound run to run (998 ms measured):
+  // the timeout's close says nothing of the client on either side.
+  run r(GetParam());
+  const std::int64_t left = r.probe("stream").aborted_us;
+  const std::int64_t timeout_fires = left + 1'004'000;
+  journal_in(r.proxied,
+             "stream") = {entry(stream_end::peer_closed, timeout_fires + 300, timeout_fires)};
+  cut_by_the_proxy(r, timeout_fires - 5'000);
+  EXPECT_TRUE(r.judge().inconclusive);
+}
+
+TEST_P(CancelWhileSilent, NoticedBeforeItsOwnTimeoutPasses) {
+  // The same short timeout with option abortonclose: the close follows the client, well before
+  // the timeout would have fired.
+  run r(GetParam());
+  const std::int64_t left = r.probe("stream").aborted_us;
+  journal_in(r.proxied, "stream") = {entry(stream_end::peer_closed, left + 2'300, left + 2'000)};
+  cut_by_the_proxy(r, left + 900'000);
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.passed) << v.actual;
+  EXPECT_DOUBLE_EQ(v.measurements["unattended_closed_ms"].get<double>(),
+                   static_cast<double>(left + 900'000) / 1000);
+}
+
+TEST_P(CancelWhileSilent, LateCloseStillFailsWhateverClosedIt) {
+  // A timeout that fires 5 s after the client left: Stop did not reach the model for 5 s.
+  run r(GetParam());
+  const std::int64_t left = r.probe("stream").aborted_us;
+  journal_in(r.proxied,
+             "stream") = {entry(stream_end::peer_closed, left + 5'000'300, left + 5'000'000)};
+  cut_by_the_proxy(r, left + 5'000'000);
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_FALSE(v.inconclusive);
+}
+
+INSTANTIATE_TEST_SUITE_P(Checks, CancelWhileSilent,
+                         ::testing::Values("abort.cancel-during-pause",
+                                           "abort.cancel-before-first-token"),
+                         test_name);
+
 // The two mid-answer situations: Stop while tokens flow, and Stop while the model is silent.
 TEST(CancelPropagates, ClosesWhileTokensFlowEvenIfTheProxyHoldsThemBack) {
   const auto &s = spec_named(specs_of("abort.cancel-propagates"), "stream");

@@ -205,6 +205,30 @@ TEST(CorsErrorResponses, ErrorReplacedBySuccessFails) {
   EXPECT_EQ(v.actual, "upstream-500: HTTP 200");
 }
 
+TEST(CorsSingleValue, NoCorsAnywhereSaysSo) {
+  // Stock proxies in front of a default Ollama: every response a bare 403, no CORS to double.
+  run r("cors.single-value");
+  for (auto &p : r.proxied.probes)
+    std::erase_if(p.header_lines, [](const std::string &l) {
+      return l.rfind("Access-Control-", 0) == 0 || l.rfind("access-control-", 0) == 0;
+    });
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.passed) << v.actual;
+  EXPECT_EQ(v.measured, "no Access-Control-* header on any of 4 responses, so none doubled");
+}
+
+TEST(CorsErrorResponses, OriginPolicyRefusalIsNotBlamedOnSuccessOnlyHeaders) {
+  run r("cors.error-responses");
+  const auto spec = spec_named(specs_of("cors.error-responses"), "upstream-404");
+  r.probe("upstream-404") = answered(spec, 403, "");
+  journal_in(r.proxied, "upstream-404") = {upstream_saw(spec, body_of(spec), false, 403, 1)};
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.cause, "the upstream refused the request by its origin policy "
+                     "(upstream.origin-accepted), and the proxy adds no CORS headers to upstream "
+                     "errors");
+}
+
 TEST(CorsProxyErrors, BadGatewayWithoutCorsWarns) {
   run r("cors.proxy-errors");
   ASSERT_EQ(r.probe("upstream-reset").status, 502);
@@ -232,18 +256,74 @@ TEST(CorsProxyErrors, BodyTooLargeWithoutCorsWarns) {
   EXPECT_EQ(readable.measured, "2 proxy errors readable cross-origin");
 }
 
-TEST(CorsProxyErrors, NothingProvokedPassesOnlyWhenSent) {
-  // The proxy closed the connection on the reset and accepted the big body: nothing to judge.
+TEST(CorsProxyErrors, NothingProvokedIsInconclusiveNeverAPass) {
+  // The proxy closed the connection on the reset and accepted the big body: no error page of the
+  // proxy's own was seen, so nothing about its CORS was observed.
   run r("cors.proxy-errors");
   r.probe("upstream-reset") = probe_in(r.direct, "upstream-reset"); // no response at all
   ASSERT_TRUE(r.probe("upstream-reset").started);
   const verdict v = r.judge();
-  EXPECT_TRUE(v.passed) << v.actual;
-  EXPECT_EQ(v.measured, "no proxy error could be provoked");
+  EXPECT_FALSE(v.passed);
+  EXPECT_TRUE(v.inconclusive);
+  EXPECT_EQ(v.actual, "no proxy error to judge: the upstream reset the connection and the client "
+                      "got curl: Server returned nothing (no headers, no data) (no error "
+                      "response of the proxy's own), and the large body was accepted");
+  EXPECT_EQ(v.blocked_by, "");
+  EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, false, "haproxy").result,
+            outcome::inconclusive);
   r.probe("large-body").started = false;
   const verdict unsent = r.judge();
   EXPECT_FALSE(unsent.passed);
   EXPECT_EQ(unsent.actual, "large-body: not sent");
+}
+
+TEST(CorsProxyErrors, AnyServerErrorAfterAHeadlessResetIsTheProxys) {
+  // lighttpd answers the upstream's reset with its own 500: judged like a 502.
+  run r("cors.proxy-errors");
+  auto &reset = r.probe("upstream-reset");
+  reset = answered(spec_named(specs_of("cors.proxy-errors"), "upstream-reset"), 500, "text/html");
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_FALSE(v.inconclusive);
+  EXPECT_EQ(v.expected, "valid CORS headers on the proxy's HTTP 500");
+  add_cors(reset, true);
+  EXPECT_TRUE(r.judge().passed);
+  // A 500 the upstream sent itself is cors.error-responses' subject, not this check's.
+  journal_in(r.proxied, "upstream-reset").back().head_sent_us = 1'000;
+  EXPECT_TRUE(r.judge().inconclusive);
+}
+
+TEST(CorsProxyErrors, UpstreamPolicyRefusalIsBlockedByTheAcceptCheck) {
+  // Stock HAProxy/Caddy/Apache/lighttpd forward the browser's Origin to a default Ollama: its 403
+  // comes before the reset, so the proxy never fails and its error pages are never seen.
+  run r("cors.proxy-errors");
+  const auto spec = spec_named(specs_of("cors.proxy-errors"), "upstream-reset");
+  r.probe("upstream-reset") = answered(spec, 403, "");
+  auto &seen = journal_in(r.proxied, "upstream-reset");
+  seen = {upstream_saw(spec, body_of(spec), false, 403, 1)}; // Origin forwarded as sent
+  verdict v = r.judge();
+  EXPECT_TRUE(v.inconclusive) << v.measured;
+  EXPECT_EQ(v.blocked_by, "upstream.origin-accepted");
+  EXPECT_EQ(v.cause, "the upstream refuses the Origin the proxy forwards, so the proxy never saw "
+                     "an upstream failure");
+  seen = {upstream_saw(spec, body_of(spec), true, 403, 1)}; // Origin stripped: the Host it was
+  v = r.judge();
+  EXPECT_EQ(v.blocked_by, "upstream.host-accepted");
+  // The 413 for the big body is the proxy's own: judged even so.
+  auto &big = r.probe("large-body");
+  big = answered(spec_named(specs_of("cors.proxy-errors"), "large-body"), 413, "text/html");
+  EXPECT_FALSE(r.judge().inconclusive);
+}
+
+TEST(CorsProxyErrors, AnsweredWithoutForwardingIsInconclusive) {
+  run r("cors.proxy-errors");
+  r.probe("upstream-reset") =
+      answered(spec_named(specs_of("cors.proxy-errors"), "upstream-reset"), 401, "text/html");
+  journal_in(r.proxied, "upstream-reset").clear();
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.inconclusive);
+  EXPECT_EQ(v.actual, "no proxy error to judge: the reset probe never reached the upstream (the "
+                      "client got HTTP 401) and the large body was accepted");
 }
 
 TEST(CorsProxyErrors, ScenarioProvokesTheProxy) {

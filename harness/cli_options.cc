@@ -33,7 +33,7 @@ const std::vector<section> &sections() {
        "server\n  under test a browser could reach is tested (TLS first); the report shows the "
        "worst verdicts.\n  exec takes --after-suite and --keep-temp (its output log) too; its "
        "command gets 15 s to listen.\n"},
-      {"live", "Options for live (also --proxy, --header, --user, --report, --strict, "
+      {"live", "Options for live (also --proxy, --header, --user, --origin, --report, --strict, "
                "--tolerance-mult, --proxy-kind, --no-color):"},
       {"list", "Options for list:"},
   };
@@ -213,7 +213,11 @@ const std::vector<option> &table() {
        "the default)",
        set_report, "", takes::value, "run"},
       {"origin", "URL", "the browser app's origin for cors.*",
-       [](cli_options &o, const std::string &v) { return http_url(o.run.origin, v, "origin"); },
+       [](cli_options &o, const std::string &v) {
+         auto why = http_url(o.run.origin, v, "origin");
+         o.live.origin = o.run.origin; // live's cors checks too
+         return why;
+       },
        "https://app.example.test", takes::value, "run"},
       {"public-host", "NAME", "the Host clients use for the proxy",
        [](cli_options &o, const std::string &v) -> problem {

@@ -195,6 +195,12 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
       std::get<whole_response>(p.response).headers.emplace_back("Allow", m.allow);
     return finish(std::move(p));
   }
+  // llama.cpp server's --api-key check (vLLM and LiteLLM answer alike): after CORS, so a
+  // browser's preflight still passes.
+  if (!opts.api_key.empty() && req.header("Authorization") != "Bearer " + opts.api_key)
+    return finish(make_plan(json_response(
+        401, R"({"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}})",
+        "application/json; charset=utf-8")));
   if (m.which == route::not_found)
     return finish(make_plan(text_response(404, "404 page not found", "text/plain")));
   // FastAPI's answer for a route it does not have (vLLM, LiteLLM).
@@ -285,7 +291,7 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
   case route::root:
     return scripted(text_response(200, "Ollama is running", "text/plain; charset=utf-8"), instant);
   case route::version: return scripted(json_response(200, version_body()), instant);
-  case route::tags: return scripted(json_response(200, tags_body()), instant);
+  case route::tags: return scripted(json_response(200, tags_body(opts.list_models)), instant);
   case route::ps: return scripted(json_response(200, ps_body()), instant);
   case route::show:
     if (model.empty()) return whole(error_response(m.which, 400, "model is required"), instant);
@@ -356,7 +362,8 @@ plan handle(const request_view &req, const mock_options &opts, unsigned request_
                                   "application/json"),
                     instant);
   }
-  case route::v1_models: return scripted(json_response(200, v1_models_body()), instant);
+  case route::v1_models:
+    return scripted(json_response(200, v1_models_body(opts.list_models)), instant);
   case route::v1_model:
     if (!find_preset(m.param))
       return whole(

@@ -49,6 +49,8 @@ struct mock_options {
   policy request_policy;
   bool legacy_chunks = false; // default OpenAI chunk layout: Ollama <= v0.32.5
   bool stamps = true;         // --no-stamps: events carry no timing stamps, as a real server's
+  bool list_models = true;    // --no-models: /api/tags and /v1/models list none (nothing pulled)
+  std::string api_key;        // --api-key: requests without "Authorization: Bearer KEY" get 401
 };
 
 plan handle(const request_view &req, const mock_options &opts, unsigned request_number);

@@ -115,6 +115,17 @@ const std::vector<streamcheck::options::option<mock_flags>> &flag_table() {
          return std::nullopt;
        },
        "", o::takes::nothing},
+      {"no-models", "",
+       "/api/tags and /v1/models list no model, as a server with nothing pulled or loaded",
+       [](mock_flags &f, const std::string &) -> problem {
+         f.server.behaviour.list_models = false;
+         return std::nullopt;
+       },
+       "", o::takes::nothing},
+      {"api-key", "KEY",
+       "answer 401 {\"error\":...} to requests without Authorization: Bearer KEY, as llama.cpp "
+       "server's --api-key (preflights still pass)",
+       o::store([](mock_flags & f) -> auto & { return f.server.behaviour.api_key; })},
   };
   return table;
 }

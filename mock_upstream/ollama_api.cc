@@ -304,9 +304,19 @@ std::string now_rfc3339() {
   return rfc3339_nano_utc(unix_now_ns());
 }
 
-std::string tags_body() {
+namespace {
+
+// A server with nothing pulled lists no model (--no-models).
+const std::vector<preset> &listed(bool with_presets) {
+  static const std::vector<preset> none;
+  return with_presets ? presets() : none;
+}
+
+} // namespace
+
+std::string tags_body(bool with_presets) {
   json models = json::array();
-  for (const auto &p : presets()) {
+  for (const auto &p : listed(with_presets)) {
     models.push_back({{"name", p.name},
                       {"model", p.name},
                       {"modified_at", "2026-11-01T12:00:00Z"},
@@ -351,9 +361,9 @@ std::string show_body(const std::string &model) {
   return go_json(o);
 }
 
-std::string v1_models_body() {
+std::string v1_models_body(bool with_presets) {
   json data = json::array();
-  for (const auto &p : presets())
+  for (const auto &p : listed(with_presets))
     data.push_back(
         {{"id", p.name}, {"object", "model"}, {"created", 1793534400}, {"owned_by", "library"}});
   return go_json(json{{"object", "list"}, {"data", data}});

@@ -64,11 +64,11 @@ std::string render_in_band_error(const stream_context &c, const std::string &mes
 std::string content_type_of(stream_kind k);
 
 // Whole bodies.
-std::string tags_body();
+std::string tags_body(bool with_presets = true);
 std::string ps_body();
 std::string version_body();
 std::string show_body(const std::string &model);
-std::string v1_models_body();
+std::string v1_models_body(bool with_presets = true);
 std::string v1_model_body(const std::string &id);
 std::string native_error(const std::string &message); // {"error":"..."}
 // OpenAI style; type from status: 400 invalid_request_error, 404 not_found_error, else api_error.

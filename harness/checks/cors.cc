@@ -2,46 +2,20 @@
 // Fetch standard's rules (cors_rules.h), which tests/browser holds against Chromium's verdicts.
 #include <algorithm>
 
+#include "harness/checks/cors.h"
+
 #include "common/ascii.h"
 #include "harness/checks/catalog_parts.h"
 #include "harness/checks/cors_rules.h"
 #include "harness/checks/requests.h"
 
 namespace streamcheck::harness {
+namespace cors {
 namespace {
 
 // What the OpenAI JS SDK in a browser asks for (a subset of its x-stainless-* headers).
 const std::vector<std::string> requested_headers = {"authorization", "content-type",
                                                     "x-stainless-os"};
-
-probe_spec with_origin(probe_spec p, const check_context &c) {
-  p.headers.push_back("Origin: " + c.origin);
-  return p;
-}
-
-probe_spec preflight(const check_context &c) {
-  probe_spec p = plain("preflight", "OPTIONS", "/v1/chat/completions");
-  p.headers = {"Origin: " + c.origin, "Access-Control-Request-Method: POST",
-               "Access-Control-Request-Headers: authorization,content-type,x-stainless-os"};
-  return p;
-}
-
-probe_spec browser_stream(const check_context &c) {
-  return with_origin(chat_stream("stream", {.gap_ms = 20, .tokens = 5}), c);
-}
-
-std::vector<probe_spec> error_probes(const check_context &c) {
-  probe_spec missing = with_origin(chat_stream("upstream-404"), c);
-  missing.body["model"] = "no-such-model";
-  return {missing, with_origin(chat_stream("upstream-500", {.status = 500}), c)};
-}
-
-std::vector<probe_spec> every_kind_of_response(const check_context &c) {
-  std::vector<probe_spec> p{preflight(c), browser_stream(c)};
-  for (auto &e : error_probes(c))
-    p.push_back(e);
-  return p;
-}
 
 // Judges iterate the probes they declared (not the ones that came back): a probe that was not
 // sent, or got no response, leaves nothing to judge and must never read as a pass.
@@ -60,6 +34,149 @@ verdict unanswered(const probe_result &r, const std::string &name, std::string e
   return fail(std::move(expected), name + ": no response (" + describe_failure(r) + ")",
               "the request got no HTTP response, so its CORS headers cannot be judged",
               std::move(m));
+}
+
+} // namespace
+
+probe_spec with_origin(probe_spec p, const check_context &c) {
+  p.headers.push_back("Origin: " + c.origin);
+  return p;
+}
+
+probe_spec preflight_probe(const check_context &c, std::string name) {
+  probe_spec p = plain(std::move(name), "OPTIONS", "/v1/chat/completions");
+  p.headers = {"Origin: " + c.origin, "Access-Control-Request-Method: POST",
+               "Access-Control-Request-Headers: authorization,content-type,x-stainless-os"};
+  return p;
+}
+
+verdict judge_preflight(const probe_result &r, const check_context &ctx) {
+  json m = {{"status", r.status},
+            {"allow_origin", r.header_values("Access-Control-Allow-Origin")},
+            {"allow_methods", r.header_values("Access-Control-Allow-Methods")},
+            {"allow_headers", r.header_values("Access-Control-Allow-Headers")}};
+  if (auto problem = preflight_problem(r, ctx.origin, "POST", requested_headers))
+    return fail("2xx allowing origin " + ctx.origin + ", POST and " +
+                    "authorization, content-type, x-stainless-os",
+                *problem, "the preflight is forwarded upstream or answered incompletely", m);
+  const auto allowed = header_tokens(r.header_values("Access-Control-Allow-Headers"));
+  const bool wildcard_auth =
+      std::find(allowed.begin(), allowed.end(), "authorization") == allowed.end();
+  return pass("HTTP " + std::to_string(r.status) + ", origin and requested headers allowed" +
+                  (wildcard_auth ? " (authorization only through '*': browsers accept it, the "
+                                   "Fetch standard does not; list it explicitly)"
+                                 : ""),
+              m);
+}
+
+verdict judge_stream_response(const probe_result &r, const check_context &ctx) {
+  json m = {{"status", r.status},
+            {"allow_origin", r.header_values("Access-Control-Allow-Origin")},
+            {"events", r.events.size()}};
+  if (r.status < 200 || r.status > 299)
+    return fail("2xx", describe_failure(r), "the request from a foreign origin was refused", m);
+  if (auto problem = cors_read_problem(r, ctx.origin))
+    return fail("exactly one Access-Control-Allow-Origin: " + ctx.origin + " (or *)", *problem,
+                "CORS headers are missing, doubled or wrong on the streamed response", m);
+  return pass("readable from " + ctx.origin + ", " + std::to_string(r.events.size()) + " events",
+              m);
+}
+
+verdict judge_single_value(const observations &o, const std::vector<std::string> &responses) {
+  json m = json::object();
+  for (const auto &name : responses) {
+    const probe_result &r = *o.probe(name);
+    if (!answered(r)) return unanswered(r, name, "each Access-Control-* header once", m);
+    const auto doubled = doubled_cors_headers(r);
+    m[name] = doubled;
+    if (!doubled.empty())
+      return fail("each Access-Control-* header once",
+                  name + ": " + doubled.front() + " = " +
+                      json(r.header_values(doubled.front())).dump(),
+                  "both the proxy and the upstream add CORS headers", m);
+  }
+  // Nothing doubled is also true of a proxy and an upstream that add no CORS at all (stock
+  // configs): said so, rather than counted as single headers.
+  const auto with_cors = std::count_if(responses.begin(), responses.end(), [&](const auto &name) {
+    return has_cors_header(*o.probe(name));
+  });
+  if (with_cors == 0)
+    return pass("no Access-Control-* header on any of " + std::to_string(responses.size()) +
+                    " responses, so none doubled",
+                m);
+  return pass("every CORS header single on " + std::to_string(responses.size()) + " responses", m);
+}
+
+verdict judge_credentials(const observations &o, const std::vector<std::string> &responses) {
+  for (const auto &name : responses) {
+    const probe_result &r = *o.probe(name);
+    if (!answered(r)) return unanswered(r, name, "no '*' with credentials");
+    for (const auto &acao : r.header_values("Access-Control-Allow-Origin"))
+      for (const auto &acac : r.header_values("Access-Control-Allow-Credentials"))
+        if (acao.find('*') != std::string::npos && acac == "true")
+          return fail("no '*' with credentials",
+                      name + ": Allow-Origin '*' and Allow-Credentials true",
+                      "a copied CORS snippet combines a wildcard with credentials");
+  }
+  return pass("no wildcard combined with credentials");
+}
+
+verdict judge_vary_origin(const observations &o, const std::vector<std::string> &responses,
+                          const check_context &ctx, const std::string &stream_check) {
+  int echoed = 0, with_cors = 0;
+  for (const auto &name : responses) {
+    const probe_result &r = *o.probe(name);
+    if (!answered(r)) return unanswered(r, name, "Vary: Origin with an echoed origin");
+    const auto acao = r.header_values("Access-Control-Allow-Origin");
+    with_cors += !acao.empty();
+    if (acao.size() != 1 || acao.front() != ctx.origin) continue;
+    ++echoed;
+    const auto vary = header_tokens(r.header_values("Vary"));
+    if (std::find(vary.begin(), vary.end(), "origin") == vary.end() &&
+        std::find(vary.begin(), vary.end(), "*") == vary.end())
+      return fail("Vary: Origin with an echoed origin",
+                  name + ": Vary " + json(r.header_values("Vary")).dump(),
+                  "the echoed origin is cacheable across origins");
+  }
+  if (with_cors == 0)
+    return inconclusive("no Access-Control-Allow-Origin on the preflight or the stream, so no "
+                        "echoed origin to vary by",
+                        "the proxy answers without CORS headers", stream_check);
+  return pass(echoed ? "Vary: Origin on every echoed origin" : "origin not echoed (wildcard)");
+}
+
+} // namespace cors
+
+namespace {
+
+using cors::with_origin;
+
+probe_spec preflight(const check_context &c) {
+  return cors::preflight_probe(c);
+}
+
+probe_spec browser_stream(const check_context &c) {
+  return with_origin(chat_stream("stream", {.gap_ms = 20, .tokens = 5}), c);
+}
+
+std::vector<probe_spec> error_probes(const check_context &c) {
+  probe_spec missing = with_origin(chat_stream("upstream-404"), c);
+  missing.body["model"] = "no-such-model";
+  return {missing, with_origin(chat_stream("upstream-500", {.status = 500}), c)};
+}
+
+std::vector<std::string> names_of(const std::vector<probe_spec> &specs) {
+  std::vector<std::string> out;
+  for (const auto &s : specs)
+    out.push_back(s.name);
+  return out;
+}
+
+std::vector<probe_spec> every_kind_of_response(const check_context &c) {
+  std::vector<probe_spec> p{preflight(c), browser_stream(c)};
+  for (auto &e : error_probes(c))
+    p.push_back(e);
+  return p;
 }
 
 const std::map<std::string, std::string> one_layer_fixes = {
@@ -119,26 +236,10 @@ check preflight_check() {
            {"generic", "answer preflights at the proxy with a 204 and the Access-Control-Allow-* "
                        "headers"}},
       .probes = [](const check_context &ctx) { return std::vector{preflight(ctx)}; },
-      .judge = [](const observations &o, const check_context &ctx) -> verdict {
-        const probe_result *r = o.probe("preflight");
-        json m = {{"status", r->status},
-                  {"allow_origin", r->header_values("Access-Control-Allow-Origin")},
-                  {"allow_methods", r->header_values("Access-Control-Allow-Methods")},
-                  {"allow_headers", r->header_values("Access-Control-Allow-Headers")}};
-        if (auto problem = preflight_problem(*r, ctx.origin, "POST", requested_headers))
-          return fail("2xx allowing origin " + ctx.origin + ", POST and " +
-                          "authorization, content-type, x-stainless-os",
-                      *problem, "the preflight is forwarded upstream or answered incompletely", m);
-        const auto allowed = header_tokens(r->header_values("Access-Control-Allow-Headers"));
-        const bool wildcard_auth =
-            std::find(allowed.begin(), allowed.end(), "authorization") == allowed.end();
-        return pass("HTTP " + std::to_string(r->status) + ", origin and requested headers allowed" +
-                        (wildcard_auth
-                             ? " (authorization only through '*': browsers accept it, the "
-                               "Fetch standard does not; list it explicitly)"
-                             : ""),
-                    m);
-      },
+      .judge =
+          [](const observations &o, const check_context &ctx) {
+            return cors::judge_preflight(*o.probe("preflight"), ctx);
+          },
       .policy_dependent = true};
 }
 
@@ -152,22 +253,10 @@ check stream_response() {
                          "Access-Control-Allow-Origin.",
           .fixes = stream_response_fixes(),
           .probes = [](const check_context &ctx) { return std::vector{browser_stream(ctx)}; },
-          .judge = [](const observations &o, const check_context &ctx) -> verdict {
-            const probe_result *r = o.probe("stream");
-            json m = {{"status", r->status},
-                      {"allow_origin", r->header_values("Access-Control-Allow-Origin")},
-                      {"events", r->events.size()}};
-            if (r->status < 200 || r->status > 299)
-              return fail("2xx", describe_failure(*r),
-                          "the request from a foreign origin was refused", m);
-            if (auto problem = cors_read_problem(*r, ctx.origin))
-              return fail("exactly one Access-Control-Allow-Origin: " + ctx.origin + " (or *)",
-                          *problem,
-                          "CORS headers are missing, doubled or wrong on the streamed response", m);
-            return pass("readable from " + ctx.origin + ", " + std::to_string(r->events.size()) +
-                            " events",
-                        m);
-          },
+          .judge =
+              [](const observations &o, const check_context &ctx) {
+                return cors::judge_stream_response(*o.probe("stream"), ctx);
+              },
           .policy_dependent = true};
 }
 
@@ -182,33 +271,10 @@ check single_value() {
               "response.",
           .fixes = one_layer_fixes,
           .probes = every_kind_of_response,
-          .judge = [](const observations &o, const check_context &ctx) -> verdict {
-            json m = json::object();
-            const auto specs = every_kind_of_response(ctx);
-            for (const auto &spec : specs) {
-              const probe_result &r = *o.probe(spec.name);
-              if (!answered(r))
-                return unanswered(r, spec.name, "each Access-Control-* header once", m);
-              const auto doubled = doubled_cors_headers(r);
-              m[spec.name] = doubled;
-              if (!doubled.empty())
-                return fail("each Access-Control-* header once",
-                            spec.name + ": " + doubled.front() + " = " +
-                                json(r.header_values(doubled.front())).dump(),
-                            "both the proxy and the upstream add CORS headers", m);
-            }
-            // Nothing doubled is also true of a proxy and an upstream that add no CORS at all
-            // (stock configs): said so, rather than counted as single headers.
-            const auto with_cors = std::count_if(specs.begin(), specs.end(), [&](const auto &spec) {
-              return has_cors_header(*o.probe(spec.name));
-            });
-            if (with_cors == 0)
-              return pass("no Access-Control-* header on any of " + std::to_string(specs.size()) +
-                              " responses, so none doubled",
-                          m);
-            return pass(
-                "every CORS header single on " + std::to_string(specs.size()) + " responses", m);
-          },
+          .judge =
+              [](const observations &o, const check_context &ctx) {
+                return cors::judge_single_value(o, names_of(every_kind_of_response(ctx)));
+              },
           .policy_dependent = true};
 }
 
@@ -373,19 +439,10 @@ check credentials() {
           [](const check_context &ctx) {
             return std::vector{preflight(ctx), browser_stream(ctx)};
           },
-      .judge = [](const observations &o, const check_context &ctx) -> verdict {
-        for (const auto &spec : {preflight(ctx), browser_stream(ctx)}) {
-          const probe_result &r = *o.probe(spec.name);
-          if (!answered(r)) return unanswered(r, spec.name, "no '*' with credentials");
-          for (const auto &acao : r.header_values("Access-Control-Allow-Origin"))
-            for (const auto &acac : r.header_values("Access-Control-Allow-Credentials"))
-              if (acao.find('*') != std::string::npos && acac == "true")
-                return fail("no '*' with credentials",
-                            spec.name + ": Allow-Origin '*' and Allow-Credentials true",
-                            "a copied CORS snippet combines a wildcard with credentials");
-        }
-        return pass("no wildcard combined with credentials");
-      },
+      .judge =
+          [](const observations &o, const check_context &) {
+            return cors::judge_credentials(o, {"preflight", "stream"});
+          },
       .policy_dependent = true};
 }
 
@@ -411,30 +468,10 @@ check vary_origin() {
           [](const check_context &ctx) {
             return std::vector{preflight(ctx), browser_stream(ctx)};
           },
-      .judge = [](const observations &o, const check_context &ctx) -> verdict {
-        int echoed = 0, with_cors = 0;
-        for (const auto &spec : {preflight(ctx), browser_stream(ctx)}) {
-          const probe_result &r = *o.probe(spec.name);
-          if (!answered(r)) return unanswered(r, spec.name, "Vary: Origin with an echoed origin");
-          const auto acao = r.header_values("Access-Control-Allow-Origin");
-          with_cors += !acao.empty();
-          if (acao.size() != 1 || acao.front() != ctx.origin) continue;
-          ++echoed;
-          const auto vary = header_tokens(r.header_values("Vary"));
-          if (std::find(vary.begin(), vary.end(), "origin") == vary.end() &&
-              std::find(vary.begin(), vary.end(), "*") == vary.end())
-            return fail("Vary: Origin with an echoed origin",
-                        spec.name + ": Vary " + json(r.header_values("Vary")).dump(),
-                        "the echoed origin is cacheable across origins");
-        }
-        if (with_cors == 0)
-          return inconclusive(
-              "no Access-Control-Allow-Origin on the preflight or the stream, so no "
-              "echoed origin to vary by",
-              "the proxy answers without CORS headers", "cors.stream-response");
-        return pass(echoed ? "Vary: Origin on every echoed origin"
-                           : "origin not echoed (wildcard)");
-      },
+      .judge =
+          [](const observations &o, const check_context &ctx) {
+            return cors::judge_vary_origin(o, {"preflight", "stream"}, ctx, "cors.stream-response");
+          },
       .policy_dependent = true};
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/http_text.h"
+#include "harness/checks/cors.h"
 #include "harness/checks/requests.h"
 #include "harness/timing.h"
 
@@ -437,16 +438,120 @@ check error_passthrough() {
           }};
 }
 
+const check &scripted(const std::string &id) {
+  const auto &all = harness::catalog();
+  return *std::find_if(all.begin(), all.end(), [&](const check &c) { return c.id == id; });
+}
+
 // The scripted check the live run reuses as is: its judge reads only the client's reads.
 check framing() {
-  const auto &all = harness::catalog();
-  return *std::find_if(all.begin(), all.end(),
-                       [](const check &c) { return c.id == "stream.framing"; });
+  return scripted("stream.framing");
+}
+
+// --- cors: the server's real policy, judged as a browser would ---------------------------------
+// The harness scripts no CORS header here: whatever the server and the proxy answer together is
+// what a browser at ctx.origin gets, so every cors verdict reads the proxy's answers alone. With
+// --direct the same judge on the server's own answers says who is the cause.
+
+const std::vector<std::string> cors_responses = {"cors:preflight", "cors:stream",
+                                                 "cors:unknown-model"};
+const std::vector<std::string> cors_browser_responses = {"cors:preflight", "cors:stream"};
+constexpr const char *judged_alone =
+    " Judged from the proxy's answers alone, as a browser would; --direct says whether the "
+    "server answers so itself.";
+
+using cors_judge = std::function<verdict(const observations &, const check_context &)>;
+
+// A failure through the proxy, explained by what the server answers directly.
+verdict with_server_view(const cors_judge &judge, const observations &o, const check_context &ctx) {
+  verdict v = judge(o, ctx);
+  if (v.passed || v.skipped || v.inconclusive) return v;
+  if (!has_direct(o)) {
+    v.cause += " (run with --direct to tell the server's own answer from the proxy's)";
+    return v;
+  }
+  const verdict direct = judge(*o.baseline, ctx);
+  v.measurements["direct_passes"] = direct.passed;
+  if (direct.passed) {
+    v.cause += "; directly the server's answer passes, so the proxy is the cause";
+  } else if (!direct.skipped && !direct.inconclusive) {
+    v.cause = "the server answers so itself (directly: " + direct.actual +
+              ") and the proxy passes it on: answer CORS at the proxy in one layer (or allow "
+              "the origin at the server, e.g. OLLAMA_ORIGINS)";
+  }
+  return v;
+}
+
+// The scripted check's title, level and proven fixes, on the live probes.
+check cors_check(const std::string &scripted_id, const std::string &requirement, cors_judge judge) {
+  check c = scripted(scripted_id);
+  c.id = "live." + scripted_id;
+  c.requirement = requirement_text((requirement + judged_alone).c_str());
+  c.probes = nullptr;
+  c.policy_dependent = false;
+  c.needs_proxy = true; // the direct answers explain a failure; they are no self-test
+  c.judge = [judge = std::move(judge)](const observations &o, const check_context &ctx) {
+    return with_server_view(judge, o, ctx);
+  };
+  return c;
+}
+
+check cors_preflight() {
+  // Fault: the preflight forwarded to a server that refuses the origin (Ollama's 403) or does
+  // not answer OPTIONS, or answered without the SDK's headers: the browser never sends the POST.
+  return cors_check(
+      "cors.preflight",
+      "OPTIONS with Origin, Access-Control-Request-Method: POST and Access-Control-Request-"
+      "Headers: authorization, content-type, x-stainless-os gets a 2xx allowing all of them.",
+      [](const observations &o, const check_context &ctx) {
+        return cors::judge_preflight(*o.probe("cors:preflight"), ctx);
+      });
+}
+
+check cors_stream_response() {
+  // Fault: no (or a wrong, or a doubled) Access-Control-Allow-Origin on the streamed answer: the
+  // model generates and the page cannot read a token.
+  return cors_check("cors.stream-response",
+                    "A streamed POST from a foreign origin gets 2xx and exactly one valid "
+                    "Access-Control-Allow-Origin.",
+                    [](const observations &o, const check_context &ctx) {
+                      return cors::judge_stream_response(*o.probe("cors:stream"), ctx);
+                    });
+}
+
+check cors_single_value() {
+  // Fault: the proxy adds CORS and the server (OLLAMA_ORIGINS=*, an OpenAI-compatible server)
+  // adds its own: "*, *" is refused by every browser.
+  return cors_check("cors.single-value",
+                    "No Access-Control-* header appears twice on the preflight, the streamed "
+                    "answer or the unknown model's error.",
+                    [](const observations &o, const check_context &) {
+                      return cors::judge_single_value(o, cors_responses);
+                    });
+}
+
+check cors_credentials() {
+  // Fault: a copied snippet combining "*" with Allow-Credentials: true.
+  return cors_check("cors.credentials",
+                    "Access-Control-Allow-Origin: * is never combined with "
+                    "Access-Control-Allow-Credentials: true.",
+                    [](const observations &o, const check_context &) {
+                      return cors::judge_credentials(o, cors_browser_responses);
+                    });
+}
+
+check cors_vary_origin() {
+  // Fault: an echoed origin without Vary: Origin: a shared cache serves it to another site.
+  return cors_check(
+      "cors.vary-origin", "A response that echoes the request's Origin carries Vary: Origin.",
+      [](const observations &o, const check_context &ctx) {
+        return cors::judge_vary_origin(o, cors_browser_responses, ctx, "live.cors.stream-response");
+      });
 }
 
 } // namespace
 
-std::vector<probe_spec> probes(const request_plan &plan) {
+std::vector<probe_spec> probes(const request_plan &plan, const check_context &ctx) {
   std::vector<probe_spec> out;
   for (int i = 0; i < plan.runs; ++i)
     out.push_back(stream_probe(run_name(i), plan.openai, plan.model, plan.max_tokens));
@@ -466,40 +571,56 @@ std::vector<probe_spec> probes(const request_plan &plan) {
     out.push_back(plain("route:" + path, "GET", path));
   probe_spec missing = stream_probe("unknown-model", plan.openai, unknown_model, short_answer);
   out.push_back(missing);
+  // Apart from the others: an Origin the server refuses must not fail the streaming checks.
+  out.push_back(cors::preflight_probe(ctx, "cors:preflight"));
+  out.push_back(
+      cors::with_origin(stream_probe("cors:stream", plan.openai, plan.model, short_answer), ctx));
+  out.push_back(cors::with_origin(
+      stream_probe("cors:unknown-model", plan.openai, unknown_model, short_answer), ctx));
   return out;
 }
 
 int generations(const request_plan &plan) {
-  return plan.runs + 1 + (plan.openai ? 0 : 1) + 2;
+  return plan.runs + 1 + (plan.openai ? 0 : 1) + 2 + 1;
 }
 
 const std::vector<live_check> &catalog() {
-  static const std::vector<live_check> all = {{stream_completes(), "stream"},
-                                              {first_token(), "stream"},
-                                              {no_buffering(), "stream"},
-                                              {compressed_client(), "compressed"},
-                                              {content_type(), "stream"},
-                                              {framing(), "stream"},
-                                              {keepalive(), "first"},
-                                              {routes(), "route:/v1/models"},
-                                              {error_passthrough(), "unknown-model"}};
+  static const std::vector<live_check> all = {
+      {stream_completes(), "stream", ""},
+      {first_token(), "stream", "stream.first-token"},
+      {no_buffering(), "stream", "stream.no-coalescing.ndjson", "stream.no-coalescing.sse"},
+      {compressed_client(), "compressed", "stream.compressed-client"},
+      {content_type(), "stream", "stream.content-type"},
+      {framing(), "stream", "stream.framing"},
+      {keepalive(), "first", "conn.keepalive"},
+      {routes(), "route:/v1/models", "api.endpoints"},
+      {error_passthrough(), "unknown-model", "api.error-passthrough"},
+      {cors_preflight(), "cors:preflight", "cors.preflight"},
+      {cors_stream_response(), "cors:stream", "cors.stream-response"},
+      {cors_single_value(), "cors:preflight", "cors.single-value"},
+      {cors_credentials(), "cors:preflight", "cors.credentials"},
+      {cors_vary_origin(), "cors:preflight", "cors.vary-origin"}};
   return all;
 }
 
 std::vector<check_result> not_run() {
   // The scripted checks live mode judges under its own id (live.*) are not listed again.
-  static const std::vector<std::string> covered = {
-      "stream.first-token",       "stream.no-coalescing.ndjson",
-      "stream.no-coalescing.sse", "stream.compressed-client",
-      "stream.content-type",      "stream.framing",
-      "conn.keepalive",           "api.endpoints",
-      "api.error-passthrough"};
+  std::vector<std::string> covered;
+  for (const auto &lc : catalog())
+    for (const std::string *twin : {&lc.scripted, &lc.scripted_sse})
+      if (!twin->empty()) covered.push_back(*twin);
   static const std::vector<std::pair<std::string, std::string>> why = {
       {"timeout.", "a real model cannot be made to stay silent or stream for a set time"},
       {"abort.", "cancellation and truncation need an upstream that reports when the client's "
                  "close reached it, and one that can be made to cut a stream"},
-      {"cors.", "not in live mode yet: it needs the server's real Origin policy"},
-      {"upstream.", "not in live mode yet: it needs the server's real Origin/Host policy"},
+      {"cors.error-responses", "a real server cannot be made to answer a 500; the unknown "
+                               "model's 404 is judged by live.cors.single-value"},
+      {"cors.proxy-errors", "a real server cannot be made to reset a stream, and a 20 MiB "
+                            "upload to it is not polite"},
+      {"upstream.origin-accepted", "live.cors.stream-response fails a refused Origin, whoever "
+                                   "refuses it (--direct says whether the server does)"},
+      {"upstream.host-accepted", "needs the public Host a deployed proxy is reached by, which "
+                                 "the proxy's URL here is not"},
       {"headers.", "needs the upstream to report the headers it received"},
       {"body.", "a 20 MiB upload to a real server is not polite, and only the mock reports "
                 "what it received"},

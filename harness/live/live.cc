@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "harness/engine.h"
 #include "harness/live/checks.h"
@@ -70,9 +71,47 @@ std::string what_answered(const probe_result &r) {
   return text + (start.empty() ? "" : ": " + start);
 }
 
+// The message of a JSON error body ({"error":"..."} or OpenAI's {"error":{"message":"..."}}),
+// nullopt when the body is not one: a server's API-key check answers JSON, a proxy's auth gate
+// (nginx auth_basic, an HTML login page) does not.
+std::optional<std::string> json_error(const probe_result &r) {
+  const json body = json::parse(r.body, nullptr, false);
+  if (!body.is_object() || !body.contains("error")) return std::nullopt;
+  const json &e = body["error"];
+  if (e.is_string()) return e.get<std::string>();
+  if (e.is_object() && e.contains("message") && e["message"].is_string())
+    return e["message"].get<std::string>();
+  return e.dump();
+}
+
+// A 401/403 in one line, naming who refused and how to pass credentials. Through the proxy it
+// is the server's own refusal when the body is the server's JSON error (and the direct server
+// refuses too, with --direct), the proxy's when the server answers directly or the body is a
+// page of the proxy's.
+std::string refusal(const std::string &role, const std::string &base, const std::string &path,
+                    const probe_result &r, bool server_answers_directly) {
+  const std::string what =
+      "GET " + path + " with HTTP " + std::to_string(r.status) +
+      (r.header("WWW-Authenticate").empty() ? "" : " (" + r.header("WWW-Authenticate") + ")");
+  const auto message = json_error(r);
+  if (role != "proxy")
+    return "the " + role + " at " + base + " refused " + what +
+           ": it wants credentials (pass them with --header 'Authorization: Bearer ...')";
+  if (message && !server_answers_directly)
+    return "the server behind the proxy at " + base + " refused " + what + " \"" +
+           message->substr(0, 60) +
+           "\" (the proxy passed it on): it wants an API key, pass it with --header "
+           "'Authorization: Bearer KEY'";
+  return "the proxy at " + base + " refused " + what + " itself (" +
+         (server_answers_directly ? "the server answers directly" : "not the server's JSON error") +
+         "): it wants credentials, pass them with --header 'Authorization: ...' or --user "
+         "USER:PASS";
+}
+
 // Which API the server at `base` speaks and the models it lists; an error says why it is not
 // an LLM API we can test (unreachable, 401, HTML, no model).
-result<server_facts> discover(const std::string &role, const std::string &base, const options &o) {
+result<server_facts> discover(const std::string &role, const std::string &base, const options &o,
+                              bool server_answers_directly = false) {
   server_facts facts;
   std::vector<std::pair<std::string, bool>> tries;
   if (o.flavour != api::openai) tries.emplace_back("/api/tags", false);
@@ -84,9 +123,7 @@ result<server_facts> discover(const std::string &role, const std::string &base, 
       return error{"cannot reach the " + role + " at " + base + ": " +
                    (r.curl_error.empty() ? "no answer" : r.curl_error)};
     if (r.status == 401 || r.status == 403)
-      return error{"the " + role + " at " + base + " answered GET " + path + " with HTTP " +
-                   std::to_string(r.status) +
-                   ": it wants credentials (pass them with --header 'Authorization: Bearer ...')"};
+      return error{refusal(role, base, path, r, server_answers_directly)};
     const json body = json::parse(r.body, nullptr, false);
     const char *list = openai ? "data" : "models";
     if (r.status == 200 && body.is_object() && body.contains(list) &&
@@ -154,18 +191,25 @@ result<run_report> run(const options &o, const std::function<void(const std::str
   const auto started = std::chrono::steady_clock::now();
   const std::string proxy = trim_slash(o.proxy_url);
   const std::string direct = trim_slash(o.direct_url);
-  auto facts = discover("proxy", proxy, o);
-  if (!facts) return error{facts.message()};
+  // The direct server first: whether it answers tells a refusal of the proxy's own from the
+  // server's refusal passed on.
   if (!direct.empty()) {
     auto d = discover("direct server", direct, o);
     if (!d) return error{d.message()};
   }
+  auto facts = discover("proxy", proxy, o, !direct.empty());
+  if (!facts) return error{facts.message()};
   auto model = pick_model(*facts, proxy, o);
   if (!model) return error{model.message()};
 
   request_plan plan{
       .openai = facts->openai, .model = *model, .max_tokens = o.max_tokens, .runs = o.runs};
-  const auto specs = probes(plan);
+  static const profile quick = *find_profile("quick");
+  const check_context ctx{.prof = quick,
+                          .tol = tolerances{o.tolerance_mult},
+                          .origin = o.origin,
+                          .openai_only = plan.openai};
+  const auto specs = probes(plan, ctx);
   const int per_target = generations(plan);
   say("streamcheck live: " + std::to_string(per_target * (direct.empty() ? 1 : 2)) +
       " generations of at most " + std::to_string(o.max_tokens) + " tokens from '" + *model +
@@ -200,9 +244,6 @@ result<run_report> run(const options &o, const std::function<void(const std::str
   for (std::size_t i = 0; i < results.size(); ++i)
     (proxied[i] ? through : straight).probes.push_back(results[i]);
 
-  static const profile quick = *find_profile("quick");
-  const check_context ctx{
-      .prof = quick, .tol = tolerances{o.tolerance_mult}, .openai_only = plan.openai};
   const proxy_kind kind =
       o.proxy_kind.empty() ? detect_proxy_kind(through.probes) : proxy_kind{o.proxy_kind, ""};
 
@@ -219,6 +260,7 @@ result<run_report> run(const options &o, const std::function<void(const std::str
   report.started_at = utc_now();
   for (const auto &lc : catalog()) {
     check_result r = judged(lc, ctx, direct.empty() ? nullptr : &straight, through, o, kind.kind);
+    r.scripted = lc.twin(plan.openai);
     const auto spec = std::find_if(specs.begin(), specs.end(),
                                    [&](const probe_spec &s) { return s.name == lc.probe; });
     if (spec != specs.end() && r.result != outcome::pass && r.result != outcome::skip) {

@@ -23,7 +23,8 @@ struct options {
   int runs = 3; // interleaved streaming runs per target: the median, with the spread
   bool strict = false;
   double tolerance_mult = 1.0;
-  std::string proxy_kind; // "" = detected
+  std::string proxy_kind;                          // "" = detected
+  std::string origin = "https://app.example.test"; // the browser app the cors checks stand for
 };
 
 // Setup problems (unreachable, not an LLM API, 401, no or unknown model) come back as an error

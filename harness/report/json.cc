@@ -59,23 +59,25 @@ ordered locations_json(const check_result &c) {
 }
 
 ordered check_json(const check_result &c) {
-  return ordered{{"id", c.id},
-                 {"title", c.title},
-                 {"level", to_string(c.severity)},
-                 {"requirement", c.requirement},
-                 {"result", to_string(c.result)},
-                 {"measured", c.measured},
-                 {"expected", c.expected},
-                 {"actual", c.actual},
-                 {"cause", c.cause},
-                 {"fix", c.fix},
-                 {"reproduce", c.reproduce},
-                 {"blocked_by", c.blocked_by},
-                 {"via", c.via},
-                 {"seconds", seconds_of(c.seconds)},
-                 {"measurements", measurements_of(c)},
-                 {"timelines", timelines_json(c)},
-                 {"locations", locations_json(c)}};
+  ordered out{{"id", c.id},
+              {"title", c.title},
+              {"level", to_string(c.severity)},
+              {"requirement", c.requirement},
+              {"result", to_string(c.result)},
+              {"measured", c.measured},
+              {"expected", c.expected},
+              {"actual", c.actual},
+              {"cause", c.cause},
+              {"fix", c.fix},
+              {"reproduce", c.reproduce},
+              {"blocked_by", c.blocked_by},
+              {"via", c.via},
+              {"seconds", seconds_of(c.seconds)},
+              {"measurements", measurements_of(c)},
+              {"timelines", timelines_json(c)},
+              {"locations", locations_json(c)}};
+  if (!c.scripted.empty()) out["scripted"] = c.scripted;
+  return out;
 }
 
 ordered summary_json(const run_summary &s) {

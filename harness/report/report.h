@@ -79,6 +79,7 @@ struct check_result {
   bool diverged_at_upstream = false;
   std::vector<probe_timeline> timelines;  // timing checks only; see probe_timeline
   std::vector<config_location> locations; // managed configs: where the analysis located a failure
+  std::string scripted; // live mode: the scripted check that judges the same fault ("" if none)
 };
 
 struct run_summary {

@@ -345,6 +345,18 @@ TEST(Json, ValidatesAgainstPublishedSchema) {
     ADD_FAILURE() << "empty report: " << err;
 }
 
+TEST(Json, ALiveChecksScriptedTwinIsWrittenAndSchemaValid) {
+  // streamcheck live: the twin the live_agreement test compares with; absent when there is none.
+  run_report r = sample();
+  r.checks[0].scripted = "stream.first-token";
+  const nlohmann::json doc = json_of(r);
+  EXPECT_EQ(doc["checks"][0]["scripted"], "stream.first-token");
+  EXPECT_FALSE(doc["checks"][1].contains("scripted"));
+  test::mini_schema checker(schema());
+  for (const auto &err : checker.validate(doc))
+    ADD_FAILURE() << err;
+}
+
 TEST(Json, SchemaChecksTheStartTimeFormat) {
   // Guards the checker: "format": "date-time" is evaluated, not just accepted.
   test::mini_schema checker(schema());

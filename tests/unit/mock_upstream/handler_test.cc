@@ -136,6 +136,35 @@ TEST(Handle, ListsAndShow) {
                {200, {{"Content-Type", json_type}}, show_body("steady")});
 }
 
+TEST(Handle, NoModelsListsNone) {
+  // --no-models: a server with nothing pulled, for streamcheck live's "no model" error.
+  mock_options o = ollama_options();
+  o.list_models = false;
+  expect_whole(run(request("GET", "/api/tags"), 1, o),
+               {200, {{"Content-Type", json_type}}, R"({"models":[]})"});
+  expect_whole(run(request("GET", "/v1/models"), 1, o),
+               {200, {{"Content-Type", json_type}}, R"({"object":"list","data":[]})"});
+}
+
+TEST(Handle, ApiKeyRefusesRequestsWithoutItButNotPreflights) {
+  // --api-key: llama.cpp server's 401 JSON, for streamcheck live's 401 from behind a proxy.
+  mock_options o = ollama_options();
+  o.api_key = "k1";
+  const std::string refusal =
+      R"({"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}})";
+  for (const header_list &auth : {header_list{}, header_list{{"Authorization", "Bearer k2"}}})
+    expect_whole(run(request("GET", "/api/tags", "", auth), 1, o),
+                 {401, {{"Content-Type", json_type}}, refusal});
+  EXPECT_EQ(
+      whole_of(run(request("GET", "/api/tags", "", {{"Authorization", "Bearer k1"}}), 1, o)).status,
+      200);
+  const auto preflight =
+      run(request("OPTIONS", "/api/chat", "",
+                  {{"Origin", "http://localhost:3000"}, {"Access-Control-Request-Method", "POST"}}),
+          1, o);
+  EXPECT_EQ(whole_of(preflight).status, 204);
+}
+
 // ---- request body errors -----------------------------------------------------------------------
 
 TEST(Handle, MissingBodyIs400) {

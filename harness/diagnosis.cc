@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "mock_upstream/policy.h"
+
 namespace streamcheck::harness {
 namespace {
 
@@ -119,6 +121,15 @@ std::optional<std::string> refused_everything(const run_report &r) {
   return "every request through the proxy got " + describe_divergence(*first) + " (" +
          std::to_string(judged) +
          " checks), so nothing about streaming was measured: " + first->cause + "\n  fix: " + fix;
+}
+
+std::optional<std::string> refused_host(const observations &proxied) {
+  for (const auto &entries : proxied.journal) {
+    if (entries.empty() || entries.back().status != 403) continue;
+    const std::string host(find_header(entries.back().headers, "host"));
+    if (!mock::host_allowed(host)) return host;
+  }
+  return std::nullopt;
 }
 
 void explain_divergence(check_result &r) {

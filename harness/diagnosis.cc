@@ -47,7 +47,8 @@ status_reading read_status(long status, const check_result &r) {
     return {"the proxy answered " + seen + " for " + (r.path.empty() ? "the route" : r.path) +
                 ": it does not forward this route to the upstream",
             "forward the API routes (/api/, /v1/) to the upstream, or point the suite at the "
-            "prefix that does: --base-path PATH"};
+            "prefix that does: --base-path PATH (a frontend or vhost that routes by Host: the "
+            "name it routes, --host NAME)"};
   if (status == 413) // the check's own fix names the proxy's directive
     return {"the proxy's request body limit refused the request (HTTP 413)", ""};
   if (status == 429 || status == 503)

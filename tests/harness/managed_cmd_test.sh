@@ -80,6 +80,13 @@ if have caddy; then
     --check 'abort.cancel-*'
   grep -q "tested over plain HTTP" "$work/err" || { echo "FAIL no plain-HTTP note"; failures=$((failures + 1)); }
   [ ! -e "$work/home" ] || { echo "FAIL Caddy wrote into HOME: $(find "$work/home" | head -3)"; failures=$((failures + 1)); }
+  # Two sites on one port, routed by host name: the suite reaches the proxying one (Caddy's host
+  # matchers dropped), never the other site's answer.
+  printf 'www.example.com {\n\trespond "www site" 200\n}\nollama.example.com {\n\treverse_proxy localhost:11434\n}\n' \
+    >"$work/two-sites.Caddyfile"
+  expect "Caddy's proxying site is the one tested" 0 "✔ stream.first-token" 60 \
+    env HOME="$work/home" "$sc" caddy "$work/two-sites.Caddyfile" --profile quick --no-color \
+    --check 'stream.first-token'
   expect "recommended Caddyfile passes" 0 "0 failed" 60 \
     "$sc" caddy "$src/proxies/caddy/Caddyfile" --profile quick --no-color \
     --check 'stream.*' --check 'cors.*' --check 'upstream.*' --check 'abort.cancel-*'

@@ -139,6 +139,11 @@ std::string report_format_names() {
   return out;
 }
 
+// A Host header's value: a name or address with an optional port, nothing a header cannot carry.
+bool host_name(const std::string &v) {
+  return !v.empty() && v.find_first_of(" /\r\n") == std::string::npos;
+}
+
 problem http_url(std::string &to, const std::string &v, const char *what) {
   if (!options::is_http_url(v)) return std::string("not an http(s) ") + what + ": '" + v + "'";
   to = v;
@@ -221,12 +226,23 @@ const std::vector<option> &table() {
        "https://app.example.test", takes::value, "run"},
       {"public-host", "NAME", "the Host clients use for the proxy",
        [](cli_options &o, const std::string &v) -> problem {
-         if (v.empty() || v.find_first_of(" /\r\n") != std::string::npos)
-           return "not a host name: '" + v + "'";
+         if (!host_name(v)) return "not a host name: '" + v + "'";
          o.run.public_host = v;
+         o.public_host_given = true;
          return std::nullopt;
        },
-       "llm.example.test", takes::value, "run"},
+       "llm.example.test (--host's NAME when given)", takes::value, "run"},
+      {"host", "NAME",
+       "send Host: NAME on every request (a frontend or vhost that routes by Host: the name "
+       "your clients use); the URL still says where to connect. Managed HAProxy finds it from "
+       "the config unless given",
+       [](cli_options &o, const std::string &v) -> problem {
+         if (!host_name(v)) return "not a host name: '" + v + "'";
+         o.run.host = v;
+         if (!o.public_host_given) o.run.public_host = v;
+         return std::nullopt;
+       },
+       "", takes::value, "run"},
       {"upstream-profile", "P",
        "the upstream's policy the proxy must work with: ollama (default: Origin allow-list, Host "
        "check), ollama-lan (bound to a non-loopback address: no Host check), ollama-open, openai "

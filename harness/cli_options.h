@@ -51,6 +51,7 @@ struct cli_options {
   // compare command: its TARGET strings
   std::vector<std::string> compare_targets;
   bool upstream_profile_given = false;
+  bool public_host_given = false; // else --host sets it too
   bool base_path_given = false;
   live::options live; // live command: --direct, --model, --api, --max-tokens
 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "mock_upstream/policy.h"
+
 namespace streamcheck::harness {
 namespace {
 
@@ -45,7 +47,8 @@ status_reading read_status(long status, const check_result &r) {
     return {"the proxy answered " + seen + " for " + (r.path.empty() ? "the route" : r.path) +
                 ": it does not forward this route to the upstream",
             "forward the API routes (/api/, /v1/) to the upstream, or point the suite at the "
-            "prefix that does: --base-path PATH"};
+            "prefix that does: --base-path PATH (a frontend or vhost that routes by Host: the "
+            "name it routes, --host NAME)"};
   if (status == 413) // the check's own fix names the proxy's directive
     return {"the proxy's request body limit refused the request (HTTP 413)", ""};
   if (status == 429 || status == 503)
@@ -119,6 +122,15 @@ std::optional<std::string> refused_everything(const run_report &r) {
   return "every request through the proxy got " + describe_divergence(*first) + " (" +
          std::to_string(judged) +
          " checks), so nothing about streaming was measured: " + first->cause + "\n  fix: " + fix;
+}
+
+std::optional<std::string> refused_host(const observations &proxied) {
+  for (const auto &entries : proxied.journal) {
+    if (entries.empty() || entries.back().status != 403) continue;
+    const std::string host(find_header(entries.back().headers, "host"));
+    if (!mock::host_allowed(host)) return host;
+  }
+  return std::nullopt;
 }
 
 void explain_divergence(check_result &r) {

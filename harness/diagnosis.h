@@ -30,6 +30,11 @@ void explain_divergence(check_result &r);
 // cause and fix, file:line included once a managed target annotated them) and the way out.
 std::optional<std::string> refused_everything(const run_report &r);
 
+// The Host the upstream refused with its bare 403 (Ollama's DNS-rebinding guard) on one of the
+// proxied probes, when the proxy passed a public name through (--host, a host-routed frontend):
+// every check is then blocked by upstream.host-accepted, whatever it measures.
+std::optional<std::string> refused_host(const observations &proxied);
+
 // "HTTP 401" / "no HTTP response (curl: Empty reply from server)".
 std::string describe_divergence(const check_result &r);
 

@@ -107,6 +107,17 @@ scheduled_probe schedule(const probe_spec &spec, const target &t, const std::str
   return s;
 }
 
+bool has_header(const std::vector<std::string> &headers, const std::string &field) {
+  return std::any_of(headers.begin(), headers.end(), [&](const std::string &h) {
+    return strcasecmp(h.substr(0, h.find(':')).c_str(), field.c_str()) == 0;
+  });
+}
+
+// --host: the routed name on every request that does not set its own Host.
+void add_host(std::vector<std::string> &headers, const std::string &host) {
+  if (!host.empty() && !has_header(headers, "Host")) headers.push_back("Host: " + host);
+}
+
 std::map<std::string, std::vector<journal_entry>>
 fetch_journal(const std::string &control, const std::string &prefix, std::string &err) {
   std::string body;
@@ -253,7 +264,13 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
   }
   find_divergence(r, direct, proxied);
   proxied.baseline = &direct;
-  const verdict v = c.judge(proxied, ctx);
+  verdict v = c.judge(proxied, ctx);
+  if (c.id != "upstream.host-accepted")
+    if (const auto host = refused_host(proxied))
+      v = inconclusive("the upstream refused the request (HTTP 403 for Host " + *host + ")",
+                       "the proxy passes the client's Host through and Ollama on loopback refuses "
+                       "non-local names, so what this check measures never reached the client",
+                       "upstream.host-accepted", v.measurements);
   r.measured = v.measured;
   r.measurements = v.measurements;
   if (v.skipped) {
@@ -342,6 +359,7 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
         static const std::vector<std::string> none;
         scheduled.push_back(schedule(spec, targets[t], id_for(run, c.id, spec.name, targets[t].tag),
                                      policy, path, t == 0 ? none : o.extra_headers));
+        if (t == 1) add_host(scheduled.back().spec.headers, o.host);
         for (std::size_t k = 0; k < pc.specs.size(); ++k)
           if (!spec.after_probe.empty() && pc.specs[k].name == spec.after_probe)
             scheduled.back().after_index = static_cast<int>(pc.first_index[t] + k);
@@ -357,6 +375,9 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   report.upstream =
       "streamcheck-mock at " + direct + " (control " + control + "), profile " + o.upstream_profile;
   report.notes = o.notes;
+  if (!o.host.empty())
+    report.notes.push_back("every request through the proxy carried Host: " + o.host +
+                           " (upstream.host-accepted's: " + o.public_host + ")");
   report.started_at = utc_now();
   const auto t0 = std::chrono::steady_clock::now();
 
@@ -388,7 +409,8 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
     // Three streams show the pattern; conn.concurrent-streams' hundreds would bloat the report.
     if (pc.c->timing) cr.timelines = record_timelines(obs[1], obs[0], 3);
     if (cr.result != outcome::pass && cr.result != outcome::skip) {
-      const auto &spec = pc.specs.front();
+      probe_spec spec = pc.specs.front();
+      add_host(spec.headers, o.host);
       cr.reproduce = reproduction(proxy, o.routes.find(spec.path)->client_path, spec,
                                   scheduled[pc.first_index[1]].body);
       if (!o.extra_headers.empty()) cr.reproduce += "  # plus your --header/--user credentials";

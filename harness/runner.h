@@ -26,6 +26,9 @@ struct run_options {
   std::string target_label;      // shown in reports; default "proxy URL"
   std::string origin = "https://app.example.test";
   std::string public_host = "llm.example.test";
+  // --host: the Host every request through the proxy carries (a host-routed frontend or vhost);
+  // empty: the URL's. upstream.host-accepted keeps its own (public_host).
+  std::string host;
   std::string upstream_profile = "ollama"; // ollama, ollama-open, openai, bare
   bool self_test = false;                  // the "proxy" is the mock itself
   route_map routes; // where the proxy serves each upstream route (--base-path, nginx locations)

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 
+#include "common/ascii.h"
 #include "harness/managed/packaged.h"
 
 namespace streamcheck::harness::haproxy {
@@ -74,6 +76,101 @@ bool is_bind(const parsed_line &p) {
 std::string certificate_path(const std::string &crt, const std::string &crt_base) {
   if (crt.empty() || crt.front() == '/' || crt_base.empty()) return crt;
   return crt_base + "/" + crt;
+}
+
+// A sample fetch of the whole Host header (with or without -i): what routes by name.
+bool host_fetch(const std::string &word) {
+  const std::string f = ascii_lower(word);
+  return f == "hdr(host)" || f == "hdr_dom(host)" || f == "req.hdr(host)" ||
+         f == "req.hdr_dom(host)";
+}
+
+// The first name `FETCH [-i] [-m str] NAME...` matches; words[at] is the fetch.
+std::string matched_name(const std::vector<std::string> &words, std::size_t at) {
+  for (std::size_t i = at + 1; i < words.size(); ++i) {
+    if (words[i] == "-m") {
+      ++i;
+    } else if (words[i] == "}" || words[i] == "||" || words[i] == "or") {
+      return "";
+    } else if (words[i].front() != '-') {
+      return words[i];
+    }
+  }
+  return "";
+}
+
+struct host_route {
+  std::string host;
+  std::string backend;
+  int line = 0;
+};
+
+// The host a `use_backend B if ...` condition requires: a named acl on the Host, or an
+// anonymous one ({ hdr(host) -i NAME }). Negated acls (!name) route everything else.
+std::string routed_host_of(const std::vector<std::string> &words,
+                           const std::map<std::string, std::string> &host_acls) {
+  if (words.size() < 4 || words[2] != "if") return "";
+  for (std::size_t i = 3; i < words.size(); ++i) {
+    if (const auto acl = host_acls.find(words[i]); acl != host_acls.end()) return acl->second;
+    if (host_fetch(words[i])) return matched_name(words, i);
+  }
+  return "";
+}
+
+// Per frontend/listen section, its Host-routed use_backend rules; per backend, its servers.
+struct routing {
+  std::map<std::string, std::vector<host_route>> routes;
+  std::map<std::string, std::string> default_backend;
+  std::map<std::string, std::vector<std::string>> servers; // backend name -> addresses
+};
+
+routing routing_of(const std::vector<parsed_line> &parsed) {
+  routing r;
+  std::map<std::string, std::map<std::string, std::string>> host_acls; // section -> acl -> host
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    const auto &[section, w] = parsed[i];
+    const std::string kind = kind_of(section);
+    const std::string name = section.substr(section.find(' ') + 1);
+    if ((kind == "backend" || kind == "listen") && w.size() >= 3 && w[0] == "server")
+      r.servers[name].push_back(w[2]);
+    if (kind != "frontend" && kind != "listen") continue;
+    if (w.size() >= 4 && w[0] == "acl" && host_fetch(w[2])) {
+      const std::string host = matched_name(w, 2);
+      if (!host.empty()) host_acls[section].emplace(w[1], host);
+    } else if (w.size() >= 2 && w[0] == "default_backend") {
+      r.default_backend[section] = w[1];
+    } else if (w.size() >= 4 && w[0] == "use_backend") {
+      const std::string host = routed_host_of(w, host_acls[section]);
+      if (!host.empty()) r.routes[section].push_back({host, w[1], static_cast<int>(i) + 1});
+    }
+  }
+  return r;
+}
+
+// Whether a backend looks like the Ollama one: its name, or a server on Ollama's port.
+bool looks_like_ollama(const std::string &backend, const std::vector<std::string> &servers) {
+  if (ascii_lower(backend).find("ollama") != std::string::npos) return true;
+  return std::any_of(servers.begin(), servers.end(), [](const std::string &a) {
+    return a.size() > 6 && a.compare(a.size() - 6, 6, ":11434") == 0;
+  });
+}
+
+// The route the suite must take to reach a backend with servers that the default does not
+// serve: the Ollama-looking one first, else the first.
+const host_route *suite_route(const routing &r, const std::string &section) {
+  const auto routes = r.routes.find(section);
+  if (routes == r.routes.end()) return nullptr;
+  const auto def = r.default_backend.find(section);
+  const host_route *first = nullptr;
+  for (const auto &route : routes->second) {
+    const auto servers = r.servers.find(route.backend);
+    if (servers == r.servers.end() ||
+        (def != r.default_backend.end() && def->second == route.backend))
+      continue;
+    if (looks_like_ollama(route.backend, servers->second)) return &route;
+    if (!first) first = &route;
+  }
+  return first;
 }
 
 std::string rewritten_bind(const std::string &indent, std::vector<std::string> words,
@@ -179,6 +276,7 @@ std::vector<std::string> split_words(const std::string &line) {
 std::vector<bind_site> find_binds(const std::string &text) {
   std::vector<bind_site> out;
   const auto parsed = parse(managed::split_lines(text));
+  const routing routes = routing_of(parsed);
   for (std::size_t i = 0; i < parsed.size(); ++i) {
     const auto &p = parsed[i];
     if (!is_bind(p) || unreachable_address(p.words[1])) continue;
@@ -187,6 +285,12 @@ std::vector<bind_site> find_binds(const std::string &text) {
     b.line = static_cast<int>(i) + 1;
     b.address = p.words[1];
     b.tls = std::find(p.words.begin() + 2, p.words.end(), "ssl") != p.words.end();
+    if (const host_route *route = suite_route(routes, p.section)) {
+      b.routed_host = route->host;
+      b.routed_note = p.section + " routes Host " + route->host + " to backend " + route->backend +
+                      " (line " + std::to_string(route->line) +
+                      "): the suite sends Host: " + route->host + " (--host NAME overrides)";
+    }
     out.push_back(b);
   }
   return out;

@@ -18,6 +18,10 @@ struct bind_site {
   bool tls = false;    // `ssl` on the bind line
   std::string address; // as the user wrote it
   unsigned short port = 0;
+  // The section sends this Host (an acl on hdr(host), hdr_dom(host) or req.hdr(host) used by
+  // `use_backend`) to a backend with servers: the suite sends it, else it meets the default.
+  std::string routed_host;
+  std::string routed_note; // "frontend web routes Host ollama.example.com to backend ollama ..."
   std::string url() const;
   std::string label() const; // "frontend ollama (line 27: *:8080)"
 };

@@ -39,13 +39,23 @@ result<bool> make_throwaway_pem(const std::string &pem, const std::string &logs_
 struct listener {
   std::string url;
   std::string label; // "frontend ollama (line 27: *:8080)"
+  // The Host the suite sends when the listener routes by Host to the upstream ("" for the URL's),
+  // and the report's note saying why.
+  std::string host;
+  std::string host_note;
 };
 
-// Each rewritten listener (anything with url() and label()) as the suite reaches it.
+// Each rewritten listener (anything with url() and label(), and a routed host if it has one) as
+// the suite reaches it.
 template <class Sites> std::vector<listener> listeners_of(const Sites &sites) {
   std::vector<listener> out;
-  for (const auto &s : sites)
-    out.push_back({s.url(), s.label()});
+  for (const auto &s : sites) {
+    out.push_back({s.url(), s.label(), "", ""});
+    if constexpr (requires { s.routed_host; }) {
+      out.back().host = s.routed_host;
+      out.back().host_note = s.routed_note;
+    }
+  }
   return out;
 }
 

@@ -59,6 +59,19 @@ kind_ptr load_apache(const std::string &binary, const std::string &user_file,
   return make_kind<apache::apache_config>(binary, user_file, std::move(*config), prefix, mock_port);
 }
 
+// A listener that routes by Host to the upstream gets the suite's requests under that name
+// (unless --host says otherwise), upstream.host-accepted's too unless --public-host is given.
+void route_by_host(cli_options &o, const run_options &given, const listener &l) {
+  o.run.host = given.host;
+  o.run.public_host = given.public_host;
+  o.run.notes = given.notes;
+  if (!given.host.empty() || l.host.empty()) return;
+  o.run.host = l.host;
+  if (!o.public_host_given) o.run.public_host = l.host;
+  o.run.notes.push_back(l.host_note);
+  std::fprintf(stderr, "streamcheck: note: %s\n", l.host_note.c_str());
+}
+
 // The suite on every listener of a started packaged proxy, merged as nginx's listeners are
 // (each check's worst verdict), then the proxy stopped.
 result<run_report> run_on_listeners(cli_options &o, packaged_proxy &kind, managed_proxy &proc,
@@ -73,10 +86,12 @@ result<run_report> run_on_listeners(cli_options &o, packaged_proxy &kind, manage
   o.run.mock_control = "http://127.0.0.1:" + std::to_string(srv.control_port());
   const std::vector<listener> listeners = kind.listeners();
   std::vector<nginx::listener_run> runs;
+  const run_options given = o.run;
   for (const auto &l : listeners) {
     std::fprintf(stderr, "streamcheck: %s listening on %s (%s)\n", kind.version().c_str(),
                  l.url.c_str(), l.label.c_str());
     o.run.proxy_url = l.url;
+    route_by_host(o, given, l);
     o.run.target_label =
         kind.kind() + " " + o.conf + ", " + l.label + " at " + l.url + " (" + kind.version() + ")";
     auto report = run_with_progress(o);

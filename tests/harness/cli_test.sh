@@ -34,6 +34,7 @@ expect "--flag=value form" 3 "[-]-profile: unknown profile 'fast'" 2 "$sc" run -
 expect "missing value" 3 "[-]-proxy needs a value" 2 "$sc" run --proxy
 expect "switch given a value" 3 "[-]-strict takes no value" 2 "$sc" run --strict=yes
 expect "bad origin" 3 "[-]-origin: not an http\(s\) origin: 'ftp://x'" 2 "$sc" run --origin ftp://x
+expect "bad host" 3 "[-]-host: not a host name: 'a/b'" 2 "$sc" run --host 'a/b'
 expect "bad public host" 3 "[-]-public-host: not a host name: 'a b'" 2 "$sc" run --public-host 'a b'
 expect "bad base path" 3 "[-]-base-path: a path such as /ollama/, got 'http://x/'" 2 "$sc" run --base-path http://x/
 expect "bad upstream profile" 3 "[-]-upstream-profile: unknown profile 'nope'" 2 "$sc" run --upstream-profile nope

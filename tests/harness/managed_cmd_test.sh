@@ -55,6 +55,23 @@ if have haproxy; then
   expect "HAProxy plain and TLS binds" 0 "a throwaway one is used" 90 \
     "$sc" haproxy "$work/two-binds.cfg" --profile quick --no-color --check 'stream.first-token'
   grep -q "https://127.0.0.1" "$work/err" || { echo "FAIL TLS bind not tested"; failures=$((failures + 1)); }
+  # A frontend routing by Host, its default backend another site's 404: the routed name is sent
+  # (host.cfg's verdicts: HAProxy's hold, a local Host towards Ollama) ...
+  expect "HAProxy routed by Host gets the routed name" 1 "✘ stream.first-token .*late" 60 \
+    "$sc" haproxy "$src/fixtures/haproxy/host-routed.cfg" --profile quick --no-color \
+    --check 'stream.first-token' --check 'upstream.host-accepted'
+  grep -q "routes Host ollama.example.com to backend ollama (line 29)" "$work/out" || { echo "FAIL no routed-Host note"; failures=$((failures + 1)); }
+  grep -q "✔ upstream.host-accepted" "$work/out" || { echo "FAIL routed backend's Host fix not seen"; failures=$((failures + 1)); }
+  # ... and without it (--host overrides) the suite meets the default backend's 404.
+  expect "HAProxy routed by Host, another --host" 1 "never reached the upstream \(client saw HTTP 404\)" 60 \
+    "$sc" haproxy "$src/fixtures/haproxy/host-routed.cfg" --host 127.0.0.1 --profile quick \
+    --no-color --check 'stream.first-token'
+  # --host through a proxy that passes Host on: Ollama's 403 blocks the other checks, never blamed
+  # on buffering.
+  expect "--host refused by the upstream blocks the other checks" 1 "blocked by: +upstream.host-accepted" 60 \
+    "$sc" haproxy "$src/fixtures/haproxy/stock.cfg" --host ollama.example.com --profile quick \
+    --no-color --check 'stream.first-token' --check 'upstream.host-accepted'
+  grep -q "? stream.first-token .*403 for Host ollama.example.com" "$work/out" || { echo "FAIL stream.first-token not inconclusive"; failures=$((failures + 1)); }
 fi
 
 if have caddy; then
@@ -76,6 +93,13 @@ if have caddy; then
   quoted "Caddy analysis" "in your config: \`flush_interval -1\` at $work/site.Caddyfile:[0-9]+"
   grep -q "tested over plain HTTP" "$work/err" || { echo "FAIL no plain-HTTP note"; failures=$((failures + 1)); }
   [ ! -e "$work/home" ] || { echo "FAIL Caddy wrote into HOME: $(find "$work/home" | head -3)"; failures=$((failures + 1)); }
+  # Two sites on one port, routed by host name: the suite reaches the proxying one (Caddy's host
+  # matchers dropped), never the other site's answer.
+  printf 'www.example.com {\n\trespond "www site" 200\n}\nollama.example.com {\n\treverse_proxy localhost:11434\n}\n' \
+    >"$work/two-sites.Caddyfile"
+  expect "Caddy's proxying site is the one tested" 0 "✔ stream.first-token" 60 \
+    env HOME="$work/home" "$sc" caddy "$work/two-sites.Caddyfile" --profile quick --no-color \
+    --check 'stream.first-token'
   expect "recommended Caddyfile passes" 0 "0 failed" 60 \
     "$sc" caddy "$src/proxies/caddy/Caddyfile" --profile quick --no-color \
     --check 'stream.*' --check 'cors.*' --check 'upstream.*' --check 'abort.cancel-*'

@@ -193,6 +193,41 @@ TEST(JudgeCheck, RealCheckGetsItsNginxFix) {
   EXPECT_NE(r.fix.find("proxy_buffering off"), std::string::npos) << r.fix;
 }
 
+// --host through a proxy that passes Host on: Ollama's 403 for the name is the cause, not the
+// check's subject (buffering); a local Host's 403 (the Origin policy) is left to the check.
+TEST(JudgeCheck, UpstreamRefusingTheHostBlocksOnHostAccepted) {
+  const check *first_token = nullptr;
+  for (const auto &c : catalog())
+    if (c.id == "stream.first-token") first_token = &c;
+  ASSERT_NE(first_token, nullptr);
+  probe_result ok;
+  ok.name = "stream";
+  ok.started = true;
+  ok.status = 200;
+  parsed_event e;
+  e.emitted_us = 40'000;
+  e.arrival_us = 41'000;
+  ok.events.push_back(e);
+  observations direct;
+  direct.probes.push_back(ok);
+  direct.journal.push_back({journal_entry{.outcome = stream_end::completed}});
+  auto refused_for = [&](const std::string &host) {
+    observations proxied;
+    probe_result refused = ok;
+    refused.status = 403;
+    refused.events.clear();
+    proxied.probes.push_back(refused);
+    proxied.journal.push_back({journal_entry{
+        .headers = {{"Host", host}}, .status = 403, .outcome = stream_end::completed}});
+    return judge_check(*first_token, ctx(), direct, proxied, false, "haproxy");
+  };
+  const check_result blocked = refused_for("ollama.example.com");
+  EXPECT_EQ(blocked.result, outcome::inconclusive) << blocked.actual;
+  EXPECT_EQ(blocked.blocked_by, "upstream.host-accepted");
+  EXPECT_NE(blocked.actual.find("403 for Host ollama.example.com"), std::string::npos);
+  EXPECT_EQ(refused_for("127.0.0.1:11434").result, outcome::fail);
+}
+
 // --- selected() ----------------------------------------------------------------------------------
 
 run_options with(std::vector<std::string> only, std::vector<std::string> skip = {}) {

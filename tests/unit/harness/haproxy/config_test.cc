@@ -82,6 +82,40 @@ TEST(HaproxyConfig, BindsInFileOrderWithTls) {
   EXPECT_EQ(binds[1].address, ":::8443");
 }
 
+// Which Host reaches the backend with the servers: named acls, anonymous ones, -i and -m,
+// negations and the default backend.
+std::string routed(const std::string &frontend_rules) {
+  const std::string text = "frontend web\n\tbind *:8080\n" + frontend_rules +
+                           "backend www\n\tserver w 10.0.0.2:80\n"
+                           "backend ai\n\tserver o 127.0.0.1:11434\n"
+                           "backend empty\n\thttp-request return status 404\n";
+  const auto binds = find_binds(text);
+  return binds.empty() ? "?" : binds[0].routed_host;
+}
+
+TEST(HaproxyConfig, HostRoutedBackendGetsItsName) {
+  EXPECT_EQ(routed("\tacl ai hdr(host) -i ai.example.com\n\tuse_backend ai if ai\n"
+                   "\tdefault_backend www\n"),
+            "ai.example.com");
+  EXPECT_EQ(routed("\tuse_backend ai if { req.hdr(host) -m str ai.example.com }\n"
+                   "\tdefault_backend empty\n"),
+            "ai.example.com");
+  EXPECT_EQ(routed("\tacl web hdr_dom(host) www.example.com\n\tuse_backend www if web\n"
+                   "\tacl ai hdr_dom(host) -i ai.example.com\n\tuse_backend ai if ai\n"),
+            "ai.example.com"); // the Ollama-looking backend, not the first route
+  // Not routed by a full name, negated, to a backend without servers, or to the default one.
+  EXPECT_EQ(routed("\tacl ai path_beg /api\n\tuse_backend ai if ai\n"), "");
+  EXPECT_EQ(routed("\tacl ai hdr(host) -i ai.example.com\n\tuse_backend ai if !ai\n"), "");
+  EXPECT_EQ(routed("\tuse_backend empty if { hdr(host) -i x.example.com }\n"), "");
+  EXPECT_EQ(routed("\tuse_backend ai if { hdr(host) -i ai.example.com }\n\tdefault_backend ai\n"),
+            "");
+  const auto binds = find_binds("frontend web\n\tbind *:8080\n\tacl ai hdr(host) -i a.test\n"
+                                "\tuse_backend ai if ai\nbackend ai\n\tserver o 127.0.0.1:1\n");
+  ASSERT_EQ(binds.size(), 1u);
+  EXPECT_EQ(binds[0].routed_note, "frontend web routes Host a.test to backend ai (line 4): the "
+                                  "suite sends Host: a.test (--host NAME overrides)");
+}
+
 TEST(HaproxyConfig, RewriteKeepsEveryLineNumber) {
   const auto r = must_rewrite(two_frontends, options());
   EXPECT_EQ(lines(r.text).size(), lines(two_frontends).size());

@@ -1,26 +1,16 @@
 // The Apache analysis on the fixtures that prove each fault (fixtures/apache/): the faulty config
 // gets the finding, quoting its own ProxyPass line, and the fixed config none.
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 
 #include "harness/apache/analysis.h"
+#include "tests/unit/harness/source_text.h"
 
 namespace streamcheck::harness::apache {
 namespace {
 
-std::string read(const std::string &path) {
-  std::ifstream in(std::string(STREAMCHECK_SOURCE_DIR) + "/" + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  EXPECT_FALSE(s.str().empty()) << path;
-  return s.str();
-}
-
 std::vector<nginx::finding> explaining(const std::string &fixture, const std::string &check_id) {
   std::vector<nginx::finding> out;
-  for (const auto &f : analyse(read("fixtures/apache/" + fixture), fixture))
+  for (const auto &f : analyse(source_text("fixtures/apache/" + fixture), fixture))
     if (nginx::matches(f, check_id)) out.push_back(f);
   return out;
 }
@@ -44,7 +34,7 @@ TEST(ApacheAnalysis, NoForwardedProto) {
 }
 
 TEST(ApacheAnalysis, RecommendedConfigHasNoFinding) {
-  for (const auto &f : analyse(read("proxies/apache/ollama.conf"), "ollama.conf"))
+  for (const auto &f : analyse(source_text("proxies/apache/ollama.conf"), "ollama.conf"))
     ADD_FAILURE() << f.check_id << ": " << f.text;
   EXPECT_TRUE(analyse("Listen 80\n", "a.conf").empty()) << "nothing proxied, nothing said";
 }

@@ -1,26 +1,16 @@
 // The Caddyfile analysis on the fixtures that prove each fault (fixtures/caddy/): the faulty
 // config gets the finding, quoting its own line, and the fixed config none.
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 
 #include "harness/caddy/analysis.h"
+#include "tests/unit/harness/source_text.h"
 
 namespace streamcheck::harness::caddy {
 namespace {
 
-std::string read(const std::string &path) {
-  std::ifstream in(std::string(STREAMCHECK_SOURCE_DIR) + "/" + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  EXPECT_FALSE(s.str().empty()) << path;
-  return s.str();
-}
-
 std::vector<nginx::finding> explaining(const std::string &fixture, const std::string &check_id) {
   std::vector<nginx::finding> out;
-  for (const auto &f : analyse(read("fixtures/caddy/" + fixture), fixture))
+  for (const auto &f : analyse(source_text("fixtures/caddy/" + fixture), fixture))
     if (nginx::matches(f, check_id)) out.push_back(f);
   return out;
 }
@@ -59,7 +49,7 @@ TEST(CaddyAnalysis, OriginAndHostForwardedToOllama) {
 }
 
 TEST(CaddyAnalysis, RecommendedConfigHasNoFinding) {
-  for (const auto &f : analyse(read("proxies/caddy/Caddyfile"), "Caddyfile"))
+  for (const auto &f : analyse(source_text("proxies/caddy/Caddyfile"), "Caddyfile"))
     ADD_FAILURE() << f.check_id << ": " << f.text;
 }
 

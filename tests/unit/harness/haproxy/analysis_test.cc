@@ -1,25 +1,15 @@
 // The HAProxy analysis on the fixtures that prove each fault (fixtures/haproxy/): the faulty
 // config gets the finding, quoting its own line, and the config with the fix gets none.
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 
 #include "harness/haproxy/analysis.h"
+#include "tests/unit/harness/source_text.h"
 
 namespace streamcheck::harness::haproxy {
 namespace {
 
-std::string fixture(const std::string &name) {
-  std::ifstream in(std::string(STREAMCHECK_SOURCE_DIR) + "/fixtures/haproxy/" + name);
-  std::stringstream s;
-  s << in.rdbuf();
-  EXPECT_FALSE(s.str().empty()) << name;
-  return s.str();
-}
-
 std::vector<nginx::finding> quick(const std::string &name) {
-  return analyse(fixture(name), {.file = name, .silence_ms = 4'000});
+  return analyse(source_text("fixtures/haproxy/" + name), {.file = name, .silence_ms = 4'000});
 }
 
 // The findings that explain a check (nginx::matches: exact ids and prefixes).
@@ -116,7 +106,8 @@ TEST(HaproxyAnalysis, ServerTimeoutShorterThanTheSilenceIsQuoted) {
     EXPECT_TRUE(explaining(quick("stock.cfg"), id).empty()) << id;
   }
   // The standard profile's 65 s: Debian's 50 s are too short too.
-  const auto standard = analyse(fixture("stock.cfg"), {.file = "stock.cfg", .silence_ms = 65'000});
+  const auto standard = analyse(source_text("fixtures/haproxy/stock.cfg"),
+                                {.file = "stock.cfg", .silence_ms = 65'000});
   EXPECT_EQ(explaining(standard, "timeout.slow-first-token").size(), 1u);
 }
 
@@ -129,11 +120,8 @@ TEST(HaproxyAnalysis, OriginAndHostForwardedToOllama) {
 }
 
 TEST(HaproxyAnalysis, RecommendedConfigHasNoFinding) {
-  std::ifstream in(std::string(STREAMCHECK_SOURCE_DIR) + "/proxies/haproxy/ollama.cfg");
-  std::stringstream s;
-  s << in.rdbuf();
-  ASSERT_FALSE(s.str().empty());
-  const auto all = analyse(s.str(), {.file = "ollama.cfg", .silence_ms = 65'000});
+  const auto all = analyse(source_text("proxies/haproxy/ollama.cfg"),
+                           {.file = "ollama.cfg", .silence_ms = 65'000});
   for (const auto &f : all)
     ADD_FAILURE() << f.check_id << ": " << f.text;
 }

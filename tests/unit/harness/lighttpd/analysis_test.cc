@@ -1,26 +1,16 @@
 // The lighttpd analysis on the fixtures that prove each fault (fixtures/lighttpd/): the faulty
 // config gets the finding, quoting its own line where there is one, the fixed config none.
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 
 #include "harness/lighttpd/analysis.h"
+#include "tests/unit/harness/source_text.h"
 
 namespace streamcheck::harness::lighttpd {
 namespace {
 
-std::string read(const std::string &path) {
-  std::ifstream in(std::string(STREAMCHECK_SOURCE_DIR) + "/" + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  EXPECT_FALSE(s.str().empty()) << path;
-  return s.str();
-}
-
 std::vector<nginx::finding> explaining(const std::string &fixture, const std::string &check_id) {
   std::vector<nginx::finding> out;
-  for (const auto &f : analyse(read("fixtures/lighttpd/" + fixture), fixture))
+  for (const auto &f : analyse(source_text("fixtures/lighttpd/" + fixture), fixture))
     if (nginx::matches(f, check_id)) out.push_back(f);
   return out;
 }
@@ -69,7 +59,7 @@ TEST(LighttpdAnalysis, OriginAndHostForwardedToOllama) {
 }
 
 TEST(LighttpdAnalysis, RecommendedConfigHasNoFinding) {
-  for (const auto &f : analyse(read("proxies/lighttpd/ollama.conf"), "ollama.conf"))
+  for (const auto &f : analyse(source_text("proxies/lighttpd/ollama.conf"), "ollama.conf"))
     ADD_FAILURE() << f.check_id << ": " << f.text;
 }
 

@@ -167,13 +167,15 @@ TEST(JudgeCheck, ProxiedRunIsJudgedAgainstTheDirectOne) {
   EXPECT_DOUBLE_EQ(r.seconds, 2.5);
 }
 
-TEST(JudgeCheck, RealCheckGetsItsNginxFix) {
-  const check *first_token = nullptr;
+const check &catalog_check(const std::string &id) {
   for (const auto &c : catalog())
-    if (c.id == "stream.first-token") first_token = &c;
-  ASSERT_NE(first_token, nullptr);
-  // Nothing came back through the proxy, while the direct run was fine.
-  observations direct;
+    if (c.id == id) return c;
+  ADD_FAILURE() << "no check " << id;
+  return catalog().front();
+}
+
+// One event, 1 ms after its emission: a stream that arrived in time.
+probe_result one_event_stream() {
   probe_result ok;
   ok.name = "stream";
   ok.started = true;
@@ -182,13 +184,26 @@ TEST(JudgeCheck, RealCheckGetsItsNginxFix) {
   e.emitted_us = 40'000;
   e.arrival_us = 41'000;
   ok.events.push_back(e);
-  direct.probes.push_back(ok);
-  direct.journal.push_back({journal_entry{.outcome = stream_end::completed}});
+  return ok;
+}
+
+observations completed(const probe_result &p) {
+  observations o;
+  o.probes.push_back(p);
+  o.journal.push_back({journal_entry{.outcome = stream_end::completed}});
+  return o;
+}
+
+TEST(JudgeCheck, RealCheckGetsItsNginxFix) {
+  const check &first_token = catalog_check("stream.first-token");
+  // The direct run was in time; through the proxy the event came 900 ms late.
+  const probe_result ok = one_event_stream();
+  const observations direct = completed(ok);
   observations held;
   held.probes.push_back(ok);
   held.probes[0].events[0].arrival_us = 941'000;
   held.journal.push_back({journal_entry{.outcome = stream_end::completed}});
-  const check_result r = judge_check(*first_token, ctx(), direct, held, false, "nginx");
+  const check_result r = judge_check(first_token, ctx(), direct, held, false, "nginx");
   EXPECT_EQ(r.result, outcome::fail) << r.actual;
   EXPECT_NE(r.fix.find("proxy_buffering off"), std::string::npos) << r.fix;
 }
@@ -196,21 +211,9 @@ TEST(JudgeCheck, RealCheckGetsItsNginxFix) {
 // --host through a proxy that passes Host on: Ollama's 403 for the name is the cause, not the
 // check's subject (buffering); a local Host's 403 (the Origin policy) is left to the check.
 TEST(JudgeCheck, UpstreamRefusingTheHostBlocksOnHostAccepted) {
-  const check *first_token = nullptr;
-  for (const auto &c : catalog())
-    if (c.id == "stream.first-token") first_token = &c;
-  ASSERT_NE(first_token, nullptr);
-  probe_result ok;
-  ok.name = "stream";
-  ok.started = true;
-  ok.status = 200;
-  parsed_event e;
-  e.emitted_us = 40'000;
-  e.arrival_us = 41'000;
-  ok.events.push_back(e);
-  observations direct;
-  direct.probes.push_back(ok);
-  direct.journal.push_back({journal_entry{.outcome = stream_end::completed}});
+  const check &first_token = catalog_check("stream.first-token");
+  const probe_result ok = one_event_stream();
+  const observations direct = completed(ok);
   auto refused_for = [&](const std::string &host) {
     observations proxied;
     probe_result refused = ok;
@@ -219,7 +222,7 @@ TEST(JudgeCheck, UpstreamRefusingTheHostBlocksOnHostAccepted) {
     proxied.probes.push_back(refused);
     proxied.journal.push_back({journal_entry{
         .headers = {{"Host", host}}, .status = 403, .outcome = stream_end::completed}});
-    return judge_check(*first_token, ctx(), direct, proxied, false, "haproxy");
+    return judge_check(first_token, ctx(), direct, proxied, false, "haproxy");
   };
   const check_result blocked = refused_for("ollama.example.com");
   EXPECT_EQ(blocked.result, outcome::inconclusive) << blocked.actual;

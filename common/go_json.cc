@@ -5,26 +5,36 @@
 namespace streamcheck {
 
 std::string go_json(const json &value) {
-  const std::string plain = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string plain = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  // Most documents need no rewriting; a 20 MiB upload (body.large-request) must not be copied
+  // byte by byte only to find that out.
+  static constexpr const char *rewritten = "<>&\xE2";
+  std::size_t next = plain.find_first_of(rewritten);
+  if (next == std::string::npos) return plain;
   std::string out;
   out.reserve(plain.size() + 16);
+  std::size_t copied = 0;
   // In compact JSON these bytes can only occur inside strings, so a byte-level pass is exact.
-  for (std::size_t i = 0; i < plain.size(); ++i) {
-    const char c = plain[i];
+  for (; next != std::string::npos; next = plain.find_first_of(rewritten, next + 1)) {
+    out.append(plain, copied, next - copied);
+    copied = next + 1;
+    const char c = plain[next];
     if (c == '<') {
       out += "\\u003c";
     } else if (c == '>') {
       out += "\\u003e";
     } else if (c == '&') {
       out += "\\u0026";
-    } else if (c == '\xE2' && i + 2 < plain.size() && plain[i + 1] == '\x80' &&
-               (plain[i + 2] == '\xA8' || plain[i + 2] == '\xA9')) {
-      out += plain[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
-      i += 2;
+    } else if (next + 2 < plain.size() && plain[next + 1] == '\x80' &&
+               (plain[next + 2] == '\xA8' || plain[next + 2] == '\xA9')) {
+      out += plain[next + 2] == '\xA8' ? "\\u2028" : "\\u2029";
+      next += 2;
+      copied = next + 1;
     } else {
       out += c;
     }
   }
+  out.append(plain, copied);
   return out;
 }
 

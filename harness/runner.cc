@@ -90,15 +90,17 @@ scheduled_probe schedule(const probe_spec &spec, const target &t, const std::str
     s.url += (spec.path.find('?') == std::string::npos ? "?" : "&") +
              std::string("streamcheck.policy=") + policy;
   json body = spec.body;
-  if (body.is_object()) {
+  if (body.is_object())
     body["streamcheck"]["id"] = id;
-    s.body = go_json(body);
-  } else {
+  else
     s.url +=
         (s.url.find('?') == std::string::npos ? "?" : "&") + std::string("streamcheck.id=") + id;
-  }
-  if (!spec.raw_body.empty()) s.body = spec.raw_body;
-  if (spec.exact_body_bytes > 0) s.body = fit_body(body, spec.exact_body_bytes);
+  if (spec.exact_body_bytes > 0)
+    s.body = fit_body(std::move(body), spec.exact_body_bytes);
+  else if (!spec.raw_body.empty())
+    s.body = spec.raw_body;
+  else if (body.is_object())
+    s.body = go_json(body);
   // Pools are private to one check on one target: the probe id minus its probe name.
   if (!spec.connection_pool.empty())
     s.pool = id.substr(0, id.size() - spec.name.size() - 2) + t.tag + "." + spec.connection_pool;

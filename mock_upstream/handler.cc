@@ -41,6 +41,10 @@ struct parsed_body {
 parsed_body parse_body(const std::string &body) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos)
     return {json(), std::string("missing request body")};
+  // The whole body as one document is the common case, and parsing from memory is several times
+  // faster than from a stream (a 20 MiB upload: body.large-request).
+  if (json whole = json::parse(body, nullptr, false); !whole.is_discarded())
+    return {std::move(whole), std::nullopt};
   // Like Go's json.Decoder: the first value counts, bytes after it are ignored.
   std::istringstream in(body);
   json value;

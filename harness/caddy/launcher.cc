@@ -91,6 +91,9 @@ result<unsigned short> caddy_config::write_config(const std::vector<unsigned sho
   o.ports = ports;
   o.mock_port = mock_port_;
   o.prefix = prefix_;
+  // make_throwaway_pem writes the certificate and the key beside the one-file PEM.
+  o.certificate = throwaway_pem() + ".crt";
+  o.key = throwaway_pem() + ".key";
   auto r = rewrite(adapted_, o);
   if (!r) return error{user_file_ + ": " + r.message()};
   flat_ = std::move(*r);
@@ -98,6 +101,10 @@ result<unsigned short> caddy_config::write_config(const std::vector<unsigned sho
   f << flat_.config.dump(1, '\t');
   if (!f) return error{"cannot write " + config_path()};
   return flat_.sites.front().port;
+}
+
+result<bool> caddy_config::prepare() {
+  return make_certificate_if(flat_.throwaway_certificate);
 }
 
 std::vector<std::string> caddy_config::with_private_home(std::vector<std::string> argv) const {

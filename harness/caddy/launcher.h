@@ -1,7 +1,8 @@
 // Caddy for the managed launcher (harness/managed/proxy.h): the user's Caddyfile adapted to JSON
 // by Caddy itself (`caddy adapt`: its errors already name the user's file:line), the JSON
 // rewritten (config.h) into the temp prefix for each attempt's ports, `caddy validate` once,
-// then `caddy run`. HOME and the XDG directories point into the prefix, so nothing Caddy writes
+// then `caddy run`. A server Caddy serves over HTTPS is tested over HTTPS with a throwaway
+// certificate. HOME and the XDG directories point into the prefix, so nothing Caddy writes
 // (autosave, instance id, certificates) lands on the machine.
 #pragma once
 #include <nlohmann/json.hpp>
@@ -29,6 +30,8 @@ public:
   std::string kind() const override { return "caddy"; }
   int ports_needed() const override;
   result<unsigned short> write_config(const std::vector<unsigned short> &ports) override;
+  // The throwaway certificate when a server is served over HTTPS.
+  result<bool> prepare() override;
   std::vector<std::string> check_command() const override;
   std::string check_name() const override { return "caddy validate"; }
   std::string explain_rejection(const std::string &check_output) const override;

@@ -4,6 +4,7 @@
 #include "common/http_text.h"
 #include "harness/checks/catalog_parts.h"
 #include "harness/checks/requests.h"
+#include "harness/checks/stream.h"
 #include "harness/timing.h"
 
 namespace streamcheck::harness {
@@ -13,8 +14,8 @@ std::string ms(double v) {
   return format_ms(v, 1);
 }
 
-// The timelines the checks ask of the mock; the judges take gaps and event counts from them.
-const scenario steady{.first_token_ms = 50, .gap_ms = 40, .tokens = 40};
+// The timelines the checks ask of the mock (steady: stream.h); the judges take gaps and event
+// counts from them.
 const scenario long_answer{.first_token_ms = 20, .gap_ms = 5, .tokens = 400, .token_bytes = 64};
 
 json stats_json(const delay_stats &s) {
@@ -30,34 +31,6 @@ json stats_json(const delay_stats &s) {
 // The bounds judge_spacing applies, as its requirements state them.
 std::string spacing_bounds(const check_context &ctx) {
   return "p95 <= " + bound_text(ctx.tol.p95_ms()) + ", max <= " + bound_text(ctx.tol.max_ms());
-}
-
-// The shared verdict of the no-coalescing family: every event on time, all of them there.
-verdict judge_spacing(const observations &o, const check_context &c, const std::string &probe,
-                      int gap_ms, int expected_events) {
-  if (auto v = unless_forwarded(o, probe)) return *v;
-  const probe_result *r = o.probe(probe);
-  if (r->status != 200 || !r->complete())
-    return fail("a complete 200 stream", describe_failure(*r), "the proxy failed the request");
-  const probe_result *base = o.baseline ? o.baseline->probe(probe) : nullptr;
-  const delay_stats s = added_delays(*r, base, gap_ms);
-  json m = stats_json(s);
-  const std::string figures = "p95 added " + ms(s.p95_ms) + ", max " + ms(s.max_ms) + ", " +
-                              std::to_string(s.events) + " events";
-  if (s.events < expected_events)
-    return fail(std::to_string(expected_events) + " stamped events",
-                std::to_string(s.events) + " events (the proxy altered or dropped them)",
-                "the body was rewritten or truncated on the way", m);
-  if (s.p95_ms > c.tol.p95_ms() || s.max_ms > c.tol.max_ms())
-    return fail("added delay p95 <= " + ms(c.tol.p95_ms()) + ", max <= " + ms(c.tol.max_ms()),
-                figures + " (events held back and released together)",
-                "the proxy buffers the response instead of forwarding each upstream write", m);
-  if (s.bursts * 20 > s.events)
-    return fail("no bursts of events emitted >= 2 gaps apart",
-                std::to_string(s.bursts) + " bursts, up to " +
-                    std::to_string(s.max_events_per_read) + " events per read",
-                "the proxy coalesces upstream writes", m);
-  return pass(figures, m);
 }
 
 const std::map<std::string, std::string> buffering_fixes = {
@@ -279,6 +252,33 @@ check framing() {
 }
 
 } // namespace
+
+verdict judge_spacing(const observations &o, const check_context &c, const std::string &probe,
+                      int gap_ms, int expected_events) {
+  if (auto v = unless_forwarded(o, probe)) return *v;
+  const probe_result *r = o.probe(probe);
+  if (r->status != 200 || !r->complete())
+    return fail("a complete 200 stream", describe_failure(*r), "the proxy failed the request");
+  const probe_result *base = o.baseline ? o.baseline->probe(probe) : nullptr;
+  const delay_stats s = added_delays(*r, base, gap_ms);
+  json m = stats_json(s);
+  const std::string figures = "p95 added " + ms(s.p95_ms) + ", max " + ms(s.max_ms) + ", " +
+                              std::to_string(s.events) + " events";
+  if (s.events < expected_events)
+    return fail(std::to_string(expected_events) + " stamped events",
+                std::to_string(s.events) + " events (the proxy altered or dropped them)",
+                "the body was rewritten or truncated on the way", m);
+  if (s.p95_ms > c.tol.p95_ms() || s.max_ms > c.tol.max_ms())
+    return fail("added delay p95 <= " + ms(c.tol.p95_ms()) + ", max <= " + ms(c.tol.max_ms()),
+                figures + " (events held back and released together)",
+                "the proxy buffers the response instead of forwarding each upstream write", m);
+  if (s.bursts * 20 > s.events)
+    return fail("no bursts of events emitted >= 2 gaps apart",
+                std::to_string(s.bursts) + " bursts, up to " +
+                    std::to_string(s.max_events_per_read) + " events per read",
+                "the proxy coalesces upstream writes", m);
+  return pass(figures, m);
+}
 
 void add_stream_checks(std::vector<check> &out) {
   out.push_back(first_token());

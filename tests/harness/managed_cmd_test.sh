@@ -83,15 +83,15 @@ if have caddy; then
     "$sc" caddy "$work/noproxy.Caddyfile"
   echo '{"apps": ' >"$work/bad.json"
   expect "Caddy JSON that is not JSON" 2 "not a Caddy JSON config" 10 "$sc" caddy "$work/bad.json"
-  # A host-routed site with automatic HTTPS: answered on loopback over plain HTTP, no ACME, no
-  # admin endpoint, nothing in HOME.
+  # A host-routed site with automatic HTTPS: tested over HTTPS on loopback with a throwaway
+  # certificate, no ACME, no admin endpoint, nothing in HOME.
   printf 'ollama.example.com {\n\treverse_proxy localhost:11434 {\n\t\tflush_interval -1\n\t}\n}\n' \
     >"$work/site.Caddyfile"
   expect "flush_interval -1 breaks cancellation" 1 "✘ abort.cancel-before-first-token" 60 \
     env HOME="$work/home" "$sc" caddy "$work/site.Caddyfile" --profile quick --no-color \
     --check 'abort.cancel-*'
   quoted "Caddy analysis" "in your config: \`flush_interval -1\` at $work/site.Caddyfile:[0-9]+"
-  grep -q "tested over plain HTTP" "$work/err" || { echo "FAIL no plain-HTTP note"; failures=$((failures + 1)); }
+  grep -q "listening on https://127.0.0.1:[0-9]* (srv0 (:443 ollama.example.com, TLS))" "$work/err" || { echo "FAIL Caddy's HTTPS site not tested over TLS"; failures=$((failures + 1)); }
   [ ! -e "$work/home" ] || { echo "FAIL Caddy wrote into HOME: $(find "$work/home" | head -3)"; failures=$((failures + 1)); }
   # Two sites on one port, routed by host name: the suite reaches the proxying one (Caddy's host
   # matchers dropped), never the other site's answer.
@@ -100,6 +100,16 @@ if have caddy; then
   expect "Caddy's proxying site is the one tested" 0 "✔ stream.first-token" 60 \
     env HOME="$work/home" "$sc" caddy "$work/two-sites.Caddyfile" --profile quick --no-color \
     --check 'stream.first-token'
+  # An HTTPS site beside a plain http:// one: each tested over the protocol Caddy serves it with.
+  printf 'http://:8080 {\n\treverse_proxy localhost:11434\n}\nollama.example.com {\n\treverse_proxy localhost:11434\n}\n' \
+    >"$work/https.Caddyfile"
+  expect "Caddy's HTTPS site over TLS, its http:// site plain" 0 "✔ stream.first-token" 60 \
+    env HOME="$work/home" "$sc" caddy "$work/https.Caddyfile" --profile quick --no-color \
+    --check 'stream.first-token'
+  grep -q "on https://127.0.0.1:[0-9]* (srv0 (:443 ollama.example.com, TLS))" "$work/err" || { echo "FAIL Caddy's HTTPS site not tested over TLS"; failures=$((failures + 1)); }
+  grep -q "on http://127.0.0.1:[0-9]* (srv1 (:8080))" "$work/err" || { echo "FAIL Caddy's http:// site not tested plain"; failures=$((failures + 1)); }
+  grep -q "throwaway certificate" "$work/err" || { echo "FAIL no throwaway-certificate note"; failures=$((failures + 1)); }
+  [ ! -e "$work/home" ] || { echo "FAIL Caddy wrote into HOME: $(find "$work/home" | head -3)"; failures=$((failures + 1)); }
   expect "recommended Caddyfile passes" 0 "0 failed" 60 \
     "$sc" caddy "$src/proxies/caddy/Caddyfile" --profile quick --no-color \
     --check 'stream.*' --check 'cors.*' --check 'upstream.*' --check 'abort.cancel-*'

@@ -64,13 +64,23 @@ TEST(UpstreamKeepalive, ReportsVersionAndReuse) {
   EXPECT_EQ(judge_check(r.c, ctx(), r.direct, r.proxied, true, "nginx").result, outcome::pass);
 }
 
-TEST(ConcurrentStreams, ScenarioRunsTheProfilesNumberAtOnce) {
+TEST(ConcurrentStreams, ScenarioRunsTheProfilesNumberAtOnceAfterOneAlone) {
   const auto specs = specs_of("conn.concurrent-streams");
-  EXPECT_EQ(specs.size(), static_cast<std::size_t>(ctx().prof.concurrent_streams));
-  for (const auto &s : specs) {
+  const int n = ctx().prof.concurrent_streams;
+  ASSERT_EQ(specs.size(), static_cast<std::size_t>(n) + 1);
+  for (int i = 0; i < n; ++i) {
+    const auto &s = spec_named(specs, "s" + std::to_string(i));
     EXPECT_EQ(s.start_after_ms, specs.front().start_after_ms) << s.name;
     EXPECT_TRUE(s.after_probe.empty()) << s.name;
   }
+  // The lone stream is stream.no-coalescing.ndjson's request, over before the load begins.
+  const auto &alone = spec_named(specs, "alone");
+  const auto &ndjson = spec_named(specs_of("stream.no-coalescing.ndjson"), "stream");
+  EXPECT_EQ(alone.path, ndjson.path);
+  EXPECT_EQ(alone.body, ndjson.body);
+  const auto lone = scenario_of(alone);
+  EXPECT_LT(alone.start_after_ms + lone.first_token_ms + lone.gap_ms * lone.tokens,
+            specs.front().start_after_ms);
 }
 
 TEST(ConcurrentStreams, OneIncompleteStreamFails) {
@@ -93,8 +103,10 @@ TEST(ConcurrentStreams, RefusedAndMissingStreamsFail) {
   r.probe("s3") = answered(spec_named(specs_of("conn.concurrent-streams"), "s3"), 502, "text/html");
   EXPECT_EQ(r.judge().actual, "31/32 complete, worst event jitter 0.0 ms (s3: HTTP 502, 0 events)");
   run lost("conn.concurrent-streams");
-  lost.proxied.probes.pop_back();
-  lost.proxied.journal.pop_back();
+  // s31, declared just before the lone stream.
+  const auto last = static_cast<std::ptrdiff_t>(ctx().prof.concurrent_streams) - 1;
+  lost.proxied.probes.erase(lost.proxied.probes.begin() + last);
+  lost.proxied.journal.erase(lost.proxied.journal.begin() + last);
   EXPECT_EQ(lost.judge().actual,
             "31/32 complete, worst event jitter 0.0 ms (s31: not sent, 0 events)");
 }
@@ -126,6 +138,68 @@ TEST(ConcurrentStreams, PairsAndAConstantOffsetPass) {
   const verdict v = r.judge();
   EXPECT_TRUE(v.passed) << v.actual;
   EXPECT_EQ(v.measured, "32/32 complete, worst event jitter 50.0 ms");
+}
+
+// HAProxy's ~200 ms hold of every small write, in every concurrent stream and (alone_too) in the
+// lone one.
+void hold_every_stream(run &r, bool alone_too = true) {
+  if (alone_too) release_together(r.probe("alone"), 5);
+  for (int i = 0; i < ctx().prof.concurrent_streams; ++i)
+    release_together(r.probe("s" + std::to_string(i)), 4);
+}
+
+TEST(ConcurrentStreams, ALoneStreamHeldIsInconclusiveBlockedByNoCoalescing) {
+  // Whatever the concurrent streams' jitter drew (either side of the bounds), the hold of a
+  // single stream explains it: never a pass, never a fail of its own.
+  run r("conn.concurrent-streams");
+  hold_every_stream(r);
+  const verdict v = r.judge();
+  EXPECT_TRUE(v.inconclusive) << v.actual;
+  EXPECT_EQ(v.blocked_by, "stream.no-coalescing.ndjson");
+  EXPECT_EQ(v.actual.rfind("what many streams at once add: a lone stream's events were already "
+                           "held (p95 added ",
+                           0),
+            0u)
+      << v.actual;
+  EXPECT_TRUE(v.measurements.contains("alone"));
+  run calm("conn.concurrent-streams");
+  release_together(calm.probe("alone"), 5);
+  EXPECT_TRUE(calm.judge().inconclusive) << "a pass would say none coalesced";
+  const check_result cr = judge_check(r.c, ctx(), r.direct, r.proxied, false, "haproxy");
+  EXPECT_EQ(cr.result, outcome::inconclusive);
+  EXPECT_EQ(cr.blocked_by, "stream.no-coalescing.ndjson");
+  EXPECT_TRUE(cr.fix.empty());
+}
+
+TEST(ConcurrentStreams, StreamsHeldOnlyUnderLoadFail) {
+  // The lone stream keeps its spacing: the hold is the load's, the check's own fault.
+  run r("conn.concurrent-streams");
+  hold_every_stream(r, false);
+  release_together(r.probe("s9"), 10);
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_FALSE(v.inconclusive);
+  EXPECT_EQ(v.cause, "the proxy coalesces events under load");
+}
+
+TEST(ConcurrentStreams, RefusedStreamsFailEvenWhenALoneStreamIsHeld) {
+  // Running out of connections is seen whatever the spacing: no hold explains a refused stream.
+  run r("conn.concurrent-streams");
+  hold_every_stream(r);
+  r.probe("s3") = answered(spec_named(specs_of("conn.concurrent-streams"), "s3"), 502, "text/html");
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.inconclusive);
+  EXPECT_EQ(v.cause, "the proxy runs out of connections or file descriptors");
+}
+
+TEST(ConcurrentStreams, ALoneStreamThatFailedOtherwiseBlocksNothing) {
+  // A lone stream the proxy refused says nothing about holding: the concurrent streams judge.
+  run r("conn.concurrent-streams");
+  r.probe("alone") =
+      answered(spec_named(specs_of("conn.concurrent-streams"), "alone"), 502, "text/html");
+  EXPECT_TRUE(r.judge().passed) << r.judge().actual;
+  release_together(r.probe("s5"), 10);
+  EXPECT_EQ(r.judge().cause, "the proxy coalesces events under load");
 }
 
 TEST(ConcurrentStreams, AllStreamsJitteringFails) {

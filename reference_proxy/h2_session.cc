@@ -544,7 +544,13 @@ awaitable<void> h2_connection<Stream>::exchange(h2_stream &st, exchange_record &
   }
 
   upstream_call up(env_);
-  st.call = &up; // from here a reset or the connection's end closes the upstream request
+  // From here a reset or the connection's end closes the upstream request; the registration
+  // ends with `up`, on every way out.
+  struct call_registration {
+    h2_stream &st;
+    ~call_registration() { st.call = nullptr; }
+  } registration{st};
+  st.call = &up;
   const bool connected = co_await up.connect(socket_.get_executor());
   rec.upstream_reused = up.reused();
   if (st.closed) {
@@ -636,7 +642,7 @@ awaitable<void> h2_connection<Stream>::exchange(h2_stream &st, exchange_record &
     }
     if (got.done) break;
   }
-  st.call = nullptr;
+  st.call = nullptr; // the connection goes back to the pool: nothing to cancel any more
   up.finish();
   if (rec.first_byte_us < 0) rec.first_byte_us = monotonic_us() - start_us;
   rec.outcome = exchange_outcome::completed;

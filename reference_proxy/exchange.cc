@@ -2,6 +2,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -22,6 +23,63 @@ using boost::system::error_code;
 
 constexpr int client_closed_status = 499;          // nginx's convention: the client left first
 constexpr std::size_t body_piece_bytes = 4 * 1024; // a request body's piece on its way up
+
+// Over TLS a client's leaving starts with a close_notify alert: bytes, which a peek (peer_watch)
+// cannot tell from a pipelined request. This watch reads them through TLS instead: the end of
+// the stream is the client gone; a pipelined request stays in the connection's buffer.
+class tls_close_watch {
+public:
+  tls_close_watch(tls_stream &stream, beast::flat_buffer &buffer, std::function<void()> on_close)
+      : stream_(stream), buffer_(buffer), on_close_(std::move(on_close)),
+        finished_(stream.get_executor()) {
+    finished_.expires_at(asio::steady_timer::time_point::max());
+    asio::co_spawn(stream.get_executor(), watch(), asio::detached);
+  }
+  bool closed() const { return closed_; }
+  // Ends the watch and waits for its read to end: the stream is never read twice at once, nor
+  // destroyed under a read. Every exchange that made a watch awaits this before it ends.
+  awaitable<void> stop() {
+    stopping_ = true;
+    if (running_) {
+      error_code ec;
+      beast::get_lowest_layer(stream_).cancel(ec);
+    }
+    while (running_) {
+      error_code ec;
+      co_await finished_.async_wait(redirect_error(use_awaitable, ec));
+    }
+  }
+
+private:
+  awaitable<void> watch() {
+    constexpr std::size_t pipelined_limit = 64 * 1024; // then no more watching, as peer_watch
+    while (!stopping_ && buffer_.size() < pipelined_limit) {
+      error_code ec;
+      const std::size_t n = co_await stream_.async_read_some(buffer_.prepare(4096),
+                                                             redirect_error(use_awaitable, ec));
+      buffer_.commit(n);
+      if (ec) {
+        closed_ = !stopping_;
+        if (closed_) on_close_();
+        break;
+      }
+    }
+    running_ = false;
+    finished_.cancel();
+  }
+
+  tls_stream &stream_;
+  beast::flat_buffer &buffer_;
+  std::function<void()> on_close_;
+  asio::steady_timer finished_;
+  bool running_ = true;
+  bool stopping_ = false;
+  bool closed_ = false;
+};
+
+template <class Stream>
+using close_watch =
+    std::conditional_t<std::is_same_v<Stream, tcp::socket>, peer_watch, tls_close_watch>;
 
 template <class Fields> header_list headers_of(const Fields &fields) {
   header_list out;
@@ -55,7 +113,13 @@ private:
   // Nothing when the whole body went upstream; otherwise the exchange is over (answered or the
   // client gone) and the value says whether the connection goes on.
   awaitable<std::optional<bool>> forward_body(upstream_call &up);
-  awaitable<bool> relay(upstream_call &up, peer_watch &client_gone);
+  awaitable<bool> relay(upstream_call &up, close_watch<Stream> &client_gone);
+  static awaitable<void> stop_watch(close_watch<Stream> &watch) {
+    if constexpr (std::is_same_v<Stream, tcp::socket>)
+      watch.stop();
+    else
+      co_await watch.stop();
+  }
   std::int64_t since_start_us() const { return monotonic_us() - start_us_; }
 
   timed_stream<Stream> &client_;
@@ -226,16 +290,20 @@ template <class Stream> awaitable<bool> exchange<Stream>::serve() {
   if (buffer_.size() == 0) buffer_.shrink_to_fit();
   // A client that leaves while the upstream is silent (before the first token, during a pause)
   // has the upstream connection closed at once, which is how Ollama learns to stop generating.
-  peer_watch client_gone(client_.lowest(), [&up] { up.cancel(); });
-  const bool keep = co_await relay(up, client_gone);
-  client_gone.stop();
+  std::optional<close_watch<Stream>> client_gone;
+  if constexpr (std::is_same_v<Stream, tcp::socket>)
+    client_gone.emplace(client_.lowest(), [&up] { up.cancel(); });
+  else
+    client_gone.emplace(client_.stream, buffer_, [&up] { up.cancel(); });
+  const bool keep = co_await relay(up, *client_gone);
+  co_await stop_watch(*client_gone);
   co_return keep;
 }
 
 // Reads the upstream's answer and writes each read to the client at once: no buffering, which
 // is the whole point (stream.first-token, stream.no-coalescing.*).
 template <class Stream>
-awaitable<bool> exchange<Stream>::relay(upstream_call &up, peer_watch &client_gone) {
+awaitable<bool> exchange<Stream>::relay(upstream_call &up, close_watch<Stream> &client_gone) {
   const auto head_status = co_await up.read_head(req_.method == "HEAD");
   if (client_gone.closed()) {
     rec_.outcome = exchange_outcome::client_closed;
@@ -307,7 +375,8 @@ awaitable<bool> exchange<Stream>::relay(upstream_call &up, peer_watch &client_go
     }
     if (got.done) break;
   }
-  client_gone.stop(); // complete: a client leaving now must not cost the pooled connection
+  // Complete: a client leaving now must not cost the pooled connection.
+  co_await stop_watch(client_gone);
   if (rec_.first_byte_us < 0) rec_.first_byte_us = since_start_us();
   if (chunked && !co_await write_client({asio::buffer(std::string_view("0\r\n\r\n"))})) {
     rec_.outcome = exchange_outcome::client_closed;

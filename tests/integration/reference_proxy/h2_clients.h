@@ -38,7 +38,8 @@ struct curl_request {
   std::string method = "POST";
   std::string body;
   std::vector<std::string> headers;
-  std::string ca_file; // https: the throwaway certificate to trust
+  std::string ca_file;     // https: the throwaway certificate to trust
+  long timeout_ms = 20000; // then libcurl gives up and closes the connection
 };
 
 inline curl_transfer curl_run(const curl_request &req) {
@@ -57,7 +58,7 @@ inline curl_transfer curl_run(const curl_request &req) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req.timeout_ms);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   if (!req.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, req.ca_file.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);

@@ -153,6 +153,26 @@ TEST_F(ProxyHttp2, ConnectionCloseBeforeTheFirstTokenClosesTheUpstream) {
   EXPECT_LT(ms_between(closed_at, mono_clock::now()), 3000.0);
 }
 
+// Over TLS the client's going is a close_notify before the FIN: the upstream still learns at
+// once, whichever protocol ALPN chose.
+TEST_F(ProxyHttp2, TlsClientLeavingBeforeTheFirstTokenClosesTheUpstream) {
+  ASSERT_NO_FATAL_FAILURE(start_tls());
+  for (const long version : {CURL_HTTP_VERSION_2TLS, CURL_HTTP_VERSION_1_1}) {
+    const std::string id = version == CURL_HTTP_VERSION_1_1 ? "leave11" : "leave2";
+    curl_request req = generate(url("https"), id, {{"first_token_ms", 20000}});
+    req.version = version;
+    req.ca_file = cert().string();
+    req.timeout_ms = 700;
+    const curl_transfer t = curl_run(req);
+    EXPECT_EQ(t.result, CURLE_OPERATION_TIMEDOUT) << t.error;
+    const auto left_at = mono_clock::now();
+    const json e = finished_entry(id, deadline_in(5s));
+    ASSERT_TRUE(e.is_object()) << id;
+    EXPECT_EQ(e["outcome"], "peer_closed") << id << ": " << e.dump();
+    EXPECT_LT(ms_between(left_at, mono_clock::now()), 3000.0) << id;
+  }
+}
+
 TEST_F(ProxyHttp2, PreflightAnsweredHereWithCors) {
   ASSERT_NO_FATAL_FAILURE(start({allow_app}));
   curl_request req;

@@ -109,7 +109,10 @@ TEST_F(ProxyHttp2, ClientRstStreamClosesTheUpstreamRequest) {
   ASSERT_NO_FATAL_FAILURE(start());
   h2c_client client(port());
   ASSERT_TRUE(client.connected());
-  json knobs = {{"first_token_ms", 0}, {"gap_ms", 100}, {"tokens", 100}, {"id", "reset"}};
+  // Reset during a long pause (the model thinking mid-answer): no next token will tell the
+  // proxy that nobody reads any more; only the reset can.
+  json knobs = {{"first_token_ms", 0}, {"gap_ms", 10},      {"tokens", 10},
+                {"stall_at", 2},       {"stall_ms", 20000}, {"id", "reset"}};
   const std::int32_t id = client.post("/api/generate?streamcheck.id=reset", generate_body(knobs));
   ASSERT_TRUE(client.run_until([&] { return ndjson_lines(client.streams[id].body).size() >= 2; },
                                deadline_in(5s)));

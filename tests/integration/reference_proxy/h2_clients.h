@@ -139,6 +139,7 @@ public:
   h2c_client &operator=(const h2c_client &) = delete;
 
   bool connected() const { return session_ != nullptr; }
+  bool ended() const { return ended_; } // the proxy closed the connection
 
   // POST with this body; returns the stream id.
   std::int32_t post(const std::string &path, std::string body) {
@@ -184,7 +185,10 @@ public:
       if (::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 100))) <= 0) continue;
       char buf[16384];
       const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return false;
+      if (n <= 0) {
+        ended_ = true;
+        return false;
+      }
       if (nghttp2_session_mem_recv(session_, reinterpret_cast<std::uint8_t *>(buf),
                                    static_cast<std::size_t>(n)) < 0)
         return false;
@@ -205,6 +209,7 @@ private:
   }
 
   int fd_ = -1;
+  bool ended_ = false;
   nghttp2_session *session_ = nullptr;
   std::list<std::string> bodies_; // what the data providers read from: stable addresses
 };

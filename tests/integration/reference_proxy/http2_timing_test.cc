@@ -1,6 +1,8 @@
 // Each event leaves the proxy as its own DATA frame(s) when the upstream sends it, over h2c and
 // over TLS (no buffering until a window or a record fills). Bounds are generous: the events
 // are 300 ms apart, and the check is that they arrive spread out, not at the end.
+#include <csignal>
+
 #include "tests/integration/reference_proxy/h2_clients.h"
 
 namespace streamcheck::test {
@@ -49,6 +51,43 @@ TEST_F(ProxyHttp2Timing, TlsH2EventsArriveAsGenerated) {
   req.ca_file = (dir_ / "cert.pem").string();
   req.body = generate_body({{"first_token_ms", 0}, {"gap_ms", 300}, {"tokens", 4}});
   expect_incremental(curl_run(req), 4);
+}
+
+// SIGTERM: an idle HTTP/2 connection gets GOAWAY and is closed, a stream in flight finishes
+// cleanly on its connection, then the proxy exits 0.
+TEST_F(ProxyHttp2Timing, DrainLetsStreamsFinishAndClosesIdleConnections) {
+  ASSERT_NO_FATAL_FAILURE(start({"--drain-timeout", "20s"}));
+  h2c_client idle(port());
+  ASSERT_TRUE(idle.connected());
+  json knobs = quick_stream(2);
+  knobs["id"] = "before-drain";
+  const std::int32_t first =
+      idle.post("/api/generate?streamcheck.id=before-drain", generate_body(knobs));
+  ASSERT_TRUE(idle.run_until([&] { return idle.streams[first].closed; }, deadline_in(5s)));
+
+  h2c_client busy(port());
+  ASSERT_TRUE(busy.connected());
+  knobs = {{"first_token_ms", 0}, {"gap_ms", 100}, {"tokens", 15}, {"id", "h2-draining"}};
+  const std::int32_t id =
+      busy.post("/api/generate?streamcheck.id=h2-draining", generate_body(knobs));
+  ASSERT_TRUE(busy.run_until([&] { return ndjson_lines(busy.streams[id].body).size() >= 3; },
+                             deadline_in(5s)));
+
+  ASSERT_EQ(::kill(proxy_->pid(), SIGTERM), 0);
+  const auto signalled = mono_clock::now();
+  idle.run_until([] { return false; }, deadline_in(3s));
+  EXPECT_TRUE(idle.ended()) << "the idle HTTP/2 connection is still open";
+  EXPECT_LT(ms_between(signalled, mono_clock::now()), 2500.0);
+
+  ASSERT_TRUE(busy.run_until([&] { return busy.streams[id].closed; }, deadline_in(10s)));
+  EXPECT_EQ(busy.streams[id].error_code, 0u) << "not a clean end";
+  EXPECT_EQ(ndjson_lines(busy.streams[id].body).size(), 16u) << busy.streams[id].body;
+  busy.run_until([] { return false; }, deadline_in(3s));
+  EXPECT_TRUE(busy.ended()) << "the drained connection stays open";
+  const auto st = proxy_->wait_until(deadline_in(5s));
+  ASSERT_TRUE(st) << "still running after the stream ended";
+  EXPECT_TRUE(exited_with(st, 0)) << describe_status(*st) << "\n" << proxy_err();
+  EXPECT_EQ(finished_entry("h2-draining")["outcome"], "completed");
 }
 
 } // namespace

@@ -70,6 +70,7 @@ struct h2_stream {
   bool out_failed = false; // the upstream broke the answer: RST_STREAM after what is queued
   bool deferred = false;   // nghttp2 waits for resume_data
   bool closed = false;     // reset by either side, the connection gone, or finished
+  bool started = false;    // its request head is complete and its exchange began
   upstream_call *call = nullptr;
   wakeup wake;
 
@@ -106,6 +107,16 @@ private:
   void start_drain();
   void finish_if_drained();
   void end_all_streams();
+  // Request body bytes the proxy is done with go back to the client's windows (the stream's
+  // too while it is open).
+  void give_back(const h2_stream &st, std::size_t bytes) {
+    if (ended_ || bytes == 0) return;
+    if (st.closed)
+      nghttp2_session_consume_connection(session_, bytes);
+    else
+      nghttp2_session_consume(session_, st.id, bytes);
+    flush();
+  }
   h2_stream *find(std::int32_t id) {
     const auto it = streams_.find(id);
     return it == streams_.end() ? nullptr : it->second.get();
@@ -150,6 +161,9 @@ private:
   std::array<char, read_buffer_bytes> read_buffer_;
   std::string write_batch_;
   std::size_t running_ = 0; // stream coroutines not yet ended
+  // Streams open with a whole request head: none means idle (a HEADERS without its end does not
+  // keep a connection from its idle timeout).
+  std::size_t started_ = 0;
   bool writing_ = false;
   bool write_failed_ = false;
   bool ended_ = false; // the reader stopped: no new streams, every open one cancelled
@@ -201,7 +215,7 @@ template <class Stream> awaitable<void> h2_connection<Stream>::run(h2_connection
   while (ok && !ended_) {
     // Idle (no stream open): the preface within --header-timeout, a next request within
     // --keepalive-timeout. With streams open, their own timeouts apply.
-    hooks.idle = streams_.empty();
+    hooks.idle = started_ == 0;
     if (hooks.idle && goaway_sent_) break;
     if (hooks.idle)
       read_deadline_.expires_after(first ? env_.config.header_timeout
@@ -239,6 +253,7 @@ template <class Stream> void h2_connection<Stream>::end_all_streams() {
     st->wake.notify();
   }
   streams_.clear();
+  started_ = 0;
 }
 
 template <class Stream> void h2_connection<Stream>::flush() {
@@ -290,7 +305,7 @@ template <class Stream> void h2_connection<Stream>::start_drain() {
 }
 
 template <class Stream> void h2_connection<Stream>::finish_if_drained() {
-  if (!goaway_sent_ || ended_ || !streams_.empty() || writing_) return;
+  if (!goaway_sent_ || ended_ || started_ > 0 || writing_) return;
   error_code ec;
   socket_.cancel(ec); // the pending read ends, and with it the connection
 }
@@ -345,6 +360,8 @@ int h2_connection<Stream>::on_frame_recv(nghttp2_session *, const nghttp2_frame 
   const bool end_stream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
     st->body_done = end_stream;
+    st->started = true;
+    ++c.started_;
     asio::co_spawn(c.socket_.get_executor(), c.serve_stream(c.streams_.at(st->id)), asio::detached);
     return 0;
   }
@@ -359,8 +376,13 @@ template <class Stream>
 int h2_connection<Stream>::on_data_chunk(nghttp2_session *session, std::uint8_t, std::int32_t id,
                                          const std::uint8_t *data, std::size_t len, void *user) {
   h2_stream *st = self<Stream>(user).find(id);
-  if (!st || st->body_discarded) {
-    nghttp2_session_consume(session, id, len); // keeps the connection's window open
+  // Nobody forwards it: given back at once, so the connection's window stays open.
+  if (!st) {
+    nghttp2_session_consume_connection(session, len);
+    return 0;
+  }
+  if (st->body_discarded) {
+    nghttp2_session_consume(session, id, len);
     return 0;
   }
   st->body.append(reinterpret_cast<const char *>(data), len);
@@ -379,11 +401,11 @@ int h2_connection<Stream>::on_stream_close(nghttp2_session *, std::int32_t id, s
   if (it == c.streams_.end()) return 0;
   const std::shared_ptr<h2_stream> st = it->second;
   c.streams_.erase(it);
+  if (st->started) --c.started_;
   st->closed = true;
   if (st->call) st->call->cancel();
   st->wake.notify();
-  if (c.streams_.empty() && !c.ended_)
-    c.read_deadline_.expires_after(c.env_.config.keepalive_timeout);
+  if (c.started_ == 0 && !c.ended_) c.read_deadline_.expires_after(c.env_.config.keepalive_timeout);
   c.finish_if_drained();
   return 0;
 }
@@ -503,9 +525,8 @@ awaitable<void> h2_connection<Stream>::serve_stream(std::shared_ptr<h2_stream> s
   co_await exchange(*st, rec, start_us);
   // What the client still sends of a body nobody forwards goes back to its window.
   st->body_discarded = true;
-  if (!st->closed && !st->body.empty()) nghttp2_session_consume(session_, st->id, st->body.size());
+  give_back(*st, st->body.size());
   st->body.clear();
-  if (!st->closed) flush();
   rec.bytes_in = st->body_received;
   rec.duration_us = monotonic_us() - start_us;
   env_.log.write(rec);
@@ -678,10 +699,7 @@ awaitable<bool> h2_connection<Stream>::forward_body(h2_stream &st, upstream_call
                "the upstream closed the connection while receiving the request body");
         co_return false;
       }
-      if (!st.closed) {
-        nghttp2_session_consume(session_, st.id, piece.size());
-        flush();
-      }
+      give_back(st, piece.size());
       deadline = mono_clock::now() + env_.config.body_timeout;
       continue;
     }

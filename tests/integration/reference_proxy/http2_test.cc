@@ -6,6 +6,8 @@
 namespace streamcheck::test {
 namespace {
 
+constexpr std::string_view h2_preface_text = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
 class ProxyHttp2 : public ProxyTest {
 protected:
   std::string url(std::string_view scheme = "http") const {
@@ -78,6 +80,21 @@ TEST_F(ProxyHttp2, StalledTlsHandshakeIsCutAtTheHeaderTimeout) {
   ASSERT_NO_FATAL_FAILURE(start_tls({"--header-timeout", "1s"}));
   tcp_client c = connect();
   ASSERT_TRUE(c.send_all(std::string_view("\x16\x03\x01", 3))); // a ClientHello's first bytes
+  const auto began = mono_clock::now();
+  const read_end end = c.read_until_eof(deadline_in(8s));
+  EXPECT_TRUE(end == read_end::eof || end == read_end::reset) << to_string(end);
+  EXPECT_LT(ms_between(began, mono_clock::now()), 6000.0);
+}
+
+// A HEADERS frame whose CONTINUATION never comes opens no stream: the connection stays idle
+// and is closed at its idle timeout, as an HTTP/1.1 head that never ends.
+TEST_F(ProxyHttp2, UnfinishedHeadersDoNotHoldTheConnection) {
+  ASSERT_NO_FATAL_FAILURE(start({"--header-timeout", "1s", "--keepalive-timeout", "1s"}));
+  tcp_client c = connect();
+  using namespace std::string_literals;
+  const std::string settings = "\0\0\0\x04\0\0\0\0\0"s;             // empty SETTINGS
+  const std::string headers_part = "\0\0\x01\x01\0\0\0\0\x01\x82"s; // :method GET, no END_HEADERS
+  ASSERT_TRUE(c.send_all(std::string(h2_preface_text) + settings + headers_part));
   const auto began = mono_clock::now();
   const read_end end = c.read_until_eof(deadline_in(8s));
   EXPECT_TRUE(end == read_end::eof || end == read_end::reset) << to_string(end);

@@ -5,6 +5,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
 #include <curl/curl.h>
@@ -38,8 +39,9 @@ struct curl_request {
   std::string method = "POST";
   std::string body;
   std::vector<std::string> headers;
-  std::string ca_file;     // https: the throwaway certificate to trust
-  long timeout_ms = 20000; // then libcurl gives up and closes the connection
+  std::string ca_file;         // https: the throwaway certificate to trust
+  long timeout_ms = 20000;     // then libcurl gives up and closes the connection
+  bool unknown_length = false; // the body sent without Content-Length, read piece by piece
 };
 
 inline curl_transfer curl_run(const curl_request &req) {
@@ -53,7 +55,20 @@ inline curl_transfer curl_run(const curl_request &req) {
   curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, req.version);
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-  if (!req.body.empty()) {
+  std::string_view unsent = req.body;
+  if (req.unknown_length) {
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &unsent);
+    curl_easy_setopt(
+        curl, CURLOPT_READFUNCTION,
+        +[](char *buf, std::size_t, std::size_t n, void *user) -> std::size_t {
+          auto &rest = *static_cast<std::string_view *>(user);
+          const std::size_t take = std::min<std::size_t>({n, rest.size(), 16384});
+          std::memcpy(buf, rest.data(), take);
+          rest.remove_prefix(take);
+          return take;
+        });
+  } else if (!req.body.empty()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
   }

@@ -74,6 +74,36 @@ TEST_F(ProxyHttp2, TlsNegotiatesH2AndStillServesHttp11) {
   }
 }
 
+// A body larger than the stream's window (256 KiB) reaches the upstream whole: the window is
+// given back as the upstream takes the bytes. With a declared length it goes upstream with it;
+// without one, chunked.
+TEST_F(ProxyHttp2, LargeRequestBodiesStreamUpstreamWhole) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  for (const bool unknown_length : {false, true}) {
+    const std::string id = unknown_length ? "big-chunked" : "big-length";
+    json knobs = quick_stream(2);
+    knobs["id"] = id;
+    const std::string body = json{
+        {"model", "llama3.2"},
+        {"prompt", std::string(3 << 20, 'x')},
+        {"streamcheck", knobs}}.dump();
+    curl_request req;
+    req.url = url() + id;
+    req.body = body;
+    req.unknown_length = unknown_length;
+    req.headers = {"Content-Type: application/json"};
+    const curl_transfer t = curl_run(req);
+    ASSERT_EQ(t.result, CURLE_OK) << id << ": " << t.error;
+    EXPECT_EQ(t.status, 200) << id << ": " << t.body.substr(0, 200);
+    const json e = finished_entry(id);
+    ASSERT_TRUE(e.is_object()) << id;
+    EXPECT_EQ(e["body_bytes"], body.size()) << id;
+    EXPECT_EQ(e["body_fnv1a64"], fnv1a64_hex(body)) << id;
+    EXPECT_EQ(journal_header_count(e, "Content-Length"), unknown_length ? 0u : 1u) << e.dump();
+    EXPECT_EQ(journal_header_count(e, "Transfer-Encoding"), unknown_length ? 1u : 0u) << e.dump();
+  }
+}
+
 // A cleartext client on the TLS port, or one that never finishes its handshake, is cut off at
 // --header-timeout instead of holding a connection slot.
 TEST_F(ProxyHttp2, StalledTlsHandshakeIsCutAtTheHeaderTimeout) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <nghttp2/nghttp2.h>
+#include <type_traits>
 #include <unordered_map>
 
 #include "common/ascii.h"
@@ -103,6 +104,8 @@ private:
   bool open_session();
   bool feed(std::string_view bytes);
   void flush();
+  void fill_batch();
+  bool write_at_once(); // false: something is left for write_loop
   awaitable<void> write_loop();
   void start_drain();
   void finish_if_drained();
@@ -256,8 +259,45 @@ template <class Stream> void h2_connection<Stream>::end_all_streams() {
   started_ = 0;
 }
 
+// What nghttp2 has to send, after what a short write left: frames of several streams go out
+// together, up to one batch.
+template <class Stream> void h2_connection<Stream>::fill_batch() {
+  while (write_batch_.size() < max_write_batch) {
+    const std::uint8_t *data = nullptr;
+    const auto n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) write_failed_ = true;
+    if (n <= 0) return;
+    write_batch_.append(reinterpret_cast<const char *>(data), static_cast<std::size_t>(n));
+  }
+}
+
+// Over TCP most writes fit in the socket buffer: one non-blocking send, and only what is left
+// goes through the event loop, as exchange.cc's write_client (a coroutine per token cost an
+// extra scheduler trip per event). TLS writes always go through the loop.
+template <class Stream> bool h2_connection<Stream>::write_at_once() {
+  if constexpr (std::is_same_v<Stream, tcp::socket>) {
+    for (;;) {
+      fill_batch();
+      error_code ec;
+      if (write_failed_) socket_.close(ec); // nghttp2 failed: the reader ends too
+      if (write_batch_.empty() || write_failed_) return true;
+      const std::size_t n = socket_.write_some(asio::buffer(write_batch_), ec);
+      if (ec && ec != asio::error::would_block) {
+        write_failed_ = true;
+        socket_.close(ec); // the reader ends too
+        return true;
+      }
+      write_batch_.erase(0, ec ? 0 : n);
+      if (!write_batch_.empty()) return false;
+    }
+  } else {
+    return false;
+  }
+}
+
 template <class Stream> void h2_connection<Stream>::flush() {
   if (writing_ || write_failed_ || !session_) return;
+  if (write_at_once()) return;
   writing_ = true;
   asio::co_spawn(socket_.get_executor(), write_loop(), asio::detached);
 }
@@ -267,20 +307,14 @@ template <class Stream> void h2_connection<Stream>::flush() {
 // the next.
 template <class Stream> awaitable<void> h2_connection<Stream>::write_loop() {
   while (!write_failed_) {
-    write_batch_.clear();
-    while (write_batch_.size() < max_write_batch) {
-      const std::uint8_t *data = nullptr;
-      const auto n = nghttp2_session_mem_send(session_, &data);
-      if (n < 0) write_failed_ = true;
-      if (n <= 0) break;
-      write_batch_.append(reinterpret_cast<const char *>(data), static_cast<std::size_t>(n));
-    }
+    fill_batch();
     if (write_batch_.empty()) break;
     error_code ec;
     write_deadline_.expires_after(env_.config.send_timeout);
     co_await asio::async_write(stream_, asio::buffer(write_batch_),
                                redirect_error(use_awaitable, ec));
     write_deadline_.disarm();
+    write_batch_.clear();
     if (ec) write_failed_ = true;
   }
   writing_ = false;

@@ -211,6 +211,8 @@ int main(int argc, char **argv) {
     return std::string(scheme) + "://127.0.0.1:" + std::to_string(port) + "/api/generate";
   };
   std::vector<row> rows = {
+      // No relay: the floor of this client and the mock (which speaks HTTP/1.1 only).
+      {"direct HTTP/1.1", at(mock.port(), "http"), "", CURL_HTTP_VERSION_1_1, {}},
       {"proxy HTTP/1.1", at(*clear_port, "http"), "", CURL_HTTP_VERSION_1_1, {}},
       {"proxy h2c", at(*clear_port, "http"), "", CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE, {}},
       {"proxy TLS h2", at(*tls_port, "https"), dir + "/cert.pem", CURL_HTTP_VERSION_2TLS, {}},

@@ -14,8 +14,9 @@
 // browser's tab does); over h2c and HTTP/1.1 each has its own (see run_round). nginx runs
 // nginx/ollama.conf with `http2` added to its listen, which makes that port h2c only (its
 // HTTP/1.1 figures are bench_proxy_latency's; its upstream side is unchanged: HTTP/1.1,
-// buffering off); the proxy runs --threads 1. Rows alternate per round, so a machine that gets
-// busier favours no row.
+// buffering off); Rows alternate per round, so a machine that gets
+// busier favours no row. Both run one worker per core (nginx: worker_processes auto; the proxy: its
+// default threads). Figures include libcurl's own per-read cost (the direct row).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -94,11 +95,20 @@ std::vector<double> run_round(const std::string &url, long version, const std::s
     handles.push_back(h);
     transfers.push_back(std::move(t));
   }
-  for (CURL *h : handles)
-    curl_multi_add_handle(multi, h);
-  for (int running = 1; running > 0;) {
+  // Stream i starts at i * gap / N: the relay carries a steady N / gap events per second
+  // instead of N-event bursts whose queueing the percentiles would measure (as
+  // bench_proxy_latency).
+  const std::int64_t start_us = monotonic_us();
+  const std::int64_t spread_us = std::int64_t{gap_ms} * 1000;
+  std::size_t added_handles = 0;
+  for (int running = 1; running > 0 || added_handles < handles.size();) {
+    while (added_handles < handles.size() &&
+           monotonic_us() >= start_us + spread_us * static_cast<std::int64_t>(added_handles) /
+                                            static_cast<std::int64_t>(handles.size()))
+      curl_multi_add_handle(multi, handles[added_handles++]);
     curl_multi_perform(multi, &running);
-    if (running > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+    if (running > 0 || added_handles < handles.size())
+      curl_multi_poll(multi, nullptr, 0, added_handles < handles.size() ? 1 : 100, nullptr);
   }
   int failed = 0;
   CURLcode first_failure = CURLE_OK;
@@ -187,12 +197,10 @@ int main(int argc, char **argv) {
   }
   const std::string binary = default_proxy_binary();
   child_process cleartext, tls;
-  auto clear_port =
-      start_proxy(cleartext, binary, mock.port(), {"--threads", "1"}, dir + "/proxy.log");
-  auto tls_port = start_proxy(
-      tls, binary, mock.port(),
-      {"--threads", "1", "--tls-cert", dir + "/cert.pem", "--tls-key", dir + "/key.pem"},
-      dir + "/proxy-tls.log");
+  auto clear_port = start_proxy(cleartext, binary, mock.port(), {}, dir + "/proxy.log");
+  auto tls_port = start_proxy(tls, binary, mock.port(),
+                              {"--tls-cert", dir + "/cert.pem", "--tls-key", dir + "/key.pem"},
+                              dir + "/proxy-tls.log");
   if (!clear_port || !tls_port) {
     std::fprintf(stderr, "bench_proxy_h2_latency: cannot start streamcheck-proxy\n");
     return 2;

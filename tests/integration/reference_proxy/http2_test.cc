@@ -223,6 +223,23 @@ TEST_F(ProxyHttp2, TlsClientLeavingBeforeTheFirstTokenClosesTheUpstream) {
   }
 }
 
+TEST_F(ProxyHttp2, FirstByteTimeoutIs504JsonWithCorsAndTheUpstreamClosed) {
+  ASSERT_NO_FATAL_FAILURE(start({allow_app, "--first-byte-timeout", "1s"}));
+  curl_request req = generate(url(), "h2-slow", {{"first_token_ms", 10000}});
+  req.headers.push_back(origin_header);
+  const curl_transfer t = curl_run(req);
+  ASSERT_EQ(t.result, CURLE_OK) << t.error;
+  EXPECT_EQ(t.status, 504);
+  EXPECT_TRUE(json::parse(t.body, nullptr, false).contains("error")) << t.body;
+  EXPECT_NE(t.head.find("access-control-allow-origin: " + std::string(app_origin)),
+            std::string::npos)
+      << t.head;
+  const json e = finished_entry("h2-slow");
+  ASSERT_TRUE(e.is_object());
+  EXPECT_EQ(e["outcome"], "peer_closed") << e.dump();
+  EXPECT_EQ(log_line_for("/api/generate?streamcheck.id=h2-slow")["outcome"], "upstream_timeout");
+}
+
 TEST_F(ProxyHttp2, PreflightAnsweredHereWithCors) {
   ASSERT_NO_FATAL_FAILURE(start({allow_app}));
   curl_request req;

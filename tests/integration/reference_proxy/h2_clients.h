@@ -111,7 +111,9 @@ public:
     std::uint32_t error_code = 0; // of the RST_STREAM that closed it, 0 for a clean end
   };
 
-  explicit h2c_client(unsigned short port) {
+  // window > 0: the client's stream window, given back only by open_window() (a client that
+  // reads slowly); 0: nghttp2's defaults, given back as data arrives.
+  explicit h2c_client(unsigned short port, std::int32_t window = 0) : manual_window_(window > 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -131,8 +133,10 @@ public:
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
         cb, +[](nghttp2_session *, std::uint8_t, std::int32_t id, const std::uint8_t *d,
                 std::size_t len, void *u) {
-          static_cast<h2c_client *>(u)->streams[id].body.append(reinterpret_cast<const char *>(d),
-                                                                len);
+          auto &c = *static_cast<h2c_client *>(u);
+          c.streams[id].body.append(reinterpret_cast<const char *>(d), len);
+          if (c.manual_window_ && c.window_open_) nghttp2_session_consume(c.session_, id, len);
+          if (c.manual_window_ && !c.window_open_) c.unconsumed_[id] += len;
           return 0;
         });
     nghttp2_session_callbacks_set_on_stream_close_callback(
@@ -142,9 +146,16 @@ public:
           s.error_code = code;
           return 0;
         });
-    nghttp2_session_client_new(&session_, cb, this);
+    nghttp2_option *options = nullptr;
+    nghttp2_option_new(&options);
+    nghttp2_option_set_no_auto_window_update(options, manual_window_ ? 1 : 0);
+    nghttp2_session_client_new2(&session_, cb, this, options);
+    nghttp2_option_del(options);
     nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, nullptr, 0);
+    const nghttp2_settings_entry window_setting{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
+                                                static_cast<std::uint32_t>(window)};
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, manual_window_ ? &window_setting : nullptr,
+                            manual_window_ ? 1 : 0);
   }
   ~h2c_client() {
     if (session_) nghttp2_session_del(session_);
@@ -181,6 +192,14 @@ public:
       return static_cast<ssize_t>(n);
     };
     return nghttp2_submit_request(session_, nullptr, head, std::size(head), &provider, nullptr);
+  }
+
+  // From now on the client reads everything at once (what it held back is given back too).
+  void open_window() {
+    window_open_ = true;
+    for (const auto &[id, n] : unconsumed_)
+      nghttp2_session_consume(session_, id, n);
+    unconsumed_.clear();
   }
 
   void reset(std::int32_t id) {
@@ -225,6 +244,9 @@ private:
 
   int fd_ = -1;
   bool ended_ = false;
+  bool manual_window_ = false;
+  bool window_open_ = false;
+  std::map<std::int32_t, std::size_t> unconsumed_;
   nghttp2_session *session_ = nullptr;
   std::list<std::string> bodies_; // what the data providers read from: stable addresses
 };

@@ -74,6 +74,27 @@ TEST_F(ProxyHttp2, TlsNegotiatesH2AndStillServesHttp11) {
   }
 }
 
+// A client that reads slowly (a 1 KiB window it does not give back) gets no more than its
+// window; once it reads, the rest comes, whole and cleanly ended: nothing was dropped meanwhile.
+TEST_F(ProxyHttp2, TheClientsWindowIsRespected) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  h2c_client client(port(), 1024);
+  ASSERT_TRUE(client.connected());
+  const json knobs = {
+      {"first_token_ms", 0}, {"gap_ms", 2}, {"tokens", 60}, {"token_bytes", 200}, {"id", "window"}};
+  const std::int32_t id = client.post("/api/generate?streamcheck.id=window", generate_body(knobs));
+  client.run_until([] { return false; }, deadline_in(1s)); // the mock emits all in ~120 ms
+  EXPECT_LE(client.streams[id].body.size(), 1024u);
+  EXPECT_GT(client.streams[id].body.size(), 0u);
+  EXPECT_FALSE(client.streams[id].closed);
+  client.open_window();
+  ASSERT_TRUE(client.run_until([&] { return client.streams[id].closed; }, deadline_in(5s)));
+  EXPECT_EQ(client.streams[id].error_code, 0u);
+  http_response r;
+  r.body = client.streams[id].body;
+  expect_whole_stream(r, 60);
+}
+
 // A body larger than the stream's window (256 KiB) reaches the upstream whole: the window is
 // given back as the upstream takes the bytes. With a declared length it goes upstream with it;
 // without one, chunked.

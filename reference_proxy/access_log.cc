@@ -32,7 +32,9 @@ std::string format_json(const exchange_record &r) {
                                  {"client", r.client},
                                  {"method", r.method},
                                  {"target", r.target},
-                                 {"http", r.version == 10 ? "1.0" : "1.1"},
+                                 {"http", r.version == 10   ? "1.0"
+                                          : r.version == 20 ? "2"
+                                                            : "1.1"},
                                  {"status", r.status},
                                  {"bytes_in", r.bytes_in},
                                  {"bytes_out", r.bytes_out},

@@ -30,7 +30,7 @@ struct exchange_record {
   std::string client;
   std::string method;
   std::string target;
-  int version = 11;
+  int version = 11;                // 10, 11, or 20 (HTTP/2)
   int status = 0;                  // what the client got; 499: it left before the response head
   std::uint64_t bytes_in = 0;      // request body bytes
   std::uint64_t bytes_out = 0;     // response body bytes

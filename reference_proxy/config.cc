@@ -149,6 +149,22 @@ const std::vector<option> &options() {
        size_setter(&proxy_config::max_connections, 1), std::to_string(d.max_connections)},
       {"upstream-pool", "N", "idle upstream connections kept per event loop",
        size_setter(&proxy_config::upstream_pool_size, 0), std::to_string(d.upstream_pool_size)},
+      {"tls-cert", "FILE",
+       "PEM certificate chain: clients connect with TLS (HTTP/2 or HTTP/1.1 by ALPN); needs "
+       "--tls-key",
+       [](proxy_config &c, const std::string &v) -> problem {
+         if (v.empty()) return "expected a file name";
+         c.tls_cert = v;
+         return std::nullopt;
+       },
+       "none: cleartext (HTTP/1.1, and HTTP/2 by prior knowledge)"},
+      {"tls-key", "FILE", "PEM private key of --tls-cert",
+       [](proxy_config &c, const std::string &v) -> problem {
+         if (v.empty()) return "expected a file name";
+         c.tls_key = v;
+         return std::nullopt;
+       },
+       "none"},
       {"access-log", "FILE", "one line per request; - is stdout, off is none (./off: a file)",
        [](proxy_config &c, const std::string &v) -> problem {
          if (v.empty()) return "expected a file name, - or off";
@@ -287,6 +303,8 @@ result<parsed_args> parse_args(const std::vector<std::string> &args) {
     }
     if (auto e = options::apply(table, a, out.config)) return error{*e};
   }
+  if (out.config.tls_cert.empty() != out.config.tls_key.empty())
+    return error{"--tls-cert and --tls-key go together"};
   return out;
 }
 
@@ -306,7 +324,8 @@ Options (also keys of the --config JSON file, e.g. {"upstream": "http://10.0.0.5
 Durations: 500ms, 30s, 10m, 1h or a number of seconds. Sizes: bytes or 64KiB, 20MiB, 1GiB.
 Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (up to --drain-timeout),
 then exit; a second signal exits at once. SIGHUP reopens the --access-log file (logrotate).
-Exit codes: 0 stopped by a signal, 2 cannot listen or resolve the upstream, 3 usage error.
+Exit codes: 0 stopped by a signal, 2 cannot listen, resolve the upstream or load the TLS
+certificate and key, 3 usage error.
 )";
   return text;
 }

@@ -47,6 +47,11 @@ struct proxy_config {
   std::size_t max_connections = 10'000;
   std::size_t upstream_pool_size = 64; // idle upstream connections kept per event loop
 
+  // TLS towards clients (ALPN h2 and http/1.1) when both are set; cleartext otherwise (where
+  // HTTP/2 comes by prior knowledge, h2c).
+  std::string tls_cert; // PEM certificate chain
+  std::string tls_key;  // PEM private key
+
   std::string access_log = "-"; // file path, "-" for stdout, "off" for none
   log_format log = log_format::json;
   std::string port_file;

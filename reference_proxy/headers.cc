@@ -46,6 +46,12 @@ void add_framing(std::string &out, body_framing body, std::uint64_t length) {
   if (body == body_framing::chunked) add(out, "Transfer-Encoding", "chunked");
 }
 
+void add_framing(header_list &out, body_framing body, std::uint64_t length) {
+  if (body == body_framing::content_length)
+    out.emplace_back("Content-Length", std::to_string(length));
+  if (body == body_framing::chunked) out.emplace_back("Transfer-Encoding", "chunked");
+}
+
 std::string status_line(int status, std::string_view reason) {
   if (reason.empty())
     reason = http::obsolete_reason(http::int_to_status(static_cast<unsigned>(status)));
@@ -93,7 +99,7 @@ std::string upstream_request_head(const request_head &req, const forward_context
   // Appended, as nginx's $proxy_add_x_forwarded_for: the upstream sees the whole chain.
   add(out, "X-Forwarded-For",
       forwarded_for.empty() ? ctx.client_address : forwarded_for + ", " + ctx.client_address);
-  add(out, "X-Forwarded-Proto", "http");
+  add(out, "X-Forwarded-Proto", ctx.client_scheme);
   if (const auto host = find_header(req.headers, "Host"); !host.empty())
     add(out, "X-Forwarded-Host", host);
   add_framing(out, ctx.body, ctx.content_length);
@@ -101,8 +107,8 @@ std::string upstream_request_head(const request_head &req, const forward_context
   return out;
 }
 
-std::string client_response_head(const response_head &res, const client_context &ctx) {
-  std::string out = status_line(res.status, res.reason);
+header_list client_response_fields(const response_head &res, const client_context &ctx) {
+  header_list out;
   token_list vary;
   const auto add_vary = [&](std::string_view token) { vary.add(token); };
   const hop_by_hop_names hop_by_hop(res.headers);
@@ -117,40 +123,56 @@ std::string client_response_head(const response_head &res, const client_context 
       });
       continue;
     }
-    add(out, name, value);
+    out.emplace_back(name, value);
   }
   for (const auto &[name, value] : ctx.cors) {
     if (iequals(name, "Vary"))
       for_each_token(value, add_vary);
     else
-      add(out, name, value);
+      out.emplace_back(name, value);
   }
-  if (!vary.text().empty()) add(out, "Vary", vary.text());
+  if (!vary.text().empty()) out.emplace_back("Vary", vary.text());
   add_framing(out, ctx.body, ctx.content_length);
   if (ctx.close)
-    add(out, "Connection", "close");
+    out.emplace_back("Connection", "close");
   else if (ctx.keep_alive_10)
-    add(out, "Connection", "keep-alive");
+    out.emplace_back("Connection", "keep-alive");
+  return out;
+}
+
+std::string client_response_head(const response_head &res, const client_context &ctx) {
+  std::string out = status_line(res.status, res.reason);
+  for (const auto &[name, value] : client_response_fields(res, ctx))
+    add(out, name, value);
   out += "\r\n";
   return out;
 }
 
-std::string local_response(int status, const header_list &headers, std::string_view message,
-                           bool close) {
+local_answer local_response_parts(int status, const header_list &headers,
+                                  std::string_view message) {
   response_head res{status, {}, {}};
-  std::string body;
+  local_answer out;
   if (!message.empty()) {
-    body = nlohmann::json{{"error", message}}.dump(-1, ' ', false,
-                                                   nlohmann::json::error_handler_t::replace);
+    out.body = nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace);
     res.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
   }
   client_context ctx;
   ctx.cors = headers; // ours: added as given (only the upstream's Access-Control-* are dropped)
   ctx.body = body_framing::content_length;
-  ctx.content_length = body.size();
-  ctx.close = close;
-  std::string out = client_response_head(res, ctx);
-  return out + body;
+  ctx.content_length = out.body.size();
+  out.fields = client_response_fields(res, ctx);
+  return out;
+}
+
+std::string local_response(int status, const header_list &headers, std::string_view message,
+                           bool close) {
+  local_answer parts = local_response_parts(status, headers, message);
+  if (close) parts.fields.emplace_back("Connection", "close");
+  std::string out = status_line(status, {});
+  for (const auto &[name, value] : parts.fields)
+    add(out, name, value);
+  return out + "\r\n" + parts.body;
 }
 
 } // namespace streamcheck::proxy

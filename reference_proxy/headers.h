@@ -35,7 +35,7 @@ bool is_hop_by_hop(std::string_view name, const header_list &headers);
 struct request_head {
   std::string method;
   std::string target;
-  int version = 11; // 10 or 11
+  int version = 11; // 10, 11, or 20 (HTTP/2)
   header_list headers;
 };
 
@@ -47,6 +47,7 @@ struct forward_context {
   // Names with '_' are dropped unless this is set (nginx's underscores_in_headers): an upstream
   // that maps '_' to '-' (CGI, WSGI) would read Content_Length as Content-Length.
   bool forward_underscores = false;
+  std::string_view client_scheme = "http"; // X-Forwarded-Proto: https behind --tls-cert
 };
 
 // The request line and head sent upstream: HTTP/1.1 (chunked answers, reusable connections),
@@ -69,13 +70,23 @@ struct client_context {
   bool keep_alive_10 = false; // an HTTP/1.0 client kept alive: Connection: keep-alive
 };
 
-// The head sent to the client: the upstream's end-to-end headers minus its CORS headers, with
-// ours, Vary merged into one header, and our own framing.
+// The header fields sent to the client: the upstream's end-to-end headers minus its CORS
+// headers, with ours, Vary merged into one header, and our own framing (HTTP/2 takes these as
+// they are, with body none or content_length and no close).
+header_list client_response_fields(const response_head &res, const client_context &ctx);
+// The same as an HTTP/1.1 head: status line, fields, blank line.
 std::string client_response_head(const response_head &res, const client_context &ctx);
 
 // A response the proxy makes itself (errors, preflights): JSON {"error": message} when message
 // is not empty, otherwise no body.
 std::string local_response(int status, const header_list &headers, std::string_view message,
                            bool close);
+
+// The same answer in parts, for HTTP/2: its header fields (Content-Length included) and body.
+struct local_answer {
+  header_list fields;
+  std::string body;
+};
+local_answer local_response_parts(int status, const header_list &headers, std::string_view message);
 
 } // namespace streamcheck::proxy

@@ -68,8 +68,10 @@ int main(int argc, char **argv) {
   }
   tcp::endpoint bound = config.listen;
   bound.port(srv.port());
-  std::fprintf(stderr, "streamcheck-proxy: listening on http://%s, upstream http://%s\n",
-               to_url_authority(bound).c_str(), config.upstream.authority().c_str());
+  std::fprintf(stderr, "streamcheck-proxy: listening on %s://%s (%s), upstream http://%s\n",
+               config.tls_cert.empty() ? "http" : "https", to_url_authority(bound).c_str(),
+               config.tls_cert.empty() ? "HTTP/1.1, h2c" : "TLS: h2, http/1.1",
+               config.upstream.authority().c_str());
 
   int sig = 0;
   while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)

@@ -147,4 +147,53 @@ std::optional<refusal> target_problem(std::string_view target) {
   return std::nullopt;
 }
 
+namespace {
+
+constexpr std::size_t max_method_bytes = 32; // the longest registered method is 17 bytes
+
+// Beast already refuses Content-Length together with Transfer-Encoding and differing lengths;
+// these are the ambiguities it lets through, each a known request-smuggling vector.
+} // namespace
+
+std::optional<refusal> check_request(const request_head &req,
+                                     std::optional<std::uint64_t> content_length,
+                                     const proxy_config &config) {
+  if (req.target.empty() || req.target.front() != '/')
+    return refusal{400, "only origin-form request targets (/path) are accepted: this is a "
+                        "reverse proxy, not an open proxy"};
+  if (req.target.size() > config.max_target_bytes)
+    return refusal{414, "request target longer than " + std::to_string(config.max_target_bytes) +
+                            " bytes"};
+  if (auto problem = target_problem(req.target)) return problem;
+  if (req.method.size() > max_method_bytes)
+    return refusal{501, "method longer than " + std::to_string(max_method_bytes) + " bytes"};
+  // An upstream that echoes TRACE would show a script the headers (cookies, Authorization) the
+  // proxy adds or forwards; nginx answers 405 too.
+  if (req.method == "TRACE") return refusal{405, "TRACE is not allowed"};
+  // RFC 9112 §3.2: exactly one Host in HTTP/1.1; two would let the hops disagree on the target.
+  if (const auto hosts = count_header(req.headers, "Host");
+      hosts > 1 || (hosts == 0 && req.version == 11))
+    return refusal{400, "an HTTP/1.1 request needs exactly one Host header"};
+  // Forwarded as X-Forwarded-Host: what the upstream builds URLs from must be a host.
+  if (const auto host = find_header(req.headers, "Host");
+      count_header(req.headers, "Host") == 1 && !valid_host(host))
+    return refusal{400, "invalid Host header (RFC 9112 §3.2: host[:port])"};
+  if (count_header(req.headers, "Content-Length") > 1 ||
+      find_header(req.headers, "Content-Length").find(',') != std::string_view::npos)
+    return refusal{400, "more than one Content-Length"};
+  if (const auto te_count = count_header(req.headers, "Transfer-Encoding"); te_count > 0) {
+    if (te_count > 1 ||
+        !iequals(trim_ows(find_header(req.headers, "Transfer-Encoding")), "chunked"))
+      return refusal{400, "Transfer-Encoding must be exactly 'chunked'"};
+    if (req.version == 10) return refusal{400, "Transfer-Encoding in an HTTP/1.0 request"};
+  }
+  if (content_length && *content_length > config.max_body_bytes)
+    return refusal{413, "request body larger than " + std::to_string(config.max_body_bytes) +
+                            " bytes (--max-body)"};
+  const auto expect = find_header(req.headers, "Expect");
+  if (!expect.empty() && !iequals(expect, "100-continue"))
+    return refusal{417, "unsupported Expect: " + std::string(expect)};
+  return std::nullopt;
+}
+
 } // namespace streamcheck::proxy

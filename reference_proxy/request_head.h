@@ -6,6 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include "reference_proxy/config.h"
+#include "reference_proxy/headers.h"
+
 namespace streamcheck::proxy {
 
 // What the proxy answers itself instead of forwarding.
@@ -58,5 +61,13 @@ bool valid_host(std::string_view host);
 // access rule in front sees a different path than the upstream routes. No client sends them:
 // curl, browsers and the SDKs remove dot segments before sending (RFC 3986 §5.2.4).
 std::optional<refusal> target_problem(std::string_view target);
+
+// What the proxy refuses in a request head it could forward: targets that are not a path, dot
+// segments, TRACE, missing or doubled Host, ambiguous framing, a body over --max-body, an
+// unknown Expect. `content_length` is the declared body length, if any. The same rules for
+// every client protocol.
+std::optional<refusal> check_request(const request_head &req,
+                                     std::optional<std::uint64_t> content_length,
+                                     const proxy_config &config);
 
 } // namespace streamcheck::proxy

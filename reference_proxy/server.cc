@@ -10,7 +10,9 @@
 #include "common/loop_pool.h"
 #include "common/request_error.h"
 #include "reference_proxy/exchange.h"
+#include "reference_proxy/h2_session.h"
 #include "reference_proxy/request_head.h"
+#include "reference_proxy/tls.h"
 
 namespace streamcheck::proxy {
 namespace {
@@ -20,11 +22,13 @@ using asio::redirect_error;
 using asio::use_awaitable;
 using boost::system::error_code;
 
-// A client connection as the drain sees it: idle ones are closed, busy ones finish first.
+// A client connection as the drain sees it: idle ones are closed, busy ones finish first
+// (an HTTP/2 one gets a GOAWAY and closes once its streams are done).
 struct connection_state {
-  timed_socket *client = nullptr;
+  tcp::socket *client = nullptr;
   bool idle = true;
-  bool unread_input = false; // refused before the head was read: linger before closing
+  bool unread_input = false;         // refused before the head was read: linger before closing
+  h2_connection_hooks *h2 = nullptr; // while the connection speaks HTTP/2
 };
 
 // What the connections of one event loop share; touched on that loop's thread only.
@@ -45,6 +49,7 @@ struct server::impl {
   std::optional<loop_pool> threads; // first: destroyed last, after everything bound to a loop
   std::vector<std::unique_ptr<event_loop>> loops; // loops[i] runs on threads->at(i)
   std::optional<tcp::acceptor> acceptor;
+  std::shared_ptr<ssl::context> tls; // --tls-cert: every connection starts with a handshake
   std::atomic<std::size_t> open_connections{0};
   std::atomic<bool> draining{false};
   std::atomic<bool> stopped{false};
@@ -52,9 +57,22 @@ struct server::impl {
   impl(const proxy_config &c, access_log &l) : config(c), log(l), cors(c.allow_origins) {}
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket socket, event_loop &loop);
-  awaitable<bool> read_request_head(timed_socket &client, beast::flat_buffer &buffer,
+  awaitable<void> serve_cleartext(tcp::socket socket, connection_state &state, event_loop &loop);
+  awaitable<void> serve_tls(tcp::socket socket, connection_state &state, event_loop &loop);
+  template <class Stream>
+  awaitable<void> serve_http1(timed_stream<Stream> &client, beast::flat_buffer &buffer,
+                              connection_state &state, event_loop &loop);
+  template <class Stream>
+  awaitable<void> serve_http2(timed_stream<Stream> &client, std::string_view already_read,
+                              connection_state &state, event_loop &loop);
+  template <class Stream>
+  awaitable<bool> read_request_head(timed_stream<Stream> &client, beast::flat_buffer &buffer,
                                     request_parser &parser, connection_state &state, bool first);
-  awaitable<void> refuse_head(timed_socket &client, const refusal &why);
+  template <class Stream>
+  awaitable<void> refuse_head(timed_stream<Stream> &client, const refusal &why);
+  exchange_env env_of(event_loop &loop) const {
+    return {config, cors, upstream, loop.pool, log, draining};
+  }
 };
 
 awaitable<void> server::impl::accept_loop() {
@@ -83,15 +101,16 @@ awaitable<void> server::impl::accept_loop() {
 // The first byte of a request may take keepalive-timeout to come; the rest of its head must
 // come within header-timeout (a client dribbling a head byte by byte is cut off). The head is
 // scanned (limits, obs-fold) as it arrives and given to Beast only once complete and within them.
-awaitable<bool> server::impl::read_request_head(timed_socket &client, beast::flat_buffer &buffer,
-                                                request_parser &parser, connection_state &state,
-                                                bool first) {
+template <class Stream>
+awaitable<bool> server::impl::read_request_head(timed_stream<Stream> &client,
+                                                beast::flat_buffer &buffer, request_parser &parser,
+                                                connection_state &state, bool first) {
   error_code ec;
   if (buffer.size() == 0) {
     state.idle = true;
     if (draining) co_return false;
     client.deadline.expires_after(first ? config.header_timeout : config.keepalive_timeout);
-    const std::size_t n = co_await client.socket.async_read_some(buffer.prepare(4096),
+    const std::size_t n = co_await client.stream.async_read_some(buffer.prepare(4096),
                                                                  redirect_error(use_awaitable, ec));
     buffer.commit(n);
     state.idle = false;
@@ -106,7 +125,7 @@ awaitable<bool> server::impl::read_request_head(timed_socket &client, beast::fla
   auto scanned = scanner.scan(received());
   while (scanned == head_scanner::state::need_more) {
     const std::size_t room = std::min<std::size_t>(4096, buffer.max_size() - buffer.size());
-    const std::size_t n = co_await client.socket.async_read_some(buffer.prepare(room),
+    const std::size_t n = co_await client.stream.async_read_some(buffer.prepare(room),
                                                                  redirect_error(use_awaitable, ec));
     buffer.commit(n);
     if (ec) break;
@@ -136,18 +155,19 @@ awaitable<bool> server::impl::read_request_head(timed_socket &client, beast::fla
   co_return false;
 }
 
-awaitable<void> server::impl::refuse_head(timed_socket &client, const refusal &why) {
+template <class Stream>
+awaitable<void> server::impl::refuse_head(timed_stream<Stream> &client, const refusal &why) {
   const std::string response = local_response(why.status, {}, why.message, true);
   error_code ec;
   client.deadline.expires_after(config.send_timeout);
-  co_await asio::async_write(client.socket, asio::buffer(response),
+  co_await asio::async_write(client.stream, asio::buffer(response),
                              redirect_error(use_awaitable, ec));
   client.deadline.disarm();
   exchange_record rec;
   rec.status = why.status;
   rec.outcome = exchange_outcome::refused;
   error_code peer_ec;
-  rec.client = client.socket.remote_endpoint(peer_ec).address().to_string();
+  rec.client = client.lowest().remote_endpoint(peer_ec).address().to_string();
   log.write(rec);
 }
 
@@ -157,14 +177,14 @@ namespace {
 // read and drop what still comes for a moment before closing, as nginx's lingering close:
 // closing with unread bytes makes the kernel send a reset, which destroys our answer in the
 // client's receive buffer before it reads it.
-awaitable<void> linger(timed_socket &client) {
+template <class Stream> awaitable<void> linger(timed_stream<Stream> &client) {
   constexpr auto linger_time = std::chrono::seconds(2);
   constexpr std::size_t linger_bytes = 64u << 20;
   std::array<char, 4096> sink;
   error_code ec;
   client.deadline.expires_after(linger_time);
   for (std::size_t dropped = 0; !ec && dropped < linger_bytes;)
-    dropped += co_await client.socket.async_read_some(asio::buffer(sink),
+    dropped += co_await client.stream.async_read_some(asio::buffer(sink),
                                                       redirect_error(use_awaitable, ec));
   client.deadline.disarm();
 }
@@ -175,11 +195,85 @@ awaitable<void> server::impl::session(tcp::socket socket, event_loop &loop) {
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec); // a token is a few dozen bytes: never wait for more
   socket.non_blocking(true, ec); // synchronous writes are attempts (exchange.cc write_client)
-  timed_socket client(std::move(socket));
-  beast::flat_buffer buffer(config.max_header_bytes + 4096);
-  connection_state state{&client};
+  connection_state state;
   loop.connections.insert(&state);
-  const exchange_env env{config, cors, upstream, loop.pool, log, draining};
+  if (tls)
+    co_await serve_tls(std::move(socket), state, loop);
+  else
+    co_await serve_cleartext(std::move(socket), state, loop);
+  loop.connections.erase(&state);
+  --open_connections;
+}
+
+// HTTP/1.1, or HTTP/2 when the first bytes are its preface (h2c by prior knowledge): read
+// until they tell, which for an HTTP/1.1 request is its first byte or two.
+awaitable<void> server::impl::serve_cleartext(tcp::socket socket, connection_state &state,
+                                              event_loop &loop) {
+  timed_stream<tcp::socket> client(std::move(socket));
+  state.client = &client.lowest();
+  beast::flat_buffer buffer(config.max_header_bytes + 4096);
+  const auto received = [&buffer] {
+    return std::string_view(static_cast<const char *>(buffer.data().data()), buffer.size());
+  };
+  error_code ec;
+  client.deadline.expires_after(config.header_timeout);
+  while (!ec && received().size() < h2_preface.size() && h2_preface.starts_with(received())) {
+    if (draining) break;
+    const std::size_t n = co_await client.stream.async_read_some(buffer.prepare(4096),
+                                                                 redirect_error(use_awaitable, ec));
+    buffer.commit(n);
+    state.idle = false;
+  }
+  client.deadline.disarm();
+  if (!ec && !draining && received().starts_with(h2_preface))
+    co_await serve_http2(client, received(), state, loop);
+  else if (!ec && !draining)
+    co_await serve_http1(client, buffer, state, loop);
+  client.lowest().close(ec);
+}
+
+// The handshake within --header-timeout (a client that never completes it holds no slot),
+// then the protocol ALPN chose: h2, or HTTP/1.1 (http/1.1 or no ALPN).
+awaitable<void> server::impl::serve_tls(tcp::socket socket, connection_state &state,
+                                        event_loop &loop) {
+  timed_stream<tls_stream> client(std::move(socket), *tls);
+  state.client = &client.lowest();
+  error_code ec;
+  client.deadline.expires_after(config.header_timeout);
+  co_await client.stream.async_handshake(ssl::stream_base::server,
+                                         redirect_error(use_awaitable, ec));
+  client.deadline.disarm();
+  state.idle = false;
+  if (!ec && !draining) {
+    if (negotiated_protocol(client.stream) == "h2") {
+      co_await serve_http2(client, {}, state, loop);
+    } else {
+      beast::flat_buffer buffer(config.max_header_bytes + 4096);
+      co_await serve_http1(client, buffer, state, loop);
+    }
+  }
+  client.lowest().close(ec);
+}
+
+template <class Stream>
+awaitable<void> server::impl::serve_http2(timed_stream<Stream> &client,
+                                          std::string_view already_read, connection_state &state,
+                                          event_loop &loop) {
+  error_code ec;
+  const auto peer = client.lowest().remote_endpoint(ec);
+  const h2_peer who{ec ? "?" : peer.address().to_string(),
+                    std::is_same_v<Stream, tcp::socket> ? "http" : "https", already_read};
+  h2_connection_hooks hooks;
+  state.h2 = &hooks;
+  const exchange_env env = env_of(loop);
+  co_await serve_h2(client.stream, who, env, hooks);
+  state.h2 = nullptr;
+}
+
+template <class Stream>
+awaitable<void> server::impl::serve_http1(timed_stream<Stream> &client, beast::flat_buffer &buffer,
+                                          connection_state &state, event_loop &loop) {
+  const exchange_env env = env_of(loop);
   bool unread_input = false;
   for (bool first = true;; first = false) {
     request_parser parser;
@@ -192,11 +286,9 @@ awaitable<void> server::impl::session(tcp::socket socket, event_loop &loop) {
     // A request body may have grown the buffer; an idle connection should not keep that.
     if (buffer.size() == 0) buffer.shrink_to_fit();
   }
-  loop.connections.erase(&state);
-  client.socket.shutdown(tcp::socket::shutdown_send, ec);
+  error_code ec;
+  client.lowest().shutdown(tcp::socket::shutdown_send, ec);
   if (unread_input) co_await linger(client);
-  client.socket.close(ec);
-  --open_connections;
 }
 
 result<std::unique_ptr<server>> server::start(const proxy_config &config, access_log &log) {
@@ -213,6 +305,11 @@ result<std::unique_ptr<server>> server::start(const proxy_config &config, access
     return error{"cannot resolve the upstream host " + config.upstream.host + ": " +
                  (ec ? ec.message() : "no addresses")};
 
+  if (!config.tls_cert.empty()) {
+    auto context = make_tls_context(config.tls_cert, config.tls_key);
+    if (!context) return error{context.message()};
+    p->tls = *context;
+  }
   if (auto e = listen_on(p->acceptor.emplace(p->loops.front()->context), config.listen)) return *e;
 
   asio::co_spawn(p->loops.front()->context, p->accept_loop(), asio::detached);
@@ -244,9 +341,11 @@ void server::drain() {
   for (auto &loop : impl_->loops)
     asio::post(loop->context, [l = loop.get()] {
       for (auto *c : l->connections)
-        if (c->idle) {
+        if (c->h2 && c->h2->drain) {
+          c->h2->drain();
+        } else if (c->idle && c->client) {
           error_code ec;
-          c->client->socket.cancel(ec);
+          c->client->cancel(ec);
         }
     });
 }

@@ -1,5 +1,7 @@
 // streamcheck-proxy's sockets: one event loop per core, an acceptor handing connections out in
-// turn, each connection a coroutine serving requests one after another (exchange.cc).
+// turn, each connection a coroutine: a TLS handshake first with --tls-cert, then HTTP/1.1
+// requests one after another (exchange.cc) or HTTP/2 streams side by side (h2_session.cc), as
+// ALPN or, in cleartext, the connection preface says.
 #pragma once
 #include <memory>
 

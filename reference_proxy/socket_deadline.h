@@ -42,3 +42,18 @@ struct timed_socket {
 };
 
 } // namespace streamcheck::proxy
+
+namespace streamcheck::proxy {
+
+// A client connection: a TCP socket, or TLS over one, and the deadline of what it waits for.
+// Not movable: the deadline points at the socket.
+template <class Stream> struct timed_stream {
+  template <class... Args>
+  explicit timed_stream(Args &&...args)
+      : stream(std::forward<Args>(args)...), deadline(lowest().get_executor(), lowest()) {}
+  Stream stream;
+  socket_deadline deadline;
+  tcp::socket &lowest() { return beast::get_lowest_layer(stream); }
+};
+
+} // namespace streamcheck::proxy

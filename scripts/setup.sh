@@ -9,7 +9,8 @@ shift || true
 
 packages=(
   build-essential cmake pkg-config git curl ca-certificates
-  libboost-dev libcurl4-openssl-dev nlohmann-json3-dev libgtest-dev
+  libboost-dev libcurl4-openssl-dev nlohmann-json3-dev libgtest-dev libssl-dev libnghttp2-dev
+  nghttp2-client
   nginx-light haproxy caddy apache2 lighttpd lighttpd-modules-lua openssl socat nodejs npm chromium iproute2
   clang libclang-rt-14-dev clang-format
 )

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <tuple>
 #include <unistd.h>
 
 #include "tests/integration/reference_proxy/proxy_fixture.h"
@@ -92,6 +93,24 @@ TEST(ProxyBinary, AnAddressInUseExitsTwo) {
   EXPECT_NE(r.err.find("cannot listen"), std::string::npos) << r.err;
 }
 
+// A certificate or key that cannot be loaded stops the proxy at start, not at the first
+// handshake; one without the other is a usage error.
+TEST(ProxyBinary, UnusableTlsFilesExitTwoWithOneLine) {
+  temp_dir dir("streamcheck-proxy-tls");
+  ASSERT_TRUE(write_file(dir / "not-a-cert.pem", "hello\n"));
+  for (const auto &[cert, key, mentions] :
+       {std::tuple{dir / "missing.pem", dir / "missing-key.pem", "missing.pem"},
+        std::tuple{dir / "not-a-cert.pem", dir / "not-a-cert.pem", "not-a-cert.pem"}}) {
+    const run_result r = run_proxy({"--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:1",
+                                    "--tls-cert", cert.string(), "--tls-key", key.string()});
+    ASSERT_TRUE(r.status) << "did not exit";
+    EXPECT_TRUE(exited_with(r.status, 2)) << describe_status(*r.status) << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not one line:\n" << r.err;
+    EXPECT_NE(r.err.find(mentions), std::string::npos) << r.err;
+  }
+  expect_usage_error({"--tls-cert", (dir / "c.pem").string()}, "--tls-key");
+}
+
 TEST(ProxyBinary, HelpListsEveryOption) {
   const run_result r = run_proxy({"--help"});
   ASSERT_TRUE(r.status);
@@ -117,6 +136,8 @@ TEST(ProxyBinary, HelpListsEveryOption) {
                              "--access-log",
                              "--log-format",
                              "--port-file",
+                             "--tls-cert",
+                             "--tls-key",
                              "--config",
                              "--help"})
     EXPECT_NE(r.out.find(std::string("  ") + option + " "), std::string::npos) << option;

@@ -175,6 +175,42 @@ TEST(LocalResponse, EscapesTheMessageAsJson) {
   EXPECT_NE(r.find(R"({"error":"bad \"quote\"\n"})"), std::string::npos);
 }
 
+// What an HTTP/2 answer's HEADERS carry: the same fields as the HTTP/1.1 head, without any
+// connection-specific one (RFC 9113 §8.2.2: a Connection or Transfer-Encoding there is a
+// protocol error for the client).
+TEST(ClientResponseFields, ForHttp2NoConnectionSpecificFields) {
+  const response_head res{200,
+                          "OK",
+                          {{"Content-Type", "application/x-ndjson"},
+                           {"Transfer-Encoding", "chunked"},
+                           {"Connection", "keep-alive"},
+                           {"Keep-Alive", "timeout=5"},
+                           {"Access-Control-Allow-Origin", "*"}}};
+  client_context ctx;
+  ctx.body = body_framing::none;
+  ctx.cors = {{"Access-Control-Allow-Origin", "https://app.example"}, {"Vary", "Origin"}};
+  const header_list fields = client_response_fields(res, ctx);
+  const header_list expected = {{"Content-Type", "application/x-ndjson"},
+                                {"Access-Control-Allow-Origin", "https://app.example"},
+                                {"Vary", "Origin"}};
+  EXPECT_EQ(fields, expected);
+}
+
+TEST(LocalResponseParts, FieldsWithLengthAndTheJsonBody) {
+  const local_answer a = local_response_parts(504, {{"Vary", "Origin"}}, "slow");
+  EXPECT_EQ(a.body, R"({"error":"slow"})");
+  EXPECT_EQ(find_header(a.fields, "Content-Length"), std::to_string(a.body.size()));
+  EXPECT_EQ(count_header(a.fields, "Connection"), 0u);
+  EXPECT_TRUE(local_response_parts(204, {}, "").body.empty());
+}
+
+TEST(UpstreamRequestHead, ForwardedProtoIsTheClientsScheme) {
+  forward_context ctx = upstream_ctx();
+  ctx.client_scheme = "https"; // behind --tls-cert
+  EXPECT_TRUE(
+      has_line(upstream_request_head({"GET", "/", 11, {}}, ctx), "X-Forwarded-Proto: https"));
+}
+
 TEST(HopByHop, FixedSetAndConnectionTokens) {
   const header_list h = {{"Connection", "close, X-Foo"}};
   EXPECT_TRUE(is_hop_by_hop("transfer-encoding", h));

@@ -12,6 +12,14 @@
 
 namespace streamcheck::harness {
 
+// How the client speaks to a target: what a browser would (ALPN), or one protocol forced.
+enum class client_http {
+  h1,     // HTTP/1.1 only
+  alpn,   // TLS: offer h2 and http/1.1 (a browser); cleartext: HTTP/1.1
+  h2_tls, // h2 over TLS (ALPN), HTTP/1.1 when the server declines it
+  h2c,    // h2 with prior knowledge on cleartext
+};
+
 struct probe_spec {
   std::string name; // unique within its check, e.g. "stream"
   std::string method = "POST";

@@ -145,6 +145,11 @@ void start(CURLM *multi, transfer &t, pools &private_pools) {
   // Over h2, streams that start together share one connection as a browser's do, instead of
   // each opening its own before the first one's ALPN answer is known.
   if (t.plan->http != client_http::h1) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  // libcurl 7.88 queues the RST_STREAM of an h2 transfer it ends and sends it only on the
+  // connection's next I/O, seconds later or never: a planned abort over h2 closes its connection
+  // (the runner gives such probes one of their own), so the proxy sees the client leave at once.
+  const bool aborts = spec.abort_after_ms >= 0 || spec.abort_after_events >= 0;
+  if (t.plan->http != client_http::h1 && aborts) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   if (!spec.accept_encoding.empty())

@@ -201,10 +201,12 @@ void note_route(check_result &r, const std::vector<probe_spec> &specs, const rou
 }
 
 // The proxied probes speak the run's protocol. Over h2 each check's streams share a connection
-// of their own (a browser's one per origin), so one check's fault cannot reset another's streams.
+// of their own (a browser's one per origin), so one check's fault cannot reset another's streams;
+// a probe the harness abandons has its own, which the engine closes when it leaves (engine.cc).
 void speak(scheduled_probe &s, client_http http, bool http2, const std::string &check_pool) {
   s.http = http;
-  if (http2 && s.pool.empty()) s.pool = check_pool + ".p.h2";
+  const bool aborts = s.spec.abort_after_ms >= 0 || s.spec.abort_after_events >= 0;
+  if (http2 && s.pool.empty()) s.pool = check_pool + ".p.h2" + (aborts ? "." + s.spec.name : "");
 }
 
 } // namespace

@@ -144,7 +144,10 @@ void start(CURLM *multi, transfer &t, pools &private_pools) {
                    spec.http10 ? long{CURL_HTTP_VERSION_1_0} : curl_http_version(t.plan->http));
   // Over h2, streams that start together share one connection as a browser's do, instead of
   // each opening its own before the first one's ALPN answer is known.
-  if (t.plan->http != client_http::h1) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  // Not for h2c: libcurl 7.88 fails streams that wait on a prior-knowledge connection still
+  // being set up (CURLE_HTTP2); they open connections of their own instead.
+  if (t.plan->http == client_http::alpn || t.plan->http == client_http::h2_tls)
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   // libcurl 7.88 queues the RST_STREAM of an h2 transfer it ends and sends it only on the
   // connection's next I/O, seconds later or never: a planned abort over h2 closes its connection
   // (the runner gives such probes one of their own), so the proxy sees the client leave at once.

@@ -206,7 +206,10 @@ void note_route(check_result &r, const std::vector<probe_spec> &specs, const rou
 void speak(scheduled_probe &s, client_http http, bool http2, const std::string &check_pool) {
   s.http = http;
   const bool aborts = s.spec.abort_after_ms >= 0 || s.spec.abort_after_events >= 0;
-  if (http2 && s.pool.empty()) s.pool = check_pool + ".p.h2" + (aborts ? "." + s.spec.name : "");
+  // libcurl 7.88 fails a second stream on an h2c (prior knowledge) connection: one each there.
+  const bool alone = aborts || http == client_http::h2c;
+  if (http2 && (s.pool.empty() || http == client_http::h2c))
+    s.pool = check_pool + ".p.h2" + (alone ? "." + s.spec.name : "");
 }
 
 } // namespace

@@ -38,11 +38,15 @@ std::vector<probe_spec> two_in_a_row() {
   return {first, second};
 }
 
-// Over h2 keep-alive means multiplexing: both streams at once, as a page's requests are.
+// Over h2 keep-alive means multiplexing: the second stream starts while the first one runs, as a
+// page's requests do. It starts once the connection is up, so that libcurl can put it there
+// without PIPEWAIT (which h2c prior knowledge breaks in libcurl 7.88: engine.cc).
 std::vector<probe_spec> two_at_once() {
-  auto pair = two_in_a_row();
-  pair[1].after_probe.clear();
-  return pair;
+  probe_spec first = chat_stream("first", {.first_token_ms = 20, .gap_ms = 100, .tokens = 6});
+  probe_spec second = chat_stream("second", {.tokens = 3});
+  second.start_after_ms = 300;
+  first.connection_pool = second.connection_pool = "pair";
+  return {first, second};
 }
 
 // Distinct client connections among the probes (their local ports).
@@ -56,6 +60,10 @@ std::size_t connections_of(const observations &o) {
 
 verdict judge_multiplexed(const probe_result &a, const probe_result &b, json m) {
   m["same_connection"] = a.local_port == b.local_port;
+  const bool overlapped = b.sent_mono_us < a.sent_mono_us + a.finished_us;
+  if (!overlapped)
+    return inconclusive("two streams at the same time (the first ended before the second began)",
+                        "the first stream was shorter than planned", "", m);
   if (a.local_port == b.local_port) return pass("both streams at once on one HTTP/2 connection", m);
   return fail("two concurrent streams on one HTTP/2 connection",
               "the second stream needed a connection of its own",
@@ -94,6 +102,13 @@ check keepalive() {
           return inconclusive("two complete streams to compare connections (got " +
                                   describe_failure(done(a) ? *b : *a) + ")",
                               "a stream failed, so connection reuse could not be observed", "", m);
+        if (a->http_version == "2" && a->url.rfind("http://", 0) == 0) {
+          verdict v = pass("not tested over h2c: libcurl 7.88 fails a second stream on a "
+                           "prior-knowledge connection, so each stream has its own",
+                           m);
+          v.skipped = true;
+          return v;
+        }
         if (a->http_version == "2" && b->http_version == "2") return judge_multiplexed(*a, *b, m);
         // The mock directly, in an h2 run: two HTTP/1.1 streams at once take a connection each.
         if (ctx.http2) return pass("two concurrent HTTP/1.1 streams, a connection each", m);

@@ -30,8 +30,10 @@ result<run_report> run_listeners(cli_options &o, const rewritten &flat,
   std::vector<listener_run> runs;
   const std::string target = "nginx " + o.conf + ", " + flat.server_label + ", ";
   std::string labels;
+  const std::string http = o.run.http;
   for (const auto &l : flat.listeners) {
     o.run.proxy_url = l.url();
+    o.run.http = http == "auto" && l.h2c ? "h2c" : http;
     o.run.mock_control = mock_control;
     const std::string label =
         l.label + " at " + l.url() +

@@ -212,7 +212,7 @@ check concurrent_streams() {
                   {"complete", complete},   {"p95_stream_max_jitter_ms", p95},
                   {"max_jitter_ms", worst}, {"max_held_back_ms", held_back}};
         // Over h2 how many connections carried them says how far the proxy multiplexes.
-        const bool h2 = o.probes.front().http_version == "2";
+        const bool h2 = !o.probes.empty() && o.probes.front().http_version == "2";
         const std::string figures =
             std::to_string(complete) + "/" + std::to_string(wanted) + " complete" +
             (h2 ? " over " + std::to_string(connections_of(o)) + " HTTP/2 connections" : "") +

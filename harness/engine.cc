@@ -216,6 +216,7 @@ void finish(CURLM *multi, transfer &t, CURLcode code) {
   r.status = status;
   r.http_version = version_name(version);
   r.reused_connection = r.status != 0 && connects == 0;
+  r.new_connections = connects;
   r.local_port = port;
   r.framing = framing_of(r);
   curl_multi_remove_handle(multi, t.easy);

@@ -83,6 +83,7 @@ struct probe_result {
   std::int64_t aborted_us = -1;
   body_framing framing = body_framing::none;
   bool reused_connection = false;
+  long new_connections = 0; // opened for this exchange: more than 1 when the client resent it
   std::uint64_t request_bytes = 0; // body as sent
   std::string request_fnv1a64;     // its FNV-1a 64 (hex), to compare with the mock's journal
   std::int64_t local_port = 0;

@@ -339,6 +339,8 @@ check truncation_visible() {
 check no_replay() {
   // Fault: proxy_next_upstream with non_idempotent (or a retrying load balancer): a POST that
   // reset the upstream is sent again, so the model runs twice (and bills twice).
+  // Fault (HTTP/2, HAProxy 2.6 with alpn h2 measured): the reset answered with REFUSED_STREAM or
+  // GOAWAY, which invites the client to resend a request the upstream already had.
   return {
       .id = "abort.no-replay",
       .title = "A failed POST is not replayed",
@@ -353,13 +355,25 @@ check no_replay() {
           },
       .judge = [](const observations &o, const check_context &) -> verdict {
         const auto n = o.journal_of("stream")->size();
-        json m = {{"upstream_requests", n}, {"client_status", o.probe("stream")->status}};
+        const probe_result &r = *o.probe("stream");
+        json m = {{"upstream_requests", n},
+                  {"client_status", r.status},
+                  {"client_connections", r.new_connections}};
         if (n == 1)
           return pass("sent once (client got " + describe_failure(*o.probe("stream")) + ")", m);
         if (n == 0)
           return inconclusive("the request never reached the upstream (client saw " +
                                   describe_failure(*o.probe("stream")) + "), so it was never reset",
                               "the proxy answered or dropped the request itself", "", m);
+        // A connection per attempt: the client resent it, because the proxy said it could.
+        if (r.new_connections >= static_cast<long>(n))
+          return fail("exactly 1 upstream request",
+                      std::to_string(n) + " upstream requests, each on a new client connection",
+                      "the proxy told the client its request was never processed (HTTP/2 "
+                      "REFUSED_STREAM or GOAWAY, or a closed connection before any response) "
+                      "after the upstream had it, so the client sent the POST again (libcurl did "
+                      "here; browsers retry such requests too)",
+                      m);
         return fail("exactly 1 upstream request", std::to_string(n) + " upstream requests",
                     "the proxy retried a POST", m);
       }};

@@ -311,6 +311,17 @@ TEST(NoReplay, TwoUpstreamRequestsFail) {
   EXPECT_EQ(v.cause, "the proxy retried a POST");
 }
 
+TEST(NoReplay, AClientResentByTheProxysInvitationIsNamed) {
+  run r("abort.no-replay");
+  for (int i = 0; i < 5; ++i)
+    journal_in(r.proxied, "stream").push_back(entry(stream_end::aborted_rst, 2'000));
+  r.probe("stream").new_connections = 6; // libcurl's retries over HTTP/2, one connection each
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.actual, "6 upstream requests, each on a new client connection");
+  EXPECT_NE(v.cause.find("REFUSED_STREAM"), std::string::npos) << v.cause;
+}
+
 TEST(NoReplay, NoUpstreamRequestIsInconclusive) {
   run r("abort.no-replay");
   journal_in(r.proxied, "stream").clear();

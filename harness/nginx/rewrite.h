@@ -39,7 +39,7 @@ struct listener {
   bool tls = false;
   std::string label; // "listen 443 ssl http2 (site.conf:4)"
   // `listen 8080 http2` without ssl: nginx before 1.25.1 speaks only h2 with prior knowledge
-  // there, so --http auto tests it over h2c.
+  // there, which browsers never use (a setup error under --http auto says so).
   bool h2c = false;
   std::string url() const;
 };

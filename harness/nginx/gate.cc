@@ -44,6 +44,7 @@ result<run_report> run_listeners(cli_options &o, const rewritten &flat,
                    "\n  a cleartext `listen ... http2` speaks only HTTP/2 with prior knowledge "
                    "(nginx before 1.25.1), which no browser uses: add ssl for h2 by ALPN, drop "
                    "http2, or test it as an h2c client would with --http h2c"};
+    if (!report) return error{label + ": " + report.message()};
     runs.push_back({l.label, std::move(*report)});
     labels += (labels.empty() ? "" : "; ") + label;
   }

@@ -539,6 +539,11 @@ result<run_report> run_over_one_protocol(const run_options &o, const run_callbac
       add_host(spec.headers, o.host);
       cr.reproduce = reproduction(proxy, o.routes.find(spec.path)->client_path, spec,
                                   scheduled[pc.first_index[1]].body);
+      // The protocol the check spoke, where curl's own default would pick another (right after
+      // "curl": the command may end in a comment).
+      if (http == client_http::h2c) cr.reproduce.insert(4, " --http2-prior-knowledge");
+      if (http == client_http::h1 && proxy.rfind("https://", 0) == 0)
+        cr.reproduce.insert(4, " --http1.1");
       if (!o.extra_headers.empty()) cr.reproduce += "  # plus your --header/--user credentials";
       if (!journal_err.empty()) cr.cause += " (journal unavailable: " + journal_err + ")";
     }

@@ -2,6 +2,10 @@
 // Runs N concurrent streams straight against an embedded mock and reports, per event,
 // lag - median lag (what every stream.* verdict compares against its thresholds).
 //   bench_harness_noise [--streams 1,100,1000] [--tokens 40] [--gap-ms 50] [--mock-threads 1]
+//                       [--url BASE --http 1.1|2|h2c]
+// --url measures through a server in front of a streamcheck-mock (e.g. nginx with http2, started
+// by `streamcheck nginx CONF --after-suite`), so the floor over HTTP/2 can be compared with
+// HTTP/1.1 through the same listener.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -29,7 +33,7 @@ std::vector<int> parse_list(const std::string &text) {
   return out;
 }
 
-void run(const std::string &base, int streams, int tokens, int gap_ms) {
+void run(const std::string &base, harness::client_http http, int streams, int tokens, int gap_ms) {
   std::vector<harness::scheduled_probe> probes;
   for (int i = 0; i < streams; ++i) {
     harness::scheduled_probe p;
@@ -37,6 +41,7 @@ void run(const std::string &base, int streams, int tokens, int gap_ms) {
                                   {.first_token_ms = 50, .gap_ms = gap_ms, .tokens = tokens});
     p.url = base + p.spec.path;
     p.body = go_json(p.spec.body);
+    p.http = http;
     probes.push_back(std::move(p));
   }
   const auto results = harness::run_probes(probes, nullptr);
@@ -45,9 +50,11 @@ void run(const std::string &base, int streams, int tokens, int gap_ms) {
   // which is what coalescing would show up in.
   std::vector<double> offsets, jitter;
   int complete = 0;
+  std::string spoken;
   std::size_t events = 0;
   for (const auto &r : results) {
     complete += r.complete() && r.status == 200;
+    if (spoken.empty()) spoken = r.http_version;
     std::vector<double> lags;
     for (const auto &e : r.events)
       if (e.emitted_us >= 0)
@@ -58,8 +65,8 @@ void run(const std::string &base, int streams, int tokens, int gap_ms) {
     for (double l : lags)
       jitter.push_back(l - median);
   }
-  std::printf("%8d %9d %8zu %11.3f %11.3f %11.3f %11.3f %11.3f\n", streams, complete, events,
-              harness::percentile(offsets, 50), harness::percentile(offsets, 99),
+  std::printf("%8d %9d %8zu %8s %11.3f %11.3f %11.3f %11.3f %11.3f\n", streams, complete, events,
+              spoken.c_str(), harness::percentile(offsets, 50), harness::percentile(offsets, 99),
               harness::percentile(jitter, 50), harness::percentile(jitter, 99),
               harness::percentile(jitter, 100));
 }
@@ -70,6 +77,8 @@ struct noise_flags {
   // One mock loop by default: with the harness's curl thread that is one busy thread per core on
   // a 2-core machine, so the figure is the harness's noise, not the scheduler's.
   unsigned mock_threads = 1;
+  std::string url;          // "": the embedded mock, directly
+  std::string http = "1.1"; // with --url: 1.1, 2 (TLS, ALPN h2) or h2c
 };
 
 const std::vector<options::option<noise_flags>> &flag_table() {
@@ -88,6 +97,15 @@ const std::vector<options::option<noise_flags>> &flag_table() {
        options::integer_in(
            [](noise_flags & f) -> auto & { return f.mock_threads; }, 1, 256),
        "1"},
+      {"url", "BASE", "measure through this server (in front of a streamcheck-mock) instead",
+       options::store([](noise_flags & f) -> auto & { return f.url; }), "the embedded mock"},
+      {"http", "1.1|2|h2c", "the protocol towards --url",
+       [](noise_flags &f, const std::string &v) -> options::problem {
+         if (!options::one_of(v, {"1.1", "2", "h2c"})) return options::expected("1.1, 2 or h2c", v);
+         f.http = v;
+         return std::nullopt;
+       },
+       "1.1"},
   };
   return table;
 }
@@ -116,12 +134,16 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "bench_harness_noise: %s\n", srv.message().c_str());
     return 2;
   }
-  const std::string base = "http://127.0.0.1:" + std::to_string(srv.value()->port());
+  const std::string base =
+      f.url.empty() ? "http://127.0.0.1:" + std::to_string(srv.value()->port()) : f.url;
+  const harness::client_http http = f.http == "2"     ? harness::client_http::h2_tls
+                                    : f.http == "h2c" ? harness::client_http::h2c
+                                                      : harness::client_http::h1;
   std::printf("harness noise floor: %d tokens, %d ms apart, per stream; times in ms\n", tokens,
               gap_ms);
-  std::printf("%8s %9s %8s %11s %11s %11s %11s %11s\n", "streams", "complete", "events",
+  std::printf("%8s %9s %8s %8s %11s %11s %11s %11s %11s\n", "streams", "complete", "events", "http",
               "offset p50", "offset p99", "jitter p50", "jitter p99", "jitter max");
   for (int n : parse_list(list))
-    run(base, n, tokens, gap_ms);
+    run(base, http, n, tokens, gap_ms);
   return 0;
 }

@@ -46,6 +46,9 @@ struct check_context {
   // The upstream serves only the OpenAI API (/v1/): streams go to /v1/chat/completions and the
   // checks about Ollama's own routes are not applicable.
   bool openai_only = false;
+  // The proxy answered the setup request over HTTP/2: the proxied probes speak h2 (the direct
+  // ones to the mock stay HTTP/1.1, so a judge reads the protocol from each probe it judges).
+  bool http2 = false;
   // Whether the proxy reaches an upstream path (route_map); unset: every path.
   std::function<bool(const std::string &)> reachable = nullptr;
   bool reaches(const std::string &path) const { return !reachable || reachable(path); }

@@ -160,6 +160,13 @@ problem set_header(cli_options &o, const std::string &v) {
   return std::nullopt;
 }
 
+problem set_http(cli_options &o, const std::string &v) {
+  if (!options::one_of(v, {"auto", "1.1", "2", "h2c", "both"}))
+    return expected("auto, 1.1, 2, h2c or both", v);
+  o.run.http = v;
+  return std::nullopt;
+}
+
 problem set_report(cli_options &o, const std::string &v) {
   const auto colon = v.find(':');
   report_target t{v.substr(0, colon), colon == std::string::npos ? "" : v.substr(colon + 1)};
@@ -205,6 +212,12 @@ const std::vector<option> &table() {
          return std::nullopt;
        },
        "", takes::value, "run"},
+      {"http", "auto|1.1|2|h2c|both",
+       "towards the proxy: auto as a browser (TLS: ALPN offering h2 and http/1.1; cleartext: "
+       "HTTP/1.1), 1.1, 2 (h2 over TLS, required: a target that does not negotiate it is a "
+       "setup error), h2c (HTTP/2 with prior knowledge), both (the suite over 1.1, then over h2; "
+       "each check reported as ID@h1 and ID@h2)",
+       set_http, "auto", takes::value, "run"},
       {"proxy-kind", "KIND",
        "nginx|haproxy|caddy|apache|lighttpd|generic (default: detected from the Server or Via "
        "header, the proxy's own error pages, HAProxy's lower-case header names) - picks the "

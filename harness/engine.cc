@@ -110,6 +110,23 @@ private:
   std::map<std::string, CURLSH *> shares_;
 };
 
+long curl_http_version(client_http http) {
+  switch (http) {
+  case client_http::alpn: return CURL_HTTP_VERSION_2TLS;
+  case client_http::h2_tls: return CURL_HTTP_VERSION_2TLS;
+  case client_http::h2c: return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+  case client_http::h1: break;
+  }
+  return CURL_HTTP_VERSION_1_1;
+}
+
+std::string version_name(long version) {
+  return version == CURL_HTTP_VERSION_1_0   ? "1.0"
+         : version == CURL_HTTP_VERSION_1_1 ? "1.1"
+         : version == CURL_HTTP_VERSION_2_0 ? "2"
+                                            : "";
+}
+
 void start(CURLM *multi, transfer &t, pools &private_pools) {
   const auto &spec = t.plan->spec;
   t.easy = curl_easy_init();
@@ -124,7 +141,18 @@ void start(CURLM *multi, transfer &t, pools &private_pools) {
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(spec.timeout_ms));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-                   spec.http10 ? CURL_HTTP_VERSION_1_0 : CURL_HTTP_VERSION_1_1);
+                   spec.http10 ? long{CURL_HTTP_VERSION_1_0} : curl_http_version(t.plan->http));
+  // Over h2, streams that start together share one connection as a browser's do, instead of
+  // each opening its own before the first one's ALPN answer is known.
+  // Not for h2c: libcurl 7.88 fails streams that wait on a prior-knowledge connection still
+  // being set up (CURLE_HTTP2); they open connections of their own instead.
+  if (t.plan->http == client_http::alpn || t.plan->http == client_http::h2_tls)
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  // libcurl 7.88 queues the RST_STREAM of an h2 transfer it ends and sends it only on the
+  // connection's next I/O, seconds later or never: a planned abort over h2 closes its connection
+  // (the runner gives such probes one of their own), so the proxy sees the client leave at once.
+  const bool aborts = spec.abort_after_ms >= 0 || spec.abort_after_events >= 0;
+  if (t.plan->http != client_http::h1 && aborts) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   if (!spec.accept_encoding.empty())
@@ -186,11 +214,9 @@ void finish(CURLM *multi, transfer &t, CURLcode code) {
   curl_easy_getinfo(t.easy, CURLINFO_NUM_CONNECTS, &connects);
   curl_easy_getinfo(t.easy, CURLINFO_LOCAL_PORT, &port);
   r.status = status;
-  r.http_version = version == CURL_HTTP_VERSION_1_0   ? "1.0"
-                   : version == CURL_HTTP_VERSION_1_1 ? "1.1"
-                   : version == CURL_HTTP_VERSION_2_0 ? "2"
-                                                      : "";
+  r.http_version = version_name(version);
   r.reused_connection = r.status != 0 && connects == 0;
+  r.new_connections = connects;
   r.local_port = port;
   r.framing = framing_of(r);
   curl_multi_remove_handle(multi, t.easy);
@@ -277,6 +303,9 @@ std::vector<probe_result> run_probes(std::vector<scheduled_probe> &probes,
   socket_loop loop;
   CURLM *multi = curl_multi_init();
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 4096L);
+  // h2 probes in one pool are streams of one connection (libcurl's default, stated because the
+  // h2 verdicts of conn.* count on it); HTTP/1.1 probes never pipeline.
+  curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
   curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, &loop);
   curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -376,6 +405,14 @@ std::size_t collect(char *data, std::size_t size, std::size_t n, void *user) {
 
 long simple_request(const std::string &method, const std::string &url, const std::string &body,
                     int deadline_ms, std::string &response, std::string &error) {
+  std::string version;
+  return simple_request(method, url, body, deadline_ms, client_http::alpn, response, error,
+                        version);
+}
+
+long simple_request(const std::string &method, const std::string &url, const std::string &body,
+                    int deadline_ms, client_http http, std::string &response, std::string &error,
+                    std::string &http_version) {
   static curl_global init;
   CURL *e = curl_easy_init();
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
@@ -389,12 +426,16 @@ long simple_request(const std::string &method, const std::string &url, const std
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   if (!body.empty()) curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, curl_http_version(http));
   const CURLcode code = curl_easy_perform(e);
-  long status = 0;
-  if (code == CURLE_OK)
+  long status = 0, version = 0;
+  if (code == CURLE_OK) {
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-  else
+    curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
+  } else {
     error = curl_easy_strerror(code);
+  }
+  http_version = version_name(version);
   curl_easy_cleanup(e);
   return status;
 }

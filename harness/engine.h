@@ -11,11 +11,12 @@ namespace streamcheck::harness {
 
 struct scheduled_probe {
   probe_spec spec;
-  std::string url;      // base URL + spec.path
-  std::string body;     // serialized request body ("" = none)
-  int after_index = -1; // index in the same vector of the probe this one waits for
-  std::string pool;     // private connection cache name ("" = the shared one)
-  int expected_ms = 0;  // planned duration, for progress estimates only
+  std::string url;                    // base URL + spec.path
+  std::string body;                   // serialized request body ("" = none)
+  int after_index = -1;               // index in the same vector of the probe this one waits for
+  std::string pool;                   // private connection cache name ("" = the shared one)
+  int expected_ms = 0;                // planned duration, for progress estimates only
+  client_http http = client_http::h1; // spec.http10 overrides it
 };
 
 struct engine_progress {
@@ -33,5 +34,10 @@ std::vector<probe_result> run_probes(std::vector<scheduled_probe> &probes,
 // everything. Returns the status (0 on transport error, with the reason in error).
 long simple_request(const std::string &method, const std::string &url, const std::string &body,
                     int deadline_ms, std::string &response, std::string &error);
+
+// The same over a chosen protocol; http_version gets the one spoken ("1.1", "2"; "" on error).
+long simple_request(const std::string &method, const std::string &url, const std::string &body,
+                    int deadline_ms, client_http http, std::string &response, std::string &error,
+                    std::string &http_version);
 
 } // namespace streamcheck::harness

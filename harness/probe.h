@@ -12,6 +12,14 @@
 
 namespace streamcheck::harness {
 
+// How the client speaks to a target: what a browser would (ALPN), or one protocol forced.
+enum class client_http {
+  h1,     // HTTP/1.1 only
+  alpn,   // TLS: offer h2 and http/1.1 (a browser); cleartext: HTTP/1.1
+  h2_tls, // h2 over TLS (ALPN), HTTP/1.1 when the server declines it
+  h2c,    // h2 with prior knowledge on cleartext
+};
+
 struct probe_spec {
   std::string name; // unique within its check, e.g. "stream"
   std::string method = "POST";
@@ -75,6 +83,7 @@ struct probe_result {
   std::int64_t aborted_us = -1;
   body_framing framing = body_framing::none;
   bool reused_connection = false;
+  long new_connections = 0; // opened for this exchange: more than 1 when the client resent it
   std::uint64_t request_bytes = 0; // body as sent
   std::string request_fnv1a64;     // its FNV-1a 64 (hex), to compare with the mock's journal
   std::int64_t local_port = 0;

@@ -1,5 +1,6 @@
 #include "harness/runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fnmatch.h>
@@ -201,6 +202,18 @@ void note_route(check_result &r, const std::vector<probe_spec> &specs, const rou
   }
 }
 
+// The proxied probes speak the run's protocol. Over h2 each check's streams share a connection
+// of their own (a browser's one per origin), so one check's fault cannot reset another's streams;
+// a probe the harness abandons has its own, which the engine closes when it leaves (engine.cc).
+void speak(scheduled_probe &s, client_http http, bool http2, const std::string &check_pool) {
+  s.http = http;
+  const bool aborts = s.spec.abort_after_ms >= 0 || s.spec.abort_after_events >= 0;
+  // libcurl 7.88 fails a second stream on an h2c (prior knowledge) connection: one each there.
+  const bool alone = aborts || http == client_http::h2c;
+  if (http2 && (s.pool.empty() || http == client_http::h2c))
+    s.pool = check_pool + ".p.h2" + (alone ? "." + s.spec.name : "");
+}
+
 } // namespace
 
 bool selected(const std::string &id, const run_options &o) {
@@ -298,7 +311,121 @@ check_result judge_check(const check &c, const check_context &ctx, const observa
   return r;
 }
 
+client_http client_http_for(const std::string &mode, const std::string &proxy_url) {
+  if (mode == "2") return client_http::h2_tls;
+  if (mode == "h2c") return client_http::h2c;
+  if (mode == "auto" && proxy_url.rfind("https://", 0) == 0) return client_http::alpn;
+  return client_http::h1;
+}
+
+std::string protocol_suffixed(const std::string &id, bool http2) {
+  return id + (http2 ? "@h2" : "@h1");
+}
+
+namespace {
+
+// What the proxied requests of a check spoke, as a report names it.
+std::string protocol_of(const observations &proxied) {
+  std::string out;
+  for (const auto &p : proxied.probes) {
+    if (p.http_version.empty()) continue;
+    const std::string name = "HTTP/" + p.http_version;
+    if (out.find(name) == std::string::npos) out += (out.empty() ? "" : " and ") + name;
+  }
+  return out;
+}
+
+// The setup request to the proxy, over the protocol the run will speak. "" when it answered
+// over that protocol, else why the run cannot start.
+std::string reach_proxy(const run_options &o, const std::string &proxy, client_http http,
+                        std::string &negotiated) {
+  // Through the route map: a prefixed API answers there, not necessarily at the root.
+  const auto version = o.routes.find("/api/version");
+  const std::string version_path = version ? version->client_path : "/api/version";
+  std::string body, err;
+  if (simple_request("GET", proxy + version_path, "", 5000, http, body, err, negotiated) == 0) {
+    if (http == client_http::h2c)
+      return "cannot reach the proxy at " + proxy +
+             " over h2c (HTTP/2 with prior knowledge): " + err +
+             " (a listener without h2c answers HTTP/1.1 only: --http 1.1 or auto)";
+    return "cannot reach the proxy at " + proxy + ": " + err +
+           (err.find("Timeout") != std::string::npos
+                ? " (it accepted the connection but did not answer GET " + version_path +
+                      " within 5 s)"
+                : "");
+  }
+  if (http == client_http::h2_tls && negotiated != "2")
+    return "the proxy at " + proxy + " did not negotiate HTTP/2 (it answered over HTTP/" +
+           negotiated +
+           (proxy.rfind("https://", 0) == 0 ? ": its TLS listener does not offer ALPN h2)"
+                                            : ": h2 over TLS needs an https:// URL; --http h2c "
+                                              "for a cleartext h2 listener)");
+  return "";
+}
+
+result<run_report> run_over_one_protocol(const run_options &o, const run_callbacks &cb);
+
+// The report's protocol line: what was spoken and which --http choice made it so.
+std::string protocol_line(const run_options &o, client_http http, const std::string &negotiated) {
+  const std::string spoken = "HTTP/" + (negotiated.empty() ? std::string("1.1") : negotiated);
+  if (o.self_test) return spoken + " (the mock speaks HTTP/1.1 only)";
+  switch (http) {
+  case client_http::alpn:
+    return spoken + " (--http auto: TLS, ALPN offered h2 and http/1.1" +
+           (negotiated == "2" ? ")" : "; the listener chose http/1.1)");
+  case client_http::h2_tls: return spoken + " (--http " + o.http + ": h2 over TLS)";
+  case client_http::h2c: return spoken + " (--http " + o.http + ": h2 with prior knowledge)";
+  case client_http::h1: break;
+  }
+  return spoken + (o.http == "auto" ? " (--http auto: cleartext)" : " (--http " + o.http + ")");
+}
+
+// --http both: the suite over HTTP/1.1, then over h2, each check reported twice (ID@h1, ID@h2).
+result<run_report> run_over_both(const run_options &o, const run_callbacks &cb) {
+  run_report merged;
+  const bool tls = o.proxy_url.rfind("https://", 0) == 0;
+  for (const bool http2 : {false, true}) {
+    run_options leg = o;
+    leg.http = !http2 ? "1.1" : tls ? "2" : "h2c";
+    run_callbacks leg_cb = cb;
+    if (cb.on_check)
+      leg_cb.on_check = [&cb, http2](const check_result &c) {
+        check_result named = c;
+        named.id = protocol_suffixed(c.id, http2);
+        cb.on_check(named);
+      };
+    auto report = run_over_one_protocol(leg, leg_cb);
+    if (!report) return report;
+    for (auto &c : report->checks) {
+      c.id = protocol_suffixed(c.id, http2);
+      if (!c.blocked_by.empty()) c.blocked_by = protocol_suffixed(c.blocked_by, http2);
+    }
+    if (!http2) {
+      merged = std::move(*report);
+      continue;
+    }
+    for (auto &c : report->checks)
+      merged.checks.push_back(std::move(c));
+    for (auto &n : report->notes)
+      if (std::find(merged.notes.begin(), merged.notes.end(), n) == merged.notes.end())
+        merged.notes.push_back(std::move(n));
+    merged.seconds += report->seconds;
+    merged.protocol = "--http both: " + merged.protocol + "; then " + report->protocol;
+  }
+  return merged;
+}
+
+} // namespace
+
 result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
+  // The mock speaks HTTP/1.1 only: a self-test has one protocol to run over.
+  if (o.http == "both" && !o.self_test) return run_over_both(o, cb);
+  return run_over_one_protocol(o, cb);
+}
+
+namespace {
+
+result<run_report> run_over_one_protocol(const run_options &o, const run_callbacks &cb) {
   const profile *prof = find_profile(o.profile);
   if (!prof) return error{"unknown profile '" + o.profile + "' (quick, standard, thorough)"};
   const std::string control = trim_slash(o.mock_control);
@@ -312,23 +439,17 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
                  "/health: " + (err.empty() ? "HTTP " + std::to_string(health) : err)};
   const std::string direct = scheme_host(control) + ":" + std::to_string(h["port"].get<int>());
 
-  body.clear();
-  err.clear();
-  // Through the route map: a prefixed API answers there, not necessarily at the root.
-  const auto version = o.routes.find("/api/version");
-  const std::string version_path = version ? version->client_path : "/api/version";
-  if (simple_request("GET", proxy + version_path, "", 5000, body, err) == 0)
-    return error{"cannot reach the proxy at " + proxy + ": " + err +
-                 (err.find("Timeout") != std::string::npos
-                      ? " (it accepted the connection but did not answer GET " + version_path +
-                            " within 5 s)"
-                      : "")};
+  const client_http http = o.self_test ? client_http::h1 : client_http_for(o.http, proxy);
+  std::string negotiated;
+  if (const std::string unreachable = reach_proxy(o, proxy, http, negotiated); !unreachable.empty())
+    return error{unreachable};
 
   check_context ctx{.prof = *prof, .tol = tolerances{o.tolerance_mult}};
   ctx.origin = o.origin;
   ctx.public_host = o.public_host;
   ctx.upstream_profile = o.upstream_profile;
   ctx.openai_only = o.upstream_profile == "openai-only";
+  ctx.http2 = negotiated == "2";
   ctx.reachable = [&o](const std::string &path) { return o.routes.find(path).has_value(); };
   const std::string run = run_id();
   const target targets[2] = {{direct, 'd'}, {proxy, 'p'}};
@@ -361,7 +482,10 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
         static const std::vector<std::string> none;
         scheduled.push_back(schedule(spec, targets[t], id_for(run, c.id, spec.name, targets[t].tag),
                                      policy, path, t == 0 ? none : o.extra_headers));
-        if (t == 1) add_host(scheduled.back().spec.headers, o.host);
+        if (t == 1) {
+          add_host(scheduled.back().spec.headers, o.host);
+          speak(scheduled.back(), http, ctx.http2, run + "." + c.id);
+        }
         for (std::size_t k = 0; k < pc.specs.size(); ++k)
           if (!spec.after_probe.empty() && pc.specs[k].name == spec.after_probe)
             scheduled.back().after_index = static_cast<int>(pc.first_index[t] + k);
@@ -380,6 +504,7 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   if (!o.host.empty())
     report.notes.push_back("every request through the proxy carried Host: " + o.host +
                            " (upstream.host-accepted's: " + o.public_host + ")");
+  report.protocol = protocol_line(o, http, negotiated);
   report.started_at = utc_now();
   const auto t0 = std::chrono::steady_clock::now();
 
@@ -408,6 +533,7 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
       }
     check_result cr = judge_check(*pc.c, ctx, obs[0], obs[1], o.strict, report.proxy_kind);
     note_route(cr, pc.specs, o.routes);
+    cr.protocol = protocol_of(obs[1]);
     // Three streams show the pattern; conn.concurrent-streams' hundreds would bloat the report.
     if (pc.c->timing) cr.timelines = record_timelines(obs[1], obs[0], 3);
     if (cr.result != outcome::pass && cr.result != outcome::skip) {
@@ -415,6 +541,11 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
       add_host(spec.headers, o.host);
       cr.reproduce = reproduction(proxy, o.routes.find(spec.path)->client_path, spec,
                                   scheduled[pc.first_index[1]].body);
+      // The protocol the check spoke, where curl's own default would pick another (right after
+      // "curl": the command may end in a comment).
+      if (http == client_http::h2c) cr.reproduce.insert(4, " --http2-prior-knowledge");
+      if (http == client_http::h1 && proxy.rfind("https://", 0) == 0)
+        cr.reproduce.insert(4, " --http1.1");
       if (!o.extra_headers.empty()) cr.reproduce += "  # plus your --header/--user credentials";
       if (!journal_err.empty()) cr.cause += " (journal unavailable: " + journal_err + ")";
     }
@@ -426,5 +557,7 @@ result<run_report> run_suite(const run_options &o, const run_callbacks &cb) {
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }
+
+} // namespace
 
 } // namespace streamcheck::harness

@@ -35,7 +35,16 @@ struct run_options {
   // --header / --user: sent on every request through the proxy (gated proxies), never printed.
   std::vector<std::string> extra_headers;
   std::vector<std::string> notes; // setup facts for the report ("assumed: ...")
+  // --http: auto (ALPN on TLS, HTTP/1.1 on cleartext), 1.1, 2 (h2 over TLS, required), h2c
+  // (prior knowledge), both (the suite over 1.1 and over h2, IDs suffixed @h1 / @h2).
+  std::string http = "auto";
 };
+
+// How the proxied leg speaks for an --http mode ("both" is two runs: see run_suite).
+client_http client_http_for(const std::string &mode, const std::string &proxy_url);
+
+// `both`: a check's ID in the run over one protocol ("stream.first-token@h2").
+std::string protocol_suffixed(const std::string &id, bool http2);
 
 // Called as checks finish (for live console lines) and periodically with engine progress.
 struct run_callbacks {

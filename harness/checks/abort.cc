@@ -1,5 +1,6 @@
 // abort.*: a user's "Stop" must reach the model, and a crash must not look like an answer.
 #include <cstdio>
+#include <curl/curl.h>
 #include <optional>
 
 #include "harness/checks/catalog_parts.h"
@@ -266,9 +267,21 @@ check cancel_before_first_token() {
       .timing = true};
 }
 
+// How an h2 stream showed the crash, in the protocol's words.
+std::string h2_truncation(const probe_result &r) {
+  switch (r.curl_code) {
+  case CURLE_HTTP2_STREAM: return "RST_STREAM";
+  case CURLE_PARTIAL_FILE: return "the stream closed without END_STREAM";
+  case CURLE_HTTP2: return "the HTTP/2 connection failed (GOAWAY or a framing error)";
+  default: return "no clean END_STREAM";
+  }
+}
+
 check truncation_visible() {
   // Fault: chunked_transfer_encoding off / HTTP/1.0 upstream: the response is close-delimited,
   // so an upstream crash mid-stream looks exactly like a finished answer.
+  // Fault (HTTP/2): the proxy ends the stream with END_STREAM after the upstream died, where
+  // it must reset it (RST_STREAM) or at least leave END_STREAM unsent.
   return {
       .id = "abort.truncation-visible",
       .title = "A crashed generation looks crashed",
@@ -302,9 +315,17 @@ check truncation_visible() {
           return inconclusive("the request never reached the upstream (client saw " +
                                   describe_failure(*r) + "), so no upstream crash happened",
                               "the proxy answered or dropped the request itself", "", m);
+        if (r->curl_code != 0 && r->http_version == "2")
+          return pass(h2_truncation(*r) + " (curl: " + r->curl_error + ")", m);
         if (r->curl_code != 0) return pass("client saw: " + r->curl_error, m);
         // A proxy that held the stream and then reports the crash as an error status is honest too.
         if (r->status >= 500) return pass("client saw " + describe_failure(*r), m);
+        if (r->http_version == "2")
+          return fail("RST_STREAM or a stream without END_STREAM",
+                      "a clean END_STREAM after " + std::to_string(r->events.size()) + " events",
+                      "the proxy ends the HTTP/2 stream normally when the upstream connection "
+                      "closes mid-response, so the crash is indistinguishable from the end",
+                      m);
         return fail("an incomplete response (e.g. missing final chunk, reset)",
                     "a clean end after " + std::to_string(r->events.size()) + " events, " +
                         to_string(r->framing) + " framing",
@@ -318,6 +339,8 @@ check truncation_visible() {
 check no_replay() {
   // Fault: proxy_next_upstream with non_idempotent (or a retrying load balancer): a POST that
   // reset the upstream is sent again, so the model runs twice (and bills twice).
+  // Fault (HTTP/2, HAProxy 2.6 with alpn h2 measured): the reset answered with REFUSED_STREAM or
+  // GOAWAY, which invites the client to resend a request the upstream already had.
   return {
       .id = "abort.no-replay",
       .title = "A failed POST is not replayed",
@@ -332,13 +355,25 @@ check no_replay() {
           },
       .judge = [](const observations &o, const check_context &) -> verdict {
         const auto n = o.journal_of("stream")->size();
-        json m = {{"upstream_requests", n}, {"client_status", o.probe("stream")->status}};
+        const probe_result &r = *o.probe("stream");
+        json m = {{"upstream_requests", n},
+                  {"client_status", r.status},
+                  {"client_connections", r.new_connections}};
         if (n == 1)
           return pass("sent once (client got " + describe_failure(*o.probe("stream")) + ")", m);
         if (n == 0)
           return inconclusive("the request never reached the upstream (client saw " +
                                   describe_failure(*o.probe("stream")) + "), so it was never reset",
                               "the proxy answered or dropped the request itself", "", m);
+        // A connection per attempt: the client resent it, because the proxy said it could.
+        if (r.new_connections >= static_cast<long>(n))
+          return fail("exactly 1 upstream request",
+                      std::to_string(n) + " upstream requests, each on a new client connection",
+                      "the proxy told the client its request was never processed (HTTP/2 "
+                      "REFUSED_STREAM or GOAWAY, or a closed connection before any response) "
+                      "after the upstream had it, so the client sent the POST again (libcurl did "
+                      "here; browsers retry such requests too)",
+                      m);
         return fail("exactly 1 upstream request", std::to_string(n) + " upstream requests",
                     "the proxy retried a POST", m);
       }};

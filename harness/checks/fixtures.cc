@@ -8,6 +8,16 @@ namespace streamcheck::harness {
 // Generated at configure time from fixtures/**/*.expect (harness/CMakeLists.txt).
 const std::vector<std::pair<const char *, const char *>> &embedded_expect_files();
 
+namespace {
+
+// A --http both fixture names a check over one protocol: "conn.keepalive@h2" is conn.keepalive.
+std::string without_protocol(const std::string &id) {
+  const auto at = id.rfind('@');
+  return at == std::string::npos ? id : id.substr(0, at);
+}
+
+} // namespace
+
 std::vector<fixture_expectation> parse_expect(const std::string &fixture, const std::string &text) {
   static const char *const verdicts[] = {"fail",      "warn",     "inconclusive", "skip",
                                          "unfixable", "explains", "not-explains"};
@@ -24,7 +34,7 @@ std::vector<fixture_expectation> parse_expect(const std::string &fixture, const 
       continue;
     }
     for (const char *v : verdicts)
-      if (first == v && words >> id) out.push_back({fixture, first, id});
+      if (first == v && words >> id) out.push_back({fixture, first, without_protocol(id)});
   }
   return out;
 }

@@ -10,9 +10,9 @@ namespace streamcheck::harness {
 // "skip ID", "unfixable ID REASON", "explains ID TEXT", "not-explains ID TEXT", or an "args" line's
 // --check/--skip ID.
 struct fixture_expectation {
-  std::string fixture; // "fixtures/nginx/defaults" (the .expect path without its extension)
-  std::string verdict; // "fail", "warn", "inconclusive", "skip", "unfixable", "explains", ...
-  std::string check_id;
+  std::string fixture;  // "fixtures/nginx/defaults" (the .expect path without its extension)
+  std::string verdict;  // "fail", "warn", "inconclusive", "skip", "unfixable", "explains", ...
+  std::string check_id; // without the @h1/@h2 of a --http both fixture
 };
 
 // Every fixture expectation, in path order then line order.

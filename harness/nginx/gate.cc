@@ -38,6 +38,12 @@ result<run_report> run_listeners(cli_options &o, const rewritten &flat,
         (flat.throwaway_certificate && l.tls ? " (throwaway certificate)" : "");
     o.run.target_label = target + label;
     auto report = run_with_progress(o);
+    // A browser speaks HTTP/1.1 to a cleartext listener, which nginx's h2-only port refuses.
+    if (!report && l.h2c && o.run.http != "h2c")
+      return error{label + ": " + report.message() +
+                   "\n  a cleartext `listen ... http2` speaks only HTTP/2 with prior knowledge "
+                   "(nginx before 1.25.1), which no browser uses: add ssl for h2 by ALPN, drop "
+                   "http2, or test it as an h2c client would with --http h2c"};
     if (!report) return error{label + ": " + report.message()};
     runs.push_back({l.label, std::move(*report)});
     labels += (labels.empty() ? "" : "; ") + label;

@@ -442,7 +442,8 @@ struct rewriter {
       const bool tls = ssl_on || has_flag(d, "ssl");
       drop[i] = true;
       if (has_flag(d, "quic")) {
-        out.notes.push_back(label + ": HTTP/3 is not tested (the suite speaks HTTP/1.1)");
+        out.notes.push_back(label +
+                            ": HTTP/3 is not tested (the suite speaks HTTP/1.1 and HTTP/2)");
         continue;
       }
       if (port.empty()) {
@@ -490,7 +491,7 @@ struct rewriter {
                        " has no listener the suite can reach (only HTTP/3 or unix sockets)"};
       server.children.insert(server.children.begin(),
                              make("listen", {"127.0.0.1:" + std::to_string(o.ports[0])}));
-      out.listeners.push_back({o.ports[0], false, "no listen (nginx's default, port 80)"});
+      out.listeners.push_back({o.ports[0], false, "no listen (nginx's default, port 80)", false});
       return out.listeners.size();
     }
     std::map<std::size_t, directive> moved;
@@ -498,7 +499,8 @@ struct rewriter {
       const directive &d = server.children[tested[n].index];
       bool flag = false;
       moved.emplace(tested[n].index, loopback_listen(d, o.ports[n], flag));
-      out.listeners.push_back({o.ports[n], tested[n].tls, d.text() + " (" + d.loc.str() + ")"});
+      out.listeners.push_back({o.ports[n], tested[n].tls, d.text() + " (" + d.loc.str() + ")",
+                               !tested[n].tls && has_flag(d, "http2")});
     }
     std::vector<directive> kept;
     for (std::size_t i = 0; i < server.children.size(); ++i) {

@@ -38,6 +38,9 @@ struct listener {
   unsigned short port = 0; // its loopback port
   bool tls = false;
   std::string label; // "listen 443 ssl http2 (site.conf:4)"
+  // `listen 8080 http2` without ssl: nginx before 1.25.1 speaks only h2 with prior knowledge
+  // there, which browsers never use (a setup error under --http auto says so).
+  bool h2c = false;
   std::string url() const;
 };
 

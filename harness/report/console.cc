@@ -73,6 +73,7 @@ void write_header(std::ostream &out, const run_report &r) {
   if (!r.proxy_kind_source.empty())
     out << "proxy kind: " << text::clean(r.proxy_kind, "") << " ("
         << text::clean(r.proxy_kind_source, "") << ")\n";
+  if (!r.protocol.empty()) out << "protocol: " << text::clean(r.protocol, "") << '\n';
   for (const auto &n : r.notes)
     out << "note: " << text::clean(n, "") << '\n';
 }

@@ -71,6 +71,7 @@ void write_summary(std::ostream &out, const run_report &r) {
        r.proxy_kind + (r.proxy_kind_source.empty() ? "" : " (" + r.proxy_kind_source + ")")},
       {"profile", r.profile + (r.strict ? " (strict: SHOULD failures fail)" : "")},
       {"upstream", r.upstream},
+      {"protocol", r.protocol},
       {"started", r.started_at},
       {"duration", text::fixed(r.seconds, 1) + " s"},
       {"streamcheck", r.tool_version}};

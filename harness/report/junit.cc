@@ -76,11 +76,14 @@ void write_testcase(std::ostream &out, const check_result &c) {
 }
 
 void write_properties(std::ostream &out, const run_report &r) {
-  const std::pair<const char *, std::string> props[] = {
-      {"tool_version", r.tool_version}, {"target", r.target},
-      {"proxy_kind", r.proxy_kind},     {"profile", r.profile},
-      {"upstream", r.upstream},         {"strict", r.strict ? "true" : "false"},
-      {"started_at", r.started_at}};
+  const std::pair<const char *, std::string> props[] = {{"tool_version", r.tool_version},
+                                                        {"target", r.target},
+                                                        {"proxy_kind", r.proxy_kind},
+                                                        {"profile", r.profile},
+                                                        {"upstream", r.upstream},
+                                                        {"protocol", r.protocol},
+                                                        {"strict", r.strict ? "true" : "false"},
+                                                        {"started_at", r.started_at}};
   out << "    <properties>\n";
   for (const auto &[name, value] : props)
     out << "      <property" << attr("name", name) << attr("value", value) << "/>\n";

@@ -85,6 +85,7 @@ void write_markdown(std::ostream &out, const run_report &r) {
   if (!r.proxy_kind_source.empty())
     out << " Proxy kind `" << text::clean(r.proxy_kind, "") << "` (" << cell(r.proxy_kind_source)
         << ").";
+  if (!r.protocol.empty()) out << " Protocol " << cell(r.protocol) << ".";
   out << "\n\n";
   out << "**" << summary_line(r.summary()) << "**\n\n";
   out << "| | check | level | result | measured |\n|---|---|---|---|---|\n";

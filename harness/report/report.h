@@ -71,6 +71,8 @@ struct check_result {
   double seconds = 0;                                     // wall time of the check
   std::string path; // the client path of its first request through the proxy
   std::string via;  // where the proxy handled its requests ("location /ollama/ at nginx.conf:12")
+  std::string
+      protocol; // what its requests through the proxy spoke: "HTTP/1.1", "HTTP/2" ("": none)
   // The first request the proxy answered differently from the bare upstream: its status (-1: no
   // HTTP response at all; 0: none diverged), what else was seen (Location, curl's error), and
   // whether the upstream saw that request and answered it with the same status itself.
@@ -93,6 +95,9 @@ struct run_report {
   std::string proxy_kind_source; // how it was known, e.g. "Server: nginx/1.22.1", "--proxy-kind"
   std::string profile;           // quick, standard, thorough
   std::string upstream;          // mock control URL or description
+  // What the requests through the proxy spoke, and how that was chosen (--http), e.g.
+  // "HTTP/2 (--http auto: TLS, ALPN offered h2 and http/1.1)"; "" when not known.
+  std::string protocol;
   bool strict = false;
   std::string started_at; // RFC 3339 UTC
   double seconds = 0;

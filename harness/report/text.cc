@@ -113,14 +113,12 @@ bool has_details(outcome o) {
 }
 
 std::vector<std::pair<std::string_view, std::string_view>> detail_fields(const check_result &c) {
-  const std::pair<std::string_view, std::string_view> all[] = {{"requirement", c.requirement},
-                                                               {"expected", c.expected},
-                                                               {"actual", c.actual},
-                                                               {"via", c.via},
-                                                               {"cause", c.cause},
-                                                               {"blocked by", c.blocked_by},
-                                                               {"fix", c.fix},
-                                                               {"reproduce", c.reproduce}};
+  const std::pair<std::string_view, std::string_view> all[] = {
+      {"requirement", c.requirement}, {"expected", c.expected},
+      {"actual", c.actual},           {"via", c.via},
+      {"protocol", c.protocol},       {"cause", c.cause},
+      {"blocked by", c.blocked_by},   {"fix", c.fix},
+      {"reproduce", c.reproduce}};
   std::vector<std::pair<std::string_view, std::string_view>> out;
   for (const auto &field : all)
     if (!field.second.empty()) out.push_back(field);

@@ -7,12 +7,16 @@
 set -uo pipefail
 port=$1 result=$2 proxy=$3 policy=$4 work=$5
 chromium=${CHROMIUM:-/usr/bin/chromium}
+# A TLS listener under test carries a throwaway certificate (streamcheck nginx): trusted here
+# only, so Chromium reaches it over TLS and ALPN as it would the real one (h2 when offered).
+tls=()
+[ "${proxy#https://}" != "$proxy" ] && tls=(--ignore-certificate-errors)
 rm -f "$result"
 mkdir -p "$work"
 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \
   --host-resolver-rules="MAP app.example.test 127.0.0.1" --user-data-dir="$work/chromium" \
-  --remote-debugging-port=0 \
+  --remote-debugging-port=0 "${tls[@]}" \
   "http://app.example.test:$port/?proxy=$proxy&policy=$policy" >/dev/null 2>&1 &
 browser=$!
 for _ in $(seq 300); do [ -s "$result" ] && break; sleep 0.1; done

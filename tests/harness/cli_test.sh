@@ -39,6 +39,7 @@ expect "bad public host" 3 "[-]-public-host: not a host name: 'a b'" 2 "$sc" run
 expect "bad base path" 3 "[-]-base-path: a path such as /ollama/, got 'http://x/'" 2 "$sc" run --base-path http://x/
 expect "bad upstream profile" 3 "[-]-upstream-profile: unknown profile 'nope'" 2 "$sc" run --upstream-profile nope
 expect "bad listen port" 3 "[-]-listen-port: expected a port number, got '0'" 2 "$sc" nginx x.conf --listen-port 0
+expect "bad --http" 3 "[-]-http: expected auto, 1.1, 2, h2c or both, got '3'" 2 "$sc" run --http 3
 expect "bad user" 3 "[-]-user: expected USER:PASS" 2 "$sc" run --user nopass
 expect "bad header, value not echoed" 3 "[-]-header: expected 'Name: value', got a malformed header \(see" 2 \
   "$sc" run --header 'secret-without-colon'
@@ -50,7 +51,7 @@ expect "list --json" 0 '"requirement"' 2 "$sc" list --json
 "$sc" help >"$work/help"
 for f in proxy mock-control profile check skip tolerance-mult proxy-kind report origin public-host \
   upstream-profile nginx server prefix listen-port after-suite include-root base-path header user \
-  strict no-color json keep-temp fix keep-certificates; do
+  strict no-color json keep-temp fix keep-certificates http; do
   "$sc" list "--$f=1" >/dev/null 2>"$work/flag-err"
   if grep -q "unknown option '--$f'" "$work/flag-err" || ! grep -q -- "--$f" "$work/help"; then
     echo "FAIL --$f: not accepted or not in help: $(cat "$work/flag-err")"
@@ -97,6 +98,11 @@ expect "proxy never answers" 2 "cannot reach the proxy.*[Tt]imeout" 8 \
   "$sc" run --proxy "http://127.0.0.1:$mute" --mock-control "http://127.0.0.1:$cport"
 expect "proxy answers garbage" 2 "cannot reach the proxy" 8 \
   "$sc" run --proxy "http://127.0.0.1:$junk" --mock-control "http://127.0.0.1:$cport"
+# --http 2 requires h2 (ALPN on TLS): the mock's cleartext HTTP/1.1 is a setup error, said at once.
+expect "--http 2 without h2" 2 "did not negotiate HTTP/2 \(it answered over HTTP/1.1: h2 over TLS needs an https:// URL" 5 \
+  "$sc" run --proxy "http://127.0.0.1:$port" --mock-control "http://127.0.0.1:$cport" --http 2
+expect "--http h2c on an HTTP/1.1 listener" 2 "cannot reach the proxy at http://127.0.0.1:$port over h2c" 8 \
+  "$sc" run --proxy "http://127.0.0.1:$port" --mock-control "http://127.0.0.1:$cport" --http h2c
 # The mock as its own "proxy" (a permissive upstream, nothing in between): no MUST fails; only
 # headers.forwarded (SHOULD) warns, since nothing adds forwarding headers, and cors.proxy-errors
 # (SHOULD) is inconclusive: with no proxy in between there is no error of a proxy's own to judge.

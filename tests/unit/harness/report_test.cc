@@ -335,6 +335,25 @@ TEST(Json, EveryCheckHasEveryField) {
   EXPECT_EQ(doc["checks"][0]["expected"], ""); // present even when empty
 }
 
+TEST(Json, SaysWhatProtocolTheRunAndEachCheckSpoke) {
+  run_report r = sample();
+  r.protocol = "HTTP/2 (--http auto: TLS, ALPN offered h2 and http/1.1)";
+  r.checks[2].protocol = "HTTP/2";
+  const nlohmann::json doc = json_of(r);
+  EXPECT_EQ(doc["protocol"], r.protocol);
+  EXPECT_EQ(doc["checks"][2]["protocol"], "HTTP/2");
+  EXPECT_EQ(doc["checks"][0]["protocol"], ""); // present even when unknown
+  test::mini_schema checker(schema());
+  for (const auto &err : checker.validate(doc))
+    ADD_FAILURE() << err;
+  EXPECT_NE(render(write_junit, r).find("<property name=\"protocol\" value=\"HTTP/2 (--http auto"),
+            std::string::npos);
+  const std::string console =
+      render([](std::ostream &o, const run_report &x) { write_console(o, x, false); }, r);
+  EXPECT_NE(console.find("\nprotocol: HTTP/2 (--http auto"), std::string::npos) << console;
+  EXPECT_NE(console.find("    protocol:    HTTP/2\n"), std::string::npos) << console;
+}
+
 TEST(Json, ValidatesAgainstPublishedSchema) {
   test::mini_schema checker(schema());
   for (const auto &err : checker.validate(json_of(sample())))

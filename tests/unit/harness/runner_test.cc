@@ -355,5 +355,18 @@ TEST(Reproduction, QuotesSingleQuotesForTheShell) {
   EXPECT_TRUE(has(cmd, R"(--data-raw '{"content":"don'\''t"}')")) << cmd;
 }
 
+TEST(HttpMode, AutoIsAlpnOnTlsAndHttp11OnCleartext) {
+  EXPECT_EQ(client_http_for("auto", "https://proxy.test"), client_http::alpn);
+  EXPECT_EQ(client_http_for("auto", "http://127.0.0.1:8080"), client_http::h1);
+  EXPECT_EQ(client_http_for("1.1", "https://proxy.test"), client_http::h1);
+  EXPECT_EQ(client_http_for("2", "https://proxy.test"), client_http::h2_tls);
+  EXPECT_EQ(client_http_for("h2c", "http://127.0.0.1:8080"), client_http::h2c);
+}
+
+TEST(HttpMode, BothSuffixesEachCheckWithItsProtocol) {
+  EXPECT_EQ(protocol_suffixed("stream.first-token", false), "stream.first-token@h1");
+  EXPECT_EQ(protocol_suffixed("stream.first-token", true), "stream.first-token@h2");
+}
+
 } // namespace
 } // namespace streamcheck::harness

@@ -280,6 +280,25 @@ TEST(TruncationVisible, PassReportsWhatTheClientSaw) {
   EXPECT_EQ(v.measured, "client saw: Transfer closed with outstanding read data remaining");
 }
 
+TEST(TruncationVisible, OverHttp2AResetPassesAndACleanEndStreamFails) {
+  run r("abort.truncation-visible");
+  auto &p = r.probe("stream");
+  p.http_version = "2";
+  p.framing = body_framing::none;
+  p.curl_code = 92; // CURLE_HTTP2_STREAM: the proxy sent RST_STREAM
+  p.curl_error = "Stream error in the HTTP/2 framing layer";
+  EXPECT_EQ(r.judge().measured, "RST_STREAM (curl: Stream error in the HTTP/2 framing layer)");
+  p.curl_code = 18; // CURLE_PARTIAL_FILE: the connection ended, END_STREAM never came
+  EXPECT_TRUE(r.judge().passed);
+  EXPECT_EQ(r.judge().measured.rfind("the stream closed without END_STREAM", 0), 0u);
+  p.curl_code = 0;
+  p.curl_error.clear();
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.expected, "RST_STREAM or a stream without END_STREAM");
+  EXPECT_EQ(v.actual, "a clean END_STREAM after " + std::to_string(p.events.size()) + " events");
+}
+
 // --- abort.no-replay -----------------------------------------------------------------------------
 
 TEST(NoReplay, TwoUpstreamRequestsFail) {
@@ -290,6 +309,17 @@ TEST(NoReplay, TwoUpstreamRequestsFail) {
   EXPECT_EQ(v.expected, "exactly 1 upstream request");
   EXPECT_EQ(v.actual, "2 upstream requests");
   EXPECT_EQ(v.cause, "the proxy retried a POST");
+}
+
+TEST(NoReplay, AClientResentByTheProxysInvitationIsNamed) {
+  run r("abort.no-replay");
+  for (int i = 0; i < 5; ++i)
+    journal_in(r.proxied, "stream").push_back(entry(stream_end::aborted_rst, 2'000));
+  r.probe("stream").new_connections = 6; // libcurl's retries over HTTP/2, one connection each
+  const verdict v = r.judge();
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.actual, "6 upstream requests, each on a new client connection");
+  EXPECT_NE(v.cause.find("REFUSED_STREAM"), std::string::npos) << v.cause;
 }
 
 TEST(NoReplay, NoUpstreamRequestIsInconclusive) {

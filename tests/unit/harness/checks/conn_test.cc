@@ -52,6 +52,64 @@ TEST(Keepalive, AFailedStreamIsInconclusive) {
   EXPECT_TRUE(r.judge().inconclusive);
 }
 
+check_context over_http2() {
+  check_context c = ctx();
+  c.http2 = true;
+  return c;
+}
+
+// Over h2 the two streams overlap on one connection, as a page's requests do.
+observations multiplexed(const check &c, const check_context &h2, bool one_connection) {
+  observations o = kept_alive(c.probes(h2), proxy_lag_us);
+  probe_in(o, "first").finished_us = 700'000;
+  probe_in(o, "second").sent_mono_us = probe_in(o, "first").sent_mono_us + 300'000;
+  for (auto &p : o.probes) {
+    p.http_version = "2";
+    p.url = "https://127.0.0.1:8443/api/chat";
+  }
+  if (!one_connection) probe_in(o, "second").local_port = probe_in(o, "first").local_port + 1;
+  return o;
+}
+
+TEST(Keepalive, OverHttp2TheSecondStreamStartsWhileTheFirstRuns) {
+  const auto specs = by_id("conn.keepalive").probes(over_http2());
+  const auto &second = spec_named(specs, "second");
+  EXPECT_TRUE(second.after_probe.empty());
+  EXPECT_GT(second.start_after_ms, 0);
+  EXPECT_EQ(spec_named(specs, "first").connection_pool, second.connection_pool);
+}
+
+TEST(Keepalive, OverHttp2OneConnectionPassesASecondOneWarns) {
+  const check &c = by_id("conn.keepalive");
+  const check_context h2 = over_http2();
+  verdict v = c.judge(multiplexed(c, h2, true), h2);
+  EXPECT_TRUE(v.passed) << v.actual;
+  EXPECT_EQ(v.measured, "both streams at once on one HTTP/2 connection");
+  v = c.judge(multiplexed(c, h2, false), h2);
+  EXPECT_FALSE(v.passed);
+  EXPECT_EQ(v.actual, "the second stream needed a connection of its own");
+  EXPECT_NE(v.cause.find("SETTINGS_MAX_CONCURRENT_STREAMS 1"), std::string::npos) << v.cause;
+}
+
+TEST(Keepalive, OverHttp2StreamsThatDidNotOverlapAreInconclusive) {
+  const check &c = by_id("conn.keepalive");
+  const check_context h2 = over_http2();
+  observations o = multiplexed(c, h2, false);
+  probe_in(o, "first").finished_us = 100'000; // ended before the second began
+  EXPECT_TRUE(c.judge(o, h2).inconclusive);
+}
+
+TEST(Keepalive, OverH2cItIsSkippedWithTheReason) {
+  const check &c = by_id("conn.keepalive");
+  const check_context h2 = over_http2();
+  observations o = multiplexed(c, h2, false);
+  for (auto &p : o.probes)
+    p.url = "http://127.0.0.1:8080/api/chat";
+  const verdict v = c.judge(o, h2);
+  EXPECT_TRUE(v.skipped);
+  EXPECT_NE(v.measured.find("h2c"), std::string::npos) << v.measured;
+}
+
 TEST(UpstreamKeepalive, ReportsVersionAndReuse) {
   run r("conn.upstream-keepalive");
   EXPECT_EQ(r.judge().measured, "HTTP/1.1, connection reused");

@@ -2,12 +2,15 @@
 # The whole streamcheck suite against streamcheck-proxy in front of streamcheck-mock (default
 # ollama profile: Origin allow-list and Host check, as a stock Ollama), with --strict so SHOULD
 # checks count. With --browser, headless Chromium on a foreign origin must also read both APIs'
-# streams through it, and must be blocked by a proxy that does not allow that origin.
-#   proxy_suite.sh [--browser] STREAMCHECK MOCK PROXY PROFILE [streamcheck options...]
+# streams through it, and must be blocked by a proxy that does not allow that origin. With --tls
+# the proxy listens over TLS (a throwaway certificate; ALPN h2 and http/1.1), e.g. with
+# `--http 2` among the streamcheck options to run the suite over HTTP/2.
+#   proxy_suite.sh [--browser] [--tls] STREAMCHECK MOCK PROXY PROFILE [streamcheck options...]
 # Exit: streamcheck's exit code (0 all passed), 1 a browser verdict was wrong, 2 setup failed.
 set -uo pipefail
-browser=0
+browser=0 tls=0
 [ "${1:-}" = "--browser" ] && { browser=1; shift; }
+[ "${1:-}" = "--tls" ] && { tls=1; shift; }
 streamcheck=$1 mock=$2 proxy=$3 profile=$4
 shift 4
 here=$(cd "$(dirname "$0")/../tests/browser" && pwd)
@@ -19,6 +22,13 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+scheme=http tls_args=()
+if [ $tls -eq 1 ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" \
+    >/dev/null 2>&1 || { echo "setup: openssl could not make a certificate" >&2; exit 2; }
+  scheme=https tls_args=(--tls-cert "$work/cert.pem" --tls-key "$work/key.pem")
+fi
 
 # Waits (10 s at most) for a port file and prints the port.
 wait_port() {
@@ -36,7 +46,7 @@ start_proxy() {
   local name=$1
   shift
   "$proxy" --listen 127.0.0.1:0 --port-file "$work/$name.port" \
-    --upstream "http://127.0.0.1:$mock_port" --access-log "$work/$name.log" "$@" \
+    --upstream "http://127.0.0.1:$mock_port" --access-log "$work/$name.log" "${tls_args[@]}" "$@" \
     2>"$work/$name.err" &
   pids+=($!)
 }
@@ -49,7 +59,7 @@ control_port=$(wait_port "$work/control.port") || exit 2
 start_proxy proxy --allow-origin https://app.example.test --allow-origin 'http://app.example.test:*'
 proxy_port=$(wait_port "$work/proxy.port") || { cat "$work/proxy.err"; exit 2; }
 
-"$streamcheck" run --proxy "http://127.0.0.1:$proxy_port" \
+"$streamcheck" run --proxy "$scheme://127.0.0.1:$proxy_port" \
   --mock-control "http://127.0.0.1:$control_port" --profile "$profile" --strict --no-color "$@"
 status=$?
 [ $status -eq 0 ] || { echo "--- proxy stderr"; cat "$work/proxy.err"; }
@@ -63,14 +73,14 @@ if [ $browser -eq 1 ]; then
   pids+=($!)
   page_port=$(wait_port "$work/page.port") || exit 2
   seen=$("$here/browser_check.sh" "$page_port" "$work/page-result.json" \
-    "http://127.0.0.1:$proxy_port" ollama "$work/chromium")
+    "$scheme://127.0.0.1:$proxy_port" ollama "$work/chromium")
   echo "chromium through streamcheck-proxy (origin allowed): $seen"
   [ "$seen" = "readable" ] || status=1
   # The control: the same proxy without the page's origin must be unreadable to Chromium.
   start_proxy strict --allow-origin https://app.example.test
   strict_port=$(wait_port "$work/strict.port") || exit 2
   seen=$("$here/browser_check.sh" "$page_port" "$work/page-result.json" \
-    "http://127.0.0.1:$strict_port" ollama "$work/chromium-strict")
+    "$scheme://127.0.0.1:$strict_port" ollama "$work/chromium-strict")
   echo "chromium through streamcheck-proxy (origin not allowed): $seen"
   [ "${seen#blocked}" != "$seen" ] || status=1
 fi

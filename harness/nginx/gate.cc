@@ -45,12 +45,26 @@ result<run_report> run_listeners(cli_options &o, const rewritten &flat,
                    "(nginx before 1.25.1), which no browser uses: add ssl for h2 by ALPN, drop "
                    "http2, or test it as an h2c client would with --http h2c"};
     if (!report) return error{label + ": " + report.message()};
-    runs.push_back({l.label, std::move(*report)});
+    const bool took_h2 = o.run.http == "auto" && l.tls && report->protocol.rfind("HTTP/2", 0) == 0;
+    runs.push_back({l.label + (took_h2 ? " over HTTP/2" : ""), std::move(*report)});
     labels += (labels.empty() ? "" : "; ") + label;
+    // Browsers take h2 on this listener, but Node's fetch (ollama-js, openai) and most scripts
+    // speak HTTP/1.1 to it, and nginx buffers differently on each (proxy_buffering on holds
+    // tokens over TLS HTTP/1.1, not over h2): both are tested, the worst verdict shown.
+    if (took_h2) {
+      const std::string mode = o.run.http;
+      o.run.http = "1.1";
+      o.run.target_label = target + label + " over HTTP/1.1";
+      auto h1 = run_with_progress(o);
+      o.run.http = mode;
+      if (!h1) return error{label + " over HTTP/1.1: " + h1.message()};
+      runs.push_back({l.label + " over HTTP/1.1", std::move(*h1)});
+    }
   }
   if (runs.size() == 1) return std::move(runs.front().report);
-  std::fprintf(stderr, "streamcheck: %zu listeners tested; each check shows its worst verdict\n",
-               runs.size());
+  std::fprintf(stderr, "streamcheck: %zu listeners tested%s; each check shows its worst verdict\n",
+               flat.listeners.size(),
+               runs.size() > flat.listeners.size() ? " (h2 ones over HTTP/2 and HTTP/1.1)" : "");
   run_report merged = merge_listener_runs(std::move(runs));
   merged.target = target + "listeners: " + labels;
   return merged;

@@ -25,6 +25,9 @@ enum class exchange_outcome {
 };
 const char *to_string(exchange_outcome o);
 
+// The status logged when the client left before the response head (nginx's convention).
+constexpr int client_closed_status = 499;
+
 struct exchange_record {
   std::int64_t start_unix_ms = 0;
   std::string client;

@@ -21,7 +21,6 @@ using asio::redirect_error;
 using asio::use_awaitable;
 using boost::system::error_code;
 
-constexpr int client_closed_status = 499;          // nginx's convention: the client left first
 constexpr std::size_t body_piece_bytes = 4 * 1024; // a request body's piece on its way up
 
 // Over TLS a client's leaving starts with a close_notify alert: bytes, which a peek (peer_watch)

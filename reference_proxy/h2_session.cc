@@ -10,6 +10,7 @@
 
 #include "common/ascii.h"
 #include "common/clock.h"
+#include "reference_proxy/access_log.h"
 #include "reference_proxy/request_head.h"
 #include "reference_proxy/tls.h"
 
@@ -21,7 +22,6 @@ using asio::redirect_error;
 using asio::use_awaitable;
 using boost::system::error_code;
 
-constexpr int client_closed_status = 499; // as over HTTP/1.1 (exchange.cc)
 constexpr std::uint32_t max_concurrent_streams = 128;
 // Request bodies: a window per stream that is given back only as the body reaches the upstream
 // (no automatic WINDOW_UPDATE), so a fast uploader to a slow upstream costs this much, not all.

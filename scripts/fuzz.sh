@@ -4,9 +4,12 @@
 # replaying every past crash (fuzz/regressions/TARGET). A crash or a sanitizer report fails.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 20; CI: ~2 min of fuzzing in all)
 #   FUZZ_TARGETS="proxy_request_head" scripts/fuzz.sh 3600   # one target, an hour
+#   scripts/fuzz.sh --build-only                             # build them, run nothing
 # New inputs that grew coverage are left in $BUILD_DIR/corpus/TARGET (reused by the next run).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+build_only=0
+[ "${1:-}" = --build-only ] && build_only=1 && shift
 seconds=${1:-20}
 build=${BUILD_DIR:-$root/build-fuzz}
 targets=${FUZZ_TARGETS:-proxy_request_head proxy_chunked_body mock_request stream_parser nginx_config}
@@ -21,6 +24,7 @@ CC=$cc CXX=$cxx cmake -S "$root" -B "$build" -DSTREAMCHECK_FUZZ=ON -DSTREAMCHECK
   "${launcher[@]}" >/dev/null
 # shellcheck disable=SC2086
 cmake --build "$build" -j"$(nproc)" --target $(printf 'fuzz_%s ' $targets)
+[ $build_only -eq 1 ] && exit 0
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -69,10 +69,10 @@ for name in "${names[@]}"; do
       echo "FAIL $name: pair with $base, which has no .expect"; failures=$((failures + 1)); continue
     fi
     for id in $ids; do
-      if ! listed "$base" | grep -qx "$id"; then
+      if ! grep -qx "$id" <(listed "$base"); then
         echo "FAIL $name: pair claims $id fails in $base, whose .expect lists it as passing"
         failures=$((failures + 1))
-      elif listed "$name" | grep -qx "$id"; then
+      elif grep -qx "$id" <(listed "$name"); then
         echo "FAIL $name: pair claims the fix makes $id pass, but $name.expect lists it"
         failures=$((failures + 1))
       fi

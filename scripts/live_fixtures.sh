@@ -129,7 +129,7 @@ bad() {
 }
 
 # The stand-in stamps nothing, so no live verdict can have leaned on a stamp.
-if curl -sN "$mock_url/api/chat" -d '{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}' | grep -q '"streamcheck"'; then
+if grep -q '"streamcheck"' <(curl -sN "$mock_url/api/chat" -d '{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}'); then
   echo "FAIL: streamcheck-mock --no-stamps still stamps its events"
   failures=$((failures + 1))
 fi

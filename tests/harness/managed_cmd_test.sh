@@ -168,7 +168,7 @@ if have apache2; then
     "$sc" apache "$work/stock-apache.conf" --profile quick --no-color \
     --check 'stream.first-token' --check 'abort.cancel-before-first-token'
   [ "$before" = "$(sha256sum "$work/stock-apache.conf")" ] || { echo "FAIL stock-apache.conf was modified"; failures=$((failures + 1)); }
-  cat "$work/out" "$work/err" | grep -q "(Apache 2\.4" || { echo "FAIL the report does not name the Apache version"; failures=$((failures + 1)); }
+  grep -q "(Apache 2\.4" "$work/out" "$work/err" || { echo "FAIL the report does not name the Apache version"; failures=$((failures + 1)); }
   expect "recommended Apache passes" 0 "0 failed" 60 \
     "$sc" apache "$src/proxies/apache/ollama.conf" --profile quick --no-color \
     --check 'stream.*' --check 'cors.*' --check 'upstream.*'

@@ -78,10 +78,12 @@ sed 's|</body>|<p id="probe">static</p><script>document.getElementById("probe").
 browse "$work/scripted" "$work/scripted.html"
 grep -q '<p id="probe">static</p>' "$work/scripted.dom.html" || fail "scripts ran in the no-script profile"
 "$chromium" "${flags[@]}" --user-data-dir="$work/profile-csp" --dump-dom "file://$work/scripted.html" \
-  2>/dev/null | grep -q '<p id="probe">static</p>' || fail "the CSP let an inline script run"
+  2>/dev/null >"$work/csp.dom.html"
+grep -q '<p id="probe">static</p>' "$work/csp.dom.html" || fail "the CSP let an inline script run"
 sed 's|<meta http-equiv="Content-Security-Policy"[^>]*>||' "$work/scripted.html" >"$work/no-csp.html"
 "$chromium" "${flags[@]}" --user-data-dir="$work/profile-no-csp" --dump-dom "file://$work/no-csp.html" \
-  2>/dev/null | grep -q '<p id="probe">ran</p>' || fail "control: without the CSP the script should run"
+  2>/dev/null >"$work/no-csp.dom.html"
+grep -q '<p id="probe">ran</p>' "$work/no-csp.dom.html" || fail "control: without the CSP the script should run"
 # Negative control: the same page without its timelines must fail the screenshot check.
 sed 's/<svg class="timeline"/<svg style="display:none" class="timeline"/' "$html" >"$work/blank.html"
 browse "$work/blank" "$work/blank.html"

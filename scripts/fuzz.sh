@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (fuzz/) with clang under ASan+UBSan and runs each for a bounded
 # time from its seed corpus (fuzz/corpus/TARGET, the nginx fixtures for the config parser), after
 # replaying every past crash (fuzz/regressions/TARGET). A crash or a sanitizer report fails.
-#   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 20; CI: ~2 min of fuzzing in all)
+#   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 20; .ci/run: 10)
 #   FUZZ_TARGETS="proxy_request_head" scripts/fuzz.sh 3600   # one target, an hour
 #   scripts/fuzz.sh --build-only                             # build them, run nothing
 # New inputs that grew coverage are left in $BUILD_DIR/corpus/TARGET (reused by the next run).

@@ -21,6 +21,9 @@ cd "$build"
 idle_pid=""
 idle_log="$build/idle-job.log"
 if [ -n "${STREAMCHECK_IDLE_JOB:-}" ]; then
+  # Refused now rather than after the tests: at normal priority the job would load the cores the
+  # timing tests measure on.
+  chrt --idle 0 true || { echo "test.sh: STREAMCHECK_IDLE_JOB needs chrt --idle (util-linux) to be allowed here" >&2; exit 2; }
   # A process group of its own, so an interrupted run stops the whole job (and its compilers).
   setsid chrt --idle 0 bash -c "$STREAMCHECK_IDLE_JOB" >"$idle_log" 2>&1 &
   idle_pid=$!
